@@ -1,0 +1,92 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "Laboratory",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Laboratory", targets: ["Laboratory"]),
+        .library(name: "LaboratoryClient", targets: ["LaboratoryClient"]),
+        .library(name: "LaboratoryProtocol", targets: ["LaboratoryProtocol"]),
+        .library(name: "LaboratoryCrypto", targets: ["LaboratoryCrypto"]),
+        .executable(name: "laboratory-server", targets: ["laboratory-server"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // The system's OpenSSL. Only LaboratoryCrypto may import it.
+        .systemLibrary(
+            name: "CLaboratorySSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .target(name: "LaboratoryCrypto", dependencies: ["CLaboratorySSL"]),
+        // Values only: frames, messages, key schedule, record layer, handshake state machine.
+        .target(name: "LaboratoryProtocol", dependencies: ["LaboratoryCrypto"]),
+        // NIO glue shared by the server and the client: framing and frame I/O.
+        .target(
+            name: "LaboratoryTransport",
+            dependencies: [
+                "LaboratoryProtocol",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        .target(
+            name: "Laboratory",
+            dependencies: [
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
+                "LaboratoryCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .target(
+            name: "LaboratoryClient",
+            dependencies: [
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
+                "LaboratoryCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "laboratory-server",
+            dependencies: [
+                "Laboratory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "EchoHost",
+            dependencies: [
+                "Laboratory",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/EchoHost"
+        ),
+        .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
+        .testTarget(name: "LaboratoryProtocolTests", dependencies: ["LaboratoryProtocol"]),
+        .testTarget(
+            name: "LaboratoryTests",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .testTarget(name: "LaboratoryClientTests", dependencies: ["LaboratoryClient", "Laboratory"]),
+    ]
+)

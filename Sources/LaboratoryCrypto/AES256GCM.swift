@@ -1,0 +1,139 @@
+import CLaboratorySSL
+
+/// AES-256-GCM for one direction of a channel, keeping one OpenSSL cipher context for its lifetime.
+///
+/// The key schedule is computed once in `init`; each ``seal(_:nonce:authenticating:)`` or
+/// ``open(_:nonce:authenticating:)`` only sets the nonce, which keeps the per-frame path free of
+/// context allocation. An instance is not thread-safe: give each direction its own.
+public final class AES256GCM {
+    /// Key size in bytes.
+    public static let keyByteCount = 32
+    /// Nonce size in bytes.
+    public static let nonceByteCount = 12
+    /// Authentication tag size in bytes, appended to every sealed message.
+    public static let tagByteCount = 16
+
+    /// Whether this context seals or opens.
+    public enum Direction: Sendable {
+        /// Encrypt and tag.
+        case seal
+        /// Verify and decrypt.
+        case open
+    }
+
+    private let context: OpaquePointer
+    private let direction: Direction
+
+    /// Creates a context for `direction` with a 32-byte key.
+    public init(key: [UInt8], direction: Direction) throws {
+        let operation = "AES-256-GCM init"
+        guard key.count == Self.keyByteCount else {
+            throw CryptoError.invalidArgument(operation, "key must be 32 bytes, got \(key.count)")
+        }
+        guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL(operation) }
+        let status = key.withUnsafeBufferPointer { key in
+            switch direction {
+            case .seal: EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress, nil)
+            case .open: EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress, nil)
+            }
+        }
+        guard status == 1 else {
+            EVP_CIPHER_CTX_free(context)
+            throw CryptoError.openSSL(operation)
+        }
+        self.context = context
+        self.direction = direction
+    }
+
+    deinit { EVP_CIPHER_CTX_free(context) }
+
+    /// Encrypts `plaintext` and returns the ciphertext followed by the 16-byte tag.
+    public func seal(_ plaintext: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
+        let operation = "AES-256-GCM seal"
+        precondition(direction == .seal, "seal called on an opening context")
+        try checkNonce(nonce, operation)
+        var output = [UInt8](repeating: 0, count: plaintext.count + Self.tagByteCount)
+        let ok = output.withUnsafeMutableBufferPointer { out -> Bool in
+            var written: Int32 = 0
+            guard nonce.withUnsafeBufferPointer({ EVP_EncryptInit_ex(context, nil, nil, nil, $0.baseAddress) }) == 1
+            else { return false }
+            if !aad.isEmpty {
+                guard aad.withUnsafeBufferPointer({
+                    EVP_EncryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
+                }) == 1 else { return false }
+            }
+            if !plaintext.isEmpty {
+                guard plaintext.withUnsafeBufferPointer({
+                    EVP_EncryptUpdate(context, out.baseAddress, &written, $0.baseAddress, Int32($0.count))
+                }) == 1 else { return false }
+            }
+            var final: Int32 = 0
+            guard EVP_EncryptFinal_ex(context, out.baseAddress! + plaintext.count, &final) == 1 else { return false }
+            return EVP_CIPHER_CTX_ctrl(
+                context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagByteCount), out.baseAddress! + plaintext.count) == 1
+        }
+        guard ok else { throw CryptoError.openSSL(operation) }
+        return output
+    }
+
+    /// Verifies and decrypts `sealed` (ciphertext followed by the tag) and returns the plaintext.
+    ///
+    /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
+    public func open(_ sealed: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
+        let operation = "AES-256-GCM open"
+        precondition(direction == .open, "open called on a sealing context")
+        try checkNonce(nonce, operation)
+        guard sealed.count >= Self.tagByteCount else {
+            throw CryptoError.invalidArgument(operation, "sealed message is shorter than its 16-byte tag")
+        }
+        let ciphertextCount = sealed.count - Self.tagByteCount
+        var output = [UInt8](repeating: 0, count: ciphertextCount)
+        var setupOK = true
+        let verified = sealed.withUnsafeBufferPointer { input -> Bool in
+            output.withUnsafeMutableBufferPointer { out -> Bool in
+                var written: Int32 = 0
+                guard nonce.withUnsafeBufferPointer({ EVP_DecryptInit_ex(context, nil, nil, nil, $0.baseAddress) })
+                    == 1
+                else {
+                    setupOK = false
+                    return false
+                }
+                if !aad.isEmpty {
+                    guard aad.withUnsafeBufferPointer({
+                        EVP_DecryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
+                    }) == 1 else {
+                        setupOK = false
+                        return false
+                    }
+                }
+                if ciphertextCount > 0 {
+                    guard EVP_DecryptUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(ciphertextCount))
+                        == 1
+                    else {
+                        setupOK = false
+                        return false
+                    }
+                }
+                let tag = UnsafeMutableRawPointer(mutating: input.baseAddress! + ciphertextCount)
+                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagByteCount), tag) == 1 else {
+                    setupOK = false
+                    return false
+                }
+                var final: Int32 = 0
+                return EVP_DecryptFinal_ex(context, out.baseAddress.map { $0 + ciphertextCount }, &final) == 1
+            }
+        }
+        guard setupOK else { throw CryptoError.openSSL(operation) }
+        guard verified else {
+            output.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
+            throw CryptoError.authentication(operation)
+        }
+        return output
+    }
+
+    private func checkNonce(_ nonce: [UInt8], _ operation: String) throws {
+        guard nonce.count == Self.nonceByteCount else {
+            throw CryptoError.invalidArgument(operation, "nonce must be 12 bytes, got \(nonce.count)")
+        }
+    }
+}

@@ -1,0 +1,120 @@
+/// Reads the protocol's primitive fields from a byte array: big-endian integers, length-prefixed
+/// UTF-8 strings (u16 length) and byte strings (u32 length). Every read is bounds-checked.
+public struct ByteReader {
+    private let bytes: [UInt8]
+    private var index: Int
+
+    /// Starts reading at the beginning of `bytes`.
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        self.index = 0
+    }
+
+    /// How many bytes remain unread.
+    public var remaining: Int { bytes.count - index }
+
+    /// Reads one byte.
+    public mutating func readUInt8(_ field: String) throws -> UInt8 {
+        try readBytes(count: 1, field)[0]
+    }
+
+    /// Reads a big-endian 16-bit integer.
+    public mutating func readUInt16(_ field: String) throws -> UInt16 {
+        UInt16(try readInteger(byteCount: 2, field))
+    }
+
+    /// Reads a big-endian 32-bit integer.
+    public mutating func readUInt32(_ field: String) throws -> UInt32 {
+        UInt32(try readInteger(byteCount: 4, field))
+    }
+
+    /// Reads a big-endian 64-bit integer.
+    public mutating func readUInt64(_ field: String) throws -> UInt64 {
+        try readInteger(byteCount: 8, field)
+    }
+
+    /// Reads exactly `count` bytes.
+    public mutating func readBytes(count: Int, _ field: String) throws -> [UInt8] {
+        guard count >= 0, remaining >= count else {
+            throw ProtocolError.malformed("\(field) needs \(count) bytes but only \(remaining) remain")
+        }
+        defer { index += count }
+        return Array(bytes[index..<index + count])
+    }
+
+    /// Reads a u16 length and that many bytes of UTF-8.
+    public mutating func readString(_ field: String) throws -> String {
+        let length = Int(try readUInt16("\(field) length"))
+        let raw = try readBytes(count: length, field)
+        guard let text = String(validating: raw, as: UTF8.self) else {
+            throw ProtocolError.malformed("\(field) is not valid UTF-8")
+        }
+        return text
+    }
+
+    /// Reads a u32 length and that many bytes.
+    public mutating func readByteString(_ field: String) throws -> [UInt8] {
+        let length = Int(try readUInt32("\(field) length"))
+        return try readBytes(count: length, field)
+    }
+
+    /// Throws unless every byte has been read.
+    public func expectEnd(_ message: String) throws {
+        guard remaining == 0 else {
+            throw ProtocolError.malformed("\(message) has \(remaining) unexpected trailing bytes")
+        }
+    }
+
+    private mutating func readInteger(byteCount: Int, _ field: String) throws -> UInt64 {
+        try readBytes(count: byteCount, field).reduce(0) { $0 << 8 | UInt64($1) }
+    }
+}
+
+/// Writes the protocol's primitive fields; the counterpart of ``ByteReader``.
+public struct ByteWriter {
+    /// The bytes written so far.
+    public private(set) var bytes: [UInt8]
+
+    /// Starts an empty buffer, reserving `capacity` bytes.
+    public init(capacity: Int = 64) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    /// Appends one byte.
+    public mutating func write(_ value: UInt8) { bytes.append(value) }
+
+    /// Appends a big-endian 16-bit integer.
+    public mutating func write(_ value: UInt16) { writeInteger(UInt64(value), byteCount: 2) }
+
+    /// Appends a big-endian 32-bit integer.
+    public mutating func write(_ value: UInt32) { writeInteger(UInt64(value), byteCount: 4) }
+
+    /// Appends a big-endian 64-bit integer.
+    public mutating func write(_ value: UInt64) { writeInteger(value, byteCount: 8) }
+
+    /// Appends raw bytes with no length.
+    public mutating func write(raw: [UInt8]) { bytes.append(contentsOf: raw) }
+
+    /// Appends a u16 length and the string's UTF-8. Strings longer than 65,535 bytes are a
+    /// programming error: callers validate lengths first.
+    public mutating func write(string: String) {
+        let utf8 = Array(string.utf8)
+        precondition(utf8.count <= Int(UInt16.max), "string field longer than 65535 bytes")
+        write(UInt16(utf8.count))
+        bytes.append(contentsOf: utf8)
+    }
+
+    /// Appends a u32 length and the bytes.
+    public mutating func write(byteString: [UInt8]) {
+        precondition(byteString.count <= Int(UInt32.max), "byte string longer than 4 GiB")
+        write(UInt32(byteString.count))
+        bytes.append(contentsOf: byteString)
+    }
+
+    private mutating func writeInteger(_ value: UInt64, byteCount: Int) {
+        for shift in stride(from: (byteCount - 1) * 8, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
+        }
+    }
+}

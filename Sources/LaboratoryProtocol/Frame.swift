@@ -1,0 +1,34 @@
+/// Framing: every frame is a 4-byte big-endian length followed by that many payload bytes.
+public enum Frame {
+    /// Size of the length prefix.
+    public static let headerByteCount = 4
+    /// The default maximum payload size, 1 MiB.
+    public static let defaultMaximumPayloadByteCount = 1 << 20
+
+    /// Reads a length prefix and checks it against `maximum` before anything is allocated for it.
+    ///
+    /// - Parameter header: exactly four bytes.
+    /// - Throws: ``ProtocolError`` with ``CloseReason/Code/frameTooLarge`` when the length exceeds
+    ///   `maximum`.
+    public static func payloadLength(header: some Collection<UInt8>, maximum: Int) throws -> Int {
+        precondition(header.count == headerByteCount, "a frame header is four bytes")
+        let length = header.reduce(0) { $0 << 8 | Int($1) }
+        guard length <= maximum else {
+            throw ProtocolError(
+                CloseReason(.frameTooLarge, "frame of \(length) bytes exceeds the maximum of \(maximum) bytes"))
+        }
+        return length
+    }
+
+    /// The four-byte length prefix for a payload of `length` bytes.
+    public static func header(payloadLength length: Int) -> [UInt8] {
+        precondition(length >= 0 && length <= Int(UInt32.max), "frame payload length out of range")
+        return [UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+                UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+    }
+
+    /// `payload` with its length prefix.
+    public static func encode(_ payload: [UInt8]) -> [UInt8] {
+        header(payloadLength: payload.count) + payload
+    }
+}

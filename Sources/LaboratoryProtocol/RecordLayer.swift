@@ -1,0 +1,68 @@
+import LaboratoryCrypto
+
+/// Seals the frames of one direction: AES-256-GCM, nonce = IV XOR the 64-bit frame counter
+/// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
+public final class RecordSealer {
+    private let cipher: AES256GCM
+    private let iv: [UInt8]
+    /// The counter the next sealed frame will use.
+    public private(set) var counter: UInt64 = 0
+
+    /// Creates a sealer for one direction's key and IV.
+    public init(key: [UInt8], iv: [UInt8]) throws {
+        cipher = try AES256GCM(key: key, direction: .seal)
+        self.iv = iv
+    }
+
+    /// Seals one frame payload. Throws once 2^64 − 1 frames have been sealed.
+    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        guard counter < UInt64.max else {
+            throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
+        }
+        let sealed = try cipher.seal(plaintext, nonce: recordNonce(iv: iv, counter: counter))
+        counter += 1
+        return sealed
+    }
+}
+
+/// Opens the frames of one direction; the counterpart of ``RecordSealer``. A frame that fails to
+/// open (tampered, replayed, reordered, reflected, wrong key) throws and the session must end.
+public final class RecordOpener {
+    private let cipher: AES256GCM
+    private let iv: [UInt8]
+    /// The counter the next frame must have been sealed with.
+    public private(set) var counter: UInt64 = 0
+
+    /// Creates an opener for one direction's key and IV.
+    public init(key: [UInt8], iv: [UInt8]) throws {
+        cipher = try AES256GCM(key: key, direction: .open)
+        self.iv = iv
+    }
+
+    /// Opens one frame payload.
+    public func open(_ sealed: [UInt8]) throws -> [UInt8] {
+        guard counter < UInt64.max else {
+            throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
+        }
+        do {
+            let plaintext = try cipher.open(sealed, nonce: recordNonce(iv: iv, counter: counter))
+            counter += 1
+            return plaintext
+        } catch {
+            throw ProtocolError(
+                CloseReason(
+                    .decryptionFailed,
+                    "frame \(counter) did not authenticate (tampered, replayed, reordered or wrong key)"))
+        }
+    }
+}
+
+/// The nonce for frame `counter`: the IV with the counter XORed into its last eight bytes.
+public func recordNonce(iv: [UInt8], counter: UInt64) -> [UInt8] {
+    precondition(iv.count == AES256GCM.nonceByteCount, "IV must be 12 bytes")
+    var nonce = iv
+    for index in 0..<8 {
+        nonce[4 + index] ^= UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * index))
+    }
+    return nonce
+}

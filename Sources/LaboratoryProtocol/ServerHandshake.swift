@@ -1,0 +1,195 @@
+import LaboratoryCrypto
+
+/// The server side of the v1 handshake as a pure state machine.
+///
+/// `AwaitingKey → AwaitingPassword → AwaitingName → Accepted`, plus a terminal `failed` state.
+/// It performs no I/O: each input returns the ``Action``s the connection must carry out, in order.
+/// Any message that is not the one expected in the current state throws a ``ProtocolError`` and
+/// moves the machine to `failed`. Deadlines come from the injected clock and are absolute per
+/// step: the deadline for a step is fixed when the step begins.
+public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
+    /// Something the connection must do.
+    public enum Action: Hashable, Sendable {
+        /// Send this payload as a plaintext frame (only the hello).
+        case sendPlaintext([UInt8])
+        /// From now on, seal outbound and open inbound frames with these keys.
+        case installKeys(SessionKeys)
+        /// From now on, frames are unsealed (the client asked and the server allows it).
+        case usePlaintext
+        /// Send this message (sealed if keys are installed).
+        case send(ServerMessage)
+        /// The handshake's current deadline; `nil` once accepted.
+        case setDeadline(C.Instant?)
+        /// The client is accepted under this display name.
+        case accept(displayName: String)
+        /// Send `closing` with this reason if the peer can read it, then close.
+        case close(CloseReason)
+    }
+
+    /// Waiting for the client's encrypted secret.
+    public struct AwaitingKey: Sendable {
+        let hello: [UInt8]
+        let serverRandom: [UInt8]
+        let deadline: C.Instant
+    }
+
+    /// Keys are installed; waiting for the password.
+    public struct AwaitingPassword: Sendable {
+        let deadline: C.Instant
+        init(from previous: AwaitingKey, deadline: C.Instant) { self.deadline = deadline }
+    }
+
+    /// The password was right; waiting for the display name.
+    public struct AwaitingName: Sendable {
+        let deadline: C.Instant
+        init(from previous: AwaitingPassword, deadline: C.Instant) { self.deadline = deadline }
+    }
+
+    /// The client is in.
+    public struct Accepted: Sendable {
+        /// The validated display name.
+        public let displayName: String
+        init(from previous: AwaitingName, displayName: String) { self.displayName = displayName }
+    }
+
+    /// The phase the handshake is in.
+    public enum State: Sendable {
+        case awaitingKey(AwaitingKey)
+        case awaitingPassword(AwaitingPassword)
+        case awaitingName(AwaitingName)
+        case accepted(Accepted)
+        case failed(CloseReason)
+    }
+
+    /// The current state.
+    public private(set) var state: State
+    private let configuration: HandshakeConfiguration
+    private let connectionID: UInt64
+    private let clock: C
+    private var pendingStart: [Action]
+
+    /// Creates the machine; call ``start()`` once for the hello and the first deadline.
+    ///
+    /// - Parameter serverRandom: 32 fresh random bytes (injected so tests are deterministic).
+    public init(
+        configuration: HandshakeConfiguration, connectionID: UInt64, serverRandom: [UInt8], clock: C
+    ) {
+        let hello = ServerHello(
+            publicKeySPKI: configuration.privateKey.publicKey.spkiDER, serverRandom: serverRandom
+        ).encoded()
+        let deadline = clock.now.advanced(by: configuration.stepTimeout)
+        self.configuration = configuration
+        self.connectionID = connectionID
+        self.clock = clock
+        self.state = .awaitingKey(AwaitingKey(hello: hello, serverRandom: serverRandom, deadline: deadline))
+        self.pendingStart = [.sendPlaintext(hello), .setDeadline(deadline)]
+    }
+
+    /// The actions that open the connection: send the hello, arm the first deadline.
+    public mutating func start() -> [Action] {
+        defer { pendingStart = [] }
+        return pendingStart
+    }
+
+    /// Whether the next inbound frame is the plaintext key exchange rather than a message.
+    public var expectsKeyExchange: Bool {
+        if case .awaitingKey = state { return true }
+        return false
+    }
+
+    /// The name of the current step, for logs and close reasons.
+    public var stepName: String {
+        switch state {
+        case .awaitingKey: "awaiting key"
+        case .awaitingPassword: "awaiting password"
+        case .awaitingName: "awaiting name"
+        case .accepted: "accepted"
+        case .failed: "failed"
+        }
+    }
+
+    /// Handles the client's key exchange frame: its secret encrypted with RSA-OAEP-SHA256, or an
+    /// empty payload asking for plaintext.
+    ///
+    /// A ciphertext that does not decrypt to 32 bytes is not reported: the server carries on with
+    /// a random secret (implicit rejection), so the client's next frame fails to open. A wrong
+    /// ciphertext and a garbled one therefore look the same on the wire.
+    public mutating func receiveKeyExchange(_ payload: [UInt8]) throws -> [Action] {
+        guard case .awaitingKey(let awaiting) = state else {
+            throw fail(.unexpected("key exchange", in: stepName))
+        }
+        let deadline = clock.now.advanced(by: configuration.stepTimeout)
+        if payload.isEmpty {
+            guard configuration.allowsPlaintext else {
+                let reason = CloseReason(
+                    .plaintextNotAllowed,
+                    "this server requires encryption; send a 32-byte secret encrypted to the server's key")
+                state = .failed(reason)
+                return [.close(reason)]
+            }
+            state = .awaitingPassword(AwaitingPassword(from: awaiting, deadline: deadline))
+            return [.usePlaintext, .send(.passwordPrompt), .setDeadline(deadline)]
+        }
+        var secret = (try? configuration.privateKey.decryptOAEP(payload)) ?? []
+        if secret.count != SessionKeys.secretByteCount {
+            secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
+        }
+        let keys = try SessionKeys.derive(
+            secret: secret, serverRandom: awaiting.serverRandom, helloPayload: awaiting.hello)
+        state = .awaitingPassword(AwaitingPassword(from: awaiting, deadline: deadline))
+        return [.installKeys(keys), .send(.passwordPrompt), .setDeadline(deadline)]
+    }
+
+    /// Handles an opened message during the handshake.
+    public mutating func receive(_ message: ClientMessage) throws -> [Action] {
+        switch (state, message) {
+        case (.awaitingPassword(let awaiting), .password(let password)):
+            let given = SHA256.hash(Array(password.utf8))
+            guard constantTimeEquals(given, configuration.passwordDigest) else {
+                let reason = CloseReason(.wrongPassword, "wrong password")
+                state = .failed(reason)
+                return [.close(reason)]
+            }
+            let deadline = clock.now.advanced(by: configuration.stepTimeout)
+            state = .awaitingName(AwaitingName(from: awaiting, deadline: deadline))
+            return [.send(.namePrompt), .setDeadline(deadline)]
+        case (.awaitingName(let awaiting), .name(let name)):
+            let displayName: String
+            do {
+                displayName = try DisplayName.validate(name)
+            } catch let error as ProtocolError {
+                state = .failed(error.closeReason)
+                return [.close(error.closeReason)]
+            }
+            state = .accepted(Accepted(from: awaiting, displayName: displayName))
+            let acceptance = Acceptance(
+                connectionID: connectionID, serverName: configuration.serverName, services: configuration.services)
+            return [.send(.accepted(acceptance)), .setDeadline(nil), .accept(displayName: displayName)]
+        default:
+            throw fail(.unexpected(message.kind, in: stepName))
+        }
+    }
+
+    /// The deadline the connection armed has passed. Returns a close action if the current step's
+    /// deadline really is past (a stale timer for an earlier step returns nothing).
+    public mutating func deadlineExpired() -> [Action] {
+        let step = stepName
+        let deadline: C.Instant
+        switch state {
+        case .awaitingKey(let s): deadline = s.deadline
+        case .awaitingPassword(let s): deadline = s.deadline
+        case .awaitingName(let s): deadline = s.deadline
+        case .accepted, .failed: return []
+        }
+        guard clock.now >= deadline else { return [] }
+        let reason = CloseReason(
+            .handshakeTimeout, "handshake step \"\(step)\" not completed within \(configuration.stepTimeout)")
+        state = .failed(reason)
+        return [.close(reason)]
+    }
+
+    private mutating func fail(_ error: ProtocolError) -> ProtocolError {
+        state = .failed(error.closeReason)
+        return error
+    }
+}

@@ -1,0 +1,179 @@
+/// Messages the server sends once the key exchange is done. Each is one frame; the first byte is
+/// its type. Layouts are in `Docs/PROTOCOL.md`.
+public enum ServerMessage: Hashable, Sendable {
+    /// "Send the server password." (0x01)
+    case passwordPrompt
+    /// "Send your display name." (0x02)
+    case namePrompt
+    /// The handshake succeeded. (0x03)
+    case accepted(Acceptance)
+    /// The server is about to close the connection, and why. (0x04)
+    case closing(CloseReason)
+    /// The answer to a request. (0x10)
+    case response(Response)
+    /// An event a service pushed to this session. (0x11)
+    case event(ServiceEvent)
+    /// The answer to ``ClientMessage/serverNameQuery``. (0x12)
+    case serverName(String)
+    /// A liveness probe; the client answers ``ClientMessage/pong(_:)`` with the same value. (0x13)
+    case ping(UInt64)
+    /// The answer to ``ClientMessage/ping(_:)``. (0x14)
+    case pong(UInt64)
+    /// The server is shutting down and will close this session after the grace period. (0x15)
+    case serverStopping(graceMilliseconds: UInt32)
+
+    /// Encodes the message as a frame payload (before sealing).
+    public func encoded() -> [UInt8] {
+        var writer = ByteWriter()
+        switch self {
+        case .passwordPrompt: writer.write(UInt8(0x01))
+        case .namePrompt: writer.write(UInt8(0x02))
+        case .accepted(let acceptance):
+            writer.write(UInt8(0x03))
+            writer.write(acceptance.connectionID)
+            writer.write(string: acceptance.serverName)
+            writer.write(UInt16(acceptance.services.count))
+            for service in acceptance.services { writer.write(string: service) }
+        case .closing(let reason):
+            writer.write(UInt8(0x04))
+            writer.write(reason.code.rawValue)
+            writer.write(string: reason.message)
+        case .response(let response):
+            writer = ByteWriter(capacity: 32 + response.body.count)
+            writer.write(UInt8(0x10))
+            writer.write(response.requestID)
+            writer.write(response.status.rawValue)
+            writer.write(string: response.errorMessage)
+            writer.write(byteString: response.body)
+        case .event(let event):
+            writer = ByteWriter(capacity: 16 + event.service.utf8.count + event.body.count)
+            writer.write(UInt8(0x11))
+            writer.write(string: event.service)
+            writer.write(byteString: event.body)
+        case .serverName(let name):
+            writer.write(UInt8(0x12))
+            writer.write(string: name)
+        case .ping(let value):
+            writer.write(UInt8(0x13))
+            writer.write(value)
+        case .pong(let value):
+            writer.write(UInt8(0x14))
+            writer.write(value)
+        case .serverStopping(let grace):
+            writer.write(UInt8(0x15))
+            writer.write(grace)
+        }
+        return writer.bytes
+    }
+
+    /// Decodes a frame payload (after opening).
+    public init(decoding payload: [UInt8]) throws {
+        var reader = ByteReader(payload)
+        let type = try reader.readUInt8("message type")
+        switch type {
+        case 0x01: self = .passwordPrompt
+        case 0x02: self = .namePrompt
+        case 0x03:
+            let id = try reader.readUInt64("connection id")
+            let name = try reader.readString("server name")
+            let count = try reader.readUInt16("service count")
+            var services: [String] = []
+            for _ in 0..<count { services.append(try reader.readString("service name")) }
+            self = .accepted(Acceptance(connectionID: id, serverName: name, services: services))
+        case 0x04:
+            let code = CloseReason.Code(rawValue: try reader.readUInt16("close code"))
+            self = .closing(CloseReason(code, try reader.readString("close message")))
+        case 0x10:
+            let id = try reader.readUInt64("request id")
+            let status = Response.Status(rawValue: try reader.readUInt16("status"))
+            let message = try reader.readString("error message")
+            let body = try reader.readByteString("body")
+            self = .response(Response(requestID: id, status: status, errorMessage: message, body: body))
+        case 0x11:
+            let service = try reader.readString("service")
+            self = .event(ServiceEvent(service: service, body: try reader.readByteString("body")))
+        case 0x12: self = .serverName(try reader.readString("server name"))
+        case 0x13: self = .ping(try reader.readUInt64("ping value"))
+        case 0x14: self = .pong(try reader.readUInt64("pong value"))
+        case 0x15: self = .serverStopping(graceMilliseconds: try reader.readUInt32("grace period"))
+        default: throw ProtocolError.malformed("unknown server message type 0x\(String(type, radix: 16))")
+        }
+        try reader.expectEnd("server message 0x\(String(type, radix: 16))")
+    }
+}
+
+/// What the server tells an accepted client.
+public struct Acceptance: Hashable, Sendable {
+    /// The server's id for this connection, unique for the server's lifetime.
+    public var connectionID: UInt64
+    /// The server's configured name.
+    public var serverName: String
+    /// The names of the services the server offers.
+    public var services: [String]
+
+    public init(connectionID: UInt64, serverName: String, services: [String]) {
+        self.connectionID = connectionID
+        self.serverName = serverName
+        self.services = services
+    }
+}
+
+/// The answer to a request.
+public struct Response: Hashable, Sendable {
+    /// Whether the request succeeded, and if not, why. Zero is success.
+    public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+        /// The service returned a body.
+        public static let ok = Status(rawValue: 0)
+        /// No service is registered under the requested name.
+        public static let unknownService = Status(rawValue: 1)
+        /// The service failed with an error it chose to report.
+        public static let serviceError = Status(rawValue: 2)
+        /// The service failed unexpectedly; details are in the server's log only.
+        public static let internalError = Status(rawValue: 3)
+        /// The request was not acceptable (for example too many outstanding requests).
+        public static let rejected = Status(rawValue: 4)
+
+        public var description: String {
+            switch self {
+            case .ok: "ok"
+            case .unknownService: "unknown service"
+            case .serviceError: "service error"
+            case .internalError: "internal error"
+            case .rejected: "rejected"
+            default: "status \(rawValue)"
+            }
+        }
+    }
+
+    /// The id of the request this answers.
+    public var requestID: UInt64
+    /// The outcome.
+    public var status: Status
+    /// Empty on success; on failure, what went wrong.
+    public var errorMessage: String
+    /// The service's answer on success; empty otherwise.
+    public var body: [UInt8]
+
+    public init(requestID: UInt64, status: Status, errorMessage: String = "", body: [UInt8] = []) {
+        self.requestID = requestID
+        self.status = status
+        self.errorMessage = errorMessage
+        self.body = body
+    }
+}
+
+/// An event a service pushes to one session.
+public struct ServiceEvent: Hashable, Sendable {
+    /// The name of the service that pushed it.
+    public var service: String
+    /// The service-defined payload.
+    public var body: [UInt8]
+
+    public init(service: String, body: [UInt8]) {
+        self.service = service
+        self.body = body
+    }
+}
