@@ -21,8 +21,18 @@ public struct HandshakeConfiguration: Sendable {
         privateKey: RSAPrivateKey, password: String, serverName: String, services: [String],
         stepTimeout: Duration = .seconds(10), allowsPlaintext: Bool = false
     ) {
+        self.init(
+            privateKey: privateKey, passwordDigest: SHA256.hash(Array(password.utf8)), serverName: serverName,
+            services: services, stepTimeout: stepTimeout, allowsPlaintext: allowsPlaintext)
+    }
+
+    /// Creates a configuration from the SHA-256 digest of the password.
+    public init(
+        privateKey: RSAPrivateKey, passwordDigest: [UInt8], serverName: String, services: [String],
+        stepTimeout: Duration = .seconds(10), allowsPlaintext: Bool = false
+    ) {
         self.privateKey = privateKey
-        self.passwordDigest = SHA256.hash(Array(password.utf8))
+        self.passwordDigest = passwordDigest
         self.serverName = serverName
         self.services = services
         self.stepTimeout = stepTimeout

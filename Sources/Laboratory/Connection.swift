@@ -1,0 +1,138 @@
+import LaboratoryCrypto
+import LaboratoryProtocol
+import LaboratoryTransport
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// One client connection: owns the cipher state, drives the handshake state machine, and serves
+/// requests once the client is accepted.
+///
+/// Three child tasks race: the frame reader, the deadline watchdog and the shutdown watcher. The
+/// first to produce a ``CloseReason`` wins and the others are cancelled, so a deadline is
+/// enforced by cancelling the read that is waiting for a slow client.
+actor Connection {
+    let id: UInt64
+    nonisolated let channel: any Channel
+    let environment: ConnectionEnvironment
+    let remoteAddress: String?
+    var logger: Logger
+    var handshake: ServerHandshake<ContinuousClock>
+    var sealer: RecordSealer?
+    var opener: RecordOpener?
+    var isPlaintext = false
+    /// The current handshake step's deadline; `nil` once accepted.
+    var deadline: ContinuousClock.Instant?
+    /// Set when the handshake accepts the client.
+    var identity: SessionIdentity?
+    var outstandingRequests = 0
+    var isFinished = false
+
+    init(channel: any Channel, environment: ConnectionEnvironment) throws {
+        let id = environment.connectionIDs.make()
+        self.id = id
+        self.channel = channel
+        self.environment = environment
+        self.remoteAddress = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+        var logger = environment.logger
+        logger[metadataKey: "connection"] = "\(id)"
+        if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
+        self.logger = logger
+        self.handshake = ServerHandshake(
+            configuration: environment.handshake, connectionID: id,
+            serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: ContinuousClock())
+    }
+
+    /// Runs the connection until it ends, then sends the close reason if the peer can read it.
+    func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async {
+        logger.debug("connected")
+        _ = perform(handshake.start())
+        let reason = await withTaskGroup(of: CloseReason?.self) { group in
+            group.addTask { await self.readFrames(inbound) }
+            group.addTask { await self.watchDeadlines() }
+            group.addTask { await self.watchShutdown() }
+            for await result in group {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            return CloseReason(.peerClosed, "the connection ended")
+        }
+        await finish(reason)
+    }
+
+    /// Reads frames until the peer closes, a message ends the session, or the task is cancelled.
+    private func readFrames(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> CloseReason {
+        do {
+            return try await withThrowingDiscardingTaskGroup(returning: CloseReason.self) { group in
+                for try await frame in inbound {
+                    switch try receive(frame) {
+                    case nil:
+                        continue
+                    case .request(let request):
+                        group.addTask { await self.serve(request) }
+                    case .close(let reason):
+                        if reason.code != .normal { group.cancelAll() }
+                        return reason
+                    }
+                }
+                return CloseReason(.peerClosed, "the client closed the connection")
+            }
+        } catch let error as ProtocolError {
+            return error.closeReason
+        } catch {
+            return CloseReason(.peerClosed, "the connection failed: \(error)")
+        }
+    }
+
+    /// Sleeps until the current deadline; returns the timeout reason if it passed unmet, or `nil`
+    /// once there are no more deadlines (the client was accepted).
+    private func watchDeadlines() async -> CloseReason? {
+        while let current = deadline {
+            do {
+                try await Task.sleep(until: current, clock: .continuous)
+            } catch {
+                return nil
+            }
+            guard deadline == current else { continue }
+            if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
+            return CloseReason(.handshakeTimeout, "handshake deadline passed")
+        }
+        return nil
+    }
+
+    /// Waits for the server's graceful shutdown, announces it to an accepted client, and ends the
+    /// session when the grace period is over. Unaccepted connections end at once.
+    private func watchShutdown() async -> CloseReason? {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return nil
+        }
+        guard identity != nil else {
+            return CloseReason(.serverStopping, "the server is shutting down")
+        }
+        let grace = environment.shutdownGracePeriod
+        let milliseconds = grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000
+        send(.serverStopping(graceMilliseconds: UInt32(clamping: milliseconds)))
+        do {
+            try await Task.sleep(for: grace)
+        } catch {
+            return nil
+        }
+        return CloseReason(.serverStopping, "the server is shutting down and the grace period is over")
+    }
+
+    private func finish(_ reason: CloseReason) async {
+        isFinished = true
+        if reason.code != .peerClosed { send(.closing(reason)) }
+        var metadata: Logger.Metadata = ["reason": "\(reason)", "step": "\(handshake.stepName)"]
+        if let identity { metadata["name"] = "\(identity.displayName)" }
+        switch reason.code {
+        case .normal, .peerClosed, .serverStopping: logger.info("connection closed", metadata: metadata)
+        default: logger.notice("connection closed", metadata: metadata)
+        }
+        if let identity { await environment.registry.sessionDidEnd(identity) }
+    }
+}

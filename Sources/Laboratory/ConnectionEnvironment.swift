@@ -1,0 +1,20 @@
+import LaboratoryProtocol
+import Logging
+import Synchronization
+
+/// What every connection of one server shares, read-only apart from the id counter.
+struct ConnectionEnvironment: Sendable {
+    let handshake: HandshakeConfiguration
+    let registry: ServiceRegistry
+    let logger: Logger
+    let shutdownGracePeriod: Duration
+    let maximumOutstandingRequests: Int
+    let connectionIDs: ConnectionIDSource
+}
+
+/// Hands out connection ids, unique for the server's lifetime, starting at 1.
+final class ConnectionIDSource: Sendable {
+    private let next = Atomic<UInt64>(1)
+
+    func make() -> UInt64 { next.wrappingAdd(1, ordering: .relaxed).oldValue }
+}

@@ -1,0 +1,9 @@
+/// Returns every request body unchanged.
+public struct EchoService: LaboratoryService {
+    /// The name ``ServiceRegistry/standard`` registers it under.
+    public static let defaultName = "echo"
+
+    public init() {}
+
+    public func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] { body }
+}

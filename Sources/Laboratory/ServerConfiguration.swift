@@ -1,0 +1,57 @@
+import LaboratoryCrypto
+import LaboratoryProtocol
+
+/// How a ``LaboratoryServer`` listens and what it asks of clients.
+public struct ServerConfiguration: Sendable {
+    /// The address to bind. Defaults to loopback only.
+    public var host: String = "127.0.0.1"
+    /// The TCP port; 0 picks a free one (read it back with ``LaboratoryServer/listeningAddress()``).
+    /// Defaults to 12800, the original prototype's port.
+    public var port: Int = 12800
+    /// The name sent to accepted clients and returned by the server-name query.
+    public var serverName: String = "Laboratory"
+    /// The server's long-term RSA key; clients pin its fingerprint.
+    public var hostKey: RSAPrivateKey
+    /// How long each handshake step may take, from the moment it begins. Default 10 seconds.
+    public var handshakeStepTimeout: Duration = .seconds(10)
+    /// The largest frame payload accepted, checked before anything is allocated. Default 1 MiB.
+    public var maximumFrameSize: Int = Frame.defaultMaximumPayloadByteCount
+    /// How long accepted sessions may finish after the server announces it is stopping. Default 5 s.
+    public var shutdownGracePeriod: Duration = .seconds(5)
+    /// How many requests one session may have in progress at once; more get a `rejected` response.
+    public var maximumOutstandingRequests: Int = 64
+    /// Lets a client choose an unencrypted session by sending an empty secret, as the original
+    /// prototype did. Off by default; the server logs a warning at start and for every such session.
+    public var allowsPlaintext: Bool = false
+
+    let passwordDigest: [UInt8]
+
+    /// Creates a configuration.
+    ///
+    /// - Throws: ``ConfigurationError`` if the password is empty or is the prototype's default
+    ///   `PASSWORD`.
+    public init(hostKey: RSAPrivateKey, password: String) throws {
+        try Self.validate(password: password)
+        self.hostKey = hostKey
+        self.passwordDigest = SHA256.hash(Array(password.utf8))
+    }
+
+    /// Throws unless `password` is acceptable as a server password.
+    public static func validate(password: String) throws {
+        if password.isEmpty { throw ConfigurationError("the server password is empty; choose a strong one") }
+        if password == "PASSWORD" {
+            throw ConfigurationError(
+                "the server password is the original prototype's default \"PASSWORD\"; choose a strong one")
+        }
+    }
+}
+
+/// A configuration that cannot be used, and why.
+public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// What is wrong and what to do about it.
+    public var message: String
+
+    public init(_ message: String) { self.message = message }
+
+    public var description: String { message }
+}

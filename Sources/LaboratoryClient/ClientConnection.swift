@@ -1,0 +1,275 @@
+import LaboratoryCrypto
+import LaboratoryProtocol
+import LaboratoryTransport
+import NIOCore
+
+/// The client side of one connection: runs the handshake frame by frame, then matches responses
+/// to requests and forwards pushed events.
+actor ClientConnection {
+    enum Phase {
+        case awaitingHello
+        case awaitingPasswordPrompt
+        case awaitingNamePrompt
+        case awaitingAcceptance
+        case accepted
+        case closed
+    }
+
+    struct Credentials: Sendable {
+        var password: String
+        var name: String
+        var trust: ServerTrust
+        var endpoint: String
+        var plaintext: Bool
+    }
+
+    nonisolated let channel: any Channel
+    private let credentials: Credentials
+    private let events: AsyncStream<ClientEvent>.Continuation
+    private var phase: Phase = .awaitingHello
+    private var sealer: RecordSealer?
+    private var opener: RecordOpener?
+    private var acceptanceWaiter: CheckedContinuation<(Acceptance, String), any Error>?
+    private var fingerprint = ""
+    private var nextID: UInt64 = 1
+    private var pendingRequests: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
+    private var nameQueries: [CheckedContinuation<String, any Error>] = []
+    private var pings: [UInt64: (sent: ContinuousClock.Instant, waiter: CheckedContinuation<Duration, any Error>)] =
+        [:]
+    private var serverCloseReason: CloseReason?
+    private var failure: ClientError?
+
+    init(channel: any Channel, credentials: Credentials, events: AsyncStream<ClientEvent>.Continuation) {
+        self.channel = channel
+        self.credentials = credentials
+        self.events = events
+    }
+
+    // MARK: Handshake
+
+    /// Waits until the server accepts us; returns the acceptance and the server's fingerprint.
+    func acceptance() async throws -> (Acceptance, String) {
+        if let failure { throw failure }
+        return try await withCheckedThrowingContinuation { acceptanceWaiter = $0 }
+    }
+
+    /// Reads frames until the connection ends.
+    func readLoop(_ asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>) async {
+        do {
+            try await asyncChannel.executeThenClose { inbound, _ in
+                for try await frame in inbound {
+                    try self.receive(Array(frame.readableBytesView))
+                }
+            }
+            end(with: closedError("the server closed the connection"))
+        } catch let error as ClientError {
+            end(with: error)
+        } catch let error as ProtocolError {
+            end(with: ClientError(.protocolViolation, step: step, error.closeReason.message))
+        } catch {
+            end(with: closedError("the connection failed: \(error)"))
+        }
+    }
+
+    private var step: ClientError.Step {
+        switch phase {
+        case .awaitingHello: .hello
+        case .awaitingPasswordPrompt: .keyExchange
+        case .awaitingNamePrompt: .password
+        case .awaitingAcceptance: .name
+        case .accepted, .closed: .session
+        }
+    }
+
+    private func receive(_ payload: [UInt8]) throws {
+        if phase == .awaitingHello {
+            try receiveHello(payload)
+            return
+        }
+        let message: ServerMessage
+        do {
+            message = try ServerMessage(decoding: try opener?.open(payload) ?? payload)
+        } catch let error as ProtocolError where error.closeReason.code == .decryptionFailed {
+            // Before the server processes our key it can only close in plaintext; report that reason.
+            if phase == .awaitingPasswordPrompt, case .closing(let reason)? = try? ServerMessage(decoding: payload) {
+                throw rejection(reason)
+            }
+            throw ClientError(
+                .decryptionFailed, step: step,
+                "a frame from the server did not authenticate: \(error.closeReason.message)")
+        }
+        switch (phase, message) {
+        case (_, .closing(let reason)):
+            serverCloseReason = reason
+            if phase != .accepted { throw rejection(reason) }
+        case (.awaitingPasswordPrompt, .passwordPrompt):
+            send(.password(credentials.password))
+            phase = .awaitingNamePrompt
+        case (.awaitingNamePrompt, .namePrompt):
+            send(.name(credentials.name))
+            phase = .awaitingAcceptance
+        case (.awaitingAcceptance, .accepted(let acceptance)):
+            phase = .accepted
+            acceptanceWaiter?.resume(returning: (acceptance, fingerprint))
+            acceptanceWaiter = nil
+        case (.accepted, let message):
+            receiveInSession(message)
+        default:
+            throw ClientError(.protocolViolation, step: step, "unexpected message from the server: \(message)")
+        }
+    }
+
+    private func receiveHello(_ payload: [UInt8]) throws {
+        let hello: ServerHello
+        do {
+            hello = try ServerHello(decoding: payload)
+        } catch let error as ProtocolError {
+            throw ClientError(.protocolViolation, step: .hello, error.closeReason.message)
+        }
+        let publicKey: RSAPublicKey
+        do {
+            publicKey = try RSAPublicKey(spkiDER: hello.publicKeySPKI)
+        } catch {
+            throw ClientError(.protocolViolation, step: .hello, "the server's public key is unusable: \(error)")
+        }
+        fingerprint = publicKey.fingerprint
+        let mismatch: String?
+        do {
+            mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)
+        } catch {
+            throw ClientError(.serverKeyMismatch, step: .hello, "could not read or update known hosts: \(error)")
+        }
+        if let mismatch { throw ClientError(.serverKeyMismatch, step: .hello, mismatch) }
+        phase = .awaitingPasswordPrompt
+        if credentials.plaintext {
+            write([])
+            return
+        }
+        let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
+        let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
+        write(try publicKey.encryptOAEP(secret))
+        sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+        opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+    }
+
+    private func rejection(_ reason: CloseReason) -> ClientError {
+        let code: ClientError.Code =
+            switch reason.code {
+            case .wrongPassword: .wrongPassword
+            case .handshakeTimeout: .handshakeTimeout
+            case .protocolViolation, .unsupportedVersion: .protocolViolation
+            case .decryptionFailed: .decryptionFailed
+            default: .rejected
+            }
+        return ClientError(code, step: step, "the server refused: \(reason.message)", closeReason: reason)
+    }
+
+    /// Fails the handshake (for example on the client's own timeout) and closes.
+    func abort(_ error: ClientError) {
+        end(with: error)
+    }
+
+    // MARK: Session
+
+    private func receiveInSession(_ message: ServerMessage) {
+        switch message {
+        case .response(let response):
+            guard let waiter = pendingRequests.removeValue(forKey: response.requestID) else { return }
+            if response.status == .ok {
+                waiter.resume(returning: response.body)
+            } else {
+                waiter.resume(
+                    throwing: ClientError(
+                        .requestFailed, step: .session, "\(response.status): \(response.errorMessage)",
+                        responseStatus: response.status))
+            }
+        case .event(let event):
+            events.yield(.service(event))
+        case .serverName(let name):
+            if !nameQueries.isEmpty { nameQueries.removeFirst().resume(returning: name) }
+        case .ping(let value):
+            send(.pong(value))
+        case .pong(let value):
+            if let ping = pings.removeValue(forKey: value) {
+                ping.waiter.resume(returning: ContinuousClock.now - ping.sent)
+            }
+        case .serverStopping(let milliseconds):
+            events.yield(.serverStopping(gracePeriod: .milliseconds(Int64(milliseconds))))
+        case .passwordPrompt, .namePrompt, .accepted, .closing:
+            break
+        }
+    }
+
+    func request(service: String, body: [UInt8]) async throws -> [UInt8] {
+        if let failure { throw failure }
+        let id = nextID
+        nextID += 1
+        return try await withCheckedThrowingContinuation { waiter in
+            pendingRequests[id] = waiter
+            send(.request(Request(id: id, service: service, body: body)))
+        }
+    }
+
+    func serverName() async throws -> String {
+        if let failure { throw failure }
+        return try await withCheckedThrowingContinuation { waiter in
+            nameQueries.append(waiter)
+            send(.serverNameQuery)
+        }
+    }
+
+    func ping() async throws -> Duration {
+        if let failure { throw failure }
+        let value = nextID
+        nextID += 1
+        return try await withCheckedThrowingContinuation { waiter in
+            pings[value] = (.now, waiter)
+            send(.ping(value))
+        }
+    }
+
+    /// Says bye; the server finishes outstanding requests and closes.
+    func sayBye() {
+        guard failure == nil, phase == .accepted else { return }
+        send(.bye)
+    }
+
+    // MARK: Plumbing
+
+    private func send(_ message: ClientMessage) {
+        do {
+            write(try sealer?.seal(message.encoded()) ?? message.encoded())
+        } catch {
+            end(with: ClientError(.connectionClosed, step: step, "could not seal a frame: \(error)"))
+        }
+    }
+
+    private func write(_ payload: [UInt8]) {
+        channel.writeAndFlush(ByteBuffer.frame(payload, allocator: channel.allocator), promise: nil)
+    }
+
+    private func closedError(_ fallback: String) -> ClientError {
+        if let reason = serverCloseReason {
+            return ClientError(.connectionClosed, step: step, "the server closed the session: \(reason)", closeReason: reason)
+        }
+        return ClientError(.connectionClosed, step: step, fallback)
+    }
+
+    private func end(with error: ClientError) {
+        guard failure == nil else { return }
+        failure = error
+        let wasAccepted = phase == .accepted
+        phase = .closed
+        acceptanceWaiter?.resume(throwing: error)
+        acceptanceWaiter = nil
+        for waiter in pendingRequests.values { waiter.resume(throwing: error) }
+        pendingRequests = [:]
+        for waiter in nameQueries { waiter.resume(throwing: error) }
+        nameQueries = []
+        for ping in pings.values { ping.waiter.resume(throwing: error) }
+        pings = [:]
+        if wasAccepted { events.yield(.closed(serverCloseReason)) }
+        events.finish()
+        channel.close(promise: nil)
+    }
+}

@@ -1,0 +1,146 @@
+import LaboratoryCrypto
+import LaboratoryProtocol
+import LaboratoryTransport
+import NIOCore
+import NIOPosix
+
+/// Something the server pushed to an accepted session.
+public enum ClientEvent: Hashable, Sendable {
+    /// An event from a service.
+    case service(ServiceEvent)
+    /// The server is shutting down and will close the session after this long.
+    case serverStopping(gracePeriod: Duration)
+    /// The session ended; the server's reason if it gave one. Always the last event.
+    case closed(CloseReason?)
+}
+
+/// Client settings with sane defaults.
+public struct ClientConfiguration: Sendable {
+    /// How long to wait for the TCP connection. Default 10 seconds.
+    public var connectTimeout: Duration = .seconds(10)
+    /// How long the whole handshake may take. Default 30 seconds.
+    public var handshakeTimeout: Duration = .seconds(30)
+    /// The largest frame accepted from the server. Default 1 MiB.
+    public var maximumFrameSize: Int = Frame.defaultMaximumPayloadByteCount
+    /// Ask for an unencrypted session (sends an empty secret). Only servers started with
+    /// `allowsPlaintext` accept it; everyone on the path can read the password and traffic.
+    public var requestsPlaintext = false
+
+    public init() {}
+}
+
+/// An accepted session with a Laboratory server.
+///
+/// ```swift
+/// let session = try await ClientSession.connect(
+///     host: "127.0.0.1", port: 12800, password: password, name: "ada",
+///     trust: .knownHosts(file: "known_hosts"))
+/// let reply = try await session.request(service: "echo", body: Array("hi".utf8))
+/// await session.close()
+/// ```
+public final class ClientSession: Sendable {
+    /// What the server said when it accepted us: connection id, server name, services.
+    public let acceptance: Acceptance
+    /// The server key's fingerprint, `SHA256:...`.
+    public let serverFingerprint: String
+    /// Events the server pushes, ending with ``ClientEvent/closed(_:)``. Iterate it once.
+    public let events: AsyncStream<ClientEvent>
+    private let connection: ClientConnection
+
+    private init(
+        acceptance: Acceptance, serverFingerprint: String, events: AsyncStream<ClientEvent>,
+        connection: ClientConnection
+    ) {
+        self.acceptance = acceptance
+        self.serverFingerprint = serverFingerprint
+        self.events = events
+        self.connection = connection
+    }
+
+    /// Connects, checks the server's key, sends the password and name, and returns once accepted.
+    ///
+    /// - Throws: ``ClientError`` naming the step that failed: ``ClientError/Code/connectionFailed``,
+    ///   ``ClientError/Code/serverKeyMismatch`` (before anything is sent),
+    ///   ``ClientError/Code/wrongPassword``, ``ClientError/Code/rejected``,
+    ///   ``ClientError/Code/handshakeTimeout``, ...
+    public static func connect(
+        host: String, port: Int, password: String, name: String, trust: ServerTrust,
+        configuration: ClientConfiguration = ClientConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ClientSession {
+        let maximumFrameSize = configuration.maximumFrameSize
+        let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+        do {
+            asyncChannel = try await ClientBootstrap(group: eventLoopGroup)
+                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds * 1_000_000_000)))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .connect(host: host, port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            ByteToMessageHandler(FrameDecoder(maximumPayloadByteCount: maximumFrameSize)))
+                        return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            throw ClientError(.connectionFailed, step: .connecting, "could not connect to \(host):\(port): \(error)")
+        }
+        let (events, continuation) = AsyncStream<ClientEvent>.makeStream()
+        let connection = ClientConnection(
+            channel: asyncChannel.channel,
+            credentials: .init(
+                password: password, name: name, trust: trust, endpoint: "\(host):\(port)",
+                plaintext: configuration.requestsPlaintext),
+            events: continuation)
+        // The reader lives as long as the connection; close() ends it.
+        Task { await connection.readLoop(asyncChannel) }
+        let timeout = configuration.handshakeTimeout
+        let (acceptance, fingerprint) = try await withThrowingTaskGroup(of: (Acceptance, String)?.self) { group in
+            group.addTask { try await connection.acceptance() }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                if !Task.isCancelled {
+                    await connection.abort(
+                        ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)"))
+                }
+                return nil
+            }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw ClientError(.connectionClosed, step: .connecting, "the handshake ended without a result")
+        }
+        return ClientSession(
+            acceptance: acceptance, serverFingerprint: fingerprint, events: events, connection: connection)
+    }
+
+    /// Calls a service and returns its response body. Many requests may be in flight at once.
+    ///
+    /// - Throws: ``ClientError/Code/requestFailed`` with the server's status and message, or
+    ///   ``ClientError/Code/connectionClosed``.
+    public func request(service: String, body: [UInt8]) async throws -> [UInt8] {
+        try await connection.request(service: service, body: body)
+    }
+
+    /// Asks the server for its name.
+    public func serverName() async throws -> String {
+        try await connection.serverName()
+    }
+
+    /// Measures one round trip to the server.
+    public func ping() async throws -> Duration {
+        try await connection.ping()
+    }
+
+    /// Says goodbye: the server answers outstanding requests, then closes. Waits at most five
+    /// seconds for that before closing the socket itself.
+    public func close() async {
+        await connection.sayBye()
+        let channel = connection.channel
+        let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        try? await channel.closeFuture.get()
+        deadline.cancel()
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// How a client decides whether the server's key is the right one.
+public struct ServerTrust: Sendable {
+    enum Policy: Sendable {
+        case pinned(String)
+        case knownHosts(String)
+        case any
+    }
+
+    let policy: Policy
+
+    /// Accept only a server whose key has this fingerprint (`SHA256:...`).
+    public static func pinned(fingerprint: String) -> ServerTrust { ServerTrust(policy: .pinned(fingerprint)) }
+
+    /// Trust on first use: remember each server's key in a known-hosts file (created with mode
+    /// 0600 if missing) and refuse a server whose key has changed since.
+    public static func knownHosts(file path: String) -> ServerTrust { ServerTrust(policy: .knownHosts(path)) }
+
+    /// Accept any key. Anyone between you and the server can read everything: for tests only.
+    public static let acceptAnyKey = ServerTrust(policy: .any)
+
+    /// Checks `fingerprint` for `host:port`, recording it on first use. Returns `nil` if trusted,
+    /// otherwise why not.
+    func check(fingerprint: String, endpoint: String) throws -> String? {
+        switch policy {
+        case .any:
+            return nil
+        case .pinned(let expected):
+            return expected == fingerprint
+                ? nil : "the server's key is \(fingerprint) but \(expected) was pinned"
+        case .knownHosts(let path):
+            var file = try KnownHostsFile(path: path)
+            if let known = file.fingerprint(for: endpoint) {
+                return known == fingerprint
+                    ? nil
+                    : "the server's key is \(fingerprint) but \(path) records \(known) for \(endpoint); "
+                        + "if the server's key really changed, remove that line"
+            }
+            try file.add(endpoint: endpoint, fingerprint: fingerprint)
+            return nil
+        }
+    }
+}
+
+/// A known-hosts file: one `host:port fingerprint` pair a line; `#` starts a comment.
+public struct KnownHostsFile: Sendable {
+    /// Where the file lives.
+    public let path: String
+    private var entries: [(endpoint: String, fingerprint: String)]
+
+    /// Reads the file; a missing file is empty.
+    public init(path: String) throws {
+        self.path = path
+        entries = []
+        guard FileManager.default.fileExists(atPath: path) else { return }
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        for line in text.split(whereSeparator: \.isNewline) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, !fields[0].hasPrefix("#") else { continue }
+            entries.append((String(fields[0]), String(fields[1])))
+        }
+    }
+
+    /// The recorded fingerprint for `endpoint` (`host:port`).
+    public func fingerprint(for endpoint: String) -> String? {
+        entries.first { $0.endpoint == endpoint }?.fingerprint
+    }
+
+    /// Records a fingerprint and writes the file.
+    public mutating func add(endpoint: String, fingerprint: String) throws {
+        entries.append((endpoint, fingerprint))
+        let text = entries.map { "\($0.endpoint) \($0.fingerprint)\n" }.joined()
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data(text.utf8).write(to: url, options: .atomic)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+    }
+}

@@ -1,0 +1,107 @@
+import ArgumentParser
+import Foundation
+import Laboratory
+import Logging
+import ServiceLifecycle
+
+/// `laboratory-server`: runs a Laboratory server with the built-in services.
+@main
+struct ServerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "laboratory-server",
+        abstract: "Run a Laboratory server: encrypted, password-gated sessions with the Echo service.",
+        discussion: """
+            The password comes from --password-file, else the LABORATORY_PASSWORD environment variable, \
+            else <state-dir>/password, which is generated (and printed once) on first start. \
+            The host key lives in <state-dir>/host_key.pem and is generated on first start.
+            """)
+
+    @Option(help: "The address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "The port to listen on; 0 picks a free one and prints it.")
+    var port = 12800
+
+    @Option(help: "The server's name, shown to clients.")
+    var name = "Laboratory"
+
+    @Option(help: "Where the host key and generated password are kept.")
+    var stateDir = "./.laboratory"
+
+    @Option(help: "A file holding the server password (first line).")
+    var passwordFile: String?
+
+    @Option(help: "Seconds each handshake step may take.")
+    var handshakeTimeout = 10.0
+
+    @Flag(help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe.")
+    var allowPlaintext = false
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "laboratory.server")
+        let state = StateDirectory(path: stateDir)
+
+        let (hostKey, keyCreated) = try state.loadOrCreateHostKey()
+        if keyCreated { say("Created host key \(state.hostKeyPath)") }
+        say("Host key fingerprint: \(hostKey.publicKey.fingerprint)")
+
+        let password = try resolvePassword(state)
+        var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
+        configuration.host = host
+        configuration.port = port
+        configuration.serverName = name
+        configuration.handshakeStepTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
+        configuration.allowsPlaintext = allowPlaintext
+
+        let server = LaboratoryServer(configuration: configuration, services: .standard, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                let address = try await server.listeningAddress()
+                say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
+            }
+            try await tasks.waitForAll()
+        }
+    }
+
+    private func resolvePassword(_ state: StateDirectory) throws -> String {
+        let password: String
+        if let passwordFile {
+            let text = try String(contentsOfFile: passwordFile, encoding: .utf8)
+            password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+        } else if let fromEnvironment = ProcessInfo.processInfo.environment["LABORATORY_PASSWORD"] {
+            password = fromEnvironment
+        } else {
+            let (stored, created) = try state.loadOrCreatePassword()
+            if created {
+                say("Generated a server password (shown once, stored in \(state.passwordPath)): \(stored)")
+            }
+            password = stored
+        }
+        do {
+            try ServerConfiguration.validate(password: password)
+        } catch {
+            throw ValidationError("refusing to start: \(error)")
+        }
+        return password
+    }
+}
+
+/// Writes a line to standard output unbuffered, so a parent process reading it sees it at once.
+private func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
