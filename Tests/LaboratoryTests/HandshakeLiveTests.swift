@@ -1,0 +1,140 @@
+import Laboratory
+import LaboratoryClient
+import NIOCore
+import Testing
+
+@Suite("Live handshake", .timeLimit(.minutes(1)))
+struct HandshakeLiveTests {
+    @Test("a client connects, passes the handshake and calls Echo")
+    func handshakeAndEcho() async throws {
+        try await LiveServer.with { live in
+            let session = try await live.connect(name: "Ada")
+            #expect(session.acceptance.serverName == "Laboratory")
+            #expect(session.acceptance.services == ["echo"])
+            #expect(session.acceptance.connectionID >= 1)
+            #expect(session.serverFingerprint == live.fingerprint)
+            let body = Array("hello, laboratory".utf8)
+            #expect(try await session.request(service: "echo", body: body) == body)
+            #expect(try await session.request(service: "echo", body: []) == [])
+            #expect(try await session.serverName() == "Laboratory")
+            _ = try await session.ping()
+            await session.close()
+        }
+    }
+
+    @Test("concurrent requests on one session are matched by id")
+    func concurrentRequests() async throws {
+        try await LiveServer.with { live in
+            let session = try await live.connect()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<64 {
+                    group.addTask {
+                        let body = Array("request \(index)".utf8)
+                        let reply = try await session.request(service: "echo", body: body)
+                        #expect(reply == body)
+                    }
+                }
+                try await group.waitForAll()
+            }
+            await session.close()
+        }
+    }
+
+    @Test("an unknown service gets an error response and the session stays up")
+    func unknownService() async throws {
+        try await LiveServer.with { live in
+            let session = try await live.connect()
+            let error = try await #require(throws: ClientError.self) {
+                try await session.request(service: "nope", body: [1])
+            }
+            #expect(error.code == .requestFailed)
+            #expect(error.responseStatus == .unknownService)
+            #expect(error.message.contains("echo"))
+            #expect(try await session.request(service: "echo", body: [2]) == [2])
+            await session.close()
+        }
+    }
+
+    @Test("a wrong password is rejected with its reason")
+    func wrongPassword() async throws {
+        try await LiveServer.with { live in
+            let error = try await #require(throws: ClientError.self) {
+                try await ClientSession.connect(
+                    host: "127.0.0.1", port: live.port, password: "guess", name: "eve",
+                    trust: .pinned(fingerprint: live.fingerprint))
+            }
+            #expect(error.code == .wrongPassword)
+            #expect(error.step == .password)
+            #expect(error.closeReason?.code == .wrongPassword)
+        }
+    }
+
+    @Test("an invalid display name is rejected with the rule it broke")
+    func invalidName() async throws {
+        try await LiveServer.with { live in
+            let error = try await #require(throws: ClientError.self) {
+                try await live.connect(name: "bad\u{1B}[31mname")
+            }
+            #expect(error.code == .rejected)
+            #expect(error.closeReason?.code == .invalidName)
+            #expect(error.message.contains("U+1B"))
+        }
+    }
+
+    @Test("a client asking for plaintext is refused unless the server allows it")
+    func plaintext() async throws {
+        var plaintext = ClientConfiguration()
+        plaintext.requestsPlaintext = true
+        try await LiveServer.with { live in
+            let error = try await #require(throws: ClientError.self) {
+                try await live.connect(configuration: plaintext)
+            }
+            #expect(error.closeReason?.code == .plaintextNotAllowed)
+        }
+        try await LiveServer.with(configure: { $0.allowsPlaintext = true }) { live in
+            let session = try await live.connect(configuration: plaintext)
+            #expect(try await session.request(service: "echo", body: [7, 7]) == [7, 7])
+            await session.close()
+        }
+    }
+
+    @Test("a client that stops after the hello is closed at the step deadline")
+    func stallAfterHello() async throws {
+        try await LiveServer.with(configure: { $0.handshakeStepTimeout = .milliseconds(300) }) { live in
+            var raw = try await RawClient.connect(port: live.port)
+            let start = ContinuousClock.now
+            let hello = try ServerHello(decoding: try #require(await raw.nextFrame()))
+            #expect(hello.serverRandom.count == 32)
+            let reason = try await raw.closeReason()
+            let elapsed = ContinuousClock.now - start
+            #expect(reason?.code == .handshakeTimeout)
+            #expect(elapsed >= .milliseconds(250))
+            #expect(elapsed < .seconds(10))
+        }
+    }
+
+    @Test("a message out of order ends the handshake with a protocol violation")
+    func outOfOrder() async throws {
+        try await LiveServer.with { live in
+            var raw = try await RawClient.connect(port: live.port)
+            try await raw.exchangeKeys()
+            #expect(try await raw.receive() == .passwordPrompt)
+            try await raw.send(.name("skipping the password"))
+            let reason = try await raw.closeReason()
+            #expect(reason?.code == .protocolViolation)
+        }
+    }
+
+    @Test("a key that does not match the pin aborts before the password is sent")
+    func pinMismatch() async throws {
+        try await LiveServer.with { live in
+            let error = try await #require(throws: ClientError.self) {
+                try await ClientSession.connect(
+                    host: "127.0.0.1", port: live.port, password: LiveServer.password, name: "ada",
+                    trust: .pinned(fingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"))
+            }
+            #expect(error.code == .serverKeyMismatch)
+            #expect(error.step == .hello)
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Laboratory
+import LaboratoryClient
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A real server on 127.0.0.1, port 0, run in a ServiceGroup for the length of a test.
+struct LiveServer {
+    static let hostKey = try! RSAPrivateKey(bitCount: 2048)
+    static let password = "correct horse battery staple"
+
+    let server: LaboratoryServer
+    let group: ServiceGroup
+    let port: Int
+
+    var fingerprint: String { Self.hostKey.publicKey.fingerprint }
+
+    /// Connects a client with the right password.
+    func connect(name: String = "ada", configuration: ClientConfiguration = ClientConfiguration())
+        async throws -> ClientSession
+    {
+        try await ClientSession.connect(
+            host: "127.0.0.1", port: port, password: Self.password, name: name, trust: .pinned(fingerprint: fingerprint),
+            configuration: configuration)
+    }
+
+    /// Starts a server, runs `body`, then shuts the server down gracefully and waits for it.
+    static func with<T: Sendable>(
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        services: ServiceRegistry = .standard,
+        _ body: (LiveServer) async throws -> T
+    ) async throws -> T {
+        var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
+        configuration.port = 0
+        configuration.shutdownGracePeriod = .milliseconds(500)
+        configure(&configuration)
+        var logger = Logger(label: "test.server")
+        logger.logLevel = .warning
+        let server = LaboratoryServer(configuration: configuration, services: services, logger: logger)
+        let group = ServiceGroup(services: [server], logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            let address = try await server.listeningAddress()
+            let live = LiveServer(server: server, group: group, port: address.port!)
+            do {
+                let result = try await body(live)
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+}

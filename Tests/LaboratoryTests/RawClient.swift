@@ -1,0 +1,125 @@
+import Laboratory
+import LaboratoryTransport
+import NIOCore
+import NIOPosix
+
+/// A client that speaks frames by hand, so tests can send what a real client never would.
+struct RawClient {
+    let channel: any Channel
+    private var frames: AsyncStream<[UInt8]>.AsyncIterator
+    private(set) var sealer: RecordSealer?
+    private(set) var opener: RecordOpener?
+    private(set) var hello: ServerHello?
+
+    static func connect(port: Int) async throws -> RawClient {
+        let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(FrameDecoder(maximumPayloadByteCount: 1 << 24)))
+                    try channel.pipeline.syncOperations.addHandler(FrameCollector(continuation: continuation))
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return RawClient(channel: channel, frames: stream.makeAsyncIterator())
+    }
+
+    /// The next frame payload, or `nil` once the server has closed the connection.
+    mutating func nextFrame() async -> [UInt8]? { await frames.next() }
+
+    /// Reads frames until the server closes; returns them all.
+    mutating func remainingFrames() async -> [[UInt8]] {
+        var all: [[UInt8]] = []
+        while let frame = await frames.next() { all.append(frame) }
+        return all
+    }
+
+    /// Writes bytes exactly as given.
+    func sendRaw(_ bytes: [UInt8]) async throws {
+        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+    }
+
+    /// Writes one frame around `payload`.
+    func sendFrame(_ payload: [UInt8]) async throws { try await sendRaw(Frame.encode(payload)) }
+
+    /// Seals and writes a message; returns the sealed payload (for replaying).
+    @discardableResult
+    func send(_ message: ClientMessage) async throws -> [UInt8] {
+        let sealed = try sealer!.seal(message.encoded())
+        try await sendFrame(sealed)
+        return sealed
+    }
+
+    /// Reads and opens the next message; `nil` if the server closed.
+    mutating func receive() async throws -> ServerMessage? {
+        guard let frame = await nextFrame() else { return nil }
+        return try ServerMessage(decoding: try opener!.open(frame))
+    }
+
+    /// Reads the hello and sends a fresh secret; afterwards frames are sealed.
+    mutating func exchangeKeys() async throws {
+        let payload = await nextFrame()!
+        let hello = try ServerHello(decoding: payload)
+        let key = try RSAPublicKey(spkiDER: hello.publicKeySPKI)
+        let secret = try SecureRandom.bytes(count: 32)
+        let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
+        try await sendFrame(try key.encryptOAEP(secret))
+        sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+        opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+        self.hello = hello
+    }
+
+    /// Runs the whole handshake and returns the acceptance.
+    mutating func handshake(password: String = LiveServer.password, name: String = "raw") async throws -> Acceptance {
+        try await exchangeKeys()
+        guard try await receive() == .passwordPrompt else { throw RawClientError("no password prompt") }
+        try await send(.password(password))
+        guard try await receive() == .namePrompt else { throw RawClientError("no name prompt") }
+        try await send(.name(name))
+        guard case .accepted(let acceptance)? = try await receive() else { throw RawClientError("not accepted") }
+        return acceptance
+    }
+
+    /// Reads until the server's `closing` message (sealed or not) and returns its reason; then
+    /// expects the connection to end.
+    mutating func closeReason() async throws -> CloseReason? {
+        while let frame = await nextFrame() {
+            let plain = (try? opener?.open(frame)) ?? frame
+            if case .closing(let reason)? = try? ServerMessage(decoding: plain) {
+                while await nextFrame() != nil {}
+                return reason
+            }
+        }
+        return nil
+    }
+
+    func close() async { try? await channel.close() }
+}
+
+struct RawClientError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Hands every inbound frame to an AsyncStream and finishes it when the connection closes.
+final class FrameCollector: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let continuation: AsyncStream<[UInt8]>.Continuation
+
+    init(continuation: AsyncStream<[UInt8]>.Continuation) { self.continuation = continuation }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(Array(unwrapInboundIn(data).readableBytesView))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        continuation.finish()
+        context.close(promise: nil)
+    }
+}

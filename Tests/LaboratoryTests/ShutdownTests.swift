@@ -1,0 +1,62 @@
+import Laboratory
+import LaboratoryClient
+import NIOCore
+import Testing
+
+@Suite("Graceful shutdown", .timeLimit(.minutes(1)))
+struct ShutdownTests {
+    @Test("accepted clients are told, may finish within the grace period, then are closed")
+    func announcesAndCloses() async throws {
+        let start = ContinuousClock.now
+        try await LiveServer.with(configure: { $0.shutdownGracePeriod = .milliseconds(800) }) { live in
+            let session = try await live.connect()
+            var events = session.events.makeAsyncIterator()
+            var stalled = try await RawClient.connect(port: live.port)
+            _ = try #require(await stalled.nextFrame())
+
+            await live.group.triggerGracefulShutdown()
+
+            #expect(await events.next() == .serverStopping(gracePeriod: .milliseconds(800)))
+            // Unaccepted connections end at once.
+            #expect(try await stalled.closeReason()?.code == .serverStopping)
+            // The accepted session still works during the grace period.
+            #expect(try await session.request(service: "echo", body: [4, 2]) == [4, 2])
+            guard case .closed(let reason)? = await events.next() else {
+                Issue.record("expected the session to close")
+                return
+            }
+            #expect(reason?.code == .serverStopping)
+            // No new connections are accepted.
+            await #expect(throws: ClientError.self) { try await live.connect() }
+        }
+        #expect(ContinuousClock.now - start < .seconds(20))
+    }
+
+    @Test("a client that says bye when told lets the server stop before the grace period ends")
+    func byeEndsEarly() async throws {
+        let start = ContinuousClock.now
+        try await LiveServer.with(configure: { $0.shutdownGracePeriod = .seconds(30) }) { live in
+            let session = try await live.connect()
+            var events = session.events.makeAsyncIterator()
+            await live.group.triggerGracefulShutdown()
+            #expect(await events.next() == .serverStopping(gracePeriod: .seconds(30)))
+            await session.close()
+        }
+        // LiveServer.with returned, so the server's run() returned; well before the 30 s grace.
+        #expect(ContinuousClock.now - start < .seconds(15))
+    }
+
+    @Test("no client message stops the server")
+    func clientsCannotStopServer() async throws {
+        try await LiveServer.with { live in
+            let session = try await live.connect()
+            for body in ["STOP SERVER", "stop", "shutdown"] {
+                #expect(try await session.request(service: "echo", body: Array(body.utf8)) == Array(body.utf8))
+            }
+            await session.close()
+            let next = try await live.connect(name: "still-here")
+            #expect(try await next.request(service: "echo", body: [1]) == [1])
+            await next.close()
+        }
+    }
+}
