@@ -50,11 +50,11 @@ struct ServerCommand: AsyncParsableCommand {
         let logger = Logger(label: "laboratory.server")
         let state = StateDirectory(path: stateDir)
 
+        let password = try resolvePassword(state)
         let (hostKey, keyCreated) = try state.loadOrCreateHostKey()
         if keyCreated { say("Created host key \(state.hostKeyPath)") }
         say("Host key fingerprint: \(hostKey.publicKey.fingerprint)")
 
-        let password = try resolvePassword(state)
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
         configuration.host = host
         configuration.port = port

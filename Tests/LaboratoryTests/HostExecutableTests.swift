@@ -1,0 +1,77 @@
+import Foundation
+import Laboratory
+import LaboratoryClient
+import Testing
+
+@Suite("laboratory-server executable", .serialized, .timeLimit(.minutes(2)))
+struct HostExecutableTests {
+    @Test("starts on its defaults, creates a 0600 host key, serves Echo, stops on SIGINT")
+    func startsServesStops() async throws {
+        let server = try ServerProcess(
+            arguments: ["--name", "Process Test"], environment: ["LABORATORY_PASSWORD": "a process password"])
+        let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
+        let listening = try #require(await server.value(after: "Listening on 127.0.0.1:"))
+        let port = try #require(Int(listening))
+
+        let attributes = try FileManager.default.attributesOfItem(atPath: server.stateDirectory + "/host_key.pem")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+
+        let session = try await ClientSession.connect(
+            host: "127.0.0.1", port: port, password: "a process password", name: "proc",
+            trust: .pinned(fingerprint: fingerprint))
+        #expect(session.serverFingerprint == fingerprint)
+        #expect(try await session.serverName() == "Process Test")
+        #expect(try await session.request(service: "echo", body: Array("over a real process".utf8)) == Array("over a real process".utf8))
+
+        var events = session.events.makeAsyncIterator()
+        server.interrupt()
+        guard case .serverStopping? = await events.next() else {
+            Issue.record("the client was not told the server is stopping")
+            return
+        }
+        await session.close()
+        let exit = await server.waitForExit()
+        #expect(exit.status == 0)
+        #expect(!exit.stderr.contains("a process password"))
+    }
+
+    @Test("with no password configured, generates one, stores it 0600, prints it only on first start")
+    func generatesPassword() async throws {
+        let first = try ServerProcess(arguments: [])
+        let line = try #require(await first.value(after: "Generated a server password"))
+        let password = try #require(line.split(separator: ": ").last.map(String.init))
+        #expect(password.count >= 24)
+        let listening = try #require(await first.value(after: "Listening on 127.0.0.1:"))
+        let port = try #require(Int(listening))
+        let attributes = try FileManager.default.attributesOfItem(atPath: first.stateDirectory + "/password")
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        let session = try await ClientSession.connect(
+            host: "127.0.0.1", port: port, password: password, name: "first", trust: .acceptAnyKey)
+        await session.close()
+        first.interrupt()
+        #expect(await first.waitForExit().status == 0)
+
+        // Restarting on the same state directory reuses the password and key silently.
+        let again = try ServerProcess(arguments: [], stateDirectory: first.stateDirectory)
+        var sawGenerated = false
+        var port2: Int?
+        while let next = await again.value(after: "") {
+            if next.hasPrefix("Generated") || next.hasPrefix("Created") { sawGenerated = true }
+            if next.hasPrefix("Listening on 127.0.0.1:") { port2 = Int(next.dropFirst("Listening on 127.0.0.1:".count)); break }
+        }
+        #expect(!sawGenerated)
+        let session2 = try await ClientSession.connect(
+            host: "127.0.0.1", port: try #require(port2), password: password, name: "again", trust: .acceptAnyKey)
+        await session2.close()
+        again.interrupt()
+        #expect(await again.waitForExit().status == 0)
+    }
+
+    @Test("refuses to start with an empty password or the prototype's default", arguments: ["", "PASSWORD"])
+    func refusesWeakPassword(password: String) async throws {
+        let server = try ServerProcess(arguments: [], environment: ["LABORATORY_PASSWORD": password])
+        let exit = await server.waitForExit()
+        #expect(exit.status != 0)
+        #expect(exit.stderr.contains("refusing to start"))
+    }
+}
