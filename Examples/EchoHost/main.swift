@@ -14,5 +14,7 @@ services.register(EchoService(), as: "echo")
 
 let server = LaboratoryServer(configuration: configuration, services: services)
 print("Echo host on 127.0.0.1:12801, key \(hostKey.publicKey.fingerprint), password in \(state.passwordPath)")
-try await ServiceGroup(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: .init(label: "echo-host"))
-    .run()
+try await ServiceGroup(
+    services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: .init(label: "echo-host")
+)
+.run()

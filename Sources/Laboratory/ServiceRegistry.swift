@@ -38,7 +38,8 @@ public struct ServiceRegistry: Sendable {
         guard let service = services[request.service] else {
             return Response(
                 requestID: request.id, status: .unknownService,
-                errorMessage: "no service named \"\(request.service)\"; this server offers: \(names.joined(separator: ", "))"
+                errorMessage:
+                    "no service named \"\(request.service)\"; this server offers: \(names.joined(separator: ", "))"
             )
         }
         do {

@@ -250,7 +250,8 @@ actor ClientConnection {
 
     private func closedError(_ fallback: String) -> ClientError {
         if let reason = serverCloseReason {
-            return ClientError(.connectionClosed, step: step, "the server closed the session: \(reason)", closeReason: reason)
+            return ClientError(
+                .connectionClosed, step: step, "the server closed the session: \(reason)", closeReason: reason)
         }
         return ClientError(.connectionClosed, step: step, fallback)
     }

@@ -58,14 +58,18 @@ public final class AES256GCM {
             guard nonce.withUnsafeBufferPointer({ EVP_EncryptInit_ex(context, nil, nil, nil, $0.baseAddress) }) == 1
             else { return false }
             if !aad.isEmpty {
-                guard aad.withUnsafeBufferPointer({
-                    EVP_EncryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
-                }) == 1 else { return false }
+                guard
+                    aad.withUnsafeBufferPointer({
+                        EVP_EncryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
+                    }) == 1
+                else { return false }
             }
             if !plaintext.isEmpty {
-                guard plaintext.withUnsafeBufferPointer({
-                    EVP_EncryptUpdate(context, out.baseAddress, &written, $0.baseAddress, Int32($0.count))
-                }) == 1 else { return false }
+                guard
+                    plaintext.withUnsafeBufferPointer({
+                        EVP_EncryptUpdate(context, out.baseAddress, &written, $0.baseAddress, Int32($0.count))
+                    }) == 1
+                else { return false }
             }
             var final: Int32 = 0
             guard EVP_EncryptFinal_ex(context, out.baseAddress! + plaintext.count, &final) == 1 else { return false }
@@ -92,23 +96,27 @@ public final class AES256GCM {
         let verified = sealed.withUnsafeBufferPointer { input -> Bool in
             output.withUnsafeMutableBufferPointer { out -> Bool in
                 var written: Int32 = 0
-                guard nonce.withUnsafeBufferPointer({ EVP_DecryptInit_ex(context, nil, nil, nil, $0.baseAddress) })
-                    == 1
+                guard
+                    nonce.withUnsafeBufferPointer({ EVP_DecryptInit_ex(context, nil, nil, nil, $0.baseAddress) })
+                        == 1
                 else {
                     setupOK = false
                     return false
                 }
                 if !aad.isEmpty {
-                    guard aad.withUnsafeBufferPointer({
-                        EVP_DecryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
-                    }) == 1 else {
+                    guard
+                        aad.withUnsafeBufferPointer({
+                            EVP_DecryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
+                        }) == 1
+                    else {
                         setupOK = false
                         return false
                     }
                 }
                 if ciphertextCount > 0 {
-                    guard EVP_DecryptUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(ciphertextCount))
-                        == 1
+                    guard
+                        EVP_DecryptUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(ciphertextCount))
+                            == 1
                     else {
                         setupOK = false
                         return false

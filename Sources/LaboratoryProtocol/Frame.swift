@@ -23,8 +23,10 @@ public enum Frame {
     /// The four-byte length prefix for a payload of `length` bytes.
     public static func header(payloadLength length: Int) -> [UInt8] {
         precondition(length >= 0 && length <= Int(UInt32.max), "frame payload length out of range")
-        return [UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
-                UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length)]
+        return [
+            UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
+            UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length),
+        ]
     }
 
     /// `payload` with its length prefix.

@@ -38,10 +38,17 @@ struct ServerCommand: AsyncParsableCommand {
     var allowPlaintext = false
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
+    var logLevel = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError(
+                "unknown log level \"\(logLevel)\"; use trace, debug, info, notice, warning, error or critical")
+        }
+    }
 
     func run() async throws {
-        let level = logLevel
+        let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -103,5 +110,3 @@ struct ServerCommand: AsyncParsableCommand {
 private func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
 }
-
-extension Logger.Level: @retroactive ExpressibleByArgument {}

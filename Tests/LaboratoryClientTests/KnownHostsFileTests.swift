@@ -30,7 +30,8 @@ struct KnownHostsFileTests {
         let path = temporaryPath()
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try "# a comment\n\nhost:1 SHA256:abc\n#host:2 SHA256:def\n".write(toFile: path, atomically: true, encoding: .utf8)
+        try "# a comment\n\nhost:1 SHA256:abc\n#host:2 SHA256:def\n".write(
+            toFile: path, atomically: true, encoding: .utf8)
         let file = try KnownHostsFile(path: path)
         #expect(file.fingerprint(for: "host:1") == "SHA256:abc")
         #expect(file.fingerprint(for: "#host:2") == nil)

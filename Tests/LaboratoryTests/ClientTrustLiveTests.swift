@@ -20,7 +20,12 @@ struct ClientTrustLiveTests {
         }
         // A different server key on the same address.
         let otherKey = try RSAPrivateKey(bitCount: 2048)
-        try await LiveServer.with(configure: { $0.hostKey = otherKey; $0.port = port }) { live in
+        try await LiveServer.with(
+            Tweak {
+                $0.hostKey = otherKey
+                $0.port = port
+            }
+        ) { live in
             let error = try await #require(throws: ClientError.self) {
                 try await ClientSession.connect(
                     host: "127.0.0.1", port: live.port, password: LiveServer.password, name: "ada",
@@ -45,7 +50,7 @@ struct ClientTrustLiveTests {
 
     @Test("requests after the server closed the session fail with the server's reason")
     func requestsAfterClose() async throws {
-        try await LiveServer.with(configure: { $0.shutdownGracePeriod = .milliseconds(100) }) { live in
+        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .milliseconds(100) }) { live in
             let session = try await live.connect()
             var events = session.events.makeAsyncIterator()
             await live.group.triggerGracefulShutdown()

@@ -25,12 +25,14 @@ struct FrameAttackTests {
 
     @Test("after the handshake an oversized prefix is answered with a sealed reason")
     func oversizedInSession() async throws {
-        try await LiveServer.with(configure: { $0.maximumFrameSize = 4096 }) { live in
+        try await LiveServer.with(Tweak { $0.maximumFrameSize = 4096 }) { live in
             var raw = try await RawClient.connect(port: live.port)
             _ = try await raw.handshake()
             try await raw.sendRaw(Frame.header(payloadLength: 4097))
             let frame = try #require(await raw.nextFrame())
-            #expect(try ServerMessage(decoding: raw.opener!.open(frame)) == .closing(CloseReason(.frameTooLarge, "frame of 4097 bytes exceeds the maximum of 4096 bytes")))
+            #expect(
+                try ServerMessage(decoding: raw.opener!.open(frame))
+                    == .closing(CloseReason(.frameTooLarge, "frame of 4097 bytes exceeds the maximum of 4096 bytes")))
             #expect(await raw.nextFrame() == nil)
         }
     }
@@ -40,7 +42,9 @@ struct FrameAttackTests {
         try await LiveServer.with { live in
             var raw = try await RawClient.connect(port: live.port)
             _ = try await raw.handshake()
-            var sealed = try raw.sealer!.seal(ClientMessage.request(Request(id: 1, service: "echo", body: Array(repeating: 0x41, count: 20))).encoded())
+            var sealed = try raw.sealer!.seal(
+                ClientMessage.request(Request(id: 1, service: "echo", body: Array(repeating: 0x41, count: 20)))
+                    .encoded())
             sealed[position] ^= 0x01
             try await raw.sendFrame(sealed)
             #expect(try await raw.closeReason()?.code == .decryptionFailed)

@@ -91,7 +91,7 @@ struct HandshakeLiveTests {
             }
             #expect(error.closeReason?.code == .plaintextNotAllowed)
         }
-        try await LiveServer.with(configure: { $0.allowsPlaintext = true }) { live in
+        try await LiveServer.with(Tweak { $0.allowsPlaintext = true }) { live in
             let session = try await live.connect(configuration: plaintext)
             #expect(try await session.request(service: "echo", body: [7, 7]) == [7, 7])
             await session.close()
@@ -100,7 +100,7 @@ struct HandshakeLiveTests {
 
     @Test("a client that stops after the hello is closed at the step deadline")
     func stallAfterHello() async throws {
-        try await LiveServer.with(configure: { $0.handshakeStepTimeout = .milliseconds(300) }) { live in
+        try await LiveServer.with(Tweak { $0.handshakeStepTimeout = .milliseconds(300) }) { live in
             var raw = try await RawClient.connect(port: live.port)
             let start = ContinuousClock.now
             let hello = try ServerHello(decoding: try #require(await raw.nextFrame()))

@@ -8,7 +8,7 @@ struct HostExecutableTests {
     @Test("starts on its defaults, creates a 0600 host key, serves Echo, stops on SIGINT")
     func startsServesStops() async throws {
         let server = try ServerProcess(
-            arguments: ["--name", "Process Test"], environment: ["LABORATORY_PASSWORD": "a process password"])
+            arguments: ["--name", "Process Test", "--log-level", "trace"], environment: ["LABORATORY_PASSWORD": "a process password"])
         let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
         let listening = try #require(await server.value(after: "Listening on 127.0.0.1:"))
         let port = try #require(Int(listening))
@@ -21,7 +21,9 @@ struct HostExecutableTests {
             trust: .pinned(fingerprint: fingerprint))
         #expect(session.serverFingerprint == fingerprint)
         #expect(try await session.serverName() == "Process Test")
-        #expect(try await session.request(service: "echo", body: Array("over a real process".utf8)) == Array("over a real process".utf8))
+        #expect(
+            try await session.request(service: "echo", body: Array("over a real process".utf8))
+                == Array("over a real process".utf8))
 
         var events = session.events.makeAsyncIterator()
         server.interrupt()
@@ -57,7 +59,10 @@ struct HostExecutableTests {
         var port2: Int?
         while let next = await again.value(after: "") {
             if next.hasPrefix("Generated") || next.hasPrefix("Created") { sawGenerated = true }
-            if next.hasPrefix("Listening on 127.0.0.1:") { port2 = Int(next.dropFirst("Listening on 127.0.0.1:".count)); break }
+            if next.hasPrefix("Listening on 127.0.0.1:") {
+                port2 = Int(next.dropFirst("Listening on 127.0.0.1:".count))
+                break
+            }
         }
         #expect(!sawGenerated)
         let session2 = try await ClientSession.connect(

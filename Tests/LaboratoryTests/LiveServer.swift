@@ -4,6 +4,13 @@ import Logging
 import NIOCore
 import ServiceLifecycle
 
+/// A change to the test server's configuration.
+struct Tweak {
+    let apply: (inout ServerConfiguration) -> Void
+
+    init(_ apply: @escaping (inout ServerConfiguration) -> Void) { self.apply = apply }
+}
+
 /// A real server on 127.0.0.1, port 0, run in a ServiceGroup for the length of a test.
 struct LiveServer {
     static let hostKey = try! RSAPrivateKey(bitCount: 2048)
@@ -20,20 +27,21 @@ struct LiveServer {
         async throws -> ClientSession
     {
         try await ClientSession.connect(
-            host: "127.0.0.1", port: port, password: Self.password, name: name, trust: .pinned(fingerprint: fingerprint),
+            host: "127.0.0.1", port: port, password: Self.password, name: name,
+            trust: .pinned(fingerprint: fingerprint),
             configuration: configuration)
     }
 
     /// Starts a server, runs `body`, then shuts the server down gracefully and waits for it.
     static func with<T: Sendable>(
-        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ tweak: Tweak = Tweak { _ in },
         services: ServiceRegistry = .standard,
         _ body: (LiveServer) async throws -> T
     ) async throws -> T {
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
         configuration.port = 0
         configuration.shutdownGracePeriod = .milliseconds(500)
-        configure(&configuration)
+        tweak.apply(&configuration)
         var logger = Logger(label: "test.server")
         logger.logLevel = .warning
         let server = LaboratoryServer(configuration: configuration, services: services, logger: logger)

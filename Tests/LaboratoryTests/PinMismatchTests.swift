@@ -41,7 +41,8 @@ struct PinMismatchTests {
     @Test("a client whose pin does not match sends nothing at all, so never the password")
     func nothingSent() async throws {
         let impostorKey = try RSAPrivateKey(bitCount: 2048)
-        let hello = ServerHello(publicKeySPKI: impostorKey.publicKey.spkiDER, serverRandom: try SecureRandom.bytes(count: 32))
+        let hello = ServerHello(
+            publicKeySPKI: impostorKey.publicKey.spkiDER, serverRandom: try SecureRandom.bytes(count: 32))
         let recorder = ByteRecorder(hello: hello.encoded())
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in

@@ -45,7 +45,7 @@ struct RequestLimitTests {
         let gate = Gate()
         var services = ServiceRegistry()
         services.register(GateService(gate: gate), as: "gate")
-        try await LiveServer.with(configure: { $0.maximumOutstandingRequests = 4 }, services: services) { live in
+        try await LiveServer.with(Tweak { $0.maximumOutstandingRequests = 4 }, services: services) { live in
             let session = try await live.connect()
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<4 {

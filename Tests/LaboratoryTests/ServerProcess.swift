@@ -19,7 +19,9 @@ final class ServerProcess: @unchecked Sendable {
     }
 
     init(arguments: [String], environment: [String: String] = [:], stateDirectory: String? = nil) throws {
-        let state = stateDirectory ?? FileManager.default.temporaryDirectory
+        let state =
+            stateDirectory
+            ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("laboratory-test-\(UUID().uuidString)").path
         self.stateDirectory = state
         process.executableURL = Self.executableURL

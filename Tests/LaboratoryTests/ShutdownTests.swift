@@ -8,7 +8,7 @@ struct ShutdownTests {
     @Test("accepted clients are told, may finish within the grace period, then are closed")
     func announcesAndCloses() async throws {
         let start = ContinuousClock.now
-        try await LiveServer.with(configure: { $0.shutdownGracePeriod = .milliseconds(800) }) { live in
+        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .milliseconds(800) }) { live in
             let session = try await live.connect()
             var events = session.events.makeAsyncIterator()
             var stalled = try await RawClient.connect(port: live.port)
@@ -35,7 +35,7 @@ struct ShutdownTests {
     @Test("a client that says bye when told lets the server stop before the grace period ends")
     func byeEndsEarly() async throws {
         let start = ContinuousClock.now
-        try await LiveServer.with(configure: { $0.shutdownGracePeriod = .seconds(30) }) { live in
+        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .seconds(30) }) { live in
             let session = try await live.connect()
             var events = session.events.makeAsyncIterator()
             await live.group.triggerGracefulShutdown()
