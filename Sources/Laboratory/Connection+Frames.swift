@@ -1,11 +1,11 @@
 import LaboratoryProtocol
-import LaboratoryTransport
 import NIOCore
 
 extension Connection {
     /// What an inbound frame asks the reader to do.
     enum Inbound {
         case request(Request)
+        case rename(requestID: UInt64, oldName: String)
         case close(CloseReason)
     }
 
@@ -15,22 +15,27 @@ extension Connection {
         if handshake.expectsKeyExchange {
             return perform(try handshake.receiveKeyExchange(bytes))
         }
-        let message = try ClientMessage(decoding: try opener?.open(bytes) ?? bytes)
+        let message = try ClientMessage(decoding: try open(bytes))
         guard identity != nil else { return perform(try handshake.receive(message)) }
         switch message {
         case .request(let request):
             guard outstandingRequests < environment.maximumOutstandingRequests else {
+                let limit = environment.maximumOutstandingRequests
                 send(
                     .response(
                         Response(
                             requestID: request.id, status: .rejected,
-                            errorMessage:
-                                "too many outstanding requests (the limit is \(environment.maximumOutstandingRequests))"
-                        )))
+                            errorMessage: "too many outstanding requests (the limit is \(limit))")))
                 return nil
             }
             outstandingRequests += 1
             return .request(request)
+        case .rename(let requestID, let name):
+            return try rename(requestID: requestID, to: name)
+        case .keyUpdate(let update):
+            try opener?.apply(update)
+            hasRequestedClientRekey = false
+            if update.requestsUpdate { outbound.updateKeys(requestingReply: false) }
         case .serverNameQuery:
             send(.serverName(environment.handshake.serverName))
         case .ping(let value):
@@ -45,23 +50,56 @@ extension Connection {
         return nil
     }
 
+    /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
+    /// a client that ignores the request past twice the limit is disconnected.
+    private func open(_ bytes: [UInt8]) throws -> [UInt8] {
+        guard let opener else { return bytes }
+        let plaintext = try opener.open(bytes)
+        let limits = environment.outbound
+        if !hasRequestedClientRekey
+            && (opener.counter >= limits.rekeyAfterFrames || opener.bytesOpened >= limits.rekeyAfterBytes)
+        {
+            hasRequestedClientRekey = true
+            outbound.updateKeys(requestingReply: true)
+        }
+        if opener.counter > 2 * limits.rekeyAfterFrames || opener.bytesOpened > 2 * limits.rekeyAfterBytes {
+            throw ProtocolError(
+                CloseReason(.keyExhausted, "the client kept its key past the limit without answering a key update"))
+        }
+        return plaintext
+    }
+
+    /// Validates and applies a new display name; the reader then tells the services.
+    private func rename(requestID: UInt64, to name: String) throws -> Inbound? {
+        guard let oldName = identity?.displayName else { return nil }
+        let newName: String
+        do {
+            newName = try DisplayName.validate(name)
+        } catch let error as ProtocolError {
+            send(.response(Response(requestID: requestID, status: .rejected, errorMessage: error.closeReason.message)))
+            return nil
+        }
+        identity?.displayName = newName
+        logger.info("renamed", metadata: ["from": "\(oldName)", "to": "\(newName)"])
+        return .rename(requestID: requestID, oldName: oldName)
+    }
+
     /// Carries out the handshake's actions in order; returns a close if one of them is a close.
     func perform(_ actions: [ServerHandshake<ContinuousClock>.Action]) -> Inbound? {
         var result: Inbound?
         for action in actions {
             switch action {
             case .sendPlaintext(let payload):
-                write(payload)
+                outbound.sendPlaintext(payload)
             case .installKeys(let keys):
                 do {
-                    sealer = try RecordSealer(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+                    try outbound.installKey(keys.serverToClientKey, iv: keys.serverToClientIV)
                     opener = try RecordOpener(key: keys.clientToServerKey, iv: keys.clientToServerIV)
                 } catch {
                     logger.error("could not set up the session cipher", metadata: ["error": "\(error)"])
                     return .close(CloseReason(.internalError, "the server could not set up encryption"))
                 }
             case .usePlaintext:
-                isPlaintext = true
                 logger.warning("PLAINTEXT SESSION: this client chose no encryption")
             case .send(let message):
                 send(message)
@@ -79,23 +117,7 @@ extension Connection {
 
     /// Seals (once keys are installed) and writes one message.
     func send(_ message: ServerMessage) {
-        let payload = message.encoded()
-        guard let sealer else {
-            write(payload)
-            return
-        }
-        do {
-            write(try sealer.seal(payload))
-        } catch {
-            logger.error("sealing failed; closing", metadata: ["error": "\(error)"])
-            channel.close(promise: nil)
-        }
-    }
-
-    /// Writes one frame. Calls made from the actor reach the event loop in the order they were
-    /// made, so frames leave in counter order.
-    private func write(_ payload: [UInt8]) {
-        channel.writeAndFlush(ByteBuffer.frame(payload, allocator: channel.allocator), promise: nil)
+        outbound.send(message)
     }
 
     /// Serves one request and sends its response.
@@ -104,16 +126,21 @@ extension Connection {
         guard let identity else { return }
         var logger = self.logger
         logger[metadataKey: "service"] = "\(request.service)"
-        let context = ServiceContext(session: identity, logger: logger, serviceName: request.service) {
-            [self] event in try await self.push(event)
-        }
+        let context = ServiceContext(
+            session: identity, logger: logger, serviceName: request.service, events: eventSink)
         let response = await environment.registry.respond(to: request, context: context)
         send(.response(response))
     }
 
-    /// Sends a service event to this session.
-    func push(_ event: ServiceEvent) throws {
-        guard !isFinished else { throw ServiceError.sessionEnded }
-        send(.event(event))
+    /// Tells the services about a rename, then confirms it to the client.
+    func finishRename(requestID: UInt64, oldName: String) async {
+        guard let identity else { return }
+        await environment.registry.sessionDidRename(identity, from: oldName)
+        send(.response(Response(requestID: requestID, status: .ok)))
+    }
+
+    /// The handle services keep to push events to this session.
+    nonisolated var eventSink: EventSink {
+        EventSink(connectionID: id) { [outbound] event in outbound.send(.event(event)) }
     }
 }

@@ -18,15 +18,16 @@ actor Connection {
     let remoteAddress: String?
     var logger: Logger
     var handshake: ServerHandshake<ContinuousClock>
-    var sealer: RecordSealer?
+    /// Seals and writes; shared with the event sinks services hold.
+    let outbound: Outbound
     var opener: RecordOpener?
-    var isPlaintext = false
     /// The current handshake step's deadline; `nil` once accepted.
     var deadline: ContinuousClock.Instant?
     /// Set when the handshake accepts the client.
     var identity: SessionIdentity?
     var outstandingRequests = 0
-    var isFinished = false
+    /// Whether the server has asked the client to renew its key since the client last did.
+    var hasRequestedClientRekey = false
 
     init(channel: any Channel, environment: ConnectionEnvironment) throws {
         let id = environment.connectionIDs.make()
@@ -38,6 +39,7 @@ actor Connection {
         logger[metadataKey: "connection"] = "\(id)"
         if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
         self.logger = logger
+        self.outbound = Outbound(channel: channel, limits: environment.outbound)
         self.handshake = ServerHandshake(
             configuration: environment.handshake, connectionID: id,
             serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: ContinuousClock())
@@ -72,6 +74,8 @@ actor Connection {
                         continue
                     case .request(let request):
                         group.addTask { await self.serve(request) }
+                    case .rename(let requestID, let oldName):
+                        await finishRename(requestID: requestID, oldName: oldName)
                     case .close(let reason):
                         if reason.code != .normal { group.cancelAll() }
                         return reason
@@ -125,8 +129,10 @@ actor Connection {
     }
 
     private func finish(_ reason: CloseReason) async {
-        isFinished = true
+        // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
+        let reason = outbound.failure ?? reason
         if reason.code != .peerClosed { send(.closing(reason)) }
+        outbound.finish(reason)
         var metadata: Logger.Metadata = ["reason": "\(reason)", "step": "\(handshake.stepName)"]
         if let identity { metadata["name"] = "\(identity.displayName)" }
         switch reason.code {

@@ -9,6 +9,7 @@ struct ConnectionEnvironment: Sendable {
     let logger: Logger
     let shutdownGracePeriod: Duration
     let maximumOutstandingRequests: Int
+    let outbound: OutboundLimits
     let connectionIDs: ConnectionIDSource
 }
 

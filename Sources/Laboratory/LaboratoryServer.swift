@@ -42,7 +42,7 @@ public actor LaboratoryServer: Service {
                 serverName: configuration.serverName, services: services.names,
                 stepTimeout: configuration.handshakeStepTimeout, allowsPlaintext: configuration.allowsPlaintext),
             registry: services, logger: logger, shutdownGracePeriod: configuration.shutdownGracePeriod,
-            maximumOutstandingRequests: configuration.maximumOutstandingRequests,
+            maximumOutstandingRequests: configuration.maximumOutstandingRequests, outbound: configuration.outbound,
             connectionIDs: ConnectionIDSource())
     }
 

@@ -13,13 +13,19 @@ public protocol LaboratoryService: Sendable {
     /// Handles one request and returns the response body.
     func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8]
 
-    /// Called once when an accepted session that could have used this service ends, for cleanup
-    /// such as leaving chat rooms. The default does nothing.
+    /// Called once when an accepted session ends, for cleanup such as leaving chat rooms. The
+    /// default does nothing.
     func sessionDidEnd(_ session: SessionIdentity) async
+
+    /// Called when an accepted session changes its display name; `session` carries the new name.
+    /// The rename's response reaches the client only after every service has returned. The
+    /// default does nothing.
+    func sessionDidRename(_ session: SessionIdentity, from oldName: String) async
 }
 
 extension LaboratoryService {
     public func sessionDidEnd(_ session: SessionIdentity) async {}
+    public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {}
 }
 
 /// Who is calling: the accepted session's identity.
@@ -42,31 +48,50 @@ public struct SessionIdentity: Hashable, Sendable, CustomStringConvertible {
 
 /// What a service gets with each request.
 public struct ServiceContext: Sendable {
-    /// The calling session.
+    /// The calling session, as it was when the request arrived.
     public var session: SessionIdentity
     /// A logger with the connection id and service name attached.
     public var logger: Logger
     /// The name the service is registered under.
     public var serviceName: String
-    private let pushEvent: @Sendable (ServiceEvent) async throws -> Void
+    /// Where to push events to the calling session, now or later: keep it (for example as a chat
+    /// room member) to push after the request has returned.
+    public var events: EventSink
 
     /// Creates a context. Servers and test kits build these; services only read them.
-    public init(
-        session: SessionIdentity, logger: Logger, serviceName: String,
-        push: @escaping @Sendable (ServiceEvent) async throws -> Void
-    ) {
+    public init(session: SessionIdentity, logger: Logger, serviceName: String, events: EventSink) {
         self.session = session
         self.logger = logger
         self.serviceName = serviceName
-        self.pushEvent = push
+        self.events = events
     }
 
-    /// Pushes an event to this session, tagged with this service's name.
+    /// Pushes an event to the calling session, tagged with this service's name.
     ///
-    /// - Throws: ``ServiceError`` if the session has ended.
-    public func push(_ body: [UInt8]) async throws {
-        try await pushEvent(ServiceEvent(service: serviceName, body: body))
+    /// - Throws: ``ServiceError/sessionEnded`` if the session has ended or is being disconnected.
+    public func push(_ body: [UInt8]) throws {
+        guard events.push(ServiceEvent(service: serviceName, body: body)) else { throw ServiceError.sessionEnded }
     }
+}
+
+/// A handle for pushing events to one session. It never blocks and never waits: each push is
+/// sealed and queued at once, and a session whose queue is full is disconnected as a slow consumer
+/// rather than slowing down the pusher.
+public struct EventSink: Sendable {
+    /// The session this sink delivers to.
+    public let connectionID: UInt64
+    private let deliver: @Sendable (ServiceEvent) -> Bool
+
+    /// Creates a sink. `deliver` returns `false` once the session cannot take more events.
+    public init(connectionID: UInt64, deliver: @escaping @Sendable (ServiceEvent) -> Bool) {
+        self.connectionID = connectionID
+        self.deliver = deliver
+    }
+
+    /// Queues `event` for the session. Returns `false` if the session has ended or was just
+    /// disconnected as a slow consumer; the event was not queued.
+    @discardableResult
+    public func push(_ event: ServiceEvent) -> Bool { deliver(event) }
 }
 
 /// An error a service throws to tell the client what went wrong, in its own words.

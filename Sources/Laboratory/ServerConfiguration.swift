@@ -20,6 +20,9 @@ public struct ServerConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(5)
     /// How many requests one session may have in progress at once; more get a `rejected` response.
     public var maximumOutstandingRequests: Int = 64
+    /// The bounded outbound queue per session (slow consumers are disconnected) and when keys are
+    /// renewed.
+    public var outbound = OutboundLimits()
     /// Lets a client choose an unencrypted session by sending an empty secret, as the original
     /// prototype did. Off by default; the server logs a warning at start and for every such session.
     public var allowsPlaintext: Bool = false

@@ -55,6 +55,11 @@ public struct ServiceRegistry: Sendable {
         }
     }
 
+    /// Tells every service that a session changed its name.
+    public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {
+        for name in names { await services[name]?.sessionDidRename(session, from: oldName) }
+    }
+
     /// Tells every service that a session ended.
     public func sessionDidEnd(_ session: SessionIdentity) async {
         for name in names { await services[name]?.sessionDidEnd(session) }

@@ -195,8 +195,46 @@ actor ClientConnection {
             }
         case .serverStopping(let milliseconds):
             events.yield(.serverStopping(gracePeriod: .milliseconds(Int64(milliseconds))))
+        case .keyUpdate(let update):
+            do {
+                try opener?.apply(update)
+                if update.requestsUpdate { try updateSendingKey(requestingReply: false) }
+            } catch {
+                end(with: ClientError(.decryptionFailed, step: .session, "could not apply the server's key update: \(error)"))
+            }
         case .passwordPrompt, .namePrompt, .accepted, .closing:
             break
+        }
+    }
+
+    /// Sends a key update for our direction and switches to the new key right after it.
+    private func updateSendingKey(requestingReply: Bool) throws {
+        guard let sealer else { return }
+        let update = try KeyUpdate.random(requestsUpdate: requestingReply)
+        write(try sealer.seal(ClientMessage.keyUpdate(update).encoded()))
+        try sealer.apply(update)
+    }
+
+    /// Renews the session keys in both directions.
+    func rekey() throws {
+        if let failure { throw failure }
+        guard sealer != nil else {
+            throw ClientError(.rejected, step: .session, "this session is unencrypted; there is no key to renew")
+        }
+        do {
+            try updateSendingKey(requestingReply: true)
+        } catch {
+            throw ClientError(.connectionClosed, step: .session, "could not renew the key: \(error)")
+        }
+    }
+
+    func rename(to name: String) async throws {
+        if let failure { throw failure }
+        let id = nextID
+        nextID += 1
+        _ = try await withCheckedThrowingContinuation { waiter in
+            pendingRequests[id] = waiter
+            send(.rename(requestID: id, name: name))
         }
     }
 

@@ -129,6 +129,20 @@ public final class ClientSession: Sendable {
         try await connection.serverName()
     }
 
+    /// Changes this session's display name. The server applies the same rules as at the
+    /// handshake; services (chat rooms) see the new name once this returns.
+    ///
+    /// - Throws: ``ClientError/Code/requestFailed`` with status `rejected` and the rule broken.
+    public func rename(to name: String) async throws {
+        try await connection.rename(to: name)
+    }
+
+    /// Renews the session keys in both directions with a fresh secret. Requests and events in
+    /// flight are unaffected: each side switches at a frame boundary (see `Docs/PROTOCOL.md`).
+    public func rekey() async throws {
+        try await connection.rekey()
+    }
+
     /// Measures one round trip to the server.
     public func ping() async throws -> Duration {
         try await connection.ping()

@@ -15,6 +15,11 @@ public enum ClientMessage: Hashable, Sendable {
     case pong(UInt64)
     /// The client is done: the server finishes outstanding requests, then closes. (0x95)
     case bye
+    /// Change this session's display name; answered by a ``ServerMessage/response(_:)`` with the
+    /// same id (empty body on success). (0x96)
+    case rename(requestID: UInt64, name: String)
+    /// The client's sending direction switches to new keys after this frame. (0x97)
+    case keyUpdate(KeyUpdate)
 
     /// Encodes the message as a frame payload (before sealing).
     public func encoded() -> [UInt8] {
@@ -40,6 +45,13 @@ public enum ClientMessage: Hashable, Sendable {
             writer.write(UInt8(0x94))
             writer.write(value)
         case .bye: writer.write(UInt8(0x95))
+        case .rename(let id, let name):
+            writer.write(UInt8(0x96))
+            writer.write(id)
+            writer.write(string: name)
+        case .keyUpdate(let update):
+            writer.write(UInt8(0x97))
+            update.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -59,6 +71,10 @@ public enum ClientMessage: Hashable, Sendable {
         case 0x93: self = .ping(try reader.readUInt64("ping value"))
         case 0x94: self = .pong(try reader.readUInt64("pong value"))
         case 0x95: self = .bye
+        case 0x96:
+            let id = try reader.readUInt64("request id")
+            self = .rename(requestID: id, name: try reader.readString("name"))
+        case 0x97: self = .keyUpdate(try KeyUpdate(reading: &reader))
         default: throw ProtocolError.malformed("unknown client message type 0x\(String(type, radix: 16))")
         }
         try reader.expectEnd("client message 0x\(String(type, radix: 16))")
@@ -74,6 +90,8 @@ public enum ClientMessage: Hashable, Sendable {
         case .ping: "ping"
         case .pong: "pong"
         case .bye: "bye"
+        case .rename: "rename"
+        case .keyUpdate: "key update"
         }
     }
 }

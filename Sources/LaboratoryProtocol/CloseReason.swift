@@ -31,6 +31,10 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
         public static let unsupportedVersion = Code(rawValue: 11)
         /// The peer closed the socket without a `bye` (never sent on the wire).
         public static let peerClosed = Code(rawValue: 12)
+        /// The peer did not read fast enough and its outbound queue overflowed.
+        public static let slowConsumer = Code(rawValue: 13)
+        /// The peer kept using a key past the limit without answering a key update request.
+        public static let keyExhausted = Code(rawValue: 14)
 
         public var description: String {
             switch self {
@@ -46,6 +50,8 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
             case .internalError: "internal error"
             case .unsupportedVersion: "unsupported version"
             case .peerClosed: "peer closed"
+            case .slowConsumer: "slow consumer"
+            case .keyExhausted: "key exhausted"
             default: "code \(rawValue)"
             }
         }

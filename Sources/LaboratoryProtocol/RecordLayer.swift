@@ -3,15 +3,29 @@ import LaboratoryCrypto
 /// Seals the frames of one direction: AES-256-GCM, nonce = IV XOR the 64-bit frame counter
 /// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
 public final class RecordSealer {
-    private let cipher: AES256GCM
-    private let iv: [UInt8]
-    /// The counter the next sealed frame will use.
+    private var cipher: AES256GCM
+    private var key: [UInt8]
+    private var iv: [UInt8]
+    /// The counter the next sealed frame will use; back to 0 after each key update.
     public private(set) var counter: UInt64 = 0
+    /// Payload bytes sealed with the current key.
+    public private(set) var bytesSealed: UInt64 = 0
 
     /// Creates a sealer for one direction's key and IV.
     public init(key: [UInt8], iv: [UInt8]) throws {
         cipher = try AES256GCM(key: key, direction: .seal)
+        self.key = key
         self.iv = iv
+    }
+
+    /// Switches to the key that `update` derives; call right after sealing the update itself.
+    public func apply(_ update: KeyUpdate) throws {
+        let next = try update.nextKey(after: key)
+        cipher = try AES256GCM(key: next.key, direction: .seal)
+        key = next.key
+        iv = next.iv
+        counter = 0
+        bytesSealed = 0
     }
 
     /// Seals one frame payload. Throws once 2^64 − 1 frames have been sealed.
@@ -21,6 +35,7 @@ public final class RecordSealer {
         }
         let sealed = try cipher.seal(plaintext, nonce: recordNonce(iv: iv, counter: counter))
         counter += 1
+        bytesSealed += UInt64(plaintext.count)
         return sealed
     }
 }
@@ -28,15 +43,29 @@ public final class RecordSealer {
 /// Opens the frames of one direction; the counterpart of ``RecordSealer``. A frame that fails to
 /// open (tampered, replayed, reordered, reflected, wrong key) throws and the session must end.
 public final class RecordOpener {
-    private let cipher: AES256GCM
-    private let iv: [UInt8]
-    /// The counter the next frame must have been sealed with.
+    private var cipher: AES256GCM
+    private var key: [UInt8]
+    private var iv: [UInt8]
+    /// The counter the next frame must have been sealed with; back to 0 after each key update.
     public private(set) var counter: UInt64 = 0
+    /// Payload bytes opened with the current key.
+    public private(set) var bytesOpened: UInt64 = 0
 
     /// Creates an opener for one direction's key and IV.
     public init(key: [UInt8], iv: [UInt8]) throws {
         cipher = try AES256GCM(key: key, direction: .open)
+        self.key = key
         self.iv = iv
+    }
+
+    /// Switches to the key that `update` derives; call right after opening the update itself.
+    public func apply(_ update: KeyUpdate) throws {
+        let next = try update.nextKey(after: key)
+        cipher = try AES256GCM(key: next.key, direction: .open)
+        key = next.key
+        iv = next.iv
+        counter = 0
+        bytesOpened = 0
     }
 
     /// Opens one frame payload.
@@ -47,6 +76,7 @@ public final class RecordOpener {
         do {
             let plaintext = try cipher.open(sealed, nonce: recordNonce(iv: iv, counter: counter))
             counter += 1
+            bytesOpened += UInt64(plaintext.count)
             return plaintext
         } catch {
             throw ProtocolError(

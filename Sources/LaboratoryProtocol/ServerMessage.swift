@@ -21,6 +21,8 @@ public enum ServerMessage: Hashable, Sendable {
     case pong(UInt64)
     /// The server is shutting down and will close this session after the grace period. (0x15)
     case serverStopping(graceMilliseconds: UInt32)
+    /// The server's sending direction switches to new keys after this frame. (0x16)
+    case keyUpdate(KeyUpdate)
 
     /// Encodes the message as a frame payload (before sealing).
     public func encoded() -> [UInt8] {
@@ -62,6 +64,9 @@ public enum ServerMessage: Hashable, Sendable {
         case .serverStopping(let grace):
             writer.write(UInt8(0x15))
             writer.write(grace)
+        case .keyUpdate(let update):
+            writer.write(UInt8(0x16))
+            update.encode(into: &writer)
         }
         return writer.bytes
     }
@@ -96,6 +101,7 @@ public enum ServerMessage: Hashable, Sendable {
         case 0x13: self = .ping(try reader.readUInt64("ping value"))
         case 0x14: self = .pong(try reader.readUInt64("pong value"))
         case 0x15: self = .serverStopping(graceMilliseconds: try reader.readUInt32("grace period"))
+        case 0x16: self = .keyUpdate(try KeyUpdate(reading: &reader))
         default: throw ProtocolError.malformed("unknown server message type 0x\(String(type, radix: 16))")
         }
         try reader.expectEnd("server message 0x\(String(type, radix: 16))")

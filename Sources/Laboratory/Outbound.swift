@@ -1,0 +1,144 @@
+import LaboratoryProtocol
+import LaboratoryTransport
+import NIOCore
+import Synchronization
+
+/// Limits on what one session may have waiting to be sent, and when its keys are renewed.
+public struct OutboundLimits: Sendable, Hashable {
+    /// Frames written but not yet handed to the kernel before the session counts as a slow
+    /// consumer and is disconnected. Default 1,024.
+    public var maximumQueuedFrames: Int = 1024
+    /// Bytes written but not yet handed to the kernel before the session counts as a slow
+    /// consumer. Default 1 MiB.
+    public var maximumQueuedBytes: Int = 1 << 20
+    /// Renew a direction's key after this many frames. Default 2^20.
+    public var rekeyAfterFrames: UInt64 = 1 << 20
+    /// Renew a direction's key after this many payload bytes. Default 1 GiB.
+    public var rekeyAfterBytes: UInt64 = 1 << 30
+    /// Renew the sending key when a frame is sent this long after the last renewal. Default 1 hour.
+    public var rekeyInterval: Duration = .seconds(3600)
+
+    public init() {}
+}
+
+/// The sending half of a server connection: seals and writes frames in counter order from any
+/// task, bounds what may be queued, and renews the sending key.
+///
+/// The connection actor owns it; services reach it only through an ``EventSink``. Sealing and
+/// handing the frame to the channel happen under one lock, so frames reach the event loop in the
+/// order of their counters whoever sends them, and a key update takes effect exactly at its frame.
+final class Outbound: Sendable {
+    private struct State {
+        var sealer: RecordSealer?
+        var keyStarted: ContinuousClock.Instant = .now
+        var failure: CloseReason?
+    }
+
+    private let state: Mutex<State>
+    private let queuedFrames = Atomic<Int>(0)
+    private let queuedBytes = Atomic<Int>(0)
+    let channel: any Channel
+    let limits: OutboundLimits
+
+    init(channel: any Channel, limits: OutboundLimits) {
+        self.channel = channel
+        self.limits = limits
+        self.state = Mutex(State())
+    }
+
+    /// Why the outbound side gave up (slow consumer, sealing failure), if it did.
+    var failure: CloseReason? { state.withLock { $0.failure } }
+
+    /// From now on every frame is sealed with this key and IV.
+    func installKey(_ key: [UInt8], iv: [UInt8]) throws {
+        try state.withLock { state in
+            state.sealer = try RecordSealer(key: key, iv: iv)
+            state.keyStarted = .now
+        }
+    }
+
+    /// Writes an unsealed frame (the hello, or a close reason before keys exist).
+    func sendPlaintext(_ payload: [UInt8]) {
+        state.withLock { _ = enqueue(payload, &$0) }
+    }
+
+    /// Seals (once keys exist) and writes `message`. Returns `false`, without sending, if the
+    /// session has failed or its queue is full; a full queue disconnects it as a slow consumer.
+    @discardableResult
+    func send(_ message: ServerMessage) -> Bool {
+        let payload = message.encoded()
+        return state.withLock { state in
+            guard state.failure == nil else { return false }
+            guard let sealer = state.sealer else { return enqueue(payload, &state) }
+            do {
+                guard enqueue(try sealer.seal(payload), &state) else { return false }
+                if sealer.counter >= limits.rekeyAfterFrames || sealer.bytesSealed >= limits.rekeyAfterBytes
+                    || ContinuousClock.now - state.keyStarted >= limits.rekeyInterval
+                {
+                    try updateKeys(requestingReply: true, &state)
+                }
+                return true
+            } catch {
+                fail(CloseReason(.internalError, "the server could not seal a frame: \(error)"), &state)
+                return false
+            }
+        }
+    }
+
+    /// Marks the session as ended: later sends (event pushes from services) are refused.
+    func finish(_ reason: CloseReason) {
+        state.withLock { state in
+            if state.failure == nil { state.failure = reason }
+        }
+    }
+
+    /// Sends a key update for the sending direction and switches to the new key.
+    func updateKeys(requestingReply: Bool) {
+        state.withLock { state in
+            guard state.failure == nil, state.sealer != nil else { return }
+            do {
+                try updateKeys(requestingReply: requestingReply, &state)
+            } catch {
+                fail(CloseReason(.internalError, "the server could not update its keys: \(error)"), &state)
+            }
+        }
+    }
+
+    private func updateKeys(requestingReply: Bool, _ state: inout State) throws {
+        guard let sealer = state.sealer else { return }
+        let update = try KeyUpdate.random(requestsUpdate: requestingReply)
+        guard enqueue(try sealer.seal(ServerMessage.keyUpdate(update).encoded()), &state) else { return }
+        try sealer.apply(update)
+        state.keyStarted = .now
+    }
+
+    /// Hands one frame to the channel, counting it until the event loop has written it.
+    private func enqueue(_ payload: [UInt8], _ state: inout State) -> Bool {
+        let size = payload.count + Frame.headerByteCount
+        let frames = queuedFrames.add(1, ordering: .relaxed).newValue
+        let bytes = queuedBytes.add(size, ordering: .relaxed).newValue
+        guard frames <= limits.maximumQueuedFrames, bytes <= limits.maximumQueuedBytes else {
+            queuedFrames.subtract(1, ordering: .relaxed)
+            queuedBytes.subtract(size, ordering: .relaxed)
+            fail(
+                CloseReason(
+                    .slowConsumer,
+                    "slow consumer: \(frames - 1) frames (\(bytes - size) bytes) were still waiting to be sent"),
+                &state)
+            return false
+        }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [self] _ in
+            self.queuedFrames.subtract(1, ordering: .relaxed)
+            self.queuedBytes.subtract(size, ordering: .relaxed)
+        }
+        channel.writeAndFlush(ByteBuffer.frame(payload, allocator: channel.allocator), promise: promise)
+        return true
+    }
+
+    private func fail(_ reason: CloseReason, _ state: inout State) {
+        guard state.failure == nil else { return }
+        state.failure = reason
+        channel.close(promise: nil)
+    }
+}
