@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .library(name: "Laboratory", targets: ["Laboratory"]),
         .library(name: "LaboratoryClient", targets: ["LaboratoryClient"]),
+        .library(name: "LaboratoryTesting", targets: ["LaboratoryTesting"]),
         .library(name: "LaboratoryProtocol", targets: ["LaboratoryProtocol"]),
         .library(name: "LaboratoryCrypto", targets: ["LaboratoryCrypto"]),
         .executable(name: "laboratory-server", targets: ["laboratory-server"]),
@@ -16,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
     ],
     targets: [
         // The system's OpenSSL. Only LaboratoryCrypto may import it.
@@ -45,6 +47,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "DequeModule", package: "swift-collections"),
             ]
         ),
         .target(
@@ -56,6 +59,17 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Helpers users import to test their own services, in memory or against a live server.
+        .target(
+            name: "LaboratoryTesting",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(
@@ -88,5 +102,6 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LaboratoryClientTests", dependencies: ["LaboratoryClient", "Laboratory"]),
+        .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
     ]
 )

@@ -11,10 +11,12 @@ public struct ServiceRegistry: Sendable {
     /// An empty registry.
     public init() {}
 
-    /// A registry with the built-in ``EchoService`` under `"echo"`.
+    /// A registry with the built-in services: ``EchoService`` as `"echo"` and a new
+    /// ``ChatService`` as `"chat"`.
     public static var standard: ServiceRegistry {
         var registry = ServiceRegistry()
         registry.register(EchoService(), as: EchoService.defaultName)
+        registry.register(ChatService(), as: ChatService.defaultName)
         return registry
     }
 

@@ -10,7 +10,7 @@ struct HandshakeLiveTests {
         try await LiveServer.with { live in
             let session = try await live.connect(name: "Ada")
             #expect(session.acceptance.serverName == "Laboratory")
-            #expect(session.acceptance.services == ["echo"])
+            #expect(session.acceptance.services == ["echo", "chat"])
             #expect(session.acceptance.connectionID >= 1)
             #expect(session.serverFingerprint == live.fingerprint)
             let body = Array("hello, laboratory".utf8)

@@ -1,0 +1,34 @@
+/// The chat service's limits; each breach is answered with an error saying which limit.
+public struct ChatLimits: Sendable, Hashable {
+    /// Events each room keeps for replay on join. Default 100.
+    public var historySize = 100
+    /// The longest room name. Room names are lowercase `a-z`, `0-9`, `-` and `_`. Default 32.
+    public var maximumRoomNameLength = 32
+    /// The longest message text, in UTF-8 bytes. Default 4,096.
+    public var maximumMessageBytes = 4096
+    /// How many rooms one connection may be in at once. Default 16.
+    public var maximumRoomsPerConnection = 16
+    /// How many rooms may exist; when full, empty rooms are forgotten to make space. Default 10,000.
+    public var maximumRooms = 10_000
+
+    public init() {}
+
+    /// Throws unless `name` is a valid room name.
+    func validate(room name: String) throws {
+        guard !name.isEmpty, name.utf8.count <= maximumRoomNameLength else {
+            throw ServiceError("room names are 1 to \(maximumRoomNameLength) characters")
+        }
+        guard name.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F })
+        else {
+            throw ServiceError("room \"\(name)\": room names use only lowercase a-z, 0-9, - and _")
+        }
+    }
+
+    /// Throws unless `text` is a sendable message.
+    func validate(text: String) throws {
+        guard !text.isEmpty else { throw ServiceError("empty messages are not sent") }
+        guard text.utf8.count <= maximumMessageBytes else {
+            throw ServiceError("message of \(text.utf8.count) bytes exceeds the limit of \(maximumMessageBytes)")
+        }
+    }
+}

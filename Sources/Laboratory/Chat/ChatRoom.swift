@@ -1,0 +1,104 @@
+import DequeModule
+import Foundation
+import LaboratoryProtocol
+
+/// One chat room: its members, its sequence counter and its recent history. Every event is
+/// numbered and pushed to every member from inside the actor, so all members see the same order.
+actor ChatRoom {
+    struct Member {
+        var name: String
+        let sink: EventSink
+    }
+
+    let name: String
+    private let historySize: Int
+    private var members: [UInt64: Member] = [:]
+    private var history: Deque<(sequence: UInt64, event: ServiceEvent)> = []
+    private(set) var latestSequence: UInt64 = 0
+    private static let encoder = JSONEncoder()
+
+    init(name: String, historySize: Int) {
+        self.name = name
+        self.historySize = historySize
+    }
+
+    var memberCount: Int { members.count }
+    var isEmpty: Bool { members.isEmpty }
+
+    func memberList() -> [ChatMember] {
+        members.map { ChatMember(id: $0.key, name: $0.value.name) }.sorted { $0.id < $1.id }
+    }
+
+    func contains(_ id: UInt64) -> Bool { members[id] != nil }
+
+    /// Adds a member, replays what it missed after `after`, then announces it. Returns the reply.
+    func join(_ session: SessionIdentity, sink: EventSink, after: UInt64?) -> ChatReply {
+        var reply = ChatReply()
+        if members[session.connectionID] == nil {
+            members[session.connectionID] = Member(name: session.displayName, sink: sink)
+            if let after {
+                let replay = history.filter { $0.sequence > after }
+                for entry in replay { sink.push(entry.event) }
+                reply.replayed = replay.count
+                let oldest = history.first?.sequence ?? latestSequence + 1
+                if after + 1 < oldest, after < latestSequence {
+                    reply.missedFrom = after + 1
+                    reply.missedTo = oldest - 1
+                }
+            }
+            broadcast(kind: .joined, from: session)
+        }
+        reply.members = memberList()
+        reply.sequence = latestSequence
+        return reply
+    }
+
+    /// Removes a member and announces it. Returns whether it was a member.
+    @discardableResult
+    func leave(_ session: SessionIdentity) -> Bool {
+        guard members.removeValue(forKey: session.connectionID) != nil else { return false }
+        broadcast(kind: .left, from: session)
+        return true
+    }
+
+    /// Says `text` from a member; returns the message's sequence number.
+    func say(_ text: String, from session: SessionIdentity) throws -> UInt64 {
+        guard members[session.connectionID] != nil else {
+            throw ServiceError("you are not in room \"\(name)\"; join it first")
+        }
+        return broadcast(kind: .message, from: session, text: text)
+    }
+
+    /// Records a member's new name and announces it.
+    func rename(_ session: SessionIdentity, from oldName: String) {
+        guard members[session.connectionID] != nil else { return }
+        members[session.connectionID]?.name = session.displayName
+        broadcast(kind: .renamed, from: session, oldName: oldName)
+    }
+
+    /// Numbers an event, keeps it in the history and pushes it to every member. Members whose
+    /// sessions refuse it (ended, or disconnected as slow consumers) are removed and announced.
+    @discardableResult
+    private func broadcast(kind: ChatEvent.Kind, from session: SessionIdentity, text: String? = nil, oldName: String? = nil)
+        -> UInt64
+    {
+        latestSequence += 1
+        let event = ChatEvent(
+            kind: kind, room: name, sequence: latestSequence, from: session.connectionID, name: session.displayName,
+            oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
+        // Encoding a value of our own type cannot fail.
+        let body = Array(try! Self.encoder.encode(event))
+        let serviceEvent = ServiceEvent(service: ChatService.defaultName, body: body)
+        history.append((latestSequence, serviceEvent))
+        if history.count > historySize { history.removeFirst(history.count - historySize) }
+        var gone: [(UInt64, Member)] = []
+        for (id, member) in members where !member.sink.push(serviceEvent) {
+            gone.append((id, member))
+        }
+        let sequence = latestSequence
+        for (id, member) in gone where members.removeValue(forKey: id) != nil {
+            broadcast(kind: .left, from: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: member.name))
+        }
+        return sequence
+    }
+}

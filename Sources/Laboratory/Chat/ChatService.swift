@@ -1,0 +1,78 @@
+import Foundation
+import LaboratoryProtocol
+
+/// The built-in chat service, registered as `"chat"`: rooms created on first join, messages
+/// numbered per room, presence events, history with resume, direct messages.
+///
+/// Requests and replies are JSON (``ChatRequest``, ``ChatReply``); events are ``ChatEvent``.
+/// Each room is its own actor, so rooms never wait on each other; pushes go through each
+/// session's bounded outbound queue, so a slow member is disconnected instead of slowing a room.
+public struct ChatService: LaboratoryService {
+    /// The name ``ServiceRegistry/standard`` registers it under.
+    public static let defaultName = "chat"
+
+    private let limits: ChatLimits
+    private let directory: ChatDirectory
+
+    /// Creates a chat service; every server (or test) should have its own.
+    public init(limits: ChatLimits = ChatLimits()) {
+        self.limits = limits
+        self.directory = ChatDirectory(limits: limits)
+    }
+
+    public func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+        let request: ChatRequest
+        do {
+            request = try JSONDecoder().decode(ChatRequest.self, from: Data(body))
+        } catch {
+            throw ServiceError("not a chat request: \(error); see Docs/PROTOCOL.md, section Chat")
+        }
+        let session = context.session
+        await directory.register(context.events)
+        let reply: ChatReply
+        switch request {
+        case .join(let name, let after):
+            try limits.validate(room: name)
+            try await directory.recordJoin(session.connectionID, room: name)
+            let room = try await directory.room(name, create: true)
+            reply = await room.join(session, sink: context.events, after: after)
+        case .leave(let name):
+            try limits.validate(room: name)
+            let room = try await directory.room(name, create: false)
+            guard await room.leave(session) else { throw ServiceError("you are not in room \"\(name)\"") }
+            await directory.recordLeave(session.connectionID, room: name)
+            reply = ChatReply()
+        case .rooms:
+            reply = ChatReply(rooms: await directory.summaries())
+        case .who(let name):
+            try limits.validate(room: name)
+            reply = ChatReply(members: await (try await directory.room(name, create: false)).memberList())
+        case .say(let name, let text):
+            try limits.validate(room: name)
+            try limits.validate(text: text)
+            let room = try await directory.room(name, create: false)
+            reply = ChatReply(sequence: try await room.say(text, from: session))
+        case .direct(let recipient, let text):
+            try limits.validate(text: text)
+            guard let sink = await directory.sink(for: recipient) else {
+                throw ServiceError("connection \(recipient) is not on chat")
+            }
+            let event = ChatEvent(
+                kind: .direct, room: nil, sequence: nil, from: session.connectionID, name: session.displayName,
+                text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
+            guard sink.push(ServiceEvent(service: Self.defaultName, body: Array(try JSONEncoder().encode(event)))) else {
+                throw ServiceError("connection \(recipient) has left")
+            }
+            reply = ChatReply()
+        }
+        return Array(try JSONEncoder().encode(reply))
+    }
+
+    public func sessionDidEnd(_ session: SessionIdentity) async {
+        for room in await directory.forget(session.connectionID) { await room.leave(session) }
+    }
+
+    public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {
+        for room in await directory.roomsOf(session.connectionID) { await room.rename(session, from: oldName) }
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+
+/// A room member as chat reports it.
+public struct ChatMember: Codable, Hashable, Sendable {
+    /// The member's connection id.
+    public var id: UInt64
+    /// The member's display name.
+    public var name: String
+
+    public init(id: UInt64, name: String) {
+        self.id = id
+        self.name = name
+    }
+}
+
+/// A room and how many members it has.
+public struct ChatRoomSummary: Codable, Hashable, Sendable {
+    public var name: String
+    public var members: Int
+
+    public init(name: String, members: Int) {
+        self.name = name
+        self.members = members
+    }
+}
+
+/// The response body of every chat request (JSON); only the fields the request concerns are set.
+public struct ChatReply: Codable, Hashable, Sendable {
+    /// `join`, `who`: the room's members.
+    public var members: [ChatMember]?
+    /// `rooms`: every room.
+    public var rooms: [ChatRoomSummary]?
+    /// `say`: the message's sequence number. `join`: the room's latest sequence number.
+    public var sequence: UInt64?
+    /// `join` with `after`: how many events were replayed (pushed before this reply).
+    public var replayed: Int?
+    /// `join` with `after`: the first and last sequence numbers that were missed and are no
+    /// longer held, if any. `nil` means the replay was complete.
+    public var missedFrom: UInt64?
+    public var missedTo: UInt64?
+
+    public init(
+        members: [ChatMember]? = nil, rooms: [ChatRoomSummary]? = nil, sequence: UInt64? = nil,
+        replayed: Int? = nil, missedFrom: UInt64? = nil, missedTo: UInt64? = nil
+    ) {
+        self.members = members
+        self.rooms = rooms
+        self.sequence = sequence
+        self.replayed = replayed
+        self.missedFrom = missedFrom
+        self.missedTo = missedTo
+    }
+}
+
+/// An event the chat service pushes (JSON body of a service event from `"chat"`).
+public struct ChatEvent: Codable, Hashable, Sendable {
+    /// What happened.
+    public enum Kind: String, Codable, Hashable, Sendable {
+        /// Someone said something in a room.
+        case message
+        /// Someone joined a room.
+        case joined
+        /// Someone left a room, or disconnected.
+        case left
+        /// A room member changed their name.
+        case renamed
+        /// A direct message to you.
+        case direct
+    }
+
+    public var kind: Kind
+    /// The room (absent for direct messages).
+    public var room: String?
+    /// The room's sequence number for this event; every member sees the same numbers in the same
+    /// order. Absent for direct messages.
+    public var sequence: UInt64?
+    /// The connection id of whoever caused the event.
+    public var from: UInt64
+    /// Their display name (the new one for `renamed`).
+    public var name: String
+    /// `renamed`: the previous name.
+    public var oldName: String?
+    /// `message`, `direct`: the text.
+    public var text: String?
+    /// The server's clock when the event happened, in milliseconds since 1970.
+    public var time: Int64
+
+    public init(
+        kind: Kind, room: String?, sequence: UInt64?, from: UInt64, name: String, oldName: String? = nil,
+        text: String? = nil, time: Int64
+    ) {
+        self.kind = kind
+        self.room = room
+        self.sequence = sequence
+        self.from = from
+        self.name = name
+        self.oldName = oldName
+        self.text = text
+        self.time = time
+    }
+}

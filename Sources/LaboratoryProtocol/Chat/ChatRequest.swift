@@ -1,0 +1,76 @@
+import Foundation
+
+/// A request to the built-in chat service. The request body is this value as a JSON object with
+/// an `"op"` field, for example `{"op":"say","room":"lobby","text":"hi"}`.
+public enum ChatRequest: Hashable, Sendable {
+    /// Join a room (created on first join). With `after`, replay the room's events after that
+    /// sequence number as pushed events before any new ones.
+    case join(room: String, after: UInt64?)
+    /// Leave a room.
+    case leave(room: String)
+    /// List rooms with their member counts.
+    case rooms
+    /// List a room's members.
+    case who(room: String)
+    /// Say something to a room you are in.
+    case say(room: String, text: String)
+    /// Send a direct message to one connection id.
+    case direct(to: UInt64, text: String)
+}
+
+extension ChatRequest: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case op, room, after, text, to
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let op = try container.decode(String.self, forKey: .op)
+        switch op {
+        case "join":
+            self = .join(
+                room: try container.decode(String.self, forKey: .room),
+                after: try container.decodeIfPresent(UInt64.self, forKey: .after))
+        case "leave": self = .leave(room: try container.decode(String.self, forKey: .room))
+        case "rooms": self = .rooms
+        case "who": self = .who(room: try container.decode(String.self, forKey: .room))
+        case "say":
+            self = .say(
+                room: try container.decode(String.self, forKey: .room),
+                text: try container.decode(String.self, forKey: .text))
+        case "direct":
+            self = .direct(
+                to: try container.decode(UInt64.self, forKey: .to), text: try container.decode(String.self, forKey: .text))
+        default:
+            throw DecodingError.dataCorruptedError(
+                forKey: .op, in: container,
+                debugDescription: "unknown op \"\(op)\"; use join, leave, rooms, who, say or direct")
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        switch self {
+        case .join(let room, let after):
+            try container.encode("join", forKey: .op)
+            try container.encode(room, forKey: .room)
+            try container.encodeIfPresent(after, forKey: .after)
+        case .leave(let room):
+            try container.encode("leave", forKey: .op)
+            try container.encode(room, forKey: .room)
+        case .rooms:
+            try container.encode("rooms", forKey: .op)
+        case .who(let room):
+            try container.encode("who", forKey: .op)
+            try container.encode(room, forKey: .room)
+        case .say(let room, let text):
+            try container.encode("say", forKey: .op)
+            try container.encode(room, forKey: .room)
+            try container.encode(text, forKey: .text)
+        case .direct(let to, let text):
+            try container.encode("direct", forKey: .op)
+            try container.encode(to, forKey: .to)
+            try container.encode(text, forKey: .text)
+        }
+    }
+}
