@@ -1,0 +1,278 @@
+import Foundation
+import LaboratoryCrypto
+import LaboratoryProtocol
+import Testing
+
+/// Checks every test vector in `Docs/PROTOCOL.md` against the code, so the specification and the
+/// implementation cannot drift apart: changing, adding or removing any vector fails a test.
+@Suite("Docs/PROTOCOL.md test vectors")
+struct ProtocolDocumentTests {
+    // MARK: The document's inputs and messages, as the test vectors section describes them
+
+    static let secret = Array(UInt8(0x00)...UInt8(0x1f))
+    static let serverRandom = Array(UInt8(0x20)...UInt8(0x3f))
+    /// Pins the document's example SPKI, so replacing it (even consistently) fails.
+    static let spkiFingerprint = "SHA256:exC2DZf5FACcjWmq+SBpHsb4Jungx2YT9+nA0omjp6A"
+
+    /// The sealed handshake, in the order the frames are sent in each direction.
+    static let clientToServer: [ClientMessage] = [
+        .password("correct horse battery staple"),
+        .name("Ada"),
+    ]
+    static let serverToClient: [ServerMessage] = [
+        .passwordPrompt,
+        .namePrompt,
+        .accepted(Acceptance(connectionID: 1, serverName: "Laboratory", services: ["echo"])),
+    ]
+
+    /// The unsealed examples.
+    static let request = ClientMessage.request(Request(id: 1, service: "echo", body: Array("hi".utf8)))
+    static let response = ServerMessage.response(Response(requestID: 1, status: .ok, body: Array("hi".utf8)))
+    static let closing = ServerMessage.closing(CloseReason(.wrongPassword, "wrong password"))
+
+    // MARK: Tests
+
+    @Test("the document holds exactly the expected vectors, each once")
+    func vectorNames() throws {
+        let document = try Self.documentVectors()
+        let expected = try Self.expectedVectors(spki: Self.spki(document))
+        #expect(document.map(\.name) == expected.map(\.name))
+    }
+
+    @Test("every vector in the document equals the value the code computes")
+    func vectorValues() throws {
+        let document = try Self.documentVectors()
+        let expected = try Self.expectedVectors(spki: Self.spki(document))
+        let values = Dictionary(document.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+        for (name, value) in expected {
+            let documented = try #require(values[name], "vector \(name) is missing from the document")
+            #expect(Self.hex(documented) == Self.hex(value), "vector \(name)")
+        }
+    }
+
+    @Test("the inputs are the ones the prose describes")
+    func inputs() throws {
+        let vectors = try Self.documentVectorDictionary()
+        #expect(try Self.vector("secret", vectors) == Self.secret)
+        #expect(try Self.vector("server_random", vectors) == Self.serverRandom)
+        let key = try RSAPublicKey(spkiDER: Self.vector("spki", vectors))
+        #expect(key.bitCount == 2048)
+        #expect(key.fingerprint == Self.spkiFingerprint)
+        #expect(RSAPublicKey.fingerprint(ofSPKI: try Self.vector("spki", vectors)) == Self.spkiFingerprint)
+        #expect(try String(contentsOf: Self.documentURL, encoding: .utf8).contains("`\(Self.spkiFingerprint)`"))
+    }
+
+    @Test("the documented hello parses")
+    func helloDecodes() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let hello = try ServerHello(decoding: Self.vector("hello_payload", vectors))
+        #expect(hello.publicKeySPKI == (try Self.vector("spki", vectors)))
+        #expect(hello.serverRandom == Self.serverRandom)
+    }
+
+    @Test("the documented sealed frames open with the documented keys and decode to the messages")
+    func sealedFramesOpen() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let clientOpener = try RecordOpener(
+            key: Self.vector("s2c_key", vectors), iv: Self.vector("s2c_iv", vectors))
+        for (counter, message) in Self.serverToClient.enumerated() {
+            let payload = try Self.unframe(Self.vector("s2c_\(counter)_frame", vectors))
+            #expect(try ServerMessage(decoding: clientOpener.open(payload)) == message)
+        }
+        let serverOpener = try RecordOpener(
+            key: Self.vector("c2s_key", vectors), iv: Self.vector("c2s_iv", vectors))
+        for (counter, message) in Self.clientToServer.enumerated() {
+            let payload = try Self.unframe(Self.vector("c2s_\(counter)_frame", vectors))
+            #expect(try ClientMessage(decoding: serverOpener.open(payload)) == message)
+        }
+    }
+
+    @Test("a documented frame opened with the other direction's key, or out of order, fails")
+    func sealedFramesAreDirectionalAndOrdered() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let wrongDirection = try RecordOpener(
+            key: Self.vector("c2s_key", vectors), iv: Self.vector("c2s_iv", vectors))
+        #expect(throws: ProtocolError.self) {
+            try wrongDirection.open(Self.unframe(Self.vector("s2c_0_frame", vectors)))
+        }
+        let outOfOrder = try RecordOpener(
+            key: Self.vector("c2s_key", vectors), iv: Self.vector("c2s_iv", vectors))
+        #expect(throws: ProtocolError.self) {
+            try outOfOrder.open(Self.unframe(Self.vector("c2s_1_frame", vectors)))
+        }
+    }
+
+    @Test("the documented unsealed frames decode to the messages")
+    func unsealedFramesDecode() throws {
+        let vectors = try Self.documentVectorDictionary()
+        #expect(try ClientMessage(decoding: Self.unframe(Self.vector("request_frame", vectors))) == Self.request)
+        #expect(try ServerMessage(decoding: Self.unframe(Self.vector("response_frame", vectors))) == Self.response)
+        #expect(try ServerMessage(decoding: Self.unframe(Self.vector("closing_frame", vectors))) == Self.closing)
+        #expect(try Self.unframe(Self.vector("plaintext_key_exchange_frame", vectors)).isEmpty)
+    }
+
+    // MARK: What the code computes
+
+    /// Every vector, in document order, computed from the fixed inputs and the document's SPKI.
+    static func expectedVectors(spki: [UInt8]) throws -> [(name: String, value: [UInt8])] {
+        var vectors: [(name: String, value: [UInt8])] = []
+        func add(_ name: String, _ value: [UInt8]) { vectors.append((name, value)) }
+
+        add("secret", secret)
+        add("server_random", serverRandom)
+        add("spki", spki)
+
+        let hello = ServerHello(publicKeySPKI: spki, serverRandom: serverRandom).encoded()
+        add("hello_payload", hello)
+        add("hello_length_prefix", Frame.header(payloadLength: hello.count))
+        add("hello_sha256", SHA256.hash(hello))
+
+        let info = SessionKeys.infoLabel + SHA256.hash(hello)
+        add("hkdf_info", info)
+        add("okm", try HKDF.deriveKey(inputKeyMaterial: secret, salt: serverRandom, info: info, outputLength: 88))
+        let keys = try SessionKeys.derive(secret: secret, serverRandom: serverRandom, helloPayload: hello)
+        add("c2s_key", keys.clientToServerKey)
+        add("s2c_key", keys.serverToClientKey)
+        add("c2s_iv", keys.clientToServerIV)
+        add("s2c_iv", keys.serverToClientIV)
+
+        add("c2s_nonce_0", recordNonce(iv: keys.clientToServerIV, counter: 0))
+        add("c2s_nonce_1", recordNonce(iv: keys.clientToServerIV, counter: 1))
+        add("s2c_nonce_0", recordNonce(iv: keys.serverToClientIV, counter: 0))
+        add("s2c_nonce_1", recordNonce(iv: keys.serverToClientIV, counter: 1))
+        add("s2c_nonce_0102030405060708", recordNonce(iv: keys.serverToClientIV, counter: 0x0102_0304_0506_0708))
+
+        let clientSealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+        let serverSealer = try RecordSealer(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+        // The order the handshake happens in; each direction's counter advances on its own.
+        func sealed(_ sealer: RecordSealer, _ payload: [UInt8]) throws -> [UInt8] {
+            Frame.encode(try sealer.seal(payload))
+        }
+        add("s2c_0_payload", serverToClient[0].encoded())
+        add("s2c_0_frame", try sealed(serverSealer, serverToClient[0].encoded()))
+        add("c2s_0_payload", clientToServer[0].encoded())
+        add("c2s_0_frame", try sealed(clientSealer, clientToServer[0].encoded()))
+        add("s2c_1_payload", serverToClient[1].encoded())
+        add("s2c_1_frame", try sealed(serverSealer, serverToClient[1].encoded()))
+        add("c2s_1_payload", clientToServer[1].encoded())
+        add("c2s_1_frame", try sealed(clientSealer, clientToServer[1].encoded()))
+        add("s2c_2_payload", serverToClient[2].encoded())
+        add("s2c_2_frame", try sealed(serverSealer, serverToClient[2].encoded()))
+
+        add("plaintext_key_exchange_frame", Frame.encode([]))
+        add("request_frame", Frame.encode(request.encoded()))
+        add("response_frame", Frame.encode(response.encoded()))
+        add("closing_frame", Frame.encode(closing.encoded()))
+        return vectors
+    }
+
+    // MARK: Reading the document
+
+    static let documentURL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent()  // LaboratoryProtocolTests
+        .deletingLastPathComponent()  // Tests
+        .deletingLastPathComponent()  // package root
+        .appendingPathComponent("Docs/PROTOCOL.md")
+
+    struct DocumentError: Error, CustomStringConvertible {
+        var description: String
+    }
+
+    /// The `name: hex` lines of every ```` ```vector ```` block, in order. A line that starts with
+    /// whitespace continues the previous value; whitespace inside a value is ignored.
+    static func documentVectors() throws -> [(name: String, value: [UInt8])] {
+        let text = try String(contentsOf: documentURL, encoding: .utf8)
+        var entries: [(name: String, hex: String)] = []
+        var inBlock = false
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !inBlock {
+                if trimmed == "```vector" { inBlock = true }
+                continue
+            }
+            if trimmed == "```" {
+                inBlock = false
+                continue
+            }
+            if trimmed.isEmpty { continue }
+            if line.first == " " || line.first == "\t" {
+                guard !entries.isEmpty else {
+                    throw DocumentError(description: "line \(number + 1): continuation before any vector")
+                }
+                entries[entries.count - 1].hex += trimmed
+                continue
+            }
+            guard let colon = trimmed.firstIndex(of: ":") else {
+                throw DocumentError(description: "line \(number + 1): expected `name: hex`, got \(trimmed)")
+            }
+            entries.append(
+                (String(trimmed[..<colon]), trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+        }
+        guard !inBlock else { throw DocumentError(description: "a vector block is not closed") }
+        return try entries.map { entry in
+            guard let bytes = bytes(fromHex: entry.hex) else {
+                throw DocumentError(description: "vector \(entry.name) is not an even number of hex digits")
+            }
+            return (entry.name, bytes)
+        }
+    }
+
+    static func documentVectorDictionary() throws -> [String: [UInt8]] {
+        var dictionary: [String: [UInt8]] = [:]
+        for (name, value) in try documentVectors() {
+            guard dictionary.updateValue(value, forKey: name) == nil else {
+                throw DocumentError(description: "vector \(name) appears twice")
+            }
+        }
+        return dictionary
+    }
+
+    static func vector(_ name: String, _ vectors: [String: [UInt8]]) throws -> [UInt8] {
+        guard let value = vectors[name] else { throw DocumentError(description: "vector \(name) is missing") }
+        return value
+    }
+
+    static func spki(_ document: [(name: String, value: [UInt8])]) throws -> [UInt8] {
+        guard let spki = document.first(where: { $0.name == "spki" })?.value else {
+            throw DocumentError(description: "vector spki is missing")
+        }
+        return spki
+    }
+
+    /// The payload of one complete frame, checking that the prefix matches its length.
+    static func unframe(_ frame: [UInt8]) throws -> [UInt8] {
+        guard frame.count >= Frame.headerByteCount else { throw DocumentError(description: "frame too short") }
+        let length = try Frame.payloadLength(
+            header: frame.prefix(Frame.headerByteCount), maximum: Frame.defaultMaximumPayloadByteCount)
+        guard length == frame.count - Frame.headerByteCount else {
+            throw DocumentError(description: "frame prefix says \(length) bytes, \(frame.count - 4) follow")
+        }
+        return Array(frame.dropFirst(Frame.headerByteCount))
+    }
+
+    static func bytes(fromHex hex: String) -> [UInt8]? {
+        let digits = Array(hex.filter { !$0.isWhitespace }.utf8)
+        guard digits.count.isMultiple(of: 2) else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(digits.count / 2)
+        var index = 0
+        while index < digits.count {
+            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
+            bytes.append(high << 4 | low)
+            index += 2
+        }
+        return bytes
+    }
+
+    static func nibble(_ digit: UInt8) -> UInt8? {
+        switch digit {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+
+    static func hex(_ bytes: [UInt8]) -> String {
+        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+    }
+}
