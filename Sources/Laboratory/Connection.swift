@@ -100,8 +100,9 @@ actor Connection {
                 return nil
             }
             guard deadline == current else { continue }
+            // The state machine decides; if it has no close (it failed already), stop watching.
             if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
-            return CloseReason(.handshakeTimeout, "handshake deadline passed")
+            return nil
         }
         return nil
     }

@@ -27,6 +27,7 @@ public struct ServiceRegistry: Sendable {
     public mutating func register(_ service: some LaboratoryService, as name: String) {
         precondition(Self.isValidName(name), "service name \"\(name)\" must be 1-64 characters of a-z 0-9 - _ .")
         precondition(services[name] == nil, "a service is already registered as \"\(name)\"")
+        precondition(names.count < 1000, "a registry holds at most 1000 services")
         services[name] = service
         names.append(name)
     }
@@ -41,7 +42,7 @@ public struct ServiceRegistry: Sendable {
             return Response(
                 requestID: request.id, status: .unknownService,
                 errorMessage:
-                    "no service named \"\(request.service)\"; this server offers: \(names.joined(separator: ", "))"
+                    "no service named \"\(request.service.prefix(64))\"; this server offers: \(names.joined(separator: ", "))"
             )
         }
         do {

@@ -124,7 +124,7 @@ actor ClientConnection {
         do {
             hello = try ServerHello(decoding: payload)
         } catch let error as ProtocolError {
-            throw ClientError(.protocolViolation, step: .hello, error.closeReason.message)
+            throw ClientError(.protocolViolation, step: .hello, error.closeReason.message, closeReason: error.closeReason)
         }
         let publicKey: RSAPublicKey
         do {
@@ -132,7 +132,8 @@ actor ClientConnection {
         } catch {
             throw ClientError(.protocolViolation, step: .hello, "the server's public key is unusable: \(error)")
         }
-        fingerprint = publicKey.fingerprint
+        // The fingerprint covers the key bytes exactly as the server sent them.
+        fingerprint = RSAPublicKey.fingerprint(ofSPKI: hello.publicKeySPKI)
         let mismatch: String?
         do {
             mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)

@@ -96,11 +96,17 @@ public struct ByteWriter {
     /// Appends raw bytes with no length.
     public mutating func write(raw: [UInt8]) { bytes.append(contentsOf: raw) }
 
-    /// Appends a u16 length and the string's UTF-8. Strings longer than 65,535 bytes are a
-    /// programming error: callers validate lengths first.
+    /// Appends a u16 length and the string's UTF-8. A string longer than 65,535 bytes is cut at
+    /// the last whole character that fits (strings that must not be cut, such as names, are
+    /// validated far shorter before they get here), so no peer-supplied text can stop the writer.
     public mutating func write(string: String) {
-        let utf8 = Array(string.utf8)
-        precondition(utf8.count <= Int(UInt16.max), "string field longer than 65535 bytes")
+        var utf8 = Array(string.utf8)
+        if utf8.count > Int(UInt16.max) {
+            var end = Int(UInt16.max)
+            // Back up over UTF-8 continuation bytes (10xxxxxx) to a character boundary.
+            while end > 0, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+            utf8.removeSubrange(end...)
+        }
         write(UInt16(utf8.count))
         bytes.append(contentsOf: utf8)
     }

@@ -127,3 +127,31 @@ struct FrameAttackTests {
         }
     }
 }
+
+@Suite("Oversized fields", .timeLimit(.minutes(1)))
+struct OversizedFieldTests {
+    @Test("a service name too long to quote in the error does not stop the server")
+    func longServiceName() async throws {
+        try await LiveServer.with { live in
+            var raw = try await RawClient.connect(port: live.port)
+            _ = try await raw.handshake()
+            let hugeName = String(repeating: "x", count: 70_000)
+            // A string field holds at most 65,535 bytes, so the request is built by hand.
+            var writer = ByteWriter()
+            writer.write(UInt8(0x90))
+            writer.write(UInt64(7))
+            writer.write(string: String(hugeName.prefix(65_535)))
+            writer.write(byteString: [1])
+            try await raw.sendFrame(try raw.sealer!.seal(writer.bytes))
+            guard case .response(let response)? = try await raw.receive() else {
+                Issue.record("expected a response")
+                return
+            }
+            #expect(response.requestID == 7 && response.status == .unknownService)
+            #expect(response.errorMessage.count < 300)
+            let session = try await live.connect()
+            #expect(try await session.request(service: "echo", body: [1]) == [1])
+            await session.close()
+        }
+    }
+}
