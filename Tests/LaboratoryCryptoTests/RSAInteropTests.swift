@@ -18,8 +18,10 @@ struct RSAInteropTests {
         let publicPath = try directory.write("public.pem", try key.publicKey.pem)
         let plainPath = try directory.write("secret.bin", secret)
         _ = try runToolChecked(
-            ["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", publicPath, "-in", plainPath,
-             "-out", directory.path("secret.enc")] + Self.oaepSHA256)
+            [
+                "openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", publicPath, "-in", plainPath,
+                "-out", directory.path("secret.enc"),
+            ] + Self.oaepSHA256)
         let ciphertext = try directory.read("secret.enc")
         #expect(ciphertext.count == 256)
         #expect(try key.decryptOAEP(ciphertext) == secret)
@@ -46,8 +48,10 @@ struct RSAInteropTests {
         let publicPath = try directory.write("public.pem", try key.publicKey.pem)
         let plainPath = try directory.write("secret.bin", try SecureRandom.bytes(count: 32))
         _ = try runToolChecked(
-            ["openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", publicPath, "-in", plainPath,
-             "-out", directory.path("secret.enc"), "-pkeyopt", "rsa_padding_mode:oaep"])
+            [
+                "openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", publicPath, "-in", plainPath,
+                "-out", directory.path("secret.enc"), "-pkeyopt", "rsa_padding_mode:oaep",
+            ])
         let ciphertext = try directory.read("secret.enc")
         #expect(throws: CryptoError.self) { try key.decryptOAEP(ciphertext) }
     }

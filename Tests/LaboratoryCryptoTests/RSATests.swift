@@ -17,7 +17,9 @@ struct RSATests {
         #expect(key.publicKey.bitCount == bitCount)
         #expect(key.publicKey.ciphertextByteCount == bitCount / 8)
         // The largest OAEP-SHA256 plaintext is k - 2·32 - 2 bytes.
-        for plaintext in [[], [0x00], try SecureRandom.bytes(count: 32), try SecureRandom.bytes(count: bitCount / 8 - 66)] {
+        for plaintext in [
+            [], [0x00], try SecureRandom.bytes(count: 32), try SecureRandom.bytes(count: bitCount / 8 - 66),
+        ] {
             let ciphertext = try key.publicKey.encryptOAEP(plaintext)
             #expect(ciphertext.count == bitCount / 8)
             #expect(try key.decryptOAEP(ciphertext) == plaintext)

@@ -46,7 +46,8 @@ func runTool(_ arguments: [String]) throws -> ToolResult {
 func runToolChecked(_ arguments: [String]) throws -> ToolResult {
     let result = try runTool(arguments)
     guard result.status == 0 else {
-        throw ToolFailure(command: arguments.joined(separator: " "), status: result.status, stderr: result.standardError)
+        throw ToolFailure(
+            command: arguments.joined(separator: " "), status: result.status, stderr: result.standardError)
     }
     return result
 }
@@ -63,7 +64,8 @@ struct TemporaryDirectory {
     let url: URL
 
     init() throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("laboratory-crypto-tests-\(UUID().uuidString)")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "laboratory-crypto-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 

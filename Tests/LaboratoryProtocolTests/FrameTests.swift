@@ -14,7 +14,9 @@ struct FrameTests {
 
     @Test("A length one over the maximum throws frameTooLarge")
     func overMaximum() throws {
-        let code = try closeCode { _ = try Frame.payloadLength(header: [0x00, 0x10, 0x00, 0x01], maximum: Self.maximum) }
+        let code = try closeCode {
+            _ = try Frame.payloadLength(header: [0x00, 0x10, 0x00, 0x01], maximum: Self.maximum)
+        }
         #expect(code == .frameTooLarge)
         #expect(try closeCode { _ = try Frame.payloadLength(header: [0, 0, 0, 11], maximum: 10) } == .frameTooLarge)
         #expect(try closeCode { _ = try Frame.payloadLength(header: [0, 0, 0, 1], maximum: 0) } == .frameTooLarge)

@@ -22,6 +22,8 @@ struct MessageCodingTests {
         .pong(42),
         .serverStopping(graceMilliseconds: 30_000),
         .serverStopping(graceMilliseconds: .max),
+        .keyUpdate(KeyUpdate(secret: Array(0..<32), requestsUpdate: true)),
+        .keyUpdate(KeyUpdate(secret: Array(repeating: 0xff, count: 32), requestsUpdate: false)),
     ]
 
     static let clientMessages: [ClientMessage] = [
@@ -34,6 +36,10 @@ struct MessageCodingTests {
         .ping(.max),
         .pong(0x8000_0000_0000_0001),
         .bye,
+        .rename(requestID: 3, name: "Zoë 42"),
+        .rename(requestID: .max, name: ""),
+        .keyUpdate(KeyUpdate(secret: Array(32..<64), requestsUpdate: false)),
+        .keyUpdate(KeyUpdate(secret: Array(repeating: 0, count: 32), requestsUpdate: true)),
     ]
 
     // MARK: - Round trips
@@ -59,6 +65,13 @@ struct MessageCodingTests {
                 == [0x03, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0x4c, 0, 1, 0, 1, 0x65])
         #expect(ClientMessage.password("pw").encoded() == [0x81, 0, 2, 0x70, 0x77])
         #expect(ClientMessage.bye.encoded() == [0x95])
+        #expect(ClientMessage.rename(requestID: 5, name: "A").encoded() == [0x96, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 0x41])
+        let secret: [UInt8] = Array(100..<132)
+        #expect(
+            ClientMessage.keyUpdate(KeyUpdate(secret: secret, requestsUpdate: true)).encoded() == [0x97] + secret + [1])
+        #expect(
+            ServerMessage.keyUpdate(KeyUpdate(secret: secret, requestsUpdate: false)).encoded() == [0x16] + secret + [0]
+        )
         #expect(ClientMessage.serverNameQuery.encoded() == [0x92])
         #expect(
             ClientMessage.request(Request(id: 2, service: "e", body: [9])).encoded()
@@ -88,12 +101,16 @@ struct MessageCodingTests {
     @Test("Trailing bytes are refused")
     func trailingBytes() throws {
         for message in Self.serverMessages {
-            let error = try #require(throws: ProtocolError.self) { try ServerMessage(decoding: message.encoded() + [0]) }
+            let error = try #require(throws: ProtocolError.self) {
+                try ServerMessage(decoding: message.encoded() + [0])
+            }
             #expect(error.closeReason.code == .protocolViolation)
             #expect(error.closeReason.message.contains("trailing"))
         }
         for message in Self.clientMessages {
-            let error = try #require(throws: ProtocolError.self) { try ClientMessage(decoding: message.encoded() + [0]) }
+            let error = try #require(throws: ProtocolError.self) {
+                try ClientMessage(decoding: message.encoded() + [0])
+            }
             #expect(error.closeReason.code == .protocolViolation)
             #expect(error.closeReason.message.contains("trailing"))
         }
@@ -101,8 +118,8 @@ struct MessageCodingTests {
 
     @Test("Unknown type bytes are refused")
     func unknownTypes() throws {
-        let serverTypes: Set<UInt8> = [0x01, 0x02, 0x03, 0x04, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15]
-        let clientTypes: Set<UInt8> = [0x81, 0x82, 0x90, 0x92, 0x93, 0x94, 0x95]
+        let serverTypes: Set<UInt8> = [0x01, 0x02, 0x03, 0x04, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16]
+        let clientTypes: Set<UInt8> = [0x81, 0x82, 0x90, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97]
         // Padding makes sure the failure is the type, not a short payload.
         let padding = [UInt8](repeating: 0, count: 64)
         for type in UInt8.min...UInt8.max {
@@ -131,11 +148,21 @@ struct MessageCodingTests {
             #expect(error.closeReason.code == .protocolViolation)
             #expect(error.closeReason.message.contains("UTF-8"))
         }
-        for payload in [[0x81] + field, [0x82] + field, [0x90, 0, 0, 0, 0, 0, 0, 0, 1] + field + [0, 0, 0, 0]] {
+        let id: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 1]
+        for payload in [[0x81] + field, [0x82] + field, [0x90] + id + field + [0, 0, 0, 0], [0x96] + id + field] {
             let error = try #require(throws: ProtocolError.self) { try ClientMessage(decoding: payload) }
             #expect(error.closeReason.code == .protocolViolation)
             #expect(error.closeReason.message.contains("UTF-8"))
         }
+    }
+
+    @Test("A key update flag other than 0 or 1 is refused", arguments: [2, 0x80, 0xff])
+    func keyUpdateFlag(_ flag: UInt8) throws {
+        let body = [UInt8](repeating: 7, count: 32) + [flag]
+        let server = try #require(throws: ProtocolError.self) { try ServerMessage(decoding: [0x16] + body) }
+        #expect(server.closeReason.code == .protocolViolation)
+        #expect(server.closeReason.message.contains("flag"))
+        #expect(try closeCode { _ = try ClientMessage(decoding: [0x97] + body) } == .protocolViolation)
     }
 
     @Test("A byte-string length larger than the payload is refused without allocating it")
@@ -149,7 +176,8 @@ struct MessageCodingTests {
     // MARK: - ServerHello
 
     static func hello() throws -> ServerHello {
-        ServerHello(publicKeySPKI: Fixtures.privateKey.publicKey.spkiDER, serverRandom: try SecureRandom.bytes(count: 32))
+        ServerHello(
+            publicKeySPKI: Fixtures.privateKey.publicKey.spkiDER, serverRandom: try SecureRandom.bytes(count: 32))
     }
 
     @Test("ServerHello round-trips and has the documented layout")
@@ -187,7 +215,8 @@ struct MessageCodingTests {
     func helloMalformed() throws {
         let encoded = try Self.hello().encoded()
         for length in [0, 3, 4, 5, 7, 8, 100, encoded.count - 32, encoded.count - 1] {
-            #expect(try closeCode { _ = try ServerHello(decoding: Array(encoded.prefix(length))) } == .protocolViolation)
+            #expect(
+                try closeCode { _ = try ServerHello(decoding: Array(encoded.prefix(length))) } == .protocolViolation)
         }
         #expect(try closeCode { _ = try ServerHello(decoding: encoded + [0]) } == .protocolViolation)
     }

@@ -13,7 +13,8 @@ struct SessionPair {
     init() throws {
         let random = try SecureRandom.bytes(count: 32)
         let hello = ServerHello(publicKeySPKI: [0x30, 0x00], serverRandom: random).encoded()
-        keys = try SessionKeys.derive(secret: try SecureRandom.bytes(count: 32), serverRandom: random, helloPayload: hello)
+        keys = try SessionKeys.derive(
+            secret: try SecureRandom.bytes(count: 32), serverRandom: random, helloPayload: hello)
         clientSealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
         serverOpener = try RecordOpener(key: keys.clientToServerKey, iv: keys.clientToServerIV)
         serverSealer = try RecordSealer(key: keys.serverToClientKey, iv: keys.serverToClientIV)
@@ -149,8 +150,10 @@ struct SessionKeysTests {
         let random: [UInt8] = Array(32..<64)
         let hello = Array("LABR".utf8) + [0, 1, 0, 3] + Array("abc".utf8) + random
         let keys = try SessionKeys.derive(secret: Array(0..<32), serverRandom: random, helloPayload: hello)
-        #expect(keys.clientToServerKey == bytes(hex: "e297a5333937cd5bf3416e2a794f2dd801ad637ff13ee5641dc6ea1a9a4f9dab"))
-        #expect(keys.serverToClientKey == bytes(hex: "a206c65949a78f4429f26679f7476f73fd58e1b786d7dee3fe65ea50b1a175d3"))
+        #expect(
+            keys.clientToServerKey == bytes(hex: "e297a5333937cd5bf3416e2a794f2dd801ad637ff13ee5641dc6ea1a9a4f9dab"))
+        #expect(
+            keys.serverToClientKey == bytes(hex: "a206c65949a78f4429f26679f7476f73fd58e1b786d7dee3fe65ea50b1a175d3"))
         #expect(keys.clientToServerIV == bytes(hex: "6ec3dd43209936a00547b9b3"))
         #expect(keys.serverToClientIV == bytes(hex: "b8d4ca2b45c294478949abb9"))
     }

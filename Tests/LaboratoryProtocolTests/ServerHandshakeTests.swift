@@ -11,7 +11,7 @@ enum Phase: String, CaseIterable, Sendable {
 
 /// Inputs the server can receive during the handshake.
 enum Input: String, CaseIterable, Sendable {
-    case keyExchange, password, name, request, serverNameQuery, ping, pong, bye
+    case keyExchange, password, name, request, serverNameQuery, ping, pong, bye, rename, keyUpdate
 }
 
 /// A handshake under test with its clock and what an honest client would know.
@@ -70,13 +70,17 @@ struct Harness {
         case .ping: return try machine.receive(.ping(7))
         case .pong: return try machine.receive(.pong(7))
         case .bye: return try machine.receive(.bye)
+        case .rename: return try machine.receive(.rename(requestID: 1, name: "Ada"))
+        case .keyUpdate: return try machine.receive(.keyUpdate(try KeyUpdate.random(requestsUpdate: true)))
         }
     }
 
     /// Drives the machine along the happy path until it reaches `target`.
     mutating func advance(to target: Phase) throws {
         _ = machine.start()
-        let path: [(Phase, Input)] = [(.awaitingKey, .keyExchange), (.awaitingPassword, .password), (.awaitingName, .name)]
+        let path: [(Phase, Input)] = [
+            (.awaitingKey, .keyExchange), (.awaitingPassword, .password), (.awaitingName, .name),
+        ]
         for (phase, input) in path where self.phase != target {
             #expect(self.phase == phase)
             _ = try feed(input)
@@ -100,7 +104,7 @@ struct ServerHandshakeTests {
     func transitionTable(step: Phase, input: Input) throws {
         var harness = try Harness()
         try harness.advance(to: step)
-        if case let (expected, next)? = Self.advancing[step], expected == input {
+        if case (let expected, let next)? = Self.advancing[step], expected == input {
             let actions = try harness.feed(input)
             #expect(harness.phase == next)
             #expect(!actions.isEmpty)
@@ -128,13 +132,19 @@ struct ServerHandshakeTests {
     func happyPath() throws {
         var harness = try Harness()
         #expect(harness.machine.expectsKeyExchange)
-        #expect(harness.machine.start() == [.sendPlaintext(harness.hello), .setDeadline(harness.deadline(after: .seconds(10)))])
+        #expect(
+            harness.machine.start() == [
+                .sendPlaintext(harness.hello), .setDeadline(harness.deadline(after: .seconds(10))),
+            ])
         #expect(harness.machine.start() == [], "start's actions are given once")
 
         let client = try harness.clientKeyExchange()
         #expect(
             try harness.machine.receiveKeyExchange(client.payload)
-                == [.installKeys(client.keys), .send(.passwordPrompt), .setDeadline(harness.deadline(after: .seconds(10)))])
+                == [
+                    .installKeys(client.keys), .send(.passwordPrompt),
+                    .setDeadline(harness.deadline(after: .seconds(10))),
+                ])
         #expect(!harness.machine.expectsKeyExchange)
 
         #expect(
@@ -166,7 +176,9 @@ struct ServerHandshakeTests {
         #expect(harness.failure?.code == .wrongPassword)
     }
 
-    @Test("An invalid display name closes with invalidName", arguments: ["", " Ada", "a\u{202E}b", String(repeating: "n", count: 33)])
+    @Test(
+        "An invalid display name closes with invalidName",
+        arguments: ["", " Ada", "a\u{202E}b", String(repeating: "n", count: 33)])
     func invalidName(_ name: String) throws {
         var harness = try Harness()
         try harness.advance(to: .awaitingName)
@@ -206,7 +218,10 @@ struct ServerHandshakeTests {
             let actions = try harness.machine.receiveKeyExchange(garbage)
             #expect(harness.phase == .awaitingPassword)
             #expect(actions.count == 3)
-            #expect(Array(actions.dropFirst()) == [.send(.passwordPrompt), .setDeadline(harness.deadline(after: .seconds(10)))])
+            #expect(
+                Array(actions.dropFirst()) == [
+                    .send(.passwordPrompt), .setDeadline(harness.deadline(after: .seconds(10))),
+                ])
             guard case .installKeys(let keys) = actions.first else { throw UnexpectedActions(actions: actions) }
             let zeroSecret = try SessionKeys.derive(
                 secret: Array(repeating: 0, count: 32), serverRandom: harness.serverRandom, helloPayload: harness.hello)
@@ -255,7 +270,9 @@ struct ServerHandshakeTests {
         #expect(harness.machine.deadlineExpired() == [], "a failed machine does not close twice")
     }
 
-    @Test("Deadlines are absolute per step, fixed when the step begins", arguments: [Phase.awaitingPassword, .awaitingName])
+    @Test(
+        "Deadlines are absolute per step, fixed when the step begins",
+        arguments: [Phase.awaitingPassword, .awaitingName])
     func perStepDeadline(step: Phase) throws {
         var harness = try Harness()
         _ = harness.machine.start()
