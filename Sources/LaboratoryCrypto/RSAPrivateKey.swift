@@ -32,8 +32,11 @@ public final class RSAPrivateKey: @unchecked Sendable {
     }
 
     /// Loads a private key from PEM: PKCS#8 (`PRIVATE KEY`) or traditional (`RSA PRIVATE KEY`).
+    ///
+    /// Encrypted keys are refused: the passphrase callback declines at once, so OpenSSL never
+    /// falls back to prompting on the controlling terminal.
     public convenience init(pem: String) throws {
-        let parsed = try withMemoryBIO(pem) { PEM_read_bio_PrivateKey($0, nil, nil, nil) }
+        let parsed = try withMemoryBIO(pem) { PEM_read_bio_PrivateKey($0, nil, { _, _, _, _ in -1 }, nil) }
         guard let parsed else { throw CryptoError.openSSL("PEM private key decode") }
         try RSAPublicKey.checkRSA(parsed, "PEM private key decode")
         try self.init(taking: parsed)

@@ -1,0 +1,155 @@
+import Foundation
+import LaboratoryCrypto
+import Testing
+
+/// Checks against the `openssl` command-line tool, run as a separate process.
+@Suite("RSA interoperability with the openssl CLI")
+struct RSAInteropTests {
+    static let oaepSHA256 = [
+        "-pkeyopt", "rsa_padding_mode:oaep", "-pkeyopt", "rsa_oaep_md:sha256", "-pkeyopt", "rsa_mgf1_md:sha256",
+    ]
+
+    @Test("openssl encrypts with our public key; we decrypt")
+    func opensslEncryptsWeDecrypt() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048
+        let secret = try SecureRandom.bytes(count: 32)
+        let publicPath = try directory.write("public.pem", try key.publicKey.pem)
+        let plainPath = try directory.write("secret.bin", secret)
+        _ = try runToolChecked(
+            [
+                "openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", publicPath, "-in", plainPath,
+                "-out", directory.path("secret.enc"),
+            ] + Self.oaepSHA256)
+        let ciphertext = try directory.read("secret.enc")
+        #expect(ciphertext.count == 256)
+        #expect(try key.decryptOAEP(ciphertext) == secret)
+    }
+
+    @Test("We encrypt; openssl decrypts with our PKCS#8 private key")
+    func weEncryptOpensslDecrypts() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048
+        let secret = try SecureRandom.bytes(count: 32)
+        let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
+        let cipherPath = try directory.write("secret.enc", try key.publicKey.encryptOAEP(secret))
+        let result = try runToolChecked(
+            ["openssl", "pkeyutl", "-decrypt", "-inkey", privatePath, "-in", cipherPath] + Self.oaepSHA256)
+        #expect(result.standardOutput == secret)
+    }
+
+    @Test("OAEP with SHA-1 (openssl's default) does not decrypt: we really use SHA-256")
+    func sha1OAEPIsRejected() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048
+        let publicPath = try directory.write("public.pem", try key.publicKey.pem)
+        let plainPath = try directory.write("secret.bin", try SecureRandom.bytes(count: 32))
+        _ = try runToolChecked(
+            [
+                "openssl", "pkeyutl", "-encrypt", "-pubin", "-inkey", publicPath, "-in", plainPath,
+                "-out", directory.path("secret.enc"), "-pkeyopt", "rsa_padding_mode:oaep",
+            ])
+        let ciphertext = try directory.read("secret.enc")
+        #expect(throws: CryptoError.self) { try key.decryptOAEP(ciphertext) }
+    }
+
+    @Test("A traditional RSA PRIVATE KEY PEM written by openssl loads as the same key")
+    func traditionalPEM() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048
+        let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
+        let traditional = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-traditional"]).text
+        #expect(traditional.hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
+        let reloaded = try RSAPrivateKey(pem: traditional)
+        #expect(reloaded.publicKey.spkiDER == key.publicKey.spkiDER)
+    }
+
+    @Test("The fingerprint matches openssl pkey | openssl dgst -sha256 -binary | base64")
+    func fingerprintMatchesOpenssl() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        for key in [SharedKeys.rsa2048.publicKey, try RSAPrivateKey(bitCount: 3072).publicKey] {
+            let publicPath = try directory.write("public.pem", try key.pem)
+            let output = try runToolChecked([
+                "sh", "-c",
+                "openssl pkey -pubin -in \"$1\" -outform DER | openssl dgst -sha256 -binary | base64",
+                "sh", publicPath,
+            ]).text
+            var expected = output.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(expected.count == 44)
+            while expected.hasSuffix("=") { expected.removeLast() }
+            #expect(key.fingerprint == "SHA256:" + expected)
+            #expect(!key.fingerprint.contains("="))
+        }
+    }
+
+    @Test("The SPKI we produce is byte-identical to openssl's DER for the same key")
+    func spkiMatchesOpenssl() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048
+        let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
+        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
+        #expect(der.standardOutput == key.publicKey.spkiDER)
+    }
+
+    /// Run from an interactive terminal, this test used to stop at OpenSSL's "Enter PEM pass
+    /// phrase:" prompt: with no callback, `PEM_read_bio_PrivateKey` asks on `/dev/tty`.
+    @Test("An encrypted PKCS#8 PEM is refused without asking for a passphrase")
+    func encryptedPEMRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let privatePath = try directory.write("private.pem", try SharedKeys.rsa2048.pkcs8PEM)
+        let encrypted = try runToolChecked([
+            "openssl", "pkcs8", "-topk8", "-in", privatePath, "-v2", "aes-256-cbc", "-passout", "pass:secret",
+        ]).text
+        #expect(encrypted.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+        let error = try #require(throws: CryptoError.self) { try RSAPrivateKey(pem: encrypted) }
+        #expect(error.operation == "PEM private key decode")
+        #expect(!error.reason.isEmpty)
+    }
+
+    @Test("A 1024-bit RSA key from openssl genpkey is refused, private and public")
+    func rsa1024Refused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pem = try runToolChecked([
+            "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
+        ]).text
+        #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----"))
+        let privateError = try #require(throws: CryptoError.self) { try RSAPrivateKey(pem: pem) }
+        #expect(privateError.isSameKind(as: .invalidArgumentFailure))
+        #expect(privateError.reason.contains("1024"))
+
+        let privatePath = try directory.write("private.pem", pem)
+        let publicPEM = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout"]).text
+        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicPEM) }
+        #expect(publicError.isSameKind(as: .invalidArgumentFailure))
+        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
+        #expect(throws: CryptoError.self) { try RSAPublicKey(spkiDER: der.standardOutput) }
+    }
+
+    @Test("A P-256 EC key is refused as not RSA, private and public")
+    func ecKeyRefused() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let pem = try runToolChecked([
+            "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
+        ]).text
+        let privateError = try #require(throws: CryptoError.self) { try RSAPrivateKey(pem: pem) }
+        #expect(privateError.isSameKind(as: .invalidArgumentFailure))
+        #expect(privateError.reason.contains("not an RSA key"))
+
+        let privatePath = try directory.write("private.pem", pem)
+        let publicPEM = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout"]).text
+        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicPEM) }
+        #expect(publicError.reason.contains("not an RSA key"))
+        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
+        let derError = try #require(throws: CryptoError.self) { try RSAPublicKey(spkiDER: der.standardOutput) }
+        #expect(derError.operation == "SPKI decode")
+    }
+}
