@@ -90,7 +90,7 @@ let package = Package(
             path: "Examples/EchoHost"
         ),
         .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
-        .testTarget(name: "LaboratoryProtocolTests", dependencies: ["LaboratoryProtocol"]),
+        .testTarget(name: "LaboratoryProtocolTests", dependencies: ["LaboratoryProtocol", "LaboratoryCrypto"]),
         .testTarget(
             name: "LaboratoryTests",
             dependencies: [

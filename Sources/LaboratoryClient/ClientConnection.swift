@@ -124,7 +124,8 @@ actor ClientConnection {
         do {
             hello = try ServerHello(decoding: payload)
         } catch let error as ProtocolError {
-            throw ClientError(.protocolViolation, step: .hello, error.closeReason.message, closeReason: error.closeReason)
+            throw ClientError(
+                .protocolViolation, step: .hello, error.closeReason.message, closeReason: error.closeReason)
         }
         let publicKey: RSAPublicKey
         do {
@@ -201,7 +202,9 @@ actor ClientConnection {
                 try opener?.apply(update)
                 if update.requestsUpdate { try updateSendingKey(requestingReply: false) }
             } catch {
-                end(with: ClientError(.decryptionFailed, step: .session, "could not apply the server's key update: \(error)"))
+                end(
+                    with: ClientError(
+                        .decryptionFailed, step: .session, "could not apply the server's key update: \(error)"))
             }
         case .passwordPrompt, .namePrompt, .accepted, .closing:
             break

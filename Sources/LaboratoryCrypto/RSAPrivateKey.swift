@@ -51,8 +51,13 @@ public final class RSAPrivateKey: @unchecked Sendable {
         }
         let der = Array(UnsafeBufferPointer(start: pointer, count: Int(length)))
         CRYPTO_free(pointer, #fileID, #line)
+        do {
+            self.publicKey = try RSAPublicKey(spkiDER: der)
+        } catch {
+            EVP_PKEY_free(key)
+            throw error
+        }
         self.key = key
-        self.publicKey = try RSAPublicKey(spkiDER: der)
     }
 
     deinit { EVP_PKEY_free(key) }

@@ -118,6 +118,10 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         guard case .awaitingKey(let awaiting) = state else {
             throw fail(.unexpected("key exchange", in: stepName))
         }
+        // A message that arrives after its step's deadline is too late, even if the connection's
+        // timer has not fired yet.
+        let expired = deadlineExpired()
+        guard expired.isEmpty else { return expired }
         let deadline = clock.now.advanced(by: configuration.stepTimeout)
         if payload.isEmpty {
             guard configuration.allowsPlaintext else {
@@ -142,6 +146,8 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
 
     /// Handles an opened message during the handshake.
     public mutating func receive(_ message: ClientMessage) throws -> [Action] {
+        let expired = deadlineExpired()
+        guard expired.isEmpty else { return expired }
         switch (state, message) {
         case (.awaitingPassword(let awaiting), .password(let password)):
             let given = SHA256.hash(Array(password.utf8))

@@ -12,7 +12,8 @@ struct LiveBackend: Sendable {
     let port: Int
     let password: String
 
-    static func run<T: Sendable>(_ services: ServiceRegistry, _ body: (LiveBackend) async throws -> T) async throws -> T {
+    static func run<T: Sendable>(_ services: ServiceRegistry, _ body: (LiveBackend) async throws -> T) async throws -> T
+    {
         let password = Base64.encode(try SecureRandom.bytes(count: 18))
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
         configuration.port = 0

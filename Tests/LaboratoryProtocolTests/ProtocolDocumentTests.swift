@@ -206,7 +206,10 @@ struct ProtocolDocumentTests {
                 throw DocumentError(description: "line \(number + 1): expected `name: hex`, got \(trimmed)")
             }
             entries.append(
-                (String(trimmed[..<colon]), trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                (
+                    String(trimmed[..<colon]),
+                    trimmed[trimmed.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                ))
         }
         guard !inBlock else { throw DocumentError(description: "a vector block is not closed") }
         return try entries.map { entry in

@@ -300,3 +300,30 @@ struct UnexpectedActions: Error, CustomStringConvertible {
     var actions: [Handshake.Action]
     var description: String { "unexpected actions: \(actions)" }
 }
+
+@Suite("Late handshake messages")
+struct LateHandshakeMessageTests {
+    @Test("a message arriving after its step's deadline closes with a timeout even before the timer fires")
+    func lateMessage() throws {
+        let clock = TestClock()
+        var handshake = ServerHandshake(
+            configuration: HandshakeConfiguration(
+                privateKey: Fixtures.privateKey, password: "pw", serverName: "S", services: [],
+                stepTimeout: .seconds(10)),
+            connectionID: 1, serverRandom: [UInt8](repeating: 1, count: 32), clock: clock)
+        _ = handshake.start()
+        let secret = [UInt8](repeating: 7, count: 32)
+        _ = try handshake.receiveKeyExchange(try Fixtures.privateKey.publicKey.encryptOAEP(secret))
+        clock.advance(by: .seconds(11))
+        let actions = try handshake.receive(.password("pw"))
+        guard case .close(let reason)? = actions.last else {
+            Issue.record("expected a close, got \(actions)")
+            return
+        }
+        #expect(reason.code == .handshakeTimeout)
+        guard case .failed = handshake.state else {
+            Issue.record("expected the failed state")
+            return
+        }
+    }
+}

@@ -29,7 +29,10 @@ struct ChatServiceTests {
             let rooms = try await ada.chat(.rooms)
             #expect(rooms.rooms == [ChatRoomSummary(name: "lobby", members: 2)])
             let who = try await ada.chat(.who(room: "lobby"))
-            #expect(Set(who.members ?? []) == [ChatMember(id: ada.connectionID, name: "ada"), ChatMember(id: bob.connectionID, name: "bob")])
+            #expect(
+                Set(who.members ?? []) == [
+                    ChatMember(id: ada.connectionID, name: "ada"), ChatMember(id: bob.connectionID, name: "bob"),
+                ])
 
             _ = try await bob.chat(.leave(room: "lobby"))
             let left = try #require(try await adaEvents.next())
@@ -66,7 +69,9 @@ struct ChatServiceTests {
             let seen = try await events.next(4)
             #expect(seen[2].kind == .renamed && seen[2].name == "Robert" && seen[2].oldName == "bob")
             #expect(seen[3].kind == .message && seen[3].name == "Robert")
-            #expect(try await ada.chat(.who(room: "lobby")).members?.contains(ChatMember(id: bob.connectionID, name: "Robert")) == true)
+            #expect(
+                try await ada.chat(.who(room: "lobby")).members?.contains(
+                    ChatMember(id: bob.connectionID, name: "Robert")) == true)
         }
     }
 
@@ -108,7 +113,8 @@ struct ChatServiceTests {
             _ = try await bob.chat(.rooms)  // bob is now on chat
             _ = try await ada.chat(.direct(to: bob.connectionID, text: "psst"))
             let event = try #require(try await bobEvents.next())
-            #expect(event.kind == .direct && event.text == "psst" && event.from == ada.connectionID && event.room == nil)
+            #expect(
+                event.kind == .direct && event.text == "psst" && event.from == ada.connectionID && event.room == nil)
             let error = try await #require(throws: ServiceTestError.self) {
                 try await ada.chat(.direct(to: 9999, text: "anyone?"))
             }

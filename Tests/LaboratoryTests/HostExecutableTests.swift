@@ -8,7 +8,8 @@ struct HostExecutableTests {
     @Test("starts on its defaults, creates a 0600 host key, serves Echo, stops on SIGINT")
     func startsServesStops() async throws {
         let server = try ServerProcess(
-            arguments: ["--name", "Process Test", "--log-level", "trace"], environment: ["LABORATORY_PASSWORD": "a process password"])
+            arguments: ["--name", "Process Test", "--log-level", "trace"],
+            environment: ["LABORATORY_PASSWORD": "a process password"])
         let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
         let listening = try #require(await server.value(after: "Listening on 127.0.0.1:"))
         let port = try #require(Int(listening))

@@ -18,7 +18,10 @@ public struct ChatLimits: Sendable, Hashable {
         guard !name.isEmpty, name.utf8.count <= maximumRoomNameLength else {
             throw ServiceError("room names are 1 to \(maximumRoomNameLength) characters")
         }
-        guard name.utf8.allSatisfy({ (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F })
+        guard
+            name.utf8.allSatisfy({
+                (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F
+            })
         else {
             throw ServiceError("room \"\(name)\": room names use only lowercase a-z, 0-9, - and _")
         }

@@ -79,7 +79,9 @@ actor ChatRoom {
     /// Numbers an event, keeps it in the history and pushes it to every member. Members whose
     /// sessions refuse it (ended, or disconnected as slow consumers) are removed and announced.
     @discardableResult
-    private func broadcast(kind: ChatEvent.Kind, from session: SessionIdentity, text: String? = nil, oldName: String? = nil)
+    private func broadcast(
+        kind: ChatEvent.Kind, from session: SessionIdentity, text: String? = nil, oldName: String? = nil
+    )
         -> UInt64
     {
         latestSequence += 1
@@ -97,7 +99,8 @@ actor ChatRoom {
         }
         let sequence = latestSequence
         for (id, member) in gone where members.removeValue(forKey: id) != nil {
-            broadcast(kind: .left, from: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: member.name))
+            broadcast(
+                kind: .left, from: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: member.name))
         }
         return sequence
     }

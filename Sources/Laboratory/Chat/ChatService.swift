@@ -60,7 +60,8 @@ public struct ChatService: LaboratoryService {
             let event = ChatEvent(
                 kind: .direct, room: nil, sequence: nil, from: session.connectionID, name: session.displayName,
                 text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
-            guard sink.push(ServiceEvent(service: Self.defaultName, body: Array(try JSONEncoder().encode(event)))) else {
+            guard sink.push(ServiceEvent(service: Self.defaultName, body: Array(try JSONEncoder().encode(event))))
+            else {
                 throw ServiceError("connection \(recipient) has left")
             }
             reply = ChatReply()

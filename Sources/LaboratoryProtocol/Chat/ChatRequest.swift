@@ -40,7 +40,8 @@ extension ChatRequest: Codable {
                 text: try container.decode(String.self, forKey: .text))
         case "direct":
             self = .direct(
-                to: try container.decode(UInt64.self, forKey: .to), text: try container.decode(String.self, forKey: .text))
+                to: try container.decode(UInt64.self, forKey: .to),
+                text: try container.decode(String.self, forKey: .text))
         default:
             throw DecodingError.dataCorruptedError(
                 forKey: .op, in: container,
