@@ -11,9 +11,14 @@ struct RawClient {
     private(set) var opener: RecordOpener?
     private(set) var hello: ServerHello?
 
-    static func connect(port: Int) async throws -> RawClient {
+    static func connect(port: Int, receiveBufferSize: Int? = nil) async throws -> RawClient {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
-        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let receiveBufferSize {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
+        }
+        let channel =
+            try await bootstrap
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
