@@ -11,6 +11,8 @@ extension Connection {
 
     /// Handles one inbound frame: the key exchange, a handshake message, or a session message.
     func receive(_ frame: ByteBuffer) throws -> Inbound? {
+        lastInbound = .now
+        keepalivePending = false
         let bytes = Array(frame.readableBytesView)
         if handshake.expectsKeyExchange {
             return perform(try handshake.receiveKeyExchange(bytes))
@@ -107,6 +109,7 @@ extension Connection {
                 deadline = newDeadline
             case .accept(let displayName):
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
+                environment.admission.authenticated(source: source)
                 logger.info("accepted", metadata: ["name": "\(displayName)"])
             case .close(let reason):
                 result = .close(reason)

@@ -16,6 +16,8 @@ actor Connection {
     nonisolated let channel: any Channel
     let environment: ConnectionEnvironment
     let remoteAddress: String?
+    /// The peer's IP address, the key for admission limits and penalties.
+    let source: String
     var logger: Logger
     var handshake: ServerHandshake<ContinuousClock>
     /// Seals and writes; shared with the event sinks services hold.
@@ -28,10 +30,15 @@ actor Connection {
     var outstandingRequests = 0
     /// Whether the server has asked the client to renew its key since the client last did.
     var hasRequestedClientRekey = false
+    /// When the last frame arrived; drives keepalive pings and the idle timeout.
+    var lastInbound = ContinuousClock.now
+    /// Whether a keepalive ping is waiting for any frame in return.
+    var keepalivePending = false
 
-    init(channel: any Channel, environment: ConnectionEnvironment) throws {
+    init(channel: any Channel, source: String, environment: ConnectionEnvironment) throws {
         let id = environment.connectionIDs.make()
         self.id = id
+        self.source = source
         self.channel = channel
         self.environment = environment
         self.remoteAddress = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
@@ -41,12 +48,13 @@ actor Connection {
         self.logger = logger
         self.outbound = Outbound(channel: channel, limits: environment.outbound)
         self.handshake = ServerHandshake(
-            configuration: environment.handshake, connectionID: id,
+            configuration: environment.handshake, transportKey: environment.transportKeys.offer(), connectionID: id,
             serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: ContinuousClock())
     }
 
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
-    func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async {
+    /// Returns whether the client was accepted.
+    func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
         logger.debug("connected")
         _ = perform(handshake.start())
         let reason = await withTaskGroup(of: CloseReason?.self) { group in
@@ -62,6 +70,7 @@ actor Connection {
             return CloseReason(.peerClosed, "the connection ended")
         }
         await finish(reason)
+        return identity != nil
     }
 
     /// Reads frames until the peer closes, a message ends the session, or the task is cancelled.
@@ -90,21 +99,48 @@ actor Connection {
         }
     }
 
-    /// Sleeps until the current deadline; returns the timeout reason if it passed unmet, or `nil`
-    /// once there are no more deadlines (the client was accepted).
+    /// Enforces the handshake's deadlines, then keepalive and the idle timeout once accepted.
+    /// Returns the reason to close, or `nil` when there is nothing left to watch.
     private func watchDeadlines() async -> CloseReason? {
-        while let current = deadline {
+        while true {
+            guard identity == nil else { return await watchIdle() }
+            guard let current = deadline else { return nil }
             do {
                 try await Task.sleep(until: current, clock: .continuous)
             } catch {
                 return nil
             }
-            guard deadline == current else { continue }
+            guard deadline == current, identity == nil else { continue }
             // The state machine decides; if it has no close (it failed already), stop watching.
             if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
             return nil
         }
-        return nil
+    }
+
+    /// Pings an accepted client that has been quiet for the keepalive interval, and ends the
+    /// session when it has been silent for the idle timeout.
+    private func watchIdle() async -> CloseReason? {
+        guard let keepalive = environment.keepaliveInterval ?? environment.idleTimeout else { return nil }
+        while true {
+            let quiet = ContinuousClock.now - lastInbound
+            if let timeout = environment.idleTimeout, quiet >= timeout {
+                return CloseReason(.idleTimeout, "nothing received for \(timeout)")
+            }
+            var wake = lastInbound.advanced(by: keepalive)
+            if environment.keepaliveInterval != nil, quiet >= keepalive {
+                if !keepalivePending {
+                    keepalivePending = true
+                    send(.ping(UInt64(truncatingIfNeeded: lastInbound.hashValue)))
+                }
+                guard let timeout = environment.idleTimeout else { return nil }
+                wake = lastInbound.advanced(by: timeout)
+            }
+            do {
+                try await Task.sleep(until: wake, clock: .continuous)
+            } catch {
+                return nil
+            }
+        }
     }
 
     /// Waits for the server's graceful shutdown, announces it to an accepted client, and ends the
@@ -132,6 +168,11 @@ actor Connection {
     private func finish(_ reason: CloseReason) async {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
+        environment.admission.penalize(source: source, for: reason, wasAuthenticated: identity != nil)
+        if reason.code == .wrongPassword {
+            // Make password guessing slow: the rejection waits, the connection stays counted.
+            try? await Task.sleep(for: environment.wrongPasswordDelay)
+        }
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
         var metadata: Logger.Metadata = ["reason": "\(reason)", "step": "\(handshake.stepName)"]

@@ -10,7 +10,12 @@ struct ConnectionEnvironment: Sendable {
     let shutdownGracePeriod: Duration
     let maximumOutstandingRequests: Int
     let outbound: OutboundLimits
+    let keepaliveInterval: Duration?
+    let idleTimeout: Duration?
+    let wrongPasswordDelay: Duration
     let connectionIDs: ConnectionIDSource
+    let transportKeys: TransportKeys
+    let admission: Admission
 }
 
 /// Hands out connection ids, unique for the server's lifetime, starting at 1.

@@ -15,10 +15,12 @@ import ServiceLifecycle
 /// cannot stop the server.
 public actor LaboratoryServer: Service {
     private let configuration: ServerConfiguration
-    private let environment: ConnectionEnvironment
+    private let services: ServiceRegistry
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
+    private let admission: Admission
     private var state: ListeningState = .idle
+    private(set) var transportKeys: TransportKeys?
 
     private enum ListeningState {
         case idle
@@ -34,20 +36,14 @@ public actor LaboratoryServer: Service {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
+        self.services = services
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        self.environment = ConnectionEnvironment(
-            handshake: HandshakeConfiguration(
-                privateKey: configuration.hostKey, passwordDigest: configuration.passwordDigest,
-                serverName: configuration.serverName, services: services.names,
-                stepTimeout: configuration.handshakeStepTimeout, allowsPlaintext: configuration.allowsPlaintext),
-            registry: services, logger: logger, shutdownGracePeriod: configuration.shutdownGracePeriod,
-            maximumOutstandingRequests: configuration.maximumOutstandingRequests, outbound: configuration.outbound,
-            connectionIDs: ConnectionIDSource())
+        self.admission = Admission(policy: configuration.admission)
     }
 
     /// The address the server is bound to, once it is listening. Waits until then; throws if
-    /// binding failed.
+    /// starting failed.
     public func listeningAddress() async throws -> SocketAddress {
         switch state {
         case .listening(let address): return address
@@ -62,11 +58,13 @@ public actor LaboratoryServer: Service {
         }
     }
 
-    /// Binds, serves until graceful shutdown or cancellation, then returns once every
-    /// connection has ended.
+    /// Generates the first transport key, binds, serves until graceful shutdown or cancellation,
+    /// then returns once every connection has ended.
     public func run() async throws {
         let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let environment: ConnectionEnvironment
         do {
+            environment = try await makeEnvironment()
             serverChannel = try await bind()
         } catch {
             publish(.stopped(error))
@@ -78,27 +76,53 @@ public actor LaboratoryServer: Service {
             "listening",
             metadata: [
                 "address": "\(address)", "fingerprint": "\(configuration.hostKey.publicKey.fingerprint)",
-                "services": "\(environment.registry.names.joined(separator: ","))",
+                "services": "\(services.names.joined(separator: ","))",
             ])
         if configuration.allowsPlaintext {
             logger.warning(
                 "PLAINTEXT SESSIONS ARE ALLOWED: a client may choose no encryption, exposing its password and traffic"
             )
         }
-        let environment = self.environment
-        try await withGracefulShutdownHandler {
-            try await withThrowingDiscardingTaskGroup { group in
-                try await serverChannel.executeThenClose { inbound in
-                    for try await child in inbound {
-                        group.addTask { await Self.serve(child, environment: environment) }
+        try await withThrowingTaskGroup(of: Void.self) { background in
+            background.addTask { await environment.transportKeys.rotate() }
+            try await withGracefulShutdownHandler {
+                try await withThrowingDiscardingTaskGroup { group in
+                    try await serverChannel.executeThenClose { inbound in
+                        for try await child in inbound {
+                            let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
+                            if let refusal = environment.admission.admit(source: source) {
+                                group.addTask { await Self.refuse(child, refusal) }
+                                continue
+                            }
+                            group.addTask { await Self.serve(child, source: source, environment: environment) }
+                        }
                     }
                 }
+            } onGracefulShutdown: {
+                serverChannel.channel.close(promise: nil)
             }
-        } onGracefulShutdown: {
-            serverChannel.channel.close(promise: nil)
+            background.cancelAll()
         }
         publish(.stopped(ServerStoppedError()))
         logger.info("stopped")
+    }
+
+    private func makeEnvironment() async throws -> ConnectionEnvironment {
+        let transportKeys = try await TransportKeys.start(
+            identity: configuration.hostKey, policy: configuration.transportKeys,
+            validitySlack: configuration.handshakeTimeout, logger: logger)
+        self.transportKeys = transportKeys
+        return ConnectionEnvironment(
+            handshake: HandshakeConfiguration(
+                identityKeySPKI: configuration.hostKey.publicKey.spkiDER, passwordDigest: configuration.passwordDigest,
+                serverName: configuration.serverName, services: services.names,
+                stepTimeout: configuration.handshakeStepTimeout, totalTimeout: configuration.handshakeTimeout,
+                allowsPlaintext: configuration.allowsPlaintext),
+            registry: services, logger: logger, shutdownGracePeriod: configuration.shutdownGracePeriod,
+            maximumOutstandingRequests: configuration.maximumOutstandingRequests, outbound: configuration.outbound,
+            keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
+            wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
+            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission)
     }
 
     private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
@@ -129,17 +153,30 @@ public actor LaboratoryServer: Service {
         state = newState
     }
 
+    /// Counts of open connections, for tests and monitoring.
+    var connectionCounts: (total: Int, unauthenticated: Int, trackedSources: Int) { admission.counts }
+
     /// Runs one connection to its end. Never throws: a failing connection ends alone.
-    private static func serve(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, environment: ConnectionEnvironment)
-        async
-    {
+    private static func serve(
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, source: String, environment: ConnectionEnvironment
+    ) async {
+        var wasAuthenticated = false
         do {
-            let connection = try Connection(channel: channel.channel, environment: environment)
+            let connection = try Connection(channel: channel.channel, source: source, environment: environment)
             try await channel.executeThenClose { inbound, _ in
-                await connection.run(inbound)
+                wasAuthenticated = await connection.run(inbound)
             }
         } catch {
             environment.logger.warning("connection failed", metadata: ["error": "\(error)"])
+        }
+        environment.admission.closed(source: source, wasAuthenticated: wasAuthenticated)
+    }
+
+    /// Tells a refused client why (instead of the hello) and closes.
+    private static func refuse(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ reason: CloseReason) async {
+        try? await channel.executeThenClose { _, outbound in
+            try await outbound.write(
+                ByteBuffer.frame(ServerMessage.closing(reason).encoded(), allocator: channel.channel.allocator))
         }
     }
 }

@@ -10,10 +10,25 @@ public struct ServerConfiguration: Sendable {
     public var port: Int = 12800
     /// The name sent to accepted clients and returned by the server-name query.
     public var serverName: String = "Laboratory"
-    /// The server's long-term RSA key; clients pin its fingerprint.
+    /// The server's long-term identity key; clients pin its fingerprint. It signs the short-lived
+    /// transport keys and never decrypts anything.
     public var hostKey: RSAPrivateKey
     /// How long each handshake step may take, from the moment it begins. Default 10 seconds.
     public var handshakeStepTimeout: Duration = .seconds(10)
+    /// How long the whole handshake may take from the moment of connection, however the client
+    /// paces its bytes. Default 30 seconds.
+    public var handshakeTimeout: Duration = .seconds(30)
+    /// After this long without any frame from an accepted client, the server pings it; `nil`
+    /// turns keepalive off. Default 30 seconds.
+    public var keepaliveInterval: Duration? = .seconds(30)
+    /// An accepted client that sends nothing, not even a pong, for this long is disconnected;
+    /// `nil` turns the idle timeout off. Default 90 seconds.
+    public var idleTimeout: Duration? = .seconds(90)
+    /// Who may connect: connection caps, early drop of unfinished handshakes, per-source limits
+    /// and penalties.
+    public var admission = AdmissionPolicy()
+    /// When the short-lived transport keys are replaced.
+    public var transportKeys = TransportKeyPolicy()
     /// The largest frame payload accepted, checked before anything is allocated. Default 1 MiB.
     public var maximumFrameSize: Int = Frame.defaultMaximumPayloadByteCount
     /// How long accepted sessions may finish after the server announces it is stopping. Default 5 s.

@@ -1,3 +1,4 @@
+import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
 import LaboratoryTransport
@@ -21,6 +22,7 @@ actor ClientConnection {
         var trust: ServerTrust
         var endpoint: String
         var plaintext: Bool
+        var clockSkewMilliseconds: UInt64
     }
 
     nonisolated let channel: any Channel
@@ -120,6 +122,11 @@ actor ClientConnection {
     }
 
     private func receiveHello(_ payload: [UInt8]) throws {
+        // A server refusing the connection at accept sends its reason instead of the hello.
+        if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
+            serverCloseReason = reason
+            throw rejection(reason)
+        }
         let hello: ServerHello
         do {
             hello = try ServerHello(decoding: payload)
@@ -127,14 +134,14 @@ actor ClientConnection {
             throw ClientError(
                 .protocolViolation, step: .hello, error.closeReason.message, closeReason: error.closeReason)
         }
-        let publicKey: RSAPublicKey
+        let identity: RSAPublicKey
         do {
-            publicKey = try RSAPublicKey(spkiDER: hello.publicKeySPKI)
+            identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
         } catch {
-            throw ClientError(.protocolViolation, step: .hello, "the server's public key is unusable: \(error)")
+            throw ClientError(.protocolViolation, step: .hello, "the server's identity key is unusable: \(error)")
         }
-        // The fingerprint covers the key bytes exactly as the server sent them.
-        fingerprint = RSAPublicKey.fingerprint(ofSPKI: hello.publicKeySPKI)
+        // The fingerprint covers the identity key bytes exactly as the server sent them.
+        fingerprint = RSAPublicKey.fingerprint(ofSPKI: hello.identityKeySPKI)
         let mismatch: String?
         do {
             mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)
@@ -142,6 +149,14 @@ actor ClientConnection {
             throw ClientError(.serverKeyMismatch, step: .hello, "could not read or update known hosts: \(error)")
         }
         if let mismatch { throw ClientError(.serverKeyMismatch, step: .hello, mismatch) }
+        // Only a transport key the pinned identity signed, and within its validity window, is used.
+        let transportKey: RSAPublicKey
+        do {
+            let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+            transportKey = try hello.transportKey.verify(identity: identity, now: now, skew: credentials.clockSkewMilliseconds)
+        } catch let error as ProtocolError {
+            throw ClientError(.serverKeyMismatch, step: .hello, error.closeReason.message)
+        }
         phase = .awaitingPasswordPrompt
         if credentials.plaintext {
             write([])
@@ -149,7 +164,7 @@ actor ClientConnection {
         }
         let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
         let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
-        write(try publicKey.encryptOAEP(secret))
+        write(try transportKey.encryptOAEP(secret))
         sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
         opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
     }

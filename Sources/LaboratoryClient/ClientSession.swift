@@ -25,6 +25,9 @@ public struct ClientConfiguration: Sendable {
     /// Ask for an unencrypted session (sends an empty secret). Only servers started with
     /// `allowsPlaintext` accept it; everyone on the path can read the password and traffic.
     public var requestsPlaintext = false
+    /// How far the server's clock may differ from ours when checking a transport key's validity
+    /// window. Default 10 minutes.
+    public var clockSkewTolerance: Duration = .seconds(600)
 
     public init() {}
 }
@@ -89,7 +92,8 @@ public final class ClientSession: Sendable {
             channel: asyncChannel.channel,
             credentials: .init(
                 password: password, name: name, trust: trust, endpoint: "\(host):\(port)",
-                plaintext: configuration.requestsPlaintext),
+                plaintext: configuration.requestsPlaintext,
+                clockSkewMilliseconds: UInt64(max(0, configuration.clockSkewTolerance.components.seconds)) * 1000),
             events: continuation)
         // The reader lives as long as the connection; close() ends it.
         Task { await connection.readLoop(asyncChannel) }

@@ -35,6 +35,11 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
         public static let slowConsumer = Code(rawValue: 13)
         /// The peer kept using a key past the limit without answering a key update request.
         public static let keyExhausted = Code(rawValue: 14)
+        /// The server refused the connection at accept: too many connections, too many from this
+        /// address, or this address is being penalised. Sent instead of the hello.
+        public static let refused = Code(rawValue: 15)
+        /// An accepted session sent nothing, not even a pong, for the idle timeout.
+        public static let idleTimeout = Code(rawValue: 16)
 
         public var description: String {
             switch self {
@@ -52,6 +57,8 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
             case .peerClosed: "peer closed"
             case .slowConsumer: "slow consumer"
             case .keyExhausted: "key exhausted"
+            case .refused: "refused"
+            case .idleTimeout: "idle timeout"
             default: "code \(rawValue)"
             }
         }

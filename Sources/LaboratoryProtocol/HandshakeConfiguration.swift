@@ -1,10 +1,10 @@
 import LaboratoryCrypto
 
 /// What the server side of the handshake needs to know. Built once by the server and shared by
-/// every connection.
+/// every connection. It holds no private key: each connection gets the current transport key.
 public struct HandshakeConfiguration: Sendable {
-    /// The RSA key the hello carries and the key exchange is decrypted with.
-    public var privateKey: RSAPrivateKey
+    /// The long-term identity public key (DER SPKI) the hello carries.
+    public var identityKeySPKI: [UInt8]
     /// SHA-256 of the server password; the password itself is never kept.
     public var passwordDigest: [UInt8]
     /// The server's name, sent in the acceptance.
@@ -13,29 +13,47 @@ public struct HandshakeConfiguration: Sendable {
     public var services: [String]
     /// How long each handshake step may take, measured from the moment the step begins.
     public var stepTimeout: Duration
+    /// How long the whole handshake may take, from the connection's start, whatever the steps do:
+    /// trickling bytes never extends it.
+    public var totalTimeout: Duration
     /// Whether a client may ask for an unencrypted session by sending an empty secret.
     public var allowsPlaintext: Bool
 
     /// Creates a configuration. The password is hashed at once and not stored.
     public init(
-        privateKey: RSAPrivateKey, password: String, serverName: String, services: [String],
-        stepTimeout: Duration = .seconds(10), allowsPlaintext: Bool = false
+        identityKeySPKI: [UInt8], password: String, serverName: String, services: [String],
+        stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false
     ) {
         self.init(
-            privateKey: privateKey, passwordDigest: SHA256.hash(Array(password.utf8)), serverName: serverName,
-            services: services, stepTimeout: stepTimeout, allowsPlaintext: allowsPlaintext)
+            identityKeySPKI: identityKeySPKI, passwordDigest: SHA256.hash(Array(password.utf8)), serverName: serverName,
+            services: services, stepTimeout: stepTimeout, totalTimeout: totalTimeout, allowsPlaintext: allowsPlaintext)
     }
 
     /// Creates a configuration from the SHA-256 digest of the password.
     public init(
-        privateKey: RSAPrivateKey, passwordDigest: [UInt8], serverName: String, services: [String],
-        stepTimeout: Duration = .seconds(10), allowsPlaintext: Bool = false
+        identityKeySPKI: [UInt8], passwordDigest: [UInt8], serverName: String, services: [String],
+        stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false
     ) {
-        self.privateKey = privateKey
+        self.identityKeySPKI = identityKeySPKI
         self.passwordDigest = passwordDigest
         self.serverName = serverName
         self.services = services
         self.stepTimeout = stepTimeout
+        self.totalTimeout = totalTimeout
         self.allowsPlaintext = allowsPlaintext
+    }
+}
+
+/// The transport key a connection's hello offers: the private half to decrypt the key exchange,
+/// and the certificate to send. The handshake drops it as soon as the key exchange is processed.
+public struct TransportKeyOffer: Sendable {
+    /// The transport private key.
+    public var privateKey: RSAPrivateKey
+    /// Its certificate, signed by the identity key.
+    public var certificate: TransportKeyCertificate
+
+    public init(privateKey: RSAPrivateKey, certificate: TransportKeyCertificate) {
+        self.privateKey = privateKey
+        self.certificate = certificate
     }
 }

@@ -26,10 +26,11 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         case close(CloseReason)
     }
 
-    /// Waiting for the client's encrypted secret.
+    /// Waiting for the client's encrypted secret. The only state that holds the transport key.
     public struct AwaitingKey: Sendable {
         let hello: [UInt8]
         let serverRandom: [UInt8]
+        let transportKey: RSAPrivateKey
         let deadline: C.Instant
     }
 
@@ -66,23 +67,39 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     private let configuration: HandshakeConfiguration
     private let connectionID: UInt64
     private let clock: C
+    private let handshakeDeadline: C.Instant
     private var pendingStart: [Action]
 
     /// Creates the machine; call ``start()`` once for the hello and the first deadline.
     ///
-    /// - Parameter serverRandom: 32 fresh random bytes (injected so tests are deterministic).
+    /// - Parameters:
+    ///   - transportKey: the transport key this connection's hello offers; it is released as soon
+    ///     as the key exchange has been processed.
+    ///   - serverRandom: 32 fresh random bytes (injected so tests are deterministic).
     public init(
-        configuration: HandshakeConfiguration, connectionID: UInt64, serverRandom: [UInt8], clock: C
+        configuration: HandshakeConfiguration, transportKey: TransportKeyOffer, connectionID: UInt64,
+        serverRandom: [UInt8], clock: C
     ) {
         let hello = ServerHello(
-            publicKeySPKI: configuration.privateKey.publicKey.spkiDER, serverRandom: serverRandom
+            identityKeySPKI: configuration.identityKeySPKI, transportKey: transportKey.certificate,
+            serverRandom: serverRandom
         ).encoded()
-        let deadline = clock.now.advanced(by: configuration.stepTimeout)
+        let start = clock.now
         self.configuration = configuration
         self.connectionID = connectionID
         self.clock = clock
-        self.state = .awaitingKey(AwaitingKey(hello: hello, serverRandom: serverRandom, deadline: deadline))
+        self.handshakeDeadline = start.advanced(by: configuration.totalTimeout)
+        let deadline = min(start.advanced(by: configuration.stepTimeout), handshakeDeadline)
+        self.state = .awaitingKey(
+            AwaitingKey(
+                hello: hello, serverRandom: serverRandom, transportKey: transportKey.privateKey, deadline: deadline))
         self.pendingStart = [.sendPlaintext(hello), .setDeadline(deadline)]
+    }
+
+    /// The deadline for a step that begins now: the step timeout, but never past the deadline of
+    /// the handshake as a whole.
+    private func nextStepDeadline() -> C.Instant {
+        min(clock.now.advanced(by: configuration.stepTimeout), handshakeDeadline)
     }
 
     /// The actions that open the connection: send the hello, arm the first deadline.
@@ -122,7 +139,7 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         // timer has not fired yet.
         let expired = deadlineExpired()
         guard expired.isEmpty else { return expired }
-        let deadline = clock.now.advanced(by: configuration.stepTimeout)
+        let deadline = nextStepDeadline()
         if payload.isEmpty {
             guard configuration.allowsPlaintext else {
                 let reason = CloseReason(
@@ -134,10 +151,11 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
             state = .awaitingPassword(AwaitingPassword(from: awaiting, deadline: deadline))
             return [.usePlaintext, .send(.passwordPrompt), .setDeadline(deadline)]
         }
-        var secret = (try? configuration.privateKey.decryptOAEP(payload)) ?? []
-        if secret.count != SessionKeys.secretByteCount {
-            secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
-        }
+        // Implicit rejection: the random fallback is drawn before decrypting, so a malformed
+        // ciphertext and a well-formed one with a wrong secret take the same path.
+        let fallback = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
+        let decrypted = (try? awaiting.transportKey.decryptOAEP(payload)) ?? []
+        let secret = decrypted.count == SessionKeys.secretByteCount ? decrypted : fallback
         let keys = try SessionKeys.derive(
             secret: secret, serverRandom: awaiting.serverRandom, helloPayload: awaiting.hello)
         state = .awaitingPassword(AwaitingPassword(from: awaiting, deadline: deadline))
@@ -156,7 +174,7 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
                 state = .failed(reason)
                 return [.close(reason)]
             }
-            let deadline = clock.now.advanced(by: configuration.stepTimeout)
+            let deadline = nextStepDeadline()
             state = .awaitingName(AwaitingName(from: awaiting, deadline: deadline))
             return [.send(.namePrompt), .setDeadline(deadline)]
         case (.awaitingName(let awaiting), .name(let name)):
@@ -188,8 +206,11 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         case .accepted, .failed: return []
         }
         guard clock.now >= deadline else { return [] }
-        let reason = CloseReason(
-            .handshakeTimeout, "handshake step \"\(step)\" not completed within \(configuration.stepTimeout)")
+        let reason =
+            clock.now >= handshakeDeadline
+            ? CloseReason(.handshakeTimeout, "handshake not completed within \(configuration.totalTimeout)")
+            : CloseReason(
+                .handshakeTimeout, "handshake step \"\(step)\" not completed within \(configuration.stepTimeout)")
         state = .failed(reason)
         return [.close(reason)]
     }

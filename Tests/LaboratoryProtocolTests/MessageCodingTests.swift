@@ -177,7 +177,8 @@ struct MessageCodingTests {
 
     static func hello() throws -> ServerHello {
         ServerHello(
-            publicKeySPKI: Fixtures.privateKey.publicKey.spkiDER, serverRandom: try SecureRandom.bytes(count: 32))
+            identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, transportKey: Fixtures.transportOffer.certificate,
+            serverRandom: try SecureRandom.bytes(count: 32))
     }
 
     @Test("ServerHello round-trips and has the documented layout")
@@ -185,9 +186,18 @@ struct MessageCodingTests {
         let hello = try Self.hello()
         let encoded = hello.encoded()
         #expect(Array(encoded.prefix(6)) == Array("LABR".utf8) + [0, 1])
-        let keyLength = hello.publicKeySPKI.count
-        #expect(Array(encoded[6..<8]) == [UInt8(keyLength >> 8), UInt8(keyLength & 0xff)])
-        #expect(encoded.count == 4 + 2 + 2 + keyLength + 32)
+        let identityLength = hello.identityKeySPKI.count
+        #expect(Array(encoded[6..<8]) == [UInt8(identityLength >> 8), UInt8(identityLength & 0xff)])
+        let certificate = hello.transportKey
+        let transportLength = certificate.transportKeySPKI.count
+        let signatureLength = certificate.signature.count
+        #expect(encoded.count == 4 + 2 + 2 + identityLength + 2 + transportLength + 8 + 8 + 2 + signatureLength + 32)
+        var reader = ByteReader(Array(encoded[(8 + identityLength)...]))
+        #expect(try reader.readUInt16("t") == UInt16(transportLength))
+        #expect(try reader.readBytes(count: transportLength, "t") == certificate.transportKeySPKI)
+        #expect(try reader.readUInt64("nb") == certificate.notBefore)
+        #expect(try reader.readUInt64("na") == certificate.notAfter)
+        #expect(try reader.readUInt16("s") == UInt16(signatureLength))
         #expect(Array(encoded.suffix(32)) == hello.serverRandom)
         #expect(try ServerHello(decoding: encoded) == hello)
     }

@@ -12,7 +12,7 @@ struct SessionPair {
 
     init() throws {
         let random = try SecureRandom.bytes(count: 32)
-        let hello = ServerHello(publicKeySPKI: [0x30, 0x00], serverRandom: random).encoded()
+        let hello = Fixtures.hello(transportSPKI: [0x30, 0x00], random: random).encoded()
         keys = try SessionKeys.derive(
             secret: try SecureRandom.bytes(count: 32), serverRandom: random, helloPayload: hello)
         clientSealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
@@ -135,7 +135,7 @@ struct SessionKeysTests {
     func matchesIndependentHKDF() throws {
         let secret = try SecureRandom.bytes(count: 32)
         let random = try SecureRandom.bytes(count: 32)
-        let hello = ServerHello(publicKeySPKI: Fixtures.privateKey.publicKey.spkiDER, serverRandom: random).encoded()
+        let hello = Fixtures.hello(transportSPKI: Fixtures.privateKey.publicKey.spkiDER, random: random).encoded()
         let keys = try SessionKeys.derive(secret: secret, serverRandom: random, helloPayload: hello)
         let info = Array("laboratory v1 session keys".utf8) + SHA256.hash(hello)
         let okm = try HKDF.deriveKey(inputKeyMaterial: secret, salt: random, info: info, outputLength: 88)
@@ -162,7 +162,7 @@ struct SessionKeysTests {
     func transcriptBinding() throws {
         let secret = try SecureRandom.bytes(count: 32)
         let random = try SecureRandom.bytes(count: 32)
-        let hello = ServerHello(publicKeySPKI: [1, 2, 3], serverRandom: random).encoded()
+        let hello = Fixtures.hello(transportSPKI: [1, 2, 3], random: random).encoded()
         let keys = try SessionKeys.derive(secret: secret, serverRandom: random, helloPayload: hello)
         var otherHello = hello
         otherHello[7] ^= 1

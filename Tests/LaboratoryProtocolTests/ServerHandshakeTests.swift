@@ -25,10 +25,13 @@ struct Harness {
 
     init(allowsPlaintext: Bool = false) throws {
         let configuration = HandshakeConfiguration(
-            privateKey: Fixtures.privateKey, password: Self.password, serverName: "Lab", services: ["echo", "chat"],
-            stepTimeout: Self.timeout, allowsPlaintext: allowsPlaintext)
+            identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, password: Self.password, serverName: "Lab",
+            services: ["echo", "chat"], stepTimeout: Self.timeout, totalTimeout: .seconds(3600),
+            allowsPlaintext: allowsPlaintext)
         serverRandom = try SecureRandom.bytes(count: 32)
-        machine = Handshake(configuration: configuration, connectionID: 42, serverRandom: serverRandom, clock: clock)
+        machine = Handshake(
+            configuration: configuration, transportKey: Fixtures.transportOffer, connectionID: 42,
+            serverRandom: serverRandom, clock: clock)
     }
 
     var phase: Phase {
@@ -47,14 +50,17 @@ struct Harness {
     }
 
     var hello: [UInt8] {
-        ServerHello(publicKeySPKI: Fixtures.privateKey.publicKey.spkiDER, serverRandom: serverRandom).encoded()
+        ServerHello(
+            identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, transportKey: Fixtures.transportOffer.certificate,
+            serverRandom: serverRandom
+        ).encoded()
     }
 
     /// What a client sends: a fresh secret encrypted to the key in the hello, and the keys it derives.
     func clientKeyExchange() throws -> (payload: [UInt8], keys: SessionKeys) {
         let parsed = try ServerHello(decoding: hello)
         let secret = try SecureRandom.bytes(count: 32)
-        let payload = try RSAPublicKey(spkiDER: parsed.publicKeySPKI).encryptOAEP(secret)
+        let payload = try RSAPublicKey(spkiDER: parsed.transportKey.transportKeySPKI).encryptOAEP(secret)
         let keys = try SessionKeys.derive(secret: secret, serverRandom: parsed.serverRandom, helloPayload: hello)
         return (payload, keys)
     }
@@ -308,9 +314,9 @@ struct LateHandshakeMessageTests {
         let clock = TestClock()
         var handshake = ServerHandshake(
             configuration: HandshakeConfiguration(
-                privateKey: Fixtures.privateKey, password: "pw", serverName: "S", services: [],
+                identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, password: "pw", serverName: "S", services: [],
                 stepTimeout: .seconds(10)),
-            connectionID: 1, serverRandom: [UInt8](repeating: 1, count: 32), clock: clock)
+            transportKey: Fixtures.transportOffer, connectionID: 1, serverRandom: [UInt8](repeating: 1, count: 32), clock: clock)
         _ = handshake.start()
         let secret = [UInt8](repeating: 7, count: 32)
         _ = try handshake.receiveKeyExchange(try Fixtures.privateKey.publicKey.encryptOAEP(secret))

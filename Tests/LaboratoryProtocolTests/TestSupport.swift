@@ -1,3 +1,4 @@
+import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
 import Testing
@@ -22,4 +23,32 @@ func closeCode(
 ) throws -> CloseReason.Code {
     let error = try #require(throws: ProtocolError.self, sourceLocation: sourceLocation) { try body() }
     return error.closeReason.code
+}
+
+extension Fixtures {
+    /// The long-term identity key that certifies ``privateKey`` as a transport key.
+    static let identityKey: RSAPrivateKey = {
+        do { return try RSAPrivateKey(bitCount: 2048) } catch { fatalError("RSA key generation failed: \(error)") }
+    }()
+
+    /// ``privateKey`` offered as a transport key, certified by ``identityKey`` for a day from now.
+    static let transportOffer: TransportKeyOffer = {
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        do {
+            let certificate = try TransportKeyCertificate.issue(
+                for: privateKey.publicKey, by: identityKey, notBefore: now - 60_000, notAfter: now + 86_400_000)
+            return TransportKeyOffer(privateKey: privateKey, certificate: certificate)
+        } catch {
+            fatalError("certifying the transport key failed: \(error)")
+        }
+    }()
+
+    /// A hello whose transport key is `transportSPKI` (certificate fields otherwise arbitrary).
+    static func hello(transportSPKI: [UInt8], random: [UInt8]) -> ServerHello {
+        ServerHello(
+            identityKeySPKI: identityKey.publicKey.spkiDER,
+            transportKey: TransportKeyCertificate(
+                transportKeySPKI: transportSPKI, notBefore: 1, notAfter: 2, signature: [9, 9]),
+            serverRandom: random)
+    }
 }

@@ -110,8 +110,9 @@ struct FrameAttackTests {
         try await LiveServer.with { live in
             let good = try await live.connect(name: "good")
             #expect(try await good.request(service: "echo", body: [1]) == [1])
-            for _ in 0..<5 {
-                var bad = try await RawClient.connect(port: live.port)
+            for index in 0..<5 {
+                // From other addresses: the server penalises a bad client's address, not ours.
+                var bad = try await RawClient.connect(port: live.port, from: "127.0.0.\(2 + index)")
                 _ = try await bad.handshake()
                 try await bad.sendFrame(try SecureRandom.bytes(count: 64))
                 #expect(try await bad.closeReason()?.code == .decryptionFailed)

@@ -1,3 +1,4 @@
+import Foundation
 import Laboratory
 import LaboratoryClient
 import LaboratoryTransport
@@ -41,8 +42,12 @@ struct PinMismatchTests {
     @Test("a client whose pin does not match sends nothing at all, so never the password")
     func nothingSent() async throws {
         let impostorKey = try RSAPrivateKey(bitCount: 2048)
+        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let certificate = try TransportKeyCertificate.issue(
+            for: impostorKey.publicKey, by: impostorKey, notBefore: now, notAfter: now + 60_000)
         let hello = ServerHello(
-            publicKeySPKI: impostorKey.publicKey.spkiDER, serverRandom: try SecureRandom.bytes(count: 32))
+            identityKeySPKI: impostorKey.publicKey.spkiDER, transportKey: certificate,
+            serverRandom: try SecureRandom.bytes(count: 32))
         let recorder = ByteRecorder(hello: hello.encoded())
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in

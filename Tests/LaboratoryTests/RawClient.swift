@@ -11,9 +11,16 @@ struct RawClient {
     private(set) var opener: RecordOpener?
     private(set) var hello: ServerHello?
 
-    static func connect(port: Int, receiveBufferSize: Int? = nil) async throws -> RawClient {
+    /// Connects to the server on loopback; `from` picks the source address (any 127.x.y.z), so
+    /// tests can play clients on different addresses.
+    static func connect(port: Int, from source: String? = nil, receiveBufferSize: Int? = nil) async throws
+        -> RawClient
+    {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        if let source {
+            bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0))
+        }
         if let receiveBufferSize {
             bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
         }
@@ -66,7 +73,7 @@ struct RawClient {
     mutating func exchangeKeys() async throws {
         let payload = await nextFrame()!
         let hello = try ServerHello(decoding: payload)
-        let key = try RSAPublicKey(spkiDER: hello.publicKeySPKI)
+        let key = try RSAPublicKey(spkiDER: hello.transportKey.transportKeySPKI)
         let secret = try SecureRandom.bytes(count: 32)
         let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
         try await sendFrame(try key.encryptOAEP(secret))
