@@ -4,7 +4,8 @@ import LaboratoryProtocol
 import Testing
 
 /// Checks every test vector in `Docs/PROTOCOL.md` against the code, so the specification and the
-/// implementation cannot drift apart: changing, adding or removing any vector fails a test.
+/// implementation cannot drift apart: changing, adding or removing any vector fails a test. The
+/// Chat section's JSON examples are checked against the chat types the same way.
 @Suite("Docs/PROTOCOL.md test vectors")
 struct ProtocolDocumentTests {
     // MARK: The document's inputs and messages, as the test vectors section describes them
@@ -29,6 +30,12 @@ struct ProtocolDocumentTests {
     static let request = ClientMessage.request(Request(id: 1, service: "echo", body: Array("hi".utf8)))
     static let response = ServerMessage.response(Response(requestID: 1, status: .ok, body: Array("hi".utf8)))
     static let closing = ServerMessage.closing(CloseReason(.wrongPassword, "wrong password"))
+
+    /// The key update that continues the session: client to server at counter 2, then `ping(1)`
+    /// under the new key at counter 0.
+    static let keyUpdateSecret = Array(UInt8(0x40)...UInt8(0x5f))
+    static let keyUpdate = KeyUpdate(secret: keyUpdateSecret, requestsUpdate: true)
+    static let afterKeyUpdate = ClientMessage.ping(1)
 
     // MARK: Tests
 
@@ -55,6 +62,7 @@ struct ProtocolDocumentTests {
         let vectors = try Self.documentVectorDictionary()
         #expect(try Self.vector("secret", vectors) == Self.secret)
         #expect(try Self.vector("server_random", vectors) == Self.serverRandom)
+        #expect(try Self.vector("key_update_secret", vectors) == Self.keyUpdateSecret)
         let key = try RSAPublicKey(spkiDER: Self.vector("spki", vectors))
         #expect(key.bitCount == 2048)
         #expect(key.fingerprint == Self.spkiFingerprint)
@@ -109,6 +117,67 @@ struct ProtocolDocumentTests {
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("response_frame", vectors))) == Self.response)
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("closing_frame", vectors))) == Self.closing)
         #expect(try Self.unframe(Self.vector("plaintext_key_exchange_frame", vectors)).isEmpty)
+    }
+
+    @Test("the documented key update opens under the old key and switches the opener at its frame")
+    func keyUpdateSwitchesAtItsFrame() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let opener = try RecordOpener(key: Self.vector("c2s_key", vectors), iv: Self.vector("c2s_iv", vectors))
+        for counter in 0..<2 { _ = try opener.open(Self.unframe(Self.vector("c2s_\(counter)_frame", vectors))) }
+        let updateMessage = try ClientMessage(decoding: opener.open(Self.unframe(Self.vector("c2s_2_frame", vectors))))
+        #expect(updateMessage == .keyUpdate(Self.keyUpdate))
+        #expect(try Self.vector("c2s_2_payload", vectors).count == 34)
+
+        // Without the switch, the next frame does not open; with it, it opens at counter 0.
+        let next = try Self.unframe(Self.vector("updated_c2s_0_frame", vectors))
+        let stale = try RecordOpener(key: Self.vector("c2s_key", vectors), iv: Self.vector("c2s_iv", vectors))
+        for counter in 0..<3 { _ = try stale.open(Self.unframe(Self.vector("c2s_\(counter)_frame", vectors))) }
+        #expect(throws: ProtocolError.self) { try stale.open(next) }
+        try opener.apply(Self.keyUpdate)
+        #expect(opener.counter == 0)
+        #expect(try ClientMessage(decoding: opener.open(next)) == Self.afterKeyUpdate)
+
+        // The documented new key and IV alone open it, as a fresh direction at counter 0.
+        let fresh = try RecordOpener(
+            key: Self.vector("updated_c2s_key", vectors), iv: Self.vector("updated_c2s_iv", vectors))
+        #expect(try ClientMessage(decoding: fresh.open(next)) == Self.afterKeyUpdate)
+    }
+
+    @Test("the Chat section's JSON examples are exactly what the chat types decode and encode")
+    func chatExamples() throws {
+        let blocks = try Self.documentJSONLines()
+        #expect(blocks.map(\.tag) == ["chat-requests", "chat-replies", "chat-events"])
+        #expect(blocks.count == 3 && blocks[0].lines.count == blocks[1].lines.count, "one reply per request")
+        var ops: Set<String> = []
+        var kinds: Set<ChatEvent.Kind> = []
+        for (tag, lines) in blocks {
+            #expect(!lines.isEmpty, "block \(tag) is empty")
+            for line in lines {
+                let data = Data(line.utf8)
+                let reencoded: Data
+                switch tag {
+                case "chat-requests":
+                    reencoded = try JSONEncoder().encode(try JSONDecoder().decode(ChatRequest.self, from: data))
+                    if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+                        let op = object["op"] as? String
+                    {
+                        ops.insert(op)
+                    }
+                case "chat-replies":
+                    reencoded = try JSONEncoder().encode(try JSONDecoder().decode(ChatReply.self, from: data))
+                case "chat-events":
+                    let event = try JSONDecoder().decode(ChatEvent.self, from: data)
+                    kinds.insert(event.kind)
+                    reencoded = try JSONEncoder().encode(event)
+                default:
+                    throw DocumentError(description: "unknown JSON block \(tag)")
+                }
+                // Same fields and values: a field the types do not know, or name differently, fails.
+                #expect(try Self.canonicalJSON(reencoded) == Self.canonicalJSON(data), "\(tag): \(line)")
+            }
+        }
+        #expect(ops == ["join", "leave", "rooms", "who", "say", "direct"])
+        #expect(kinds == [.message, .joined, .left, .renamed, .direct])
     }
 
     // MARK: What the code computes
@@ -168,6 +237,27 @@ struct ProtocolDocumentTests {
         add("request_frame", Frame.encode(request.encoded()))
         add("response_frame", Frame.encode(response.encoded()))
         add("closing_frame", Frame.encode(closing.encoded()))
+
+        // The key update continues the client's direction at counter 2, then switches.
+        guard clientSealer.counter == 2 else {
+            throw DocumentError(description: "the key update must be sealed at counter 2")
+        }
+        add("key_update_secret", keyUpdate.secret)
+        add("c2s_nonce_2", recordNonce(iv: keys.clientToServerIV, counter: 2))
+        add("c2s_2_payload", ClientMessage.keyUpdate(keyUpdate).encoded())
+        add("c2s_2_frame", try sealed(clientSealer, ClientMessage.keyUpdate(keyUpdate).encoded()))
+        try clientSealer.apply(keyUpdate)
+        add("key_update_info", KeyUpdate.infoLabel)
+        add(
+            "key_update_okm",
+            try HKDF.deriveKey(
+                inputKeyMaterial: keyUpdate.secret, salt: keys.clientToServerKey, info: KeyUpdate.infoLabel,
+                outputLength: 44))
+        let updated = try keyUpdate.nextKey(after: keys.clientToServerKey)
+        add("updated_c2s_key", updated.key)
+        add("updated_c2s_iv", updated.iv)
+        add("updated_c2s_0_payload", afterKeyUpdate.encoded())
+        add("updated_c2s_0_frame", try sealed(clientSealer, afterKeyUpdate.encoded()))
         return vectors
     }
 
@@ -223,6 +313,37 @@ struct ProtocolDocumentTests {
             }
             return (entry.name, bytes)
         }
+    }
+
+    /// The lines of every ```` ```jsonl TAG ```` block, in order, with the block's tag.
+    static func documentJSONLines() throws -> [(tag: String, lines: [String])] {
+        let text = try String(contentsOf: documentURL, encoding: .utf8)
+        var blocks: [(tag: String, lines: [String])] = []
+        var inBlock = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if !inBlock {
+                if trimmed.hasPrefix("```jsonl") {
+                    inBlock = true
+                    blocks.append((trimmed.dropFirst("```jsonl".count).trimmingCharacters(in: .whitespaces), []))
+                }
+                continue
+            }
+            if trimmed == "```" {
+                inBlock = false
+            } else if !trimmed.isEmpty {
+                blocks[blocks.count - 1].lines.append(trimmed)
+            }
+        }
+        guard !inBlock else { throw DocumentError(description: "a jsonl block is not closed") }
+        return blocks
+    }
+
+    /// JSON with sorted keys and no insignificant whitespace, for comparing documents by content.
+    static func canonicalJSON(_ data: Data) throws -> String {
+        let object = try JSONSerialization.jsonObject(with: data)
+        return String(
+            decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
     }
 
     static func documentVectorDictionary() throws -> [String: [UInt8]] {
