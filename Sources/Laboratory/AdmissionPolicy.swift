@@ -22,7 +22,9 @@ public struct MaxStartups: Sendable, Hashable {
     public var full: Int
 
     public init(start: Int, rate: Int, full: Int) {
-        precondition(start >= 0 && start <= full && (0...100).contains(rate), "MaxStartups needs start <= full, 0 <= rate <= 100")
+        precondition(
+            start >= 0 && start <= full && (0...100).contains(rate), "MaxStartups needs start <= full, 0 <= rate <= 100"
+        )
         self.start = start
         self.rate = rate
         self.full = full
@@ -84,7 +86,9 @@ struct AddressPattern {
             mask = 0
             return
         }
-        guard let base = Self.ipv4(String(parts[0])), let bits = Int(parts[1]), (0...32).contains(bits) else { return nil }
+        guard let base = Self.ipv4(String(parts[0])), let bits = Int(parts[1]), (0...32).contains(bits) else {
+            return nil
+        }
         exact = nil
         mask = bits == 0 ? 0 : UInt32.max << (32 - UInt32(bits))
         network = base & mask

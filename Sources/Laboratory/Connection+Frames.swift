@@ -6,6 +6,8 @@ extension Connection {
     enum Inbound {
         case request(Request)
         case rename(requestID: UInt64, oldName: String)
+        /// The handshake just accepted the client.
+        case accepted
         case close(CloseReason)
     }
 
@@ -18,7 +20,10 @@ extension Connection {
             return perform(try handshake.receiveKeyExchange(bytes))
         }
         let message = try ClientMessage(decoding: try open(bytes))
-        guard identity != nil else { return perform(try handshake.receive(message)) }
+        guard identity != nil else {
+            let outcome = perform(try handshake.receive(message))
+            return outcome ?? (identity != nil ? .accepted : nil)
+        }
         switch message {
         case .request(let request):
             guard outstandingRequests < environment.maximumOutstandingRequests else {
@@ -110,6 +115,7 @@ extension Connection {
             case .accept(let displayName):
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(source: source)
+                outbound.startRenewingKeys()
                 logger.info("accepted", metadata: ["name": "\(displayName)"])
             case .close(let reason):
                 result = .close(reason)

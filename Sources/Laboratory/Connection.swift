@@ -30,6 +30,8 @@ actor Connection {
     var outstandingRequests = 0
     /// Whether the server has asked the client to renew its key since the client last did.
     var hasRequestedClientRekey = false
+    /// Fired when the handshake accepts the client; starts the idle watcher.
+    let accepted = OneShotSignal()
     /// When the last frame arrived; drives keepalive pings and the idle timeout.
     var lastInbound = ContinuousClock.now
     /// Whether a keepalive ping is waiting for any frame in return.
@@ -61,6 +63,7 @@ actor Connection {
             group.addTask { await self.readFrames(inbound) }
             group.addTask { await self.watchDeadlines() }
             group.addTask { await self.watchShutdown() }
+            group.addTask { await self.watchIdle() }
             for await result in group {
                 if let result {
                     group.cancelAll()
@@ -85,6 +88,8 @@ actor Connection {
                         group.addTask { await self.serve(request) }
                     case .rename(let requestID, let oldName):
                         await finishRename(requestID: requestID, oldName: oldName)
+                    case .accepted:
+                        accepted.fire()
                     case .close(let reason):
                         if reason.code != .normal { group.cancelAll() }
                         return reason
@@ -102,8 +107,7 @@ actor Connection {
     /// Enforces the handshake's deadlines, then keepalive and the idle timeout once accepted.
     /// Returns the reason to close, or `nil` when there is nothing left to watch.
     private func watchDeadlines() async -> CloseReason? {
-        while true {
-            guard identity == nil else { return await watchIdle() }
+        while identity == nil {
             guard let current = deadline else { return nil }
             do {
                 try await Task.sleep(until: current, clock: .continuous)
@@ -115,12 +119,16 @@ actor Connection {
             if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
             return nil
         }
+        return nil
     }
 
-    /// Pings an accepted client that has been quiet for the keepalive interval, and ends the
-    /// session when it has been silent for the idle timeout.
+    /// Once the client is accepted, pings it when it has been quiet for the keepalive interval
+    /// and ends the session when it has been silent for the idle timeout.
     private func watchIdle() async -> CloseReason? {
-        guard let keepalive = environment.keepaliveInterval ?? environment.idleTimeout else { return nil }
+        await accepted.wait()
+        guard !Task.isCancelled, let keepalive = environment.keepaliveInterval ?? environment.idleTimeout else {
+            return nil
+        }
         while true {
             let quiet = ContinuousClock.now - lastInbound
             if let timeout = environment.idleTimeout, quiet >= timeout {

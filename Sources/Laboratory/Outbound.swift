@@ -32,6 +32,8 @@ final class Outbound: Sendable {
         var sealer: RecordSealer?
         var keyStarted: ContinuousClock.Instant = .now
         var failure: CloseReason?
+        /// Automatic key renewal starts when the session is accepted.
+        var renewsKeys = false
     }
 
     private let state: Mutex<State>
@@ -71,18 +73,25 @@ final class Outbound: Sendable {
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else { return enqueue(payload, &state) }
             do {
-                guard enqueue(try sealer.seal(payload), &state) else { return false }
-                if sealer.counter >= limits.rekeyAfterFrames || sealer.bytesSealed >= limits.rekeyAfterBytes
-                    || ContinuousClock.now - state.keyStarted >= limits.rekeyInterval
+                // Renew first if due, so the renewal never follows a closing message, and only
+                // once the session is accepted (the protocol allows no key update before).
+                if state.renewsKeys, !message.isClosing,
+                    sealer.counter >= limits.rekeyAfterFrames || sealer.bytesSealed >= limits.rekeyAfterBytes
+                        || ContinuousClock.now - state.keyStarted >= limits.rekeyInterval
                 {
                     try updateKeys(requestingReply: true, &state)
                 }
-                return true
+                return enqueue(try sealer.seal(payload), &state)
             } catch {
                 fail(CloseReason(.internalError, "the server could not seal a frame: \(error)"), &state)
                 return false
             }
         }
+    }
+
+    /// The session is accepted: from now on the sending key is renewed automatically.
+    func startRenewingKeys() {
+        state.withLock { $0.renewsKeys = true }
     }
 
     /// Marks the session as ended: later sends (event pushes from services) are refused.
@@ -117,7 +126,9 @@ final class Outbound: Sendable {
         let size = payload.count + Frame.headerByteCount
         let frames = queuedFrames.add(1, ordering: .relaxed).newValue
         let bytes = queuedBytes.add(size, ordering: .relaxed).newValue
-        guard frames <= limits.maximumQueuedFrames, bytes <= limits.maximumQueuedBytes else {
+        // A frame alone in the queue always fits, however large (up to the frame limit), so a
+        // maximum-size response can be sent; the limits bound what piles up behind it.
+        guard frames == 1 || (frames <= limits.maximumQueuedFrames && bytes <= limits.maximumQueuedBytes) else {
             queuedFrames.subtract(1, ordering: .relaxed)
             queuedBytes.subtract(size, ordering: .relaxed)
             fail(
@@ -140,5 +151,12 @@ final class Outbound: Sendable {
         guard state.failure == nil else { return }
         state.failure = reason
         channel.close(promise: nil)
+    }
+}
+
+extension ServerMessage {
+    fileprivate var isClosing: Bool {
+        if case .closing = self { return true }
+        return false
     }
 }

@@ -89,10 +89,14 @@ final class TransportKeys: Sendable {
             let due = handshakes >= policy.maximumHandshakes
             if due || ContinuousClock.now >= retiresAt, let prepared = next {
                 do {
-                    let offer = try Self.certify(prepared.privateKey, identity: identity, policy: policy, slack: validitySlack)
-                    current.withLock { $0 = Current(offer: offer, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0) }
+                    let offer = try Self.certify(
+                        prepared.privateKey, identity: identity, policy: policy, slack: validitySlack)
+                    current.withLock {
+                        $0 = Current(offer: offer, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0)
+                    }
                     next = nil
-                    logger.debug("transport key rotated", metadata: ["fingerprint": "\(offer.privateKey.publicKey.fingerprint)"])
+                    logger.debug(
+                        "transport key rotated", metadata: ["fingerprint": "\(offer.privateKey.publicKey.fingerprint)"])
                 } catch {
                     logger.error("could not certify a transport key", metadata: ["error": "\(error)"])
                 }
@@ -128,7 +132,8 @@ final class TransportKeys: Sendable {
     ) throws -> TransportKeyOffer {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let window = policy.lifetime + slack
-        let windowMilliseconds = UInt64(window.components.seconds) * 1000 + UInt64(window.components.attoseconds / 1_000_000_000_000_000)
+        let windowMilliseconds =
+            UInt64(window.components.seconds) * 1000 + UInt64(window.components.attoseconds / 1_000_000_000_000_000)
         let certificate = try TransportKeyCertificate.issue(
             for: key.publicKey, by: identity, notBefore: now, notAfter: now + windowMilliseconds)
         return TransportKeyOffer(privateKey: key, certificate: certificate)

@@ -153,7 +153,8 @@ actor ClientConnection {
         let transportKey: RSAPublicKey
         do {
             let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-            transportKey = try hello.transportKey.verify(identity: identity, now: now, skew: credentials.clockSkewMilliseconds)
+            transportKey = try hello.transportKey.verify(
+                identity: identity, now: now, skew: credentials.clockSkewMilliseconds)
         } catch let error as ProtocolError {
             throw ClientError(.serverKeyMismatch, step: .hello, error.closeReason.message)
         }

@@ -16,7 +16,9 @@ extension RSAPrivateKey {
         else { throw CryptoError.openSSL(operation) }
         var signature = [UInt8](repeating: 0, count: length)
         let status = signature.withUnsafeMutableBufferPointer { out in
-            message.withUnsafeBufferPointer { EVP_DigestSign(context, out.baseAddress, &length, $0.baseAddress, $0.count) }
+            message.withUnsafeBufferPointer {
+                EVP_DigestSign(context, out.baseAddress, &length, $0.baseAddress, $0.count)
+            }
         }
         guard status == 1 else { throw CryptoError.openSSL(operation) }
         return Array(signature.prefix(length))

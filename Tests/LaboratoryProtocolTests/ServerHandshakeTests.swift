@@ -316,7 +316,8 @@ struct LateHandshakeMessageTests {
             configuration: HandshakeConfiguration(
                 identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, password: "pw", serverName: "S", services: [],
                 stepTimeout: .seconds(10)),
-            transportKey: Fixtures.transportOffer, connectionID: 1, serverRandom: [UInt8](repeating: 1, count: 32), clock: clock)
+            transportKey: Fixtures.transportOffer, connectionID: 1, serverRandom: [UInt8](repeating: 1, count: 32),
+            clock: clock)
         _ = handshake.start()
         let secret = [UInt8](repeating: 7, count: 32)
         _ = try handshake.receiveKeyExchange(try Fixtures.privateKey.publicKey.encryptOAEP(secret))

@@ -98,3 +98,39 @@ struct KeyUpdateLiveTests {
         }
     }
 }
+
+@Suite("Outbound edge cases", .timeLimit(.minutes(1)))
+struct OutboundEdgeTests {
+    @Test("nothing follows the closing message, even when a key renewal is due")
+    func nothingAfterClosing() async throws {
+        try await LiveServer.with(Tweak { $0.outbound.rekeyInterval = .zero }) { live in
+            var raw = try await RawClient.connect(port: live.port)
+            _ = try await raw.handshake()
+            try await raw.send(.bye)
+            var last: ServerMessage?
+            while let frame = await raw.nextFrame() {
+                let message = try ServerMessage(decoding: raw.opener!.open(frame))
+                if case .keyUpdate(let update) = message { try raw.opener!.apply(update) }
+                last = message
+            }
+            guard case .closing(let reason)? = last else {
+                Issue.record("the last frame was \(String(describing: last)), not closing")
+                return
+            }
+            #expect(reason.code == .normal)
+        }
+    }
+
+    @Test("a maximum-size response fits through the outbound queue")
+    func maximumSizeResponse() async throws {
+        try await LiveServer.with { live in
+            let session = try await live.connect()
+            // The largest echo body a request frame can carry: 1 MiB less type (1), id (8),
+            // service "echo" (2 + 4), body length (4) and tag (16). Its response frame, with the
+            // 4-byte prefix, is just over 1 MiB: more than the queue's byte limit on its own.
+            let body = [UInt8](repeating: 7, count: (1 << 20) - 35)
+            #expect(try await session.request(service: "echo", body: body) == body)
+            await session.close()
+        }
+    }
+}

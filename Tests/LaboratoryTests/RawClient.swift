@@ -71,7 +71,15 @@ struct RawClient {
 
     /// Reads the hello and sends a fresh secret; afterwards frames are sealed.
     mutating func exchangeKeys() async throws {
-        let payload = await nextFrame()!
+        guard let payload = await nextFrame() else { throw RawClientError("closed before the hello") }
+        try await exchangeKeys(hello: payload)
+    }
+
+    /// Sends a fresh secret for an already received hello.
+    mutating func exchangeKeys(hello payload: [UInt8]) async throws {
+        if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
+            throw RawClientError("refused instead of a hello: \(reason)")
+        }
         let hello = try ServerHello(decoding: payload)
         let key = try RSAPublicKey(spkiDER: hello.transportKey.transportKeySPKI)
         let secret = try SecureRandom.bytes(count: 32)
@@ -84,10 +92,20 @@ struct RawClient {
 
     /// Runs the whole handshake and returns the acceptance.
     mutating func handshake(password: String = LiveServer.password, name: String = "raw") async throws -> Acceptance {
-        try await exchangeKeys()
+        guard let hello = await nextFrame() else { throw RawClientError("closed before the hello") }
+        return try await handshakeAfterHello(hello, password: password, name: name)
+    }
+
+    /// Runs the rest of the handshake after the hello; a rejection throws with the server's reason.
+    mutating func handshakeAfterHello(_ hello: [UInt8], password: String = LiveServer.password, name: String = "raw")
+        async throws -> Acceptance
+    {
+        try await exchangeKeys(hello: hello)
         guard try await receive() == .passwordPrompt else { throw RawClientError("no password prompt") }
         try await send(.password(password))
-        guard try await receive() == .namePrompt else { throw RawClientError("no name prompt") }
+        let afterPassword = try await receive()
+        if case .closing(let reason)? = afterPassword { throw RawClientError("rejected: \(reason)") }
+        guard afterPassword == .namePrompt else { throw RawClientError("no name prompt") }
         try await send(.name(name))
         guard case .accepted(let acceptance)? = try await receive() else { throw RawClientError("not accepted") }
         return acceptance

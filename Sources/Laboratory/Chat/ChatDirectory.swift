@@ -4,6 +4,8 @@ actor ChatDirectory {
     private let limits: ChatLimits
     private var rooms: [String: ChatRoom] = [:]
     private var membership: [UInt64: Set<String>] = [:]
+    /// Members per room as recorded here, so eviction never has to ask the rooms.
+    private var memberCounts: [String: Int] = [:]
     private var sinks: [UInt64: EventSink] = [:]
 
     init(limits: ChatLimits) { self.limits = limits }
@@ -13,38 +15,46 @@ actor ChatDirectory {
 
     func sink(for id: UInt64) -> EventSink? { sinks[id] }
 
-    /// The room called `name`, created if `create` and there is space.
-    func room(_ name: String, create: Bool) async throws -> ChatRoom {
-        if let room = rooms[name] { return room }
-        guard create else { throw ServiceError("there is no room \"\(name)\"") }
-        if rooms.count >= limits.maximumRooms {
-            for (key, room) in rooms where await room.isEmpty {
-                rooms.removeValue(forKey: key)
-                break
-            }
-        }
-        // Re-check after the awaits above: another join may have created it meanwhile.
-        if let room = rooms[name] { return room }
-        guard rooms.count < limits.maximumRooms else {
-            throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
-        }
-        let room = ChatRoom(name: name, historySize: limits.historySize)
-        rooms[name] = room
+    /// The room called `name`, if it exists.
+    func room(_ name: String) throws -> ChatRoom {
+        guard let room = rooms[name] else { throw ServiceError("there is no room \"\(name)\"") }
         return room
     }
 
-    /// Records that a connection joined `room`, enforcing the per-connection limit.
-    func recordJoin(_ id: UInt64, room: String) throws {
+    /// Records that connection `id` joins `name`, creating the room if needed, all in one step on
+    /// this actor: limits are checked before anything changes, and an empty room is never
+    /// evicted while a join is on its way to it.
+    func join(_ id: UInt64, room name: String, serviceName: String) throws -> ChatRoom {
         var joined = membership[id, default: []]
-        guard joined.contains(room) || joined.count < limits.maximumRoomsPerConnection else {
+        guard joined.contains(name) || joined.count < limits.maximumRoomsPerConnection else {
             throw ServiceError("you are already in \(joined.count) rooms, the limit; leave one first")
         }
-        joined.insert(room)
-        membership[id] = joined
+        let room: ChatRoom
+        if let existing = rooms[name] {
+            room = existing
+        } else {
+            if rooms.count >= limits.maximumRooms,
+                let empty = rooms.keys.first(where: { memberCounts[$0, default: 0] == 0 })
+            {
+                rooms.removeValue(forKey: empty)
+            }
+            guard rooms.count < limits.maximumRooms else {
+                throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
+            }
+            room = ChatRoom(name: name, serviceName: serviceName, historySize: limits.historySize)
+            rooms[name] = room
+        }
+        if !joined.contains(name) {
+            joined.insert(name)
+            membership[id] = joined
+            memberCounts[name, default: 0] += 1
+        }
+        return room
     }
 
     func recordLeave(_ id: UInt64, room: String) {
-        membership[id]?.remove(room)
+        guard membership[id]?.remove(room) != nil else { return }
+        memberCounts[room, default: 1] -= 1
     }
 
     func roomsOf(_ id: UInt64) -> [ChatRoom] {
@@ -54,7 +64,7 @@ actor ChatDirectory {
     /// Forgets a connection entirely; returns the rooms it was in.
     func forget(_ id: UInt64) -> [ChatRoom] {
         let joined = roomsOf(id)
-        membership.removeValue(forKey: id)
+        for name in membership.removeValue(forKey: id) ?? [] { memberCounts[name, default: 1] -= 1 }
         sinks.removeValue(forKey: id)
         return joined
     }

@@ -11,14 +11,17 @@ actor ChatRoom {
     }
 
     let name: String
+    /// The name the chat service is registered under; events carry it.
+    private let serviceName: String
     private let historySize: Int
     private var members: [UInt64: Member] = [:]
     private var history: Deque<(sequence: UInt64, event: ServiceEvent)> = []
     private(set) var latestSequence: UInt64 = 0
     private static let encoder = JSONEncoder()
 
-    init(name: String, historySize: Int) {
+    init(name: String, serviceName: String, historySize: Int) {
         self.name = name
+        self.serviceName = serviceName
         self.historySize = historySize
     }
 
@@ -41,7 +44,8 @@ actor ChatRoom {
                 for entry in replay { sink.push(entry.event) }
                 reply.replayed = replay.count
                 let oldest = history.first?.sequence ?? latestSequence + 1
-                if after + 1 < oldest, after < latestSequence {
+                // `after < latestSequence` first: `after + 1` must not overflow for a huge `after`.
+                if after < latestSequence, after + 1 < oldest {
                     reply.missedFrom = after + 1
                     reply.missedTo = oldest - 1
                 }
@@ -90,7 +94,7 @@ actor ChatRoom {
             oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
         // Encoding a value of our own type cannot fail.
         let body = Array(try! Self.encoder.encode(event))
-        let serviceEvent = ServiceEvent(service: ChatService.defaultName, body: body)
+        let serviceEvent = ServiceEvent(service: serviceName, body: body)
         history.append((latestSequence, serviceEvent))
         if history.count > historySize { history.removeFirst(history.count - historySize) }
         var gone: [(UInt64, Member)] = []

@@ -33,12 +33,11 @@ public struct ChatService: LaboratoryService {
         switch request {
         case .join(let name, let after):
             try limits.validate(room: name)
-            try await directory.recordJoin(session.connectionID, room: name)
-            let room = try await directory.room(name, create: true)
+            let room = try await directory.join(session.connectionID, room: name, serviceName: context.serviceName)
             reply = await room.join(session, sink: context.events, after: after)
         case .leave(let name):
             try limits.validate(room: name)
-            let room = try await directory.room(name, create: false)
+            let room = try await directory.room(name)
             guard await room.leave(session) else { throw ServiceError("you are not in room \"\(name)\"") }
             await directory.recordLeave(session.connectionID, room: name)
             reply = ChatReply()
@@ -46,11 +45,11 @@ public struct ChatService: LaboratoryService {
             reply = ChatReply(rooms: await directory.summaries())
         case .who(let name):
             try limits.validate(room: name)
-            reply = ChatReply(members: await (try await directory.room(name, create: false)).memberList())
+            reply = ChatReply(members: await (try await directory.room(name)).memberList())
         case .say(let name, let text):
             try limits.validate(room: name)
             try limits.validate(text: text)
-            let room = try await directory.room(name, create: false)
+            let room = try await directory.room(name)
             reply = ChatReply(sequence: try await room.say(text, from: session))
         case .direct(let recipient, let text):
             try limits.validate(text: text)
@@ -60,7 +59,7 @@ public struct ChatService: LaboratoryService {
             let event = ChatEvent(
                 kind: .direct, room: nil, sequence: nil, from: session.connectionID, name: session.displayName,
                 text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
-            guard sink.push(ServiceEvent(service: Self.defaultName, body: Array(try JSONEncoder().encode(event))))
+            guard sink.push(ServiceEvent(service: context.serviceName, body: Array(try JSONEncoder().encode(event))))
             else {
                 throw ServiceError("connection \(recipient) has left")
             }

@@ -1,0 +1,170 @@
+import Laboratory
+import LaboratoryClient
+import NIOCore
+import Testing
+
+@Suite("Admission, penalties and timeouts", .timeLimit(.minutes(1)))
+struct AdmissionTests {
+    @Test("a wrong-password flood penalises its source; other sources still get in")
+    func wrongPasswordPenalty() async throws {
+        try await LiveServer.with(Tweak { $0.admission.penalties.wrongPasswordDelay = .milliseconds(20) }) { live in
+            var refusedAfter: Int?
+            for attempt in 1...6 {
+                var raw = try await RawClient.connect(port: live.port, from: "127.0.0.2")
+                let first = try #require(await raw.nextFrame())
+                if case .closing(let reason)? = try? ServerMessage(decoding: first) {
+                    #expect(reason.code == .refused)
+                    refusedAfter = attempt - 1
+                    break
+                }
+                let error = try await #require(throws: RawClientError.self) {
+                    try await raw.handshakeAfterHello(first, password: "guess \(attempt)")
+                }
+                #expect(error.description.contains("wrong password"))
+            }
+            // 5 s a failure against a 15 s threshold, and penalties decay as time passes: three
+            // failures come to just under 15 s, so the fifth attempt is the first refused.
+            #expect(refusedAfter == 4)
+            let honest = try await live.connect()
+            #expect(try await honest.request(service: "echo", body: [1]) == [1])
+            await honest.close()
+        }
+    }
+
+    @Test("a wrong password is answered only after the delay")
+    func wrongPasswordDelay() async throws {
+        try await LiveServer.with(Tweak { $0.admission.penalties.wrongPasswordDelay = .milliseconds(400) }) { live in
+            let start = ContinuousClock.now
+            await #expect(throws: ClientError.self) {
+                try await ClientSession.connect(
+                    host: "127.0.0.1", port: live.port, password: "wrong", name: "eve",
+                    trust: .pinned(fingerprint: live.fingerprint))
+            }
+            #expect(ContinuousClock.now - start >= .milliseconds(400))
+        }
+    }
+
+    @Test("exempt sources are never penalised")
+    func exempt() async throws {
+        try await LiveServer.with(
+            Tweak {
+                $0.admission.penalties.wrongPasswordDelay = .zero
+                $0.admission.penalties.exempt = ["127.0.0.0/24"]
+            }
+        ) { live in
+            for _ in 0..<6 {
+                await #expect(throws: ClientError.self) {
+                    try await ClientSession.connect(
+                        host: "127.0.0.1", port: live.port, password: "wrong", name: "eve",
+                        trust: .pinned(fingerprint: live.fingerprint))
+                }
+            }
+            let session = try await live.connect()
+            await session.close()
+        }
+    }
+
+    @Test("unfinished handshakes per source are capped; other sources are not affected")
+    func perSourceCap() async throws {
+        try await LiveServer.with(Tweak { $0.admission.maximumUnauthenticatedPerSource = 4 }) { live in
+            var stalled: [RawClient] = []
+            for _ in 0..<4 {
+                var raw = try await RawClient.connect(port: live.port, from: "127.0.0.3")
+                let hello = try #require(await raw.nextFrame())
+                #expect(try ServerHello(decoding: hello).serverRandom.count == 32)
+                stalled.append(raw)
+            }
+            var fifth = try await RawClient.connect(port: live.port, from: "127.0.0.3")
+            #expect(try await fifth.closeReason()?.code == .refused)
+            let honest = try await live.connect()
+            #expect(try await honest.request(service: "echo", body: [2]) == [2])
+            await honest.close()
+            for raw in stalled { await raw.close() }
+        }
+    }
+
+    @Test("MaxStartups refuses new handshakes once full")
+    func maxStartups() async throws {
+        try await LiveServer.with(Tweak { $0.admission.maxStartups = MaxStartups(start: 3, rate: 100, full: 3) }) {
+            live in
+            var stalled: [RawClient] = []
+            for index in 0..<3 {
+                var raw = try await RawClient.connect(port: live.port, from: "127.0.1.\(index + 1)")
+                _ = try #require(await raw.nextFrame())
+                stalled.append(raw)
+            }
+            var extra = try await RawClient.connect(port: live.port, from: "127.0.1.9")
+            #expect(try await extra.closeReason()?.code == .refused)
+            await stalled[0].close()
+            // Once a slot frees up, handshakes are admitted again.
+            var admitted = false
+            for _ in 0..<50 where !admitted {
+                var next = try await RawClient.connect(port: live.port, from: "127.0.1.10")
+                let first = try #require(await next.nextFrame())
+                admitted = (try? ServerHello(decoding: first)) != nil
+                await next.close()
+                if !admitted { try await Task.sleep(for: .milliseconds(20)) }
+            }
+            #expect(admitted)
+            for raw in stalled.dropFirst() { await raw.close() }
+        }
+    }
+
+    @Test("trickling bytes does not extend the handshake past its total deadline")
+    func slowloris() async throws {
+        try await LiveServer.with(
+            Tweak {
+                $0.handshakeStepTimeout = .milliseconds(800)
+                $0.handshakeTimeout = .milliseconds(1500)
+            }
+        ) { live in
+            var raw = try await RawClient.connect(port: live.port, from: "127.0.2.1")
+            let start = ContinuousClock.now
+            try await raw.exchangeKeys()
+            #expect(try await raw.receive() == .passwordPrompt)
+            // One byte of a frame header every 300 ms: each step would be reset by a naive server.
+            let frame = Frame.encode(try raw.sealer!.seal(ClientMessage.password(LiveServer.password).encoded()))
+            var reason: CloseReason?
+            for byte in frame {
+                do {
+                    try await raw.sendRaw([byte])
+                } catch {
+                    break
+                }
+                try await Task.sleep(for: .milliseconds(300))
+                if ContinuousClock.now - start > .seconds(4) { break }
+                if !raw.channel.isActive { break }
+            }
+            reason = try await raw.closeReason()
+            let elapsed = ContinuousClock.now - start
+            #expect(reason?.code == .handshakeTimeout)
+            #expect(elapsed < .seconds(4))
+        }
+    }
+
+    @Test("an accepted client that answers nothing is pinged, then dropped at the idle timeout")
+    func idleTimeout() async throws {
+        try await LiveServer.with(
+            Tweak {
+                $0.keepaliveInterval = .milliseconds(200)
+                $0.idleTimeout = .milliseconds(700)
+            }
+        ) { live in
+            var raw = try await RawClient.connect(port: live.port)
+            _ = try await raw.handshake()
+            let start = ContinuousClock.now
+            guard case .ping? = try await raw.receive() else {
+                Issue.record("expected a keepalive ping")
+                return
+            }
+            #expect(try await raw.closeReason()?.code == .idleTimeout)
+            #expect(ContinuousClock.now - start >= .milliseconds(400))
+
+            // A real client answers the pings and stays.
+            let session = try await live.connect()
+            try await Task.sleep(for: .milliseconds(1500))
+            #expect(try await session.request(service: "echo", body: [3]) == [3])
+            await session.close()
+        }
+    }
+}
