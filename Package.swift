@@ -99,7 +99,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            ],
+            exclude: ["Legacy/legacy_client.py", "Legacy/legacy_server.py"]
         ),
         .testTarget(name: "LaboratoryClientTests", dependencies: ["LaboratoryClient", "Laboratory"]),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),

@@ -21,6 +21,7 @@ public actor LaboratoryServer: Service {
     private let admission: Admission
     private var state: ListeningState = .idle
     private(set) var transportKeys: TransportKeys?
+    private var legacyAddress: SocketAddress?
 
     private enum ListeningState {
         case idle
@@ -62,10 +63,16 @@ public actor LaboratoryServer: Service {
     /// then returns once every connection has ended.
     public func run() async throws {
         let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let legacyChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
         let environment: ConnectionEnvironment
         do {
             environment = try await makeEnvironment()
             serverChannel = try await bind()
+            if let legacy = configuration.legacy {
+                legacyChannel = try await bindLegacy(legacy)
+            } else {
+                legacyChannel = nil
+            }
         } catch {
             publish(.stopped(error))
             throw error
@@ -83,8 +90,16 @@ public actor LaboratoryServer: Service {
                 "PLAINTEXT SESSIONS ARE ALLOWED: a client may choose no encryption, exposing its password and traffic"
             )
         }
+        if let legacyChannel {
+            logger.warning(
+                "LEGACY LISTENER ENABLED: the prototype's wire format has no server authentication and, with the default transform, no encryption",
+                metadata: ["address": "\(legacyChannel.channel.localAddress!)"])
+        }
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await environment.transportKeys.rotate() }
+            if let legacyChannel, let legacy = configuration.legacy {
+                background.addTask { try await Self.serveLegacy(legacyChannel, legacy, environment) }
+            }
             try await withGracefulShutdownHandler {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await serverChannel.executeThenClose { inbound in
@@ -100,7 +115,10 @@ public actor LaboratoryServer: Service {
                 }
             } onGracefulShutdown: {
                 serverChannel.channel.close(promise: nil)
+                legacyChannel?.channel.close(promise: nil)
             }
+            // The legacy accept loop ends when its channel closes; its connections end on their own.
+            if legacyChannel != nil { try await background.next() }
             background.cancelAll()
         }
         publish(.stopped(ServerStoppedError()))
@@ -151,6 +169,54 @@ public actor LaboratoryServer: Service {
             }
         }
         state = newState
+    }
+
+    /// The legacy listener's address, once it is listening; `nil` if it is not configured.
+    public func legacyListeningAddress() async throws -> SocketAddress? {
+        _ = try await listeningAddress()
+        return legacyAddress
+    }
+
+    private func bindLegacy(_ legacy: LegacyConfiguration) async throws
+        -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+    {
+        let channel = try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(host: legacy.host, port: legacy.port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        legacyAddress = channel.channel.localAddress
+        return channel
+    }
+
+    private static func serveLegacy(
+        _ listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, _ legacy: LegacyConfiguration,
+        _ environment: ConnectionEnvironment
+    ) async throws {
+        try await withThrowingDiscardingTaskGroup { group in
+            try await listener.executeThenClose { inbound in
+                for try await child in inbound {
+                    let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
+                    // The prototype's clients cannot read a refusal; they are simply closed.
+                    guard environment.admission.admit(source: source) == nil else {
+                        child.channel.close(promise: nil)
+                        continue
+                    }
+                    group.addTask {
+                        var wasAuthenticated = false
+                        let connection = LegacyConnection(
+                            channel: child.channel, source: source, environment: environment, legacy: legacy)
+                        try? await child.executeThenClose { inbound, _ in
+                            wasAuthenticated = await connection.run(inbound)
+                        }
+                        environment.admission.closed(source: source, wasAuthenticated: wasAuthenticated)
+                    }
+                }
+            }
+        }
     }
 
     /// Counts of open connections, for tests and monitoring.

@@ -38,6 +38,9 @@ public struct ServerConfiguration: Sendable {
     /// The bounded outbound queue per session (slow consumers are disconnected) and when keys are
     /// renewed.
     public var outbound = OutboundLimits()
+    /// An extra listener for the original prototype's clients (off by default). See
+    /// ``LegacyConfiguration``.
+    public var legacy: LegacyConfiguration?
     /// Lets a client choose an unencrypted session by sending an empty secret, as the original
     /// prototype did. Off by default; the server logs a warning at start and for every such session.
     public var allowsPlaintext: Bool = false

@@ -34,6 +34,16 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Seconds each handshake step may take.")
     var handshakeTimeout = 10.0
 
+    @Option(
+        help: """
+            Also listen on this port for the original prototype's clients (its weak wire format: \
+            no server authentication, plaintext by default). 0 picks a free port. Off unless given.
+            """)
+    var legacyPort: Int?
+
+    @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
+    var legacyStepTimeout = 1.0
+
     @Flag(help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe.")
     var allowPlaintext = false
 
@@ -68,6 +78,12 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.serverName = name
         configuration.handshakeStepTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
         configuration.allowsPlaintext = allowPlaintext
+        if let legacyPort {
+            var legacy = LegacyConfiguration(port: legacyPort)
+            legacy.host = host
+            legacy.stepTimeout = .milliseconds(Int64(legacyStepTimeout * 1000))
+            configuration.legacy = legacy
+        }
 
         let server = LaboratoryServer(configuration: configuration, services: .standard, logger: logger)
         let group = ServiceGroup(
@@ -77,6 +93,9 @@ struct ServerCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 let address = try await server.listeningAddress()
+                if let legacy = try await server.legacyListeningAddress() {
+                    say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
+                }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
             }
             try await tasks.waitForAll()

@@ -1,0 +1,85 @@
+import Dispatch
+import Foundation
+
+/// A real child process whose standard output is read line by line.
+final class ChildProcess: @unchecked Sendable {
+    // Safety: `process` is only configured before `run()`; `lines` is used by one test task.
+    let process = Process()
+    private var lines: AsyncStream<String>.AsyncIterator
+    private let stderrPipe = Pipe()
+
+    init(executable: URL, arguments: [String], environment: [String: String] = [:], removing: [String] = [])
+        throws
+    {
+        process.executableURL = executable
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        for name in removing { env.removeValue(forKey: name) }
+        env.merge(environment) { $1 }
+        process.environment = env
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderrPipe
+        let (stream, continuation) = AsyncStream<String>.makeStream()
+        lines = stream.makeAsyncIterator()
+        try process.run()
+        let reader = stdout.fileHandleForReading
+        DispatchQueue.global().async {
+            var pending = Data()
+            while true {
+                let chunk = reader.availableData
+                if chunk.isEmpty { break }
+                pending.append(chunk)
+                while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                    continuation.yield(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+                    pending.removeSubrange(pending.startIndex...newline)
+                }
+            }
+            continuation.finish()
+        }
+    }
+
+    /// `python3` running one of the scripts next to the tests (`Tests/LaboratoryTests/<path>`).
+    static func python(_ script: String, _ arguments: [String]) throws -> ChildProcess {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
+        return try ChildProcess(
+            executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", path] + arguments)
+    }
+
+    /// The next line of standard output, or `nil` at its end.
+    func nextLine() async -> String? { await lines.next() }
+
+    /// Reads lines until one starts with `prefix`; returns the rest of that line.
+    func value(after prefix: String) async -> String? {
+        while let line = await lines.next() {
+            if line.hasPrefix(prefix) { return String(line.dropFirst(prefix.count)) }
+        }
+        return nil
+    }
+
+    /// Reads the remaining output lines.
+    func remainingLines() async -> [String] {
+        var all: [String] = []
+        while let line = await lines.next() { all.append(line) }
+        return all
+    }
+
+    /// Waits for the process to exit; returns its status and everything it wrote to stderr.
+    func waitForExit() async -> (status: Int32, stderr: String) {
+        let process = self.process
+        let pipe = stderrPipe
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let errors = pipe.fileHandleForReading.readDataToEndOfFile()
+                process.waitUntilExit()
+                continuation.resume(returning: (process.terminationStatus, String(decoding: errors, as: UTF8.self)))
+            }
+        }
+    }
+
+    func interrupt() { process.interrupt() }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}

@@ -1,0 +1,99 @@
+import Laboratory
+import LaboratoryClient
+import Testing
+
+/// A live server with the legacy listener on a free port.
+private func withLegacyServer<T: Sendable>(_ body: (LiveServer, Int) async throws -> T) async throws -> T {
+    try await LiveServer.with(
+        Tweak {
+            $0.legacy = LegacyConfiguration(port: 0)
+            $0.admission.penalties.wrongPasswordDelay = .milliseconds(50)
+        }
+    ) { live in
+        let legacy = try #require(try await live.server.legacyListeningAddress())
+        return try await body(live, legacy.port!)
+    }
+}
+
+@Suite("Legacy v0 listener, driven by a Python prototype client", .timeLimit(.minutes(2)))
+struct LegacyListenerTests {
+    @Test(
+        "prototype scenarios pass against our server",
+        arguments: ["echo", "batched", "split", "wrong_password", "timeout", "stop_server_ignored"])
+    func scenario(_ name: String) async throws {
+        try await withLegacyServer { _, port in
+            let client = try ChildProcess.python("Legacy/legacy_client.py", [name, "\(port)", LiveServer.password])
+            let output = await client.remainingLines()
+            let exit = await client.waitForExit()
+            #expect(exit.status == 0, "\(output) \(exit.stderr)")
+            #expect(output.last == "OK", "\(output)")
+            if name == "echo" { #expect(output.contains("server name: Laboratory")) }
+        }
+    }
+
+    @Test("on shutdown the server sends STOP SERVER to prototype clients")
+    func shutdownNotice() async throws {
+        try await withLegacyServer { live, port in
+            let client = try ChildProcess.python(
+                "Legacy/legacy_client.py", ["shutdown", "\(port)", LiveServer.password])
+            #expect(await client.nextLine() == "READY")
+            await live.group.triggerGracefulShutdown()
+            let output = await client.remainingLines()
+            #expect(await client.waitForExit().status == 0, "\(output)")
+        }
+    }
+
+    @Test("a prototype client and a v1 client chat in the same room")
+    func mixedRoom() async throws {
+        try await withLegacyServer { live, port in
+            let legacy = try ChildProcess.python("Legacy/legacy_client.py", ["chat", "\(port)", LiveServer.password])
+            #expect(await legacy.nextLine() == "READY")
+            let session = try await live.connect(name: "swift-sam")
+            var events = ChatEventReader(session)
+            _ = try await session.chat(.join(room: "lobby", after: nil))
+            _ = try await session.chat(.say(room: "lobby", text: "hi from v1"))
+            let reply = await events.collect(1) { $0.kind == .message && $0.name == "legacy-ann" }
+            #expect(reply.first?.text == "hello from the prototype")
+            let output = await legacy.remainingLines()
+            #expect(await legacy.waitForExit().status == 0, "\(output)")
+            await session.close()
+        }
+    }
+}
+
+@Suite("Swift client in legacy mode", .timeLimit(.minutes(2)))
+struct LegacyClientTests {
+    @Test("talks to a Python prototype server")
+    func againstPythonPrototype() async throws {
+        let fixture = try ChildProcess.python("Legacy/legacy_server.py", ["fixture-password", "Prototype"])
+        let portLine = try #require(await fixture.value(after: "PORT "))
+        let port = try #require(Int(portLine))
+        let session = try await LegacyClientSession.connect(
+            host: "127.0.0.1", port: port, password: "fixture-password", name: "swift")
+        try await session.send("hello")
+        #expect(await session.receive() == "I received \"hello\" from you.")
+        #expect(try await session.serverName() == "Prototype")
+        try await session.send("QUIT FIXTURE")
+        #expect(await session.receive() == "STOP SERVER")
+        await session.close()
+        #expect(await fixture.waitForExit().status == 0)
+    }
+
+    @Test("talks to our legacy listener, and reports a wrong password")
+    func againstOurListener() async throws {
+        try await withLegacyServer { _, port in
+            let session = try await LegacyClientSession.connect(
+                host: "127.0.0.1", port: port, password: LiveServer.password, name: "swift-legacy")
+            try await session.send("ping")
+            #expect(await session.receive() == "I received \"ping\" from you.")
+            #expect(try await session.serverName() == "Laboratory")
+            await session.close()
+
+            let error = try await #require(throws: ClientError.self) {
+                try await LegacyClientSession.connect(
+                    host: "127.0.0.1", port: port, password: "nope", name: "swift-legacy")
+            }
+            #expect(error.code == .wrongPassword)
+        }
+    }
+}
