@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "LaboratoryProtocol", targets: ["LaboratoryProtocol"]),
         .library(name: "LaboratoryCrypto", targets: ["LaboratoryCrypto"]),
         .executable(name: "laboratory-server", targets: ["laboratory-server"]),
+        .executable(name: "laboratory", targets: ["laboratory-client"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -79,6 +80,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The terminal client, built as the `laboratory` executable: interactive prompt, piped
+        // commands, echo for scripts. Neither the target nor its folder is called `laboratory`:
+        // on a case-insensitive file system (macOS) that name is the same as `Laboratory`.
+        .executableTarget(
+            name: "laboratory-client",
+            dependencies: [
+                "LaboratoryClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .executableTarget(

@@ -5,6 +5,7 @@ public struct ServerTrust: Sendable {
     enum Policy: Sendable {
         case pinned(String)
         case knownHosts(String)
+        case custom(@Sendable (_ fingerprint: String, _ endpoint: String) -> Bool)
         case any
     }
 
@@ -16,6 +17,20 @@ public struct ServerTrust: Sendable {
     /// Trust on first use: remember each server's key in a known-hosts file (created with mode
     /// 0600 if missing) and refuse a server whose key has changed since.
     public static func knownHosts(file path: String) -> ServerTrust { ServerTrust(policy: .knownHosts(path)) }
+
+    /// Decide in your own code. `accept` receives the server key's fingerprint (`SHA256:...`) and
+    /// the `host:port` the client connected to, as soon as the server hello arrives and before
+    /// anything is sent; returning `false` refuses the server with
+    /// ``ClientError/Code/serverKeyMismatch``.
+    ///
+    /// The server's handshake deadline keeps running while `accept` runs, so decide quickly. To ask
+    /// a person, refuse and remember the fingerprint, ask, then connect again with
+    /// ``pinned(fingerprint:)``; this is how the `laboratory` terminal client confirms new keys.
+    public static func custom(
+        _ accept: @escaping @Sendable (_ fingerprint: String, _ endpoint: String) -> Bool
+    ) -> ServerTrust {
+        ServerTrust(policy: .custom(accept))
+    }
 
     /// Accept any key. Anyone between you and the server can read everything: for tests only.
     public static let acceptAnyKey = ServerTrust(policy: .any)
@@ -29,6 +44,9 @@ public struct ServerTrust: Sendable {
         case .pinned(let expected):
             return expected == fingerprint
                 ? nil : "the server's key is \(fingerprint) but \(expected) was pinned"
+        case .custom(let accept):
+            return accept(fingerprint, endpoint)
+                ? nil : "the server's key \(fingerprint) for \(endpoint) was not accepted"
         case .knownHosts(let path):
             var file = try KnownHostsFile(path: path)
             if let known = file.fingerprint(for: endpoint) {

@@ -1,0 +1,84 @@
+import ArgumentParser
+import Foundation
+import LaboratoryClient
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// `laboratory connect [HOST:PORT] --name NAME`: connects and opens a chat prompt, or, with
+/// standard input not a terminal, runs the piped lines as commands and exits at end of input.
+struct ConnectCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "connect",
+        abstract: "Connect to a server and chat.",
+        discussion: """
+            The password comes from LABORATORY_PASSWORD, else --password-file, else a prompt. The server and \
+            name are remembered in ~/.config/laboratory/last.json (or under $XDG_CONFIG_HOME), so a later \
+            `laboratory connect` needs no arguments. With standard input not a terminal, each input line is \
+            run as if typed and the client says bye at end of input. Type /help once connected for the commands.
+            """)
+
+    @Argument(help: "The server, HOST:PORT (default: the last one used).")
+    var server: String?
+
+    @OptionGroup var options: ConnectionOptions
+
+    func run() async throws {
+        try await reportingFailures {
+            let environment = ProcessInfo.processInfo.environment
+            let directory = ClientSettings.directory(environment: environment)
+            var settings = ClientSettings.load(from: directory)
+            guard let serverText = server ?? settings.server else {
+                throw CommandFailure(
+                    "no server given and none remembered; use: laboratory connect HOST:PORT --name NAME")
+            }
+            let endpoint = try Endpoint(parsing: serverText)
+            guard let name = options.name ?? settings.name ?? environment["USER"] else {
+                throw CommandFailure("no name given and none remembered; pass --name NAME")
+            }
+            let typing = Terminal.isTerminal(STDIN_FILENO)
+            let interactive = typing && Terminal.isTerminal(STDOUT_FILENO)
+            let palette = Palette.detect(environment: environment)
+            let notice: @Sendable (String) -> Void = { Terminal.put(palette.paint($0, as: .info) + "\n") }
+            let trust = HostTrust(
+                knownHostsPath: options.knownHosts ?? directory + "/known_hosts",
+                pinnedFingerprint: options.fingerprint, acceptNew: options.acceptNew,
+                ask: typing ? Terminal.askYesOrNo : nil, notice: notice)
+            let session = try await trust.connect(to: endpoint, name: name) {
+                try PasswordSource.resolve(file: options.passwordFile, environment: environment, endpoint: endpoint)
+            }
+
+            settings.server = endpoint.description
+            settings.name = name
+            remember(settings, in: directory)
+            let remembered = settings
+            let acceptance = session.acceptance
+            notice(
+                "Connected to \(EventText.clean(acceptance.serverName)) at \(endpoint) as \(name) "
+                    + "(#\(acceptance.connectionID)). Server key \(session.serverFingerprint)")
+            if interactive { notice("Type a line to talk; /help lists the commands.") }
+
+            let console: any Console =
+                interactive ? try TerminalPrompt(palette: palette) : LineConsole(palette: palette)
+            let outcome = await InteractiveSession(session: session, console: console) { newName in
+                var renamed = remembered
+                renamed.name = newName
+                remember(renamed, in: directory)
+            }.run()
+            console.finish()
+            if case .closed(let message) = outcome { throw CommandFailure(message) }
+        }
+    }
+}
+
+/// Saves `settings`; failing to is worth a warning, not an error.
+private func remember(_ settings: ClientSettings, in directory: String) {
+    do {
+        try settings.save(to: directory)
+    } catch {
+        Terminal.put("laboratory: could not remember the server in \(directory): \(error)\n", to: STDERR_FILENO)
+    }
+}

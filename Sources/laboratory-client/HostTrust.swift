@@ -1,0 +1,95 @@
+import LaboratoryClient
+import Synchronization
+
+/// Decides whether to trust a server's key the way ssh's `StrictHostKeyChecking accept-new`
+/// does, around the library's trust policies:
+///
+/// - `--fingerprint` pins one key and ignores the known-hosts file;
+/// - a key recorded in the known-hosts file must match, or the server is refused with a message
+///   naming the file;
+/// - a new key is recorded at once with `--accept-new`; otherwise the client asks (on a terminal)
+///   or refuses (without one). To ask without the server's handshake deadline running, it first
+///   connects with a policy that notes the key and refuses it, so nothing is sent, asks, records
+///   the answer, and then connects for real.
+struct HostTrust: Sendable {
+    /// The known-hosts file.
+    var knownHostsPath: String
+    /// The only fingerprint to accept, if pinned.
+    var pinnedFingerprint: String?
+    /// Record new keys without asking.
+    var acceptNew: Bool
+    /// Asks a yes-or-no question; `nil` when there is nobody to ask.
+    var ask: (@Sendable (String) -> Bool)?
+    /// Tells the user something (a new key was recorded).
+    var notice: @Sendable (String) -> Void
+
+    /// Connects once trust is settled; `password` is called only then.
+    func connect(to endpoint: Endpoint, name: String, password: () throws -> String) async throws -> ClientSession {
+        if let pinnedFingerprint {
+            return try await open(endpoint, password: password(), name: name, .pinned(fingerprint: pinnedFingerprint))
+        }
+        let known: String?
+        do {
+            known = try KnownHostsFile(path: knownHostsPath).fingerprint(for: endpoint.knownHostsKey)
+        } catch {
+            throw CommandFailure("could not read the known-hosts file \(knownHostsPath): \(error)")
+        }
+        let recording = ServerTrust.knownHosts(file: knownHostsPath)
+        if known != nil || acceptNew {
+            let session = try await open(endpoint, password: password(), name: name, recording)
+            if known == nil {
+                notice("Recorded the new server key \(session.serverFingerprint) for \(endpoint) in \(knownHostsPath)")
+            }
+            return session
+        }
+        let fingerprint = try await probe(endpoint)
+        guard let ask else {
+            throw CommandFailure(
+                "unknown server key \(fingerprint) for \(endpoint); if it is right, run again with --accept-new "
+                    + "or --fingerprint \(fingerprint)")
+        }
+        let question =
+            "The server at \(endpoint) has a key this client has not seen before:\n  \(fingerprint)\n"
+            + "Trust it and remember it in \(knownHostsPath)? [yes/no] "
+        guard ask(question) else { throw CommandFailure("the server's key was not trusted; nothing was sent") }
+        do {
+            var file = try KnownHostsFile(path: knownHostsPath)
+            try file.add(endpoint: endpoint.knownHostsKey, fingerprint: fingerprint)
+        } catch {
+            throw CommandFailure("could not record the key in \(knownHostsPath): \(error)")
+        }
+        // The file now holds the confirmed key: a server presenting another one is refused.
+        return try await open(endpoint, password: password(), name: name, recording)
+    }
+
+    private func open(_ endpoint: Endpoint, password: String, name: String, _ trust: ServerTrust) async throws
+        -> ClientSession
+    {
+        try await ClientSession.connect(
+            host: endpoint.host, port: endpoint.port, password: password, name: name, trust: trust)
+    }
+
+    /// Learns the server's fingerprint without sending anything: the policy notes it and refuses.
+    private func probe(_ endpoint: Endpoint) async throws -> String {
+        let seen = SeenFingerprint()
+        let refuseAndNote = ServerTrust.custom { fingerprint, _ in
+            seen.value.withLock { $0 = fingerprint }
+            return false
+        }
+        do {
+            let session = try await open(endpoint, password: "", name: "", refuseAndNote)
+            await session.close()
+        } catch let error as ClientError where error.code == .serverKeyMismatch {
+            // Expected: the policy refused.
+        }
+        guard let fingerprint = seen.value.withLock({ $0 }) else {
+            throw CommandFailure("the server at \(endpoint) did not present a key")
+        }
+        return fingerprint
+    }
+}
+
+/// The fingerprint a probing connection saw.
+private final class SeenFingerprint: Sendable {
+    let value = Mutex<String?>(nil)
+}

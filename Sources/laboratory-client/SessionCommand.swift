@@ -1,0 +1,87 @@
+/// One line typed at the prompt: a slash command, or text to say (`//` at the start sends a
+/// literal `/`).
+enum SessionCommand: Equatable, Sendable {
+    case say(String)
+    case join(room: String)
+    case leave(room: String?)
+    case rooms
+    case who(room: String?)
+    case direct(to: UInt64, text: String)
+    case rename(String)
+    case rekey
+    case serverName
+    case ping
+    case help
+    case quit
+    /// A line that is not a valid command; the associated text says why.
+    case invalid(String)
+
+    /// What `/help` prints.
+    static let helpText = """
+        Type a line to say it in your current room (the last one you joined), or to the echo service \
+        when you are in none. Commands:
+          /join ROOM          join a room (it becomes your current room)
+          /leave [ROOM]       leave a room (default: the current one)
+          /rooms              list rooms and their member counts
+          /who [ROOM]         list a room's members (default: the current one)
+          /msg ID TEXT        send a direct message to connection ID
+          /rename NAME        change your display name
+          /rekey              renew the session keys
+          /server-name        ask the server its name
+          /ping               measure a round trip
+          /help               show this help
+          /quit               leave (Ctrl-D on an empty line does too)
+        """
+
+    /// Parses a line; `nil` for a blank one.
+    init?(parsing line: String) {
+        let trimmed = line.drop { $0 == " " || $0 == "\t" }
+        guard !trimmed.allSatisfy(\.isWhitespace) else { return nil }
+        if trimmed.hasPrefix("//") {
+            self = .say(String(trimmed.dropFirst()))
+            return
+        }
+        guard trimmed.hasPrefix("/") else {
+            self = .say(line)
+            return
+        }
+        let words = trimmed.dropFirst().split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        let word = words.first.map(String.init) ?? ""
+        let rest = words.count > 1 ? String(words[1]).trimmingSpaces : ""
+        let argument: String? = rest.isEmpty ? nil : rest
+        switch (word, argument) {
+        case ("join", let room?): self = .join(room: room)
+        case ("join", nil): self = .invalid("usage: /join ROOM")
+        case ("leave", _): self = .leave(room: argument)
+        case ("rooms", _): self = .rooms
+        case ("who", _): self = .who(room: argument)
+        case ("msg", let rest?):
+            let parts = rest.split(separator: " ", maxSplits: 1)
+            let id = parts.first.flatMap { UInt64($0.hasPrefix("#") ? $0.dropFirst() : $0) }
+            if let id, parts.count == 2 {
+                self = .direct(to: id, text: String(parts[1]))
+            } else {
+                self = .invalid("usage: /msg ID TEXT (ID is a connection number, as /who shows it)")
+            }
+        case ("msg", nil): self = .invalid("usage: /msg ID TEXT")
+        case ("rename", let name?): self = .rename(name)
+        case ("rename", nil): self = .invalid("usage: /rename NAME")
+        case ("rekey", _): self = .rekey
+        case ("server-name", _): self = .serverName
+        case ("ping", _): self = .ping
+        case ("help", _): self = .help
+        case ("quit", _), ("exit", _): self = .quit
+        default: self = .invalid("unknown command /\(word); /help lists the commands")
+        }
+    }
+}
+
+extension String {
+    /// The string without leading and trailing spaces and tabs.
+    fileprivate var trimmingSpaces: String {
+        var result = Substring(self)
+        while let first = result.first, first == " " || first == "\t" { result.removeFirst() }
+        while let last = result.last, last == " " || last == "\t" { result.removeLast() }
+        return String(result)
+    }
+}

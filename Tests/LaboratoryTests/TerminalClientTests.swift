@@ -1,0 +1,201 @@
+import Foundation
+import Testing
+
+/// The `laboratory` terminal client, run as a real process against a real `laboratory-server`.
+@Suite("laboratory terminal client", .timeLimit(.minutes(2)))
+struct TerminalClientTests {
+    static let password = "terminal client password"
+
+    /// A server on a free port; returns it with its address and key fingerprint.
+    private func startServer() async throws -> (server: ServerProcess, address: String, fingerprint: String) {
+        let server = try ServerProcess(
+            arguments: ["--name", "Terminal Test"], environment: ["LABORATORY_PASSWORD": Self.password])
+        let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
+        let port = try #require(await server.value(after: "Listening on 127.0.0.1:").flatMap { Int($0) })
+        return (server, "127.0.0.1:\(port)", fingerprint)
+    }
+
+    @Test("echo prints the reply; the key is recorded, then required; pins, changed keys and passwords are checked")
+    func echo() async throws {
+        let (server, address, fingerprint) = try await startServer()
+        let home = try ClientHome()
+
+        // A key never seen, no --accept-new and no terminal to ask on: refused, nothing recorded.
+        let unknown = try await ClientProcess.run(["echo", address, "hello"], home: home, password: Self.password)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.hasPrefix("laboratory: unknown server key \(fingerprint)"))
+        #expect(!FileManager.default.fileExists(atPath: home.knownHostsPath))
+
+        let first = try await ClientProcess.run(
+            ["echo", address, "hello", "--accept-new"], home: home, password: Self.password)
+        #expect(first.status == 0)
+        #expect(first.stdout == "hello\n")
+        #expect(first.stderr.contains("Recorded the new server key \(fingerprint)"))
+        let knownHosts = try String(contentsOfFile: home.knownHostsPath, encoding: .utf8)
+        #expect(knownHosts.contains("\(address) \(fingerprint)"))
+
+        // The second run finds the key in the file: no question, no notice.
+        let second = try await ClientProcess.run(
+            ["echo", address, "hello", "again"], home: home, password: Self.password)
+        #expect(second.status == 0)
+        #expect(second.stdout == "hello again\n")
+        #expect(second.stderr.isEmpty)
+
+        let pinned = try await ClientProcess.run(
+            ["echo", address, "x", "--fingerprint", "SHA256:wrong"], home: home, password: Self.password)
+        #expect(pinned.status != 0)
+        #expect(pinned.stderr.hasPrefix("laboratory: server key mismatch: "))
+        #expect(pinned.stderr.contains("SHA256:wrong"))
+        #expect(pinned.stdout.isEmpty)
+
+        let pinnedRight = try await ClientProcess.run(
+            ["echo", address, "pinned", "--fingerprint", fingerprint], home: home, password: Self.password)
+        #expect(pinnedRight.status == 0)
+        #expect(pinnedRight.stdout == "pinned\n")
+
+        // A known-hosts file that records another key for this address: refused, naming the file.
+        let changedFile = home.path + "/changed_hosts"
+        try "\(address) SHA256:someOtherKey\n".write(toFile: changedFile, atomically: true, encoding: .utf8)
+        let changed = try await ClientProcess.run(
+            ["echo", address, "x", "--known-hosts", changedFile], home: home, password: Self.password)
+        #expect(changed.status != 0)
+        #expect(changed.stderr.hasPrefix("laboratory: server key mismatch: "))
+        #expect(changed.stderr.contains(changedFile))
+
+        let wrong = try await ClientProcess.run(["echo", address, "x"], home: home, password: "not the password")
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr == "laboratory: wrong password\n")
+
+        let passwordFile = home.path + "/password"
+        try "\(Self.password)\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        let fromFile = try await ClientProcess.run(
+            ["echo", address, "from", "a", "file", "--password-file", passwordFile], home: home, password: nil)
+        #expect(fromFile.status == 0)
+        #expect(fromFile.stdout == "from a file\n")
+
+        let noPassword = try await ClientProcess.run(["echo", address, "x"], home: home, password: nil)
+        #expect(noPassword.status != 0)
+        #expect(noPassword.stderr.hasPrefix("laboratory: no password"))
+
+        server.interrupt()
+        #expect(await server.waitForExit().status == 0)
+
+        // Nothing listens any more.
+        let refused = try await ClientProcess.run(["echo", address, "x"], home: home, password: Self.password)
+        #expect(refused.status != 0)
+        #expect(refused.stderr.hasPrefix("laboratory: could not connect to \(address)"))
+    }
+
+    @Test("piped commands run in order; the client says bye at end of input; the server and name are remembered")
+    func piped() async throws {
+        let (server, address, fingerprint) = try await startServer()
+        let home = try ClientHome()
+
+        let result = try await ClientProcess.run(
+            ["connect", address, "--name", "ada", "--accept-new"], home: home, password: Self.password,
+            input: "/join room\nhello\n/who\n/msg 999999 psst\n/quit\nnot run\n")
+        #expect(result.status == 0)
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasPrefix("Connected to Terminal Test at \(address) as ada (#") })
+        #expect(lines.contains { $0.hasSuffix("Server key \(fingerprint)") })
+        #expect(lines.contains { $0.hasPrefix("joined room; members: ada (#") })
+        #expect(lines.contains { $0.hasPrefix("* ada (#") && $0.hasSuffix(") joined room") })
+        #expect(lines.contains("[room] ada: hello"))
+        #expect(lines.contains { $0.hasPrefix("members of room: ada (#") && $0.hasSuffix(", you)") })
+        #expect(lines.last == "bye")
+        #expect(!result.stdout.contains("not run"))
+        #expect(result.stderr.contains("error: service error: connection 999999 is not on chat"))
+
+        let settings = try String(contentsOfFile: home.configDirectory + "/last.json", encoding: .utf8)
+        #expect(settings.contains(address))
+        #expect(settings.contains("\"ada\""))
+
+        // No arguments: the remembered server and name. A plain line outside any room is echoed;
+        // end of input quits.
+        let again = try await ClientProcess.run(
+            ["connect"], home: home, password: Self.password, input: "/server-name\nplain words\n/rename bea\n")
+        #expect(again.status == 0)
+        #expect(again.stdout.contains("Connected to Terminal Test at \(address) as ada (#"))
+        #expect(again.stdout.contains("server name: Terminal Test\n"))
+        #expect(again.stdout.contains("echo: plain words\n"))
+        #expect(again.stdout.contains("you are now bea\n"))
+        #expect(again.stdout.hasSuffix("bye\n"))
+        let renamed = try String(contentsOfFile: home.configDirectory + "/last.json", encoding: .utf8)
+        #expect(renamed.contains("\"bea\""))
+
+        server.interrupt()
+        #expect(await server.waitForExit().status == 0)
+    }
+
+    @Test("two interactive clients in tmux: confirm the key, type the password, chat, rename, who, quit")
+    func interactive() async throws {
+        guard let executable = TmuxServer.locate() else {
+            Issue.record("tmux is not installed; this test drives the client on a real terminal and needs it")
+            return
+        }
+        let (server, address, fingerprint) = try await startServer()
+        let tmux = TmuxServer(executable: executable)
+        defer { tmux.kill() }
+        let adaHome = try ClientHome()
+        let bobHome = try ClientHome()
+
+        // ada: the password from the environment; the new key is shown and confirmed.
+        try await tmux.start(
+            "ada", arguments: ["connect", address, "--name", "ada"],
+            environment: adaHome.environment.merging(["LABORATORY_PASSWORD": Self.password]) { $1 })
+        try #require(await tmux.waitFor("ada", "[yes/no]"))
+        #expect(try tmux.screen("ada").contains { $0.contains(fingerprint) })
+        try tmux.type("ada", "yes")
+        try #require(await tmux.waitFor("ada", "Connected to Terminal Test"))
+        let recorded = try String(contentsOfFile: adaHome.knownHostsPath, encoding: .utf8)
+        #expect(recorded.contains("\(address) \(fingerprint)"))
+
+        // bob: --accept-new, and the password typed at a prompt that does not echo it.
+        try await tmux.start(
+            "bob", arguments: ["connect", address, "--name", "bob", "--accept-new"], environment: bobHome.environment)
+        try #require(await tmux.waitFor("bob", "Password for \(address):"))
+        try tmux.type("bob", Self.password)
+        try #require(await tmux.waitFor("bob", "Connected to Terminal Test"))
+        #expect(try !tmux.screen("bob").contains { $0.contains(Self.password) })
+
+        try tmux.type("ada", "/join lobby")
+        try #require(await tmux.waitFor("ada", "joined lobby; members: ada"))
+        try tmux.type("bob", "/join lobby")
+        try #require(await tmux.waitFor("bob", "joined lobby; members: ada"))
+        try #require(await tmux.waitFor("ada", ") joined lobby"))
+
+        // A line arrives while ada is typing: it prints above, and her input is still there.
+        try tmux.type("ada", "half typed", enter: false)
+        try #require(await tmux.waitFor("ada", "lobby> half typed"))
+        try tmux.type("bob", "hello from bob")
+        try #require(await tmux.waitFor("ada", "[lobby] bob: hello from bob"))
+        #expect(try tmux.screen("ada").last == "lobby> half typed")
+
+        try tmux.press("ada", "C-u")
+        try tmux.type("ada", "hello from ada")
+        try #require(await tmux.waitFor("bob", "[lobby] ada: hello from ada"))
+
+        try tmux.type("bob", "/rename robert")
+        try #require(await tmux.waitFor("bob", "you are now robert"))
+        try #require(await tmux.waitFor("ada", "* bob (#"))
+        #expect(
+            try tmux.screen("ada").contains { $0.hasPrefix("* bob (#") && $0.hasSuffix("renamed to robert in lobby") })
+
+        try tmux.type("ada", "/who")
+        try #require(await tmux.waitFor("ada", "members of lobby: "))
+        let who = try #require(try tmux.screen("ada").first { $0.hasPrefix("members of lobby: ") })
+        #expect(who.contains("ada (#") && who.contains(", you)") && who.contains("robert (#"))
+
+        try tmux.type("ada", "/quit")
+        try tmux.type("bob", "/quit")
+        for name in ["ada", "bob"] {
+            let status = try await tmux.waitForExit(name)
+            let screen = try tmux.screen(name).joined(separator: "\n")
+            #expect(status == 0, "\(name)'s screen:\n\(screen)")
+        }
+        #expect(try tmux.screen("ada").contains("bye"))
+
+        server.interrupt()
+        #expect(await server.waitForExit().status == 0)
+    }
+}
