@@ -12,8 +12,15 @@ struct ProtocolDocumentTests {
 
     static let secret = Array(UInt8(0x00)...UInt8(0x1f))
     static let serverRandom = Array(UInt8(0x20)...UInt8(0x3f))
-    /// Pins the document's example SPKI, so replacing it (even consistently) fails.
-    static let spkiFingerprint = "SHA256:exC2DZf5FACcjWmq+SBpHsb4Jungx2YT9+nA0omjp6A"
+    /// Pins the document's identity key, so replacing it (even consistently, with a new signature)
+    /// fails. The prose quotes this fingerprint.
+    static let identityFingerprint = "SHA256:nO2VPNaB435XRdM5c4QblF/RZORoqE1J7ccwEdgC+8Q"
+    /// Pins the document's transport key (the signature pins it too, under the identity key).
+    static let transportFingerprint = "SHA256:exC2DZf5FACcjWmq+SBpHsb4Jungx2YT9+nA0omjp6A"
+    /// The certificate's validity window: 2026-01-01T00:00:00Z, then 10.5 minutes (the reference
+    /// server's 10-minute transport key lifetime plus its 30-second handshake timeout).
+    static let notBefore: UInt64 = 1_767_225_600_000
+    static let notAfter: UInt64 = notBefore + 630_000
 
     /// The sealed handshake, in the order the frames are sent in each direction.
     static let clientToServer: [ClientMessage] = [
@@ -30,6 +37,10 @@ struct ProtocolDocumentTests {
     static let request = ClientMessage.request(Request(id: 1, service: "echo", body: Array("hi".utf8)))
     static let response = ServerMessage.response(Response(requestID: 1, status: .ok, body: Array("hi".utf8)))
     static let closing = ServerMessage.closing(CloseReason(.wrongPassword, "wrong password"))
+    /// The plaintext refusal a penalized source gets instead of the hello (the reference server's
+    /// exact message).
+    static let refusal = ServerMessage.closing(
+        CloseReason(.refused, "too many failures from your address; try again later"))
 
     /// The key update that continues the session: client to server at counter 2, then `ping(1)`
     /// under the new key at counter 0.
@@ -42,14 +53,14 @@ struct ProtocolDocumentTests {
     @Test("the document holds exactly the expected vectors, each once")
     func vectorNames() throws {
         let document = try Self.documentVectors()
-        let expected = try Self.expectedVectors(spki: Self.spki(document))
+        let expected = try Self.expectedVectors(document: Self.documentVectorDictionary())
         #expect(document.map(\.name) == expected.map(\.name))
     }
 
     @Test("every vector in the document equals the value the code computes")
     func vectorValues() throws {
         let document = try Self.documentVectors()
-        let expected = try Self.expectedVectors(spki: Self.spki(document))
+        let expected = try Self.expectedVectors(document: Self.documentVectorDictionary())
         let values = Dictionary(document.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         for (name, value) in expected {
             let documented = try #require(values[name], "vector \(name) is missing from the document")
@@ -63,19 +74,111 @@ struct ProtocolDocumentTests {
         #expect(try Self.vector("secret", vectors) == Self.secret)
         #expect(try Self.vector("server_random", vectors) == Self.serverRandom)
         #expect(try Self.vector("key_update_secret", vectors) == Self.keyUpdateSecret)
-        let key = try RSAPublicKey(spkiDER: Self.vector("spki", vectors))
-        #expect(key.bitCount == 2048)
-        #expect(key.fingerprint == Self.spkiFingerprint)
-        #expect(RSAPublicKey.fingerprint(ofSPKI: try Self.vector("spki", vectors)) == Self.spkiFingerprint)
-        #expect(try String(contentsOf: Self.documentURL, encoding: .utf8).contains("`\(Self.spkiFingerprint)`"))
+        #expect(try Self.vector("not_before", vectors) == Self.bigEndian(Self.notBefore))
+        #expect(try Self.vector("not_after", vectors) == Self.bigEndian(Self.notAfter))
+        let identity = try RSAPublicKey(spkiDER: Self.vector("identity_spki", vectors))
+        let transport = try RSAPublicKey(spkiDER: Self.vector("transport_spki", vectors))
+        #expect(identity.bitCount == 2048 && transport.bitCount == 2048)
+        #expect(identity.spkiDER == (try Self.vector("identity_spki", vectors)))
+        #expect(identity.fingerprint == Self.identityFingerprint)
+        #expect(RSAPublicKey.fingerprint(ofSPKI: try Self.vector("identity_spki", vectors)) == Self.identityFingerprint)
+        #expect(transport.fingerprint == Self.transportFingerprint)
+        let text = try String(contentsOf: Self.documentURL, encoding: .utf8)
+        #expect(text.contains("`\(Self.identityFingerprint)`"))
+        #expect(!text.contains(Self.transportFingerprint), "the prose quotes only the identity key's fingerprint")
     }
 
-    @Test("the documented hello parses")
+    @Test("the documented signature verifies with the identity key over the documented signed bytes")
+    func certificateSignature() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let identity = try RSAPublicKey(spkiDER: Self.vector("identity_spki", vectors))
+        let signedBytes = try Self.vector("transport_key_signed_bytes", vectors)
+        let signature = try Self.vector("transport_key_signature", vectors)
+        #expect(signature.count == 256)
+        #expect(identity.verifyPSS(signature, for: signedBytes))
+        // The signed bytes are exactly what the code signs for the documented fields.
+        let certificate = try Self.certificate(vectors)
+        #expect(certificate.signedBytes == signedBytes)
+        #expect(Array(signedBytes.prefix(TransportKeyCertificate.label.count)) == TransportKeyCertificate.label)
+
+        // Any changed byte of the signed bytes or of the signature breaks it.
+        for index in signedBytes.indices {
+            var changed = signedBytes
+            changed[index] ^= 0x01
+            #expect(!identity.verifyPSS(signature, for: changed), "signed byte \(index)")
+        }
+        for index in signature.indices {
+            var changed = signature
+            changed[index] ^= 0x01
+            #expect(!identity.verifyPSS(changed, for: signedBytes), "signature byte \(index)")
+        }
+        // The transport key cannot stand in for the identity key.
+        let transport = try RSAPublicKey(spkiDER: Self.vector("transport_spki", vectors))
+        #expect(!transport.verifyPSS(signature, for: signedBytes))
+    }
+
+    @Test("the documented hello is exactly ServerHello(identityKeySPKI:transportKey:serverRandom:) of its fields")
+    func helloEncodes() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let hello = ServerHello(
+            identityKeySPKI: try Self.vector("identity_spki", vectors), transportKey: try Self.certificate(vectors),
+            serverRandom: Self.serverRandom)
+        #expect(hello.encoded() == (try Self.vector("hello_payload", vectors)))
+        #expect(try Self.vector("hello_payload", vectors).count == 60 + 294 + 294 + 256)
+    }
+
+    @Test("the documented hello parses, and its certificate holds exactly within the window")
     func helloDecodes() throws {
         let vectors = try Self.documentVectorDictionary()
-        let hello = try ServerHello(decoding: Self.vector("hello_payload", vectors))
-        #expect(hello.transportKey.transportKeySPKI == (try Self.vector("spki", vectors)))
+        let payload = try Self.vector("hello_payload", vectors)
+        let hello = try ServerHello(decoding: payload)
+        #expect(hello.identityKeySPKI == (try Self.vector("identity_spki", vectors)))
+        #expect(hello.transportKey == (try Self.certificate(vectors)))
         #expect(hello.serverRandom == Self.serverRandom)
+
+        let identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
+        for now in [Self.notBefore, Self.notBefore + 300_000, Self.notAfter] {
+            let transport = try hello.transportKey.verify(identity: identity, now: now, skew: 0)
+            #expect(transport.spkiDER == (try Self.vector("transport_spki", vectors)))
+        }
+        for now in [Self.notBefore - 1, Self.notAfter + 1] {
+            #expect(throws: ProtocolError.self) { try hello.transportKey.verify(identity: identity, now: now, skew: 0) }
+        }
+        // The reference client's 10-minute tolerance, on both sides of the window.
+        let skew: UInt64 = 600_000
+        _ = try hello.transportKey.verify(identity: identity, now: Self.notBefore - skew, skew: skew)
+        _ = try hello.transportKey.verify(identity: identity, now: Self.notAfter + skew, skew: skew)
+        #expect(throws: ProtocolError.self) {
+            try hello.transportKey.verify(identity: identity, now: Self.notAfter + skew + 1, skew: skew)
+        }
+        // Another identity key (here the transport key) does not accept the certificate.
+        let transportKey = try RSAPublicKey(spkiDER: Self.vector("transport_spki", vectors))
+        #expect(throws: ProtocolError.self) {
+            try hello.transportKey.verify(identity: transportKey, now: Self.notBefore, skew: 0)
+        }
+
+        // Changing any byte before the server random either breaks parsing or fails the checks a
+        // client makes before sending anything (version, identity pin, signature, window). The
+        // server random is not signed; the key derivation binds it (and the rest) instead.
+        #expect(Self.clientAccepts(payload))
+        let randomStart = payload.count - ServerHello.randomByteCount
+        for index in payload.indices {
+            var changed = payload
+            changed[index] ^= 0x01
+            #expect(Self.clientAccepts(changed) == (index >= randomStart), "hello byte \(index)")
+        }
+    }
+
+    @Test("the documented refusal is a plaintext closing that a client tells apart from a hello")
+    func refusal() throws {
+        let vectors = try Self.documentVectorDictionary()
+        let refusal = try Self.unframe(Self.vector("refusal_frame", vectors))
+        let hello = try Self.vector("hello_payload", vectors)
+        #expect(try ServerMessage(decoding: refusal) == Self.refusal)
+        #expect(refusal.first == 0x04 && hello.first == UInt8(ascii: "L"))
+        #expect(throws: ProtocolError.self) { try ServerHello(decoding: refusal) }
+        #expect(throws: ProtocolError.self) { try ServerMessage(decoding: hello) }
+        #expect(CloseReason.Code.refused.rawValue == 15 && CloseReason.Code.idleTimeout.rawValue == 16)
     }
 
     @Test("the documented sealed frames open with the documented keys and decode to the messages")
@@ -116,6 +219,7 @@ struct ProtocolDocumentTests {
         #expect(try ClientMessage(decoding: Self.unframe(Self.vector("request_frame", vectors))) == Self.request)
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("response_frame", vectors))) == Self.response)
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("closing_frame", vectors))) == Self.closing)
+        #expect(try ServerMessage(decoding: Self.unframe(Self.vector("refusal_frame", vectors))) == Self.refusal)
         #expect(try Self.unframe(Self.vector("plaintext_key_exchange_frame", vectors)).isEmpty)
     }
 
@@ -182,21 +286,25 @@ struct ProtocolDocumentTests {
 
     // MARK: What the code computes
 
-    /// Every vector, in document order, computed from the fixed inputs and the document's SPKI.
-    static func expectedVectors(spki: [UInt8]) throws -> [(name: String, value: [UInt8])] {
+    /// Every vector, in document order, computed from the fixed inputs and the document's two keys
+    /// and signature (randomized, so not computable; ``certificateSignature()`` checks it).
+    static func expectedVectors(document: [String: [UInt8]]) throws -> [(name: String, value: [UInt8])] {
         var vectors: [(name: String, value: [UInt8])] = []
         func add(_ name: String, _ value: [UInt8]) { vectors.append((name, value)) }
 
+        let identitySPKI = try vector("identity_spki", document)
+        let certificate = try certificate(document)
         add("secret", secret)
         add("server_random", serverRandom)
-        add("spki", spki)
+        add("identity_spki", identitySPKI)
+        add("transport_spki", certificate.transportKeySPKI)
+        add("not_before", bigEndian(notBefore))
+        add("not_after", bigEndian(notAfter))
+        add("transport_key_signed_bytes", certificate.signedBytes)
+        add("transport_key_signature", certificate.signature)
 
-        // FIXME(transport keys): the document's hello predates the identity/transport key split.
-        let hello = ServerHello(
-            identityKeySPKI: spki,
-            transportKey: TransportKeyCertificate(transportKeySPKI: spki, notBefore: 0, notAfter: 0, signature: []),
-            serverRandom: serverRandom
-        ).encoded()
+        let hello = ServerHello(identityKeySPKI: identitySPKI, transportKey: certificate, serverRandom: serverRandom)
+            .encoded()
         add("hello_payload", hello)
         add("hello_length_prefix", Frame.header(payloadLength: hello.count))
         add("hello_sha256", SHA256.hash(hello))
@@ -237,6 +345,7 @@ struct ProtocolDocumentTests {
         add("request_frame", Frame.encode(request.encoded()))
         add("response_frame", Frame.encode(response.encoded()))
         add("closing_frame", Frame.encode(closing.encoded()))
+        add("refusal_frame", Frame.encode(refusal.encoded()))
 
         // The key update continues the client's direction at counter 2, then switches.
         guard clientSealer.counter == 2 else {
@@ -361,11 +470,25 @@ struct ProtocolDocumentTests {
         return value
     }
 
-    static func spki(_ document: [(name: String, value: [UInt8])]) throws -> [UInt8] {
-        guard let spki = document.first(where: { $0.name == "spki" })?.value else {
-            throw DocumentError(description: "vector spki is missing")
-        }
-        return spki
+    /// The certificate of the documented transport key, window and signature.
+    static func certificate(_ vectors: [String: [UInt8]]) throws -> TransportKeyCertificate {
+        TransportKeyCertificate(
+            transportKeySPKI: try vector("transport_spki", vectors), notBefore: notBefore, notAfter: notAfter,
+            signature: try vector("transport_key_signature", vectors))
+    }
+
+    /// Whether a client that pins the documented identity key, at the documented window's start
+    /// with no clock tolerance, would send its key exchange after this hello.
+    static func clientAccepts(_ payload: [UInt8]) -> Bool {
+        guard let hello = try? ServerHello(decoding: payload),
+            RSAPublicKey.fingerprint(ofSPKI: hello.identityKeySPKI) == identityFingerprint,
+            let identity = try? RSAPublicKey(spkiDER: hello.identityKeySPKI)
+        else { return false }
+        return (try? hello.transportKey.verify(identity: identity, now: notBefore, skew: 0)) != nil
+    }
+
+    static func bigEndian(_ value: UInt64) -> [UInt8] {
+        (0..<8).reversed().map { UInt8(truncatingIfNeeded: value >> (8 * $0)) }
     }
 
     /// The payload of one complete frame, checking that the prefix matches its length.
