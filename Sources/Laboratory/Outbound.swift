@@ -72,6 +72,9 @@ final class Outbound: Sendable {
         return state.withLock { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else { return enqueue(payload, &state) }
+            // Whether this message finds the queue empty: then it fits whatever its size, even
+            // behind a key update sent just before it.
+            let fitsAlone = queuedFrames.load(ordering: .relaxed) == 0
             do {
                 // Renew first if due, so the renewal never follows a closing message, and only
                 // once the session is accepted (the protocol allows no key update before).
@@ -80,8 +83,14 @@ final class Outbound: Sendable {
                         || ContinuousClock.now - state.keyStarted >= limits.rekeyInterval
                 {
                     try updateKeys(requestingReply: true, &state)
+                    guard state.failure == nil else { return false }
                 }
-                return enqueue(try sealer.seal(payload), &state)
+                let sent = enqueue(try sealer.seal(payload), &state, fitsAlone: fitsAlone)
+                // Nothing may follow a closing message, not even an event pushed a moment later.
+                if sent, message.isClosing, state.failure == nil {
+                    if case .closing(let reason) = message { state.failure = reason }
+                }
+                return sent
             } catch {
                 fail(CloseReason(.internalError, "the server could not seal a frame: \(error)"), &state)
                 return false
@@ -122,13 +131,14 @@ final class Outbound: Sendable {
     }
 
     /// Hands one frame to the channel, counting it until the event loop has written it.
-    private func enqueue(_ payload: [UInt8], _ state: inout State) -> Bool {
+    private func enqueue(_ payload: [UInt8], _ state: inout State, fitsAlone: Bool = false) -> Bool {
         let size = payload.count + Frame.headerByteCount
         let frames = queuedFrames.add(1, ordering: .relaxed).newValue
         let bytes = queuedBytes.add(size, ordering: .relaxed).newValue
         // A frame alone in the queue always fits, however large (up to the frame limit), so a
         // maximum-size response can be sent; the limits bound what piles up behind it.
-        guard frames == 1 || (frames <= limits.maximumQueuedFrames && bytes <= limits.maximumQueuedBytes) else {
+        guard frames == 1 || fitsAlone || (frames <= limits.maximumQueuedFrames && bytes <= limits.maximumQueuedBytes)
+        else {
             queuedFrames.subtract(1, ordering: .relaxed)
             queuedBytes.subtract(size, ordering: .relaxed)
             fail(

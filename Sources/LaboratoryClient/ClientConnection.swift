@@ -142,13 +142,6 @@ actor ClientConnection {
         }
         // The fingerprint covers the identity key bytes exactly as the server sent them.
         fingerprint = RSAPublicKey.fingerprint(ofSPKI: hello.identityKeySPKI)
-        let mismatch: String?
-        do {
-            mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)
-        } catch {
-            throw ClientError(.serverKeyMismatch, step: .hello, "could not read or update known hosts: \(error)")
-        }
-        if let mismatch { throw ClientError(.serverKeyMismatch, step: .hello, mismatch) }
         // Only a transport key the pinned identity signed, and within its validity window, is used.
         let transportKey: RSAPublicKey
         do {
@@ -158,6 +151,14 @@ actor ClientConnection {
         } catch let error as ProtocolError {
             throw ClientError(.serverKeyMismatch, step: .hello, error.closeReason.message)
         }
+        // Only now, with the certificate checked, may trust on first use record the identity key.
+        let mismatch: String?
+        do {
+            mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)
+        } catch {
+            throw ClientError(.serverKeyMismatch, step: .hello, "could not read or update known hosts: \(error)")
+        }
+        if let mismatch { throw ClientError(.serverKeyMismatch, step: .hello, mismatch) }
         phase = .awaitingPasswordPrompt
         if credentials.plaintext {
             write([])

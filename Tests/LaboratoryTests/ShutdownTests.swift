@@ -35,15 +35,16 @@ struct ShutdownTests {
     @Test("a client that says bye when told lets the server stop before the grace period ends")
     func byeEndsEarly() async throws {
         let start = ContinuousClock.now
-        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .seconds(30) }) { live in
+        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .seconds(600) }) { live in
             let session = try await live.connect()
             var events = session.events.makeAsyncIterator()
             await live.group.triggerGracefulShutdown()
-            #expect(await events.next() == .serverStopping(gracePeriod: .seconds(30)))
+            #expect(await events.next() == .serverStopping(gracePeriod: .seconds(600)))
             await session.close()
         }
-        // LiveServer.with returned, so the server's run() returned; well before the 30 s grace.
-        #expect(ContinuousClock.now - start < .seconds(15))
+        // LiveServer.with returned, so the server's run() returned: long before the 600 s grace
+        // (the bound is loose because shared machines are slow, not because the server is).
+        #expect(ContinuousClock.now - start < .seconds(45))
     }
 
     @Test("no client message stops the server")
