@@ -11,16 +11,21 @@ public struct AdmissionPolicy: Sendable, Hashable {
     /// Penalties for misbehaving sources.
     public var penalties = PenaltyPolicy()
 
+    /// The defaults.
     public init() {}
 }
 
 /// sshd-style `MaxStartups`: from `start` unauthenticated connections on, refuse new ones with
 /// probability `rate`%, rising linearly to 100% at `full`.
 public struct MaxStartups: Sendable, Hashable {
+    /// Unauthenticated connections from which refusals begin.
     public var start: Int
+    /// The refusal probability at `start`, in percent.
     public var rate: Int
+    /// Unauthenticated connections at which everything new is refused.
     public var full: Int
 
+    /// Creates a policy; `start <= full` and `0 <= rate <= 100`.
     public init(start: Int, rate: Int, full: Int) {
         precondition(
             start >= 0 && start <= full && (0...100).contains(rate), "MaxStartups needs start <= full, 0 <= rate <= 100"
@@ -64,6 +69,7 @@ public struct PenaltyPolicy: Sendable, Hashable {
     /// How long a wrong password waits before the rejection is sent. Default 1 s.
     public var wrongPasswordDelay: Duration = .seconds(1)
 
+    /// The defaults.
     public init() {}
 
     /// Whether `address` is on the exempt list.

@@ -3,7 +3,9 @@ public struct EchoService: LaboratoryService {
     /// The name ``ServiceRegistry/standard`` registers it under.
     public static let defaultName = "echo"
 
+    /// Creates the service.
     public init() {}
 
+    /// Returns `body`.
     public func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] { body }
 }

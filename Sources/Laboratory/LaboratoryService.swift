@@ -24,7 +24,9 @@ public protocol LaboratoryService: Sendable {
 }
 
 extension LaboratoryService {
+    /// Does nothing.
     public func sessionDidEnd(_ session: SessionIdentity) async {}
+    /// Does nothing.
     public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {}
 }
 
@@ -37,6 +39,7 @@ public struct SessionIdentity: Hashable, Sendable, CustomStringConvertible {
     /// The display name the client gave at the handshake.
     public var displayName: String
 
+    /// Creates an identity.
     public init(connectionID: UInt64, remoteAddress: String?, displayName: String) {
         self.connectionID = connectionID
         self.remoteAddress = remoteAddress
@@ -99,6 +102,7 @@ public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The message sent to the client.
     public var message: String
 
+    /// Creates an error whose message the client will see.
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }

@@ -18,6 +18,7 @@ public struct OutboundLimits: Sendable, Hashable {
     /// Renew the sending key when a frame is sent this long after the last renewal. Default 1 hour.
     public var rekeyInterval: Duration = .seconds(3600)
 
+    /// The defaults.
     public init() {}
 }
 

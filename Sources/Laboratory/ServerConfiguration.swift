@@ -72,6 +72,7 @@ public struct ConfigurationError: Error, Hashable, Sendable, CustomStringConvert
     /// What is wrong and what to do about it.
     public var message: String
 
+    /// Creates an error with the message shown to the operator.
     public init(_ message: String) { self.message = message }
 
     public var description: String { message }

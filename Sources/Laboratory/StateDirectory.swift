@@ -12,6 +12,7 @@ public struct StateDirectory: Sendable {
     /// The generated password file.
     public var passwordPath: String { path + "/password" }
 
+    /// A state directory at `path` (created when first written).
     public init(path: String) { self.path = path }
 
     /// Loads the host key, or generates a 2048-bit key and saves it. `created` says which.

@@ -14,6 +14,7 @@ public struct TransportKeyPolicy: Sendable, Hashable {
     /// Transport key size. Default 2048 bits.
     public var bitCount = 2048
 
+    /// The defaults.
     public init() {}
 }
 

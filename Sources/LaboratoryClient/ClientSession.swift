@@ -29,6 +29,7 @@ public struct ClientConfiguration: Sendable {
     /// window. Default 10 minutes.
     public var clockSkewTolerance: Duration = .seconds(600)
 
+    /// The defaults.
     public init() {}
 }
 

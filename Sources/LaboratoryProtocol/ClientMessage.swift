@@ -105,6 +105,7 @@ public struct Request: Hashable, Sendable {
     /// The service-defined payload.
     public var body: [UInt8]
 
+    /// Creates a request.
     public init(id: UInt64, service: String, body: [UInt8]) {
         self.id = id
         self.service = service

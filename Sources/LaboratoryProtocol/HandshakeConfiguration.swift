@@ -52,6 +52,7 @@ public struct TransportKeyOffer: Sendable {
     /// Its certificate, signed by the identity key.
     public var certificate: TransportKeyCertificate
 
+    /// Pairs a transport key with its certificate.
     public init(privateKey: RSAPrivateKey, certificate: TransportKeyCertificate) {
         self.privateKey = privateKey
         self.certificate = certificate

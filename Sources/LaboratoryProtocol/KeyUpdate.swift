@@ -19,6 +19,7 @@ public struct KeyUpdate: Hashable, Sendable {
     /// The fixed HKDF info for key updates.
     public static let infoLabel: [UInt8] = Array("laboratory v1 key update".utf8)
 
+    /// Creates a key update from a 32-byte secret.
     public init(secret: [UInt8], requestsUpdate: Bool) {
         precondition(secret.count == SessionKeys.secretByteCount, "a key update secret is 32 bytes")
         self.secret = secret

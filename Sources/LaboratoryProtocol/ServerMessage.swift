@@ -117,6 +117,7 @@ public struct Acceptance: Hashable, Sendable {
     /// The names of the services the server offers.
     public var services: [String]
 
+    /// Creates an acceptance.
     public init(connectionID: UInt64, serverName: String, services: [String]) {
         self.connectionID = connectionID
         self.serverName = serverName
@@ -163,6 +164,7 @@ public struct Response: Hashable, Sendable {
     /// The service's answer on success; empty otherwise.
     public var body: [UInt8]
 
+    /// Creates a response.
     public init(requestID: UInt64, status: Status, errorMessage: String = "", body: [UInt8] = []) {
         self.requestID = requestID
         self.status = status
@@ -178,6 +180,7 @@ public struct ServiceEvent: Hashable, Sendable {
     /// The service-defined payload.
     public var body: [UInt8]
 
+    /// Creates an event.
     public init(service: String, body: [UInt8]) {
         self.service = service
         self.body = body

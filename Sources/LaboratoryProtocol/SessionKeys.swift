@@ -11,9 +11,13 @@ public struct SessionKeys: Hashable, Sendable {
     /// The fixed prefix of the HKDF info.
     public static let infoLabel: [UInt8] = Array("laboratory v1 session keys".utf8)
 
+    /// The key sealing client-to-server frames.
     public var clientToServerKey: [UInt8]
+    /// The key sealing server-to-client frames.
     public var serverToClientKey: [UInt8]
+    /// The IV of client-to-server nonces.
     public var clientToServerIV: [UInt8]
+    /// The IV of server-to-client nonces.
     public var serverToClientIV: [UInt8]
 
     /// Derives the keys from the client's secret and the exact hello payload the server sent.

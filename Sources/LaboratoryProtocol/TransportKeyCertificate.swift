@@ -22,6 +22,7 @@ public struct TransportKeyCertificate: Hashable, Sendable {
     /// The identity key's signature over ``signedBytes``.
     public var signature: [UInt8]
 
+    /// Creates a certificate from its fields (see ``issue(for:by:notBefore:notAfter:)`` to sign one).
     public init(transportKeySPKI: [UInt8], notBefore: UInt64, notAfter: UInt64, signature: [UInt8]) {
         self.transportKeySPKI = transportKeySPKI
         self.notBefore = notBefore

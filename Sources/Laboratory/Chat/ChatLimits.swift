@@ -11,6 +11,7 @@ public struct ChatLimits: Sendable, Hashable {
     /// How many rooms may exist; when full, empty rooms are forgotten to make space. Default 10,000.
     public var maximumRooms = 10_000
 
+    /// The defaults.
     public init() {}
 
     /// Throws unless `name` is a valid room name.

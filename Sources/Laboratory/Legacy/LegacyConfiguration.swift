@@ -18,5 +18,6 @@ public struct LegacyConfiguration: Sendable {
     /// The longest message accepted, in bytes. Default 64 KiB.
     public var maximumMessageBytes = 64 * 1024
 
+    /// A legacy listener on `port` with the prototype's defaults.
     public init(port: Int) { self.port = port }
 }

@@ -7,6 +7,7 @@ public struct ChatMember: Codable, Hashable, Sendable {
     /// The member's display name.
     public var name: String
 
+    /// Creates a member.
     public init(id: UInt64, name: String) {
         self.id = id
         self.name = name
@@ -15,9 +16,12 @@ public struct ChatMember: Codable, Hashable, Sendable {
 
 /// A room and how many members it has.
 public struct ChatRoomSummary: Codable, Hashable, Sendable {
+    /// The room's name.
     public var name: String
+    /// How many members it has.
     public var members: Int
 
+    /// Creates a summary.
     public init(name: String, members: Int) {
         self.name = name
         self.members = members
@@ -37,8 +41,10 @@ public struct ChatReply: Codable, Hashable, Sendable {
     /// `join` with `after`: the first and last sequence numbers that were missed and are no
     /// longer held, if any. `nil` means the replay was complete.
     public var missedFrom: UInt64?
+    /// See ``missedFrom``.
     public var missedTo: UInt64?
 
+    /// Creates a reply; unset fields are left out of the JSON.
     public init(
         members: [ChatMember]? = nil, rooms: [ChatRoomSummary]? = nil, sequence: UInt64? = nil,
         replayed: Int? = nil, missedFrom: UInt64? = nil, missedTo: UInt64? = nil
@@ -54,7 +60,7 @@ public struct ChatReply: Codable, Hashable, Sendable {
 
 /// An event the chat service pushes (JSON body of a service event from `"chat"`).
 public struct ChatEvent: Codable, Hashable, Sendable {
-    /// What happened.
+    /// The kinds of chat event.
     public enum Kind: String, Codable, Hashable, Sendable {
         /// Someone said something in a room.
         case message
@@ -68,6 +74,7 @@ public struct ChatEvent: Codable, Hashable, Sendable {
         case direct
     }
 
+    /// What happened.
     public var kind: Kind
     /// The room (absent for direct messages).
     public var room: String?
@@ -85,6 +92,7 @@ public struct ChatEvent: Codable, Hashable, Sendable {
     /// The server's clock when the event happened, in milliseconds since 1970.
     public var time: Int64
 
+    /// Creates an event.
     public init(
         kind: Kind, room: String?, sequence: UInt64?, from: UInt64, name: String, oldName: String? = nil,
         text: String? = nil, time: Int64

@@ -5,6 +5,7 @@ public struct LegacyMessageSplitter {
     public let maximumMessageBytes: Int
     private var pending: [UInt8] = []
 
+    /// Creates an empty splitter.
     public init(maximumMessageBytes: Int = 64 * 1024) {
         self.maximumMessageBytes = maximumMessageBytes
     }

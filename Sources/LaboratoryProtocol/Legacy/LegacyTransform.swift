@@ -19,8 +19,10 @@ public protocol LegacyCodec {
 
 /// The prototype's default: bytes pass through unchanged, so the text travels in the clear.
 public struct IdentityLegacyTransform: LegacyTransform {
+    /// Creates the identity transform.
     public init() {}
 
+    /// A codec that changes nothing.
     public func makeCodec(key: [UInt8]) -> any LegacyCodec { IdentityCodec() }
 
     private struct IdentityCodec: LegacyCodec {
