@@ -6,13 +6,16 @@ import NIOPosix
 import Synchronization
 
 /// When transport keys are replaced.
-public struct TransportKeyPolicy: Sendable, Hashable {
+public struct TransportKeyPolicy: Sendable {
     /// How long one transport key is offered to new connections. Default 10 minutes.
     public var lifetime: Duration = .seconds(600)
     /// How many handshakes one transport key serves at most. Default 50,000.
     public var maximumHandshakes = 50_000
     /// Transport key size. Default 2048 bits.
     public var bitCount = 2048
+    /// Where new key pairs come from; `nil` (the default) generates fresh ones. Tests that start
+    /// many servers supply pre-generated keys so that key generation does not dominate the run.
+    @_spi(Testing) public var keySource: (@Sendable () throws -> RSAPrivateKey)?
 
     /// The defaults.
     public init() {}
@@ -122,7 +125,12 @@ final class TransportKeys: Sendable {
 
     /// Generates a key pair on NIO's blocking-work thread pool, not on a cooperative thread.
     private static func generateKey(policy: TransportKeyPolicy) async throws -> TransportKeyOffer {
-        let key = try await NIOThreadPool.singleton.runIfActive { try RSAPrivateKey(bitCount: policy.bitCount) }
+        let key =
+            if let source = policy.keySource {
+                try source()
+            } else {
+                try await NIOThreadPool.singleton.runIfActive { try RSAPrivateKey(bitCount: policy.bitCount) }
+            }
         return TransportKeyOffer(
             privateKey: key,
             certificate: TransportKeyCertificate(transportKeySPKI: [], notBefore: 0, notAfter: 0, signature: []))

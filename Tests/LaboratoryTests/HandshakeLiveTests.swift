@@ -109,7 +109,8 @@ struct HandshakeLiveTests {
             let elapsed = ContinuousClock.now - start
             #expect(reason?.code == .handshakeTimeout)
             #expect(elapsed >= .milliseconds(250))
-            #expect(elapsed < .seconds(10))
+            // Loose: only "closed by the deadline, not never"; shared machines can be very slow.
+            #expect(elapsed < .seconds(30))
         }
     }
 

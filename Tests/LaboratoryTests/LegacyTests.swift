@@ -2,11 +2,15 @@ import Laboratory
 import LaboratoryClient
 import Testing
 
-/// A live server with the legacy listener on a free port.
-private func withLegacyServer<T: Sendable>(_ body: (LiveServer, Int) async throws -> T) async throws -> T {
+/// A live server with the legacy listener on a free port. Steps get 10 s unless a test needs the
+/// prototype's 1 s: a loaded test machine cannot always answer within one second.
+private func withLegacyServer<T: Sendable>(
+    stepTimeout: Duration = .seconds(10), _ body: (LiveServer, Int) async throws -> T
+) async throws -> T {
     try await LiveServer.with(
         Tweak {
             $0.legacy = LegacyConfiguration(port: 0)
+            $0.legacy?.stepTimeout = stepTimeout
             $0.admission.penalties.wrongPasswordDelay = .milliseconds(50)
         }
     ) { live in
@@ -21,7 +25,7 @@ struct LegacyListenerTests {
         "prototype scenarios pass against our server",
         arguments: ["echo", "batched", "split", "wrong_password", "timeout", "stop_server_ignored"])
     func scenario(_ name: String) async throws {
-        try await withLegacyServer { _, port in
+        try await withLegacyServer(stepTimeout: name == "timeout" ? .seconds(1) : .seconds(10)) { _, port in
             let client = try ChildProcess.python("Legacy/legacy_client.py", [name, "\(port)", LiveServer.password])
             let output = await client.remainingLines()
             let exit = await client.waitForExit()

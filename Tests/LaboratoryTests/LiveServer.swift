@@ -1,8 +1,9 @@
-import Laboratory
+@_spi(Testing) import Laboratory
 import LaboratoryClient
 import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 
 /// A change to the test server's configuration.
 struct Tweak {
@@ -14,6 +15,9 @@ struct Tweak {
 /// A real server on 127.0.0.1, port 0, run in a ServiceGroup for the length of a test.
 struct LiveServer {
     static let hostKey = try! RSAPrivateKey(bitCount: 2048)
+    /// Transport keys for every test server, generated once: dozens of servers each generating
+    /// their own would make key generation most of the run on a small machine.
+    static let transportKeyPool = TransportKeyPool(count: 4)
     static let password = "correct horse battery staple"
 
     let server: LaboratoryServer
@@ -41,6 +45,8 @@ struct LiveServer {
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
         configuration.port = 0
         configuration.shutdownGracePeriod = .milliseconds(500)
+        let pool = transportKeyPool
+        configuration.transportKeys.keySource = { pool.next() }
         tweak.apply(&configuration)
         var logger = Logger(label: "test.server")
         logger.logLevel = .warning
@@ -61,5 +67,19 @@ struct LiveServer {
                 throw error
             }
         }
+    }
+}
+
+/// A few pre-generated RSA keys handed out in turn.
+final class TransportKeyPool: Sendable {
+    private let keys: [RSAPrivateKey]
+    private let counter = Atomic<Int>(0)
+
+    init(count: Int) {
+        keys = (0..<count).map { _ in try! RSAPrivateKey(bitCount: 2048) }
+    }
+
+    func next() -> RSAPrivateKey {
+        keys[counter.wrappingAdd(1, ordering: .relaxed).oldValue % keys.count]
     }
 }

@@ -29,7 +29,8 @@ struct ShutdownTests {
             // No new connections are accepted.
             await #expect(throws: ClientError.self) { try await live.connect() }
         }
-        #expect(ContinuousClock.now - start < .seconds(20))
+        // Loose: the point is that run() returns after the grace period, on slow machines too.
+        #expect(ContinuousClock.now - start < .seconds(45))
     }
 
     @Test("a client that says bye when told lets the server stop before the grace period ends")

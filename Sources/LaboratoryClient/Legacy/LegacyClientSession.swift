@@ -49,7 +49,7 @@ public actor LegacyClientSession {
     ///   password), `rejected` (after the name), `handshakeTimeout`, `protocolViolation`.
     public static func connect(
         host: String, port: Int, password: String, name: String, key: String = "",
-        transform: any LegacyTransform = IdentityLegacyTransform(), timeout: Duration = .seconds(10)
+        transform: any LegacyTransform = IdentityLegacyTransform(), timeout: Duration = .seconds(30)
     ) async throws -> LegacyClientSession {
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
