@@ -59,19 +59,9 @@ actor Connection {
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
         logger.debug("connected")
         _ = perform(handshake.start())
-        let reason = await withTaskGroup(of: CloseReason?.self) { group in
-            group.addTask { await self.readFrames(inbound) }
-            group.addTask { await self.watchDeadlines() }
-            group.addTask { await self.watchShutdown() }
-            group.addTask { await self.watchIdle() }
-            for await result in group {
-                if let result {
-                    group.cancelAll()
-                    return result
-                }
-            }
-            return CloseReason(.peerClosed, "the connection ended")
-        }
+        let reason = await firstCloseReason(
+            { await self.readFrames(inbound) }, { await self.watchDeadlines() }, { await self.watchShutdown() },
+            { await self.watchIdle() })
         await finish(reason)
         return identity != nil
     }

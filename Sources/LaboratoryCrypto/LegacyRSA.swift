@@ -78,21 +78,7 @@ extension RSAPublicKey {
 
     /// Encrypts with RSA PKCS#1 v1.5 padding, as the prototype's clients do. Not for protocol v1.
     public func legacyEncryptPKCS1v15(_ plaintext: [UInt8]) throws -> [UInt8] {
-        let operation = "RSA PKCS#1 v1.5 encrypt"
-        guard let context = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.openSSL(operation) }
-        defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_encrypt_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else {
-            throw CryptoError.openSSL(operation)
-        }
-        var length = ciphertextByteCount
-        var output = [UInt8](repeating: 0, count: length)
-        let status = output.withUnsafeMutableBufferPointer { out in
-            plaintext.withUnsafeBufferPointer {
-                EVP_PKEY_encrypt(context, out.baseAddress, &length, $0.baseAddress, $0.count)
-            }
-        }
-        guard status == 1 else { throw CryptoError.openSSL(operation) }
-        return Array(output.prefix(length))
+        try encrypt(plaintext, operation: "RSA PKCS#1 v1.5 encrypt", padding: configurePKCS1v15)
     }
 }
 
@@ -100,23 +86,10 @@ extension RSAPrivateKey {
     /// Decrypts RSA PKCS#1 v1.5 padding, as the prototype's server does. Callers must not reveal
     /// whether this failed (padding oracles): the legacy listener carries on with a random key.
     public func legacyDecryptPKCS1v15(_ ciphertext: [UInt8]) throws -> [UInt8] {
-        let operation = "RSA PKCS#1 v1.5 decrypt"
-        guard ciphertext.count == publicKey.ciphertextByteCount else {
-            throw CryptoError.invalidArgument(operation, "ciphertext is \(ciphertext.count) bytes")
-        }
-        guard let context = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.openSSL(operation) }
-        defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_decrypt_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1 else {
-            throw CryptoError.openSSL(operation)
-        }
-        var length = ciphertext.count
-        var output = [UInt8](repeating: 0, count: length)
-        let status = output.withUnsafeMutableBufferPointer { out in
-            ciphertext.withUnsafeBufferPointer {
-                EVP_PKEY_decrypt(context, out.baseAddress, &length, $0.baseAddress, $0.count)
-            }
-        }
-        guard status == 1 else { throw CryptoError.openSSL(operation) }
-        return Array(output.prefix(length))
+        try decrypt(ciphertext, operation: "RSA PKCS#1 v1.5 decrypt", padding: configurePKCS1v15)
     }
+}
+
+private func configurePKCS1v15(_ context: OpaquePointer) -> Bool {
+    EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
 }

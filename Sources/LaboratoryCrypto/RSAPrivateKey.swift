@@ -78,16 +78,18 @@ public final class RSAPrivateKey: @unchecked Sendable {
     ///
     /// - Throws: ``CryptoError`` if the ciphertext has the wrong size or its padding does not check.
     public func decryptOAEP(_ ciphertext: [UInt8]) throws -> [UInt8] {
-        let operation = "RSA-OAEP decrypt"
+        try decrypt(ciphertext, operation: "RSA-OAEP decrypt", padding: configureOAEP)
+    }
+
+    /// Decrypts with the padding `padding` sets on the context.
+    func decrypt(_ ciphertext: [UInt8], operation: String, padding: (OpaquePointer) -> Bool) throws -> [UInt8] {
         guard ciphertext.count == publicKey.ciphertextByteCount else {
             throw CryptoError.invalidArgument(
                 operation, "ciphertext is \(ciphertext.count) bytes, expected \(publicKey.ciphertextByteCount)")
         }
         guard let context = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.openSSL(operation) }
         defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) else {
-            throw CryptoError.openSSL(operation)
-        }
+        guard EVP_PKEY_decrypt_init(context) == 1, padding(context) else { throw CryptoError.openSSL(operation) }
         var length = ciphertext.count
         var output = [UInt8](repeating: 0, count: length)
         let status = output.withUnsafeMutableBufferPointer { out in

@@ -69,12 +69,14 @@ public final class RSAPublicKey: @unchecked Sendable {
 
     /// Encrypts `plaintext` with RSA-OAEP, SHA-256 as both the hash and the MGF1 hash, empty label.
     public func encryptOAEP(_ plaintext: [UInt8]) throws -> [UInt8] {
-        let operation = "RSA-OAEP encrypt"
+        try encrypt(plaintext, operation: "RSA-OAEP encrypt", padding: configureOAEP)
+    }
+
+    /// Encrypts with the padding `padding` sets on the context.
+    func encrypt(_ plaintext: [UInt8], operation: String, padding: (OpaquePointer) -> Bool) throws -> [UInt8] {
         guard let context = EVP_PKEY_CTX_new(key, nil) else { throw CryptoError.openSSL(operation) }
         defer { EVP_PKEY_CTX_free(context) }
-        guard EVP_PKEY_encrypt_init(context) == 1, configureOAEP(context) else {
-            throw CryptoError.openSSL(operation)
-        }
+        guard EVP_PKEY_encrypt_init(context) == 1, padding(context) else { throw CryptoError.openSSL(operation) }
         var length = ciphertextByteCount
         var output = [UInt8](repeating: 0, count: length)
         let status = output.withUnsafeMutableBufferPointer { out in

@@ -55,18 +55,8 @@ actor LegacyConnection {
             return false
         }
         deadline = .now.advanced(by: legacy.stepTimeout)
-        let reason = await withTaskGroup(of: CloseReason?.self) { group in
-            group.addTask { await self.read(inbound) }
-            group.addTask { await self.watchDeadline() }
-            group.addTask { await self.watchShutdown() }
-            for await result in group {
-                if let result {
-                    group.cancelAll()
-                    return result
-                }
-            }
-            return CloseReason(.peerClosed, "the connection ended")
-        }
+        let reason = await firstCloseReason(
+            { await self.read(inbound) }, { await self.watchDeadline() }, { await self.watchShutdown() })
         await finish(reason)
         return identity != nil
     }
