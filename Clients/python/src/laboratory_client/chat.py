@@ -1,0 +1,122 @@
+"""The chat service (PROTOCOL.md §17): JSON requests, replies and events."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .session import Session
+
+SERVICE = "chat"
+
+
+@dataclass(frozen=True)
+class ChatMember:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class ChatRoom:
+    name: str
+    members: int
+
+
+@dataclass(frozen=True)
+class ChatReply:
+    """A successful reply; fields that do not apply to the op are ``None``."""
+
+    members: list[ChatMember] | None = None
+    sequence: int | None = None
+    replayed: int | None = None
+    missed_from: int | None = None
+    missed_to: int | None = None
+    rooms: list[ChatRoom] | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, body: bytes) -> "ChatReply":
+        data = json.loads(body.decode("utf-8")) if body else {}
+        if not isinstance(data, dict):
+            raise ValueError("a chat reply is a JSON object")
+        members = data.get("members")
+        rooms = data.get("rooms")
+        return cls(
+            members=[ChatMember(int(m["id"]), str(m["name"])) for m in members] if members is not None else None,
+            sequence=data.get("sequence"),
+            replayed=data.get("replayed"),
+            missed_from=data.get("missedFrom"),
+            missed_to=data.get("missedTo"),
+            rooms=[ChatRoom(str(r["name"]), int(r["members"])) for r in rooms] if rooms is not None else None,
+            raw=data,
+        )
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """A pushed chat event: ``kind`` is ``message``, ``joined``, ``left``, ``renamed`` or ``direct``
+    (or a kind this client does not know). ``room`` and ``sequence`` are ``None`` for ``direct``."""
+
+    kind: str
+    sender: int  # the "from" connection id
+    name: str
+    room: str | None = None
+    sequence: int | None = None
+    text: str | None = None
+    old_name: str | None = None
+    time: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, body: bytes) -> "ChatEvent":
+        data = json.loads(body.decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("a chat event is a JSON object")
+        return cls(
+            kind=str(data["kind"]),
+            sender=int(data["from"]),
+            name=str(data["name"]),
+            room=data.get("room"),
+            sequence=data.get("sequence"),
+            text=data.get("text"),
+            old_name=data.get("oldName"),
+            time=data.get("time"),
+            raw=data,
+        )
+
+
+def request_body(op: str, **fields: Any) -> bytes:
+    payload = {"op": op, **{key: value for key, value in fields.items() if value is not None}}
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Chat:
+    """Chat requests over a session: ``await session.chat.join("lobby")``. Failures raise
+    :class:`RequestError` (status 2 with the server's message)."""
+
+    def __init__(self, session: "Session") -> None:
+        self._session = session
+
+    async def _call(self, op: str, **fields: Any) -> ChatReply:
+        return ChatReply.parse(await self._session.request(SERVICE, request_body(op, **fields)))
+
+    async def join(self, room: str, after: int | None = None) -> ChatReply:
+        return await self._call("join", room=room, after=after)
+
+    async def leave(self, room: str) -> ChatReply:
+        return await self._call("leave", room=room)
+
+    async def rooms(self) -> list[ChatRoom]:
+        return (await self._call("rooms")).rooms or []
+
+    async def who(self, room: str) -> list[ChatMember]:
+        return (await self._call("who", room=room)).members or []
+
+    async def say(self, room: str, text: str) -> int | None:
+        """Says ``text`` in ``room``; returns the message's sequence number."""
+        return (await self._call("say", room=room, text=text)).sequence
+
+    async def direct(self, to: int, text: str) -> None:
+        await self._call("direct", to=to, text=text)

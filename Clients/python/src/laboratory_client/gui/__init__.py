@@ -1,0 +1,1 @@
+"""``laboratory-gui``: the tkinter desktop client."""
