@@ -8,10 +8,12 @@ final class ChildProcess: @unchecked Sendable {
     private var lines: AsyncStream<String>.AsyncIterator
     private let stderrPipe = Pipe()
 
-    init(executable: URL, arguments: [String], environment: [String: String] = [:], removing: [String] = [])
-        throws
-    {
+    init(
+        executable: URL, arguments: [String], environment: [String: String] = [:], removing: [String] = [],
+        directory: URL? = nil
+    ) throws {
         process.executableURL = executable
+        if let directory { process.currentDirectoryURL = directory }
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         for name in removing { env.removeValue(forKey: name) }
