@@ -37,6 +37,12 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Seconds the whole handshake may take from connection, however the client paces its bytes.")
     var handshakeTimeout = 30.0
 
+    @Option(help: "Seconds an accepted client may be quiet before the server pings it; 0 turns pings off.")
+    var keepaliveInterval = 30.0
+
+    @Option(help: "Seconds an accepted client may send nothing, not even a pong, before it is dropped; 0 for never.")
+    var idleTimeout = 90.0
+
     @Option(help: "Connections of any kind at once; more are refused.")
     var maxConnections = AdmissionPolicy().maximumConnections
 
@@ -75,6 +81,9 @@ struct ServerCommand: AsyncParsableCommand {
         guard handshakeStepTimeout > 0, handshakeTimeout > 0 else {
             throw ValidationError("handshake timeouts must be positive")
         }
+        guard keepaliveInterval >= 0, idleTimeout >= 0 else {
+            throw ValidationError("--keepalive-interval and --idle-timeout cannot be negative")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
                 "unknown log level \"\(logLevel)\"; use trace, debug, info, notice, warning, error or critical")
@@ -102,6 +111,8 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.serverName = name
         configuration.handshakeStepTimeout = .milliseconds(Int64(handshakeStepTimeout * 1000))
         configuration.handshakeTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
+        configuration.keepaliveInterval = keepaliveInterval > 0 ? .milliseconds(Int64(keepaliveInterval * 1000)) : nil
+        configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
         configuration.admission.maximumConnections = maxConnections
         configuration.admission.maxStartups = try parsedMaxStartups()
         configuration.admission.maximumUnauthenticatedPerSource = maxUnauthenticatedPerSource
