@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// The `laboratory-server` executable, run as a real child process.
 final class ServerProcess: @unchecked Sendable {
@@ -8,6 +9,8 @@ final class ServerProcess: @unchecked Sendable {
     let stateDirectory: String
     private(set) var lines: AsyncStream<String>.AsyncIterator
     private let stderrPipe = Pipe()
+    /// Standard error, read as it comes so that a chatty server never blocks on a full pipe.
+    private let errors = CollectedOutput()
 
     /// The built executable: next to the test bundle, or in the package's default build folder.
     static var executableURL: URL {
@@ -36,6 +39,7 @@ final class ServerProcess: @unchecked Sendable {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         lines = stream.makeAsyncIterator()
         try process.run()
+        errors.collect(stderrPipe.fileHandleForReading)
         let reader = stdout.fileHandleForReading
         DispatchQueue.global().async {
             var pending = Data()
@@ -63,20 +67,47 @@ final class ServerProcess: @unchecked Sendable {
     /// Waits for the process to exit and returns its status and everything it wrote to stderr.
     func waitForExit() async -> (status: Int32, stderr: String) {
         let process = self.process
-        let pipe = stderrPipe
+        let errors = self.errors
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let errors = pipe.fileHandleForReading.readDataToEndOfFile()
+                let text = errors.waitForEnd()
                 process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: errors, as: UTF8.self)))
+                continuation.resume(returning: (process.terminationStatus, text))
             }
         }
     }
 
     func interrupt() { process.interrupt() }
 
+    /// The child's process id, for reading its memory from `/proc`.
+    var pid: Int32 { process.processIdentifier }
+
     deinit {
         if process.isRunning { process.terminate() }
         try? FileManager.default.removeItem(atPath: stateDirectory)
+    }
+}
+
+/// Reads a pipe to its end on a background thread, keeping what it read.
+private final class CollectedOutput: Sendable {
+    private let data = Mutex(Data())
+    private let finished = DispatchSemaphore(value: 0)
+
+    func collect(_ handle: FileHandle) {
+        DispatchQueue.global().async { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                data.withLock { $0.append(chunk) }
+            }
+            finished.signal()
+        }
+    }
+
+    /// Waits until the pipe is closed (the process exited) and returns everything read.
+    func waitForEnd() -> String {
+        finished.wait()
+        finished.signal()
+        return data.withLock { String(decoding: $0, as: UTF8.self) }
     }
 }
