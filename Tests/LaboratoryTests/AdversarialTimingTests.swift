@@ -9,7 +9,7 @@ extension Adversarial {
     struct TimingTests {
         /// Samples of each kind per round.
         static let samples = 300
-        /// The largest accepted difference between the medians, relative to the slower one.
+        /// The largest accepted difference between the medians, relative to the wrong secret's.
         ///
         /// Both paths do one RSA-2048 private-key operation (about a millisecond; OpenSSL's OAEP
         /// decoding does not branch on the padding), then derive keys. Interleaved, their medians
