@@ -66,11 +66,12 @@ extension Adversarial {
             }
         }
 
-        /// Polls the server's counts for up to ten seconds until they are `wanted`.
+        /// Polls the server's counts for up to ten seconds (more under a sanitizer) until they are
+        /// `wanted`.
         static func counts(of server: LaboratoryServer, reach wanted: (total: Int, unauthenticated: Int))
             async -> (reached: Bool, last: (total: Int, unauthenticated: Int))
         {
-            let deadline = ContinuousClock.now + .seconds(10)
+            let deadline = ContinuousClock.now + Sanitizer.slack(.seconds(10))
             var last = (total: -1, unauthenticated: -1)
             while ContinuousClock.now < deadline {
                 let counts = await server.connectionCounts

@@ -54,14 +54,16 @@ extension Adversarial {
                 }
                 switch attack.timing {
                 case .immediate:
-                    #expect(result.elapsed < .seconds(2), label)
+                    #expect(result.elapsed < Sanitizer.slack(.seconds(2)), label)
                 case .stepDeadline:
                     #expect(
-                        result.elapsed >= Self.stepDeadline / 2 && result.elapsed < Self.stepDeadline + .seconds(2),
+                        result.elapsed >= Self.stepDeadline / 2
+                            && result.elapsed < Self.stepDeadline + Sanitizer.slack(.seconds(2)),
                         label)
                 case .idleTimeout:
                     #expect(
-                        result.elapsed >= Self.idleTimeout / 2 && result.elapsed < Self.idleTimeout + .seconds(2), label
+                        result.elapsed >= Self.idleTimeout / 2
+                            && result.elapsed < Self.idleTimeout + Sanitizer.slack(.seconds(2)), label
                     )
                 }
             }
