@@ -100,4 +100,47 @@ public final class RSAPrivateKey: @unchecked Sendable {
         guard status == 1 else { throw CryptoError.openSSL(operation) }
         return Array(output.prefix(length))
     }
+
+    /// Decrypts an RSA-OAEP (SHA-256) ciphertext for implicit rejection: returns the plaintext
+    /// when it is exactly `fallback.count` bytes long, and `fallback` in every other case.
+    ///
+    /// Unlike ``decryptOAEP(_:)`` it never builds an error: OpenSSL's error queue is cleared
+    /// unread, and the result is selected with a mask rather than a branch, so a ciphertext whose
+    /// padding does not check costs the same as one that decrypts to a secret the caller did not
+    /// expect. Only the ciphertext's length, which is public, is checked before the private-key
+    /// operation.
+    public func decryptOAEP(_ ciphertext: [UInt8], orFallback fallback: [UInt8]) -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: publicKey.ciphertextByteCount)
+        precondition(fallback.count <= output.count, "the fallback is longer than any OAEP plaintext")
+        var length = 0
+        var status: Int32 = 0
+        if ciphertext.count == output.count, let context = EVP_PKEY_CTX_new(key, nil) {
+            if EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) {
+                length = output.count
+                status = output.withUnsafeMutableBufferPointer { out in
+                    ciphertext.withUnsafeBufferPointer {
+                        EVP_PKEY_decrypt(context, out.baseAddress, &length, $0.baseAddress, $0.count)
+                    }
+                }
+            }
+            EVP_PKEY_CTX_free(context)
+        }
+        ERR_clear_error()
+        let keep =
+            equalityMask(UInt64(UInt32(bitPattern: status)), 1) & equalityMask(UInt64(length), UInt64(fallback.count))
+        var result = [UInt8](repeating: 0, count: fallback.count)
+        for index in result.indices {
+            result[index] = (output[index] & keep) | (fallback[index] & ~keep)
+        }
+        for index in output.indices { output[index] = 0 }
+        return result
+    }
+}
+
+/// `0xFF` if `a == b`, else `0x00`, computed without a branch.
+private func equalityMask(_ a: UInt64, _ b: UInt64) -> UInt8 {
+    let difference = a ^ b
+    // The top bit of `difference | -difference` is set exactly when `difference` is not zero.
+    let differs = (difference | (0 &- difference)) >> 63
+    return UInt8(truncatingIfNeeded: differs &- 1)
 }

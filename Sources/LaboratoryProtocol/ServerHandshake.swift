@@ -151,11 +151,11 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
             state = .awaitingPassword(AwaitingPassword(from: awaiting, deadline: deadline))
             return [.usePlaintext, .send(.passwordPrompt), .setDeadline(deadline)]
         }
-        // Implicit rejection: the random fallback is drawn before decrypting, so a malformed
-        // ciphertext and a well-formed one with a wrong secret take the same path.
+        // Implicit rejection: the random fallback is drawn before decrypting, and the decryption
+        // picks between the secret and the fallback without building an error or branching, so a
+        // malformed ciphertext and a well-formed one with a wrong secret take the same time.
         let fallback = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
-        let decrypted = (try? awaiting.transportKey.decryptOAEP(payload)) ?? []
-        let secret = decrypted.count == SessionKeys.secretByteCount ? decrypted : fallback
+        let secret = awaiting.transportKey.decryptOAEP(payload, orFallback: fallback)
         let keys = try SessionKeys.derive(
             secret: secret, serverRandom: awaiting.serverRandom, helloPayload: awaiting.hello)
         state = .awaitingPassword(AwaitingPassword(from: awaiting, deadline: deadline))

@@ -31,8 +31,38 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "A file holding the server password (first line).")
     var passwordFile: String?
 
-    @Option(help: "Seconds each handshake step may take.")
-    var handshakeTimeout = 10.0
+    @Option(help: "Seconds each handshake step may take, from the moment it begins.")
+    var handshakeStepTimeout = 10.0
+
+    @Option(help: "Seconds the whole handshake may take from connection, however the client paces its bytes.")
+    var handshakeTimeout = 30.0
+
+    @Option(help: "Seconds an accepted client may be quiet before the server pings it; 0 turns pings off.")
+    var keepaliveInterval = 30.0
+
+    @Option(help: "Seconds an accepted client may send nothing, not even a pong, before it is dropped; 0 for never.")
+    var idleTimeout = 90.0
+
+    @Option(help: "Connections of any kind at once; more are refused.")
+    var maxConnections = AdmissionPolicy().maximumConnections
+
+    @Option(
+        help: ArgumentHelp(
+            "Early random drop of unfinished handshakes, like sshd's MaxStartups: from <start> open, refuse "
+                + "<rate>% of new connections, rising to 100% at <full>.",
+            valueName: "start:rate:full"))
+    var maxStartups = Self.describe(AdmissionPolicy().maxStartups)
+
+    @Option(help: "Unfinished handshakes one source address may have at once.")
+    var maxUnauthenticatedPerSource = AdmissionPolicy().maximumUnauthenticatedPerSource
+
+    @Option(
+        help: ArgumentHelp(
+            "An address or IPv4 CIDR block never penalised for failures (repeatable).", valueName: "address"))
+    var penaltyExempt: [String] = []
+
+    @Option(help: "The largest frame payload accepted, in bytes.")
+    var maxFrameSize = Frame.defaultMaximumPayloadByteCount
 
     @Option(
         help: """
@@ -51,6 +81,19 @@ struct ServerCommand: AsyncParsableCommand {
     var logLevel = "info"
 
     func validate() throws {
+        _ = try parsedMaxStartups()
+        for (value, name) in [
+            (maxConnections, "--max-connections"), (maxUnauthenticatedPerSource, "--max-unauthenticated-per-source"),
+            (maxFrameSize, "--max-frame-size"),
+        ] where value < 1 {
+            throw ValidationError("\(name) must be at least 1")
+        }
+        guard handshakeStepTimeout > 0, handshakeTimeout > 0 else {
+            throw ValidationError("handshake timeouts must be positive")
+        }
+        guard keepaliveInterval >= 0, idleTimeout >= 0 else {
+            throw ValidationError("--keepalive-interval and --idle-timeout cannot be negative")
+        }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
                 "unknown log level \"\(logLevel)\"; use trace, debug, info, notice, warning, error or critical")
@@ -76,7 +119,15 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.serverName = name
-        configuration.handshakeStepTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
+        configuration.handshakeStepTimeout = .milliseconds(Int64(handshakeStepTimeout * 1000))
+        configuration.handshakeTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
+        configuration.keepaliveInterval = keepaliveInterval > 0 ? .milliseconds(Int64(keepaliveInterval * 1000)) : nil
+        configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
+        configuration.admission.maximumConnections = maxConnections
+        configuration.admission.maxStartups = try parsedMaxStartups()
+        configuration.admission.maximumUnauthenticatedPerSource = maxUnauthenticatedPerSource
+        configuration.admission.penalties.exempt = penaltyExempt
+        configuration.maximumFrameSize = maxFrameSize
         configuration.allowsPlaintext = allowPlaintext
         if let legacyPort {
             var legacy = LegacyConfiguration(port: legacyPort)
@@ -101,6 +152,21 @@ struct ServerCommand: AsyncParsableCommand {
             try await tasks.waitForAll()
         }
     }
+
+    /// `--max-startups` as a value; throws a usage error unless it is `start:rate:full` with
+    /// `start <= full` and a rate from 0 to 100.
+    private func parsedMaxStartups() throws -> MaxStartups {
+        let fields = maxStartups.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
+        guard fields.count == 3, let start = fields[0], let rate = fields[1], let full = fields[2],
+            start >= 0, start <= full, (0...100).contains(rate)
+        else {
+            throw ValidationError(
+                "--max-startups takes start:rate:full with start <= full and rate 0 to 100, e.g. 10:30:100")
+        }
+        return MaxStartups(start: start, rate: rate, full: full)
+    }
+
+    private static func describe(_ value: MaxStartups) -> String { "\(value.start):\(value.rate):\(value.full)" }
 
     private func resolvePassword(_ state: StateDirectory) throws -> String {
         let password: String

@@ -36,6 +36,25 @@ struct RSATests {
         #expect(try key.decryptOAEP(a) == key.decryptOAEP(b))
     }
 
+    @Test("Implicit rejection: the plaintext when it has the expected size, otherwise the fallback")
+    func oaepWithFallback() throws {
+        let key = SharedKeys.rsa2048
+        let secret = try SecureRandom.bytes(count: 32)
+        let fallback = try SecureRandom.bytes(count: 32)
+        #expect(key.decryptOAEP(try key.publicKey.encryptOAEP(secret), orFallback: fallback) == secret)
+        var flipped = try key.publicKey.encryptOAEP(secret)
+        flipped[17] ^= 0x01
+        var belowModulus = try SecureRandom.bytes(count: 256)
+        belowModulus[0] &= 0x7F
+        for wrong in [
+            flipped, belowModulus, [UInt8](repeating: 0xFF, count: 256), [], try SecureRandom.bytes(count: 100),
+            try key.publicKey.encryptOAEP(try SecureRandom.bytes(count: 31)),
+            try key.publicKey.encryptOAEP(try SecureRandom.bytes(count: 33)), try key.publicKey.encryptOAEP([]),
+        ] {
+            #expect(key.decryptOAEP(wrong, orFallback: fallback) == fallback)
+        }
+    }
+
     @Test("A plaintext longer than OAEP allows is refused")
     func oaepPlaintextTooLong() throws {
         let tooLong = [UInt8](repeating: 1, count: 256 - 66 + 1)

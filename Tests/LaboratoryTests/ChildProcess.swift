@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// A real child process whose standard output is read line by line.
 final class ChildProcess: @unchecked Sendable {
@@ -7,6 +8,8 @@ final class ChildProcess: @unchecked Sendable {
     let process = Process()
     private var lines: AsyncStream<String>.AsyncIterator
     private let stderrPipe = Pipe()
+    /// Standard error, read as it comes so that a chatty child never blocks on a full pipe.
+    private let errors = CollectedOutput()
 
     init(
         executable: URL, arguments: [String], environment: [String: String] = [:], removing: [String] = [],
@@ -25,6 +28,7 @@ final class ChildProcess: @unchecked Sendable {
         let (stream, continuation) = AsyncStream<String>.makeStream()
         lines = stream.makeAsyncIterator()
         try process.run()
+        errors.collect(stderrPipe.fileHandleForReading)
         let reader = stdout.fileHandleForReading
         DispatchQueue.global().async {
             var pending = Data()
@@ -69,12 +73,12 @@ final class ChildProcess: @unchecked Sendable {
     /// Waits for the process to exit; returns its status and everything it wrote to stderr.
     func waitForExit() async -> (status: Int32, stderr: String) {
         let process = self.process
-        let pipe = stderrPipe
+        let errors = self.errors
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let errors = pipe.fileHandleForReading.readDataToEndOfFile()
+                let text = errors.waitForEnd()
                 process.waitUntilExit()
-                continuation.resume(returning: (process.terminationStatus, String(decoding: errors, as: UTF8.self)))
+                continuation.resume(returning: (process.terminationStatus, text))
             }
         }
     }
@@ -83,5 +87,29 @@ final class ChildProcess: @unchecked Sendable {
 
     deinit {
         if process.isRunning { process.terminate() }
+    }
+}
+
+/// Reads a pipe to its end on a background thread, keeping what it read.
+private final class CollectedOutput: Sendable {
+    private let data = Mutex(Data())
+    private let finished = DispatchSemaphore(value: 0)
+
+    func collect(_ handle: FileHandle) {
+        DispatchQueue.global().async { [self] in
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                data.withLock { $0.append(chunk) }
+            }
+            finished.signal()
+        }
+    }
+
+    /// Waits until the pipe is closed (the process exited) and returns everything read.
+    func waitForEnd() -> String {
+        finished.wait()
+        finished.signal()
+        return data.withLock { String(decoding: $0, as: UTF8.self) }
     }
 }

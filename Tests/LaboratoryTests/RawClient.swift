@@ -77,6 +77,12 @@ struct RawClient {
 
     /// Sends a fresh secret for an already received hello.
     mutating func exchangeKeys(hello payload: [UInt8]) async throws {
+        try await sendFrame(try prepareKeyExchange(hello: payload))
+    }
+
+    /// Picks a fresh secret for an already received hello and installs the keys it derives, but
+    /// returns the key exchange payload (the encrypted secret) instead of sending it.
+    mutating func prepareKeyExchange(hello payload: [UInt8]) throws -> [UInt8] {
         if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
             throw RawClientError("refused instead of a hello: \(reason)")
         }
@@ -84,10 +90,11 @@ struct RawClient {
         let key = try RSAPublicKey(spkiDER: hello.transportKey.transportKeySPKI)
         let secret = try SecureRandom.bytes(count: 32)
         let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
-        try await sendFrame(try key.encryptOAEP(secret))
+        let exchange = try key.encryptOAEP(secret)
         sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
         opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
         self.hello = hello
+        return exchange
     }
 
     /// Runs the whole handshake and returns the acceptance.

@@ -34,6 +34,9 @@ final class ServerProcess: Sendable {
 
     func interrupt() { child.interrupt() }
 
+    /// The child's process id, for reading its memory from `/proc`.
+    var pid: Int32 { child.process.processIdentifier }
+
     deinit {
         try? FileManager.default.removeItem(atPath: stateDirectory)
     }
