@@ -9,11 +9,11 @@ import Glibc
 final class ServerProcess: @unchecked Sendable {
     let name: String
     /// nil for a server this generator did not start (`--attach-laboratory`).
-    let process: Process?
+    let process: Child?
     let pid: Int32
     let port: Int
 
-    private init(name: String, process: Process?, pid: Int32, port: Int) {
+    private init(name: String, process: Child?, pid: Int32, port: Int) {
         self.name = name
         self.process = process
         self.pid = pid
@@ -30,26 +30,21 @@ final class ServerProcess: @unchecked Sendable {
         name: String, executable: String, arguments: [String], environment: [String: String] = [:],
         logDirectory: String
     ) throws -> ServerProcess {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let stdout = Pipe()
-        process.standardOutput = stdout
         let logPath = "\(logDirectory)/\(name).log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        try process.run()
+        let process = try Child.spawn(
+            executable, arguments, environment: ProcessInfo.processInfo.environment.merging(environment) { $1 },
+            captureOutput: true, stderrPath: logPath)
+        let output = process.stdout!
 
         // Read lines until the port appears; afterwards keep draining stdout in the background.
         let found = PortWaiter()
-        let reader = stdout.fileHandleForReading
         Thread.detachNewThread {
             var pending = Data()
+            var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
-                let chunk = reader.availableData
-                if chunk.isEmpty { break }
-                pending.append(chunk)
+                let count = buffer.withUnsafeMutableBytes { read(output, $0.baseAddress, $0.count) }
+                if count <= 0 { break }
+                pending.append(contentsOf: buffer[0..<count])
                 while let newline = pending.firstIndex(of: 0x0A) {
                     let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
                     pending.removeSubrange(pending.startIndex...newline)
@@ -61,11 +56,12 @@ final class ServerProcess: @unchecked Sendable {
             found.set(nil)
         }
         guard let port = found.wait(timeout: 60) else {
-            process.terminate()
+            process.signal(SIGKILL)
+            process.wait()
             let log = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
             throw ConnectionFailed(description: "\(name) did not start listening; its log:\n\(log.suffix(2000))")
         }
-        return ServerProcess(name: name, process: process, pid: process.processIdentifier, port: port)
+        return ServerProcess(name: name, process: process, pid: process.pid, port: port)
     }
 
     /// User plus system CPU time the process has used, in seconds.
@@ -108,11 +104,13 @@ final class ServerProcess: @unchecked Sendable {
     /// SIGTERM, then SIGKILL if it has not exited within `grace`.
     func stop(grace: Double = 10) {
         guard let process, process.isRunning else { return }
-        process.terminate()
+        process.signal(SIGTERM)
         let deadline = Date().addingTimeInterval(grace)
         while process.isRunning && Date() < deadline { usleep(20_000) }
-        if process.isRunning { kill(pid, SIGKILL) }
-        process.waitUntilExit()
+        if process.isRunning {
+            process.signal(SIGKILL)
+            process.wait()
+        }
     }
 }
 
@@ -157,20 +155,6 @@ func raiseFileLimit() -> Int {
     setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
     return Int(limit.rlim_cur)
-}
-
-/// Runs a command and returns its standard output (standard error is discarded).
-func runCommand(_ executable: String, _ arguments: [String]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return String(decoding: data, as: UTF8.self)
 }
 
 /// Finds `name` on the PATH.
