@@ -1,3 +1,4 @@
+import LaboratoryCrypto
 import LaboratoryProtocol
 import LaboratoryTransport
 import NIOCore
@@ -62,7 +63,7 @@ final class Outbound: Sendable {
 
     /// Writes an unsealed frame (the hello, or a close reason before keys exist).
     func sendPlaintext(_ payload: [UInt8]) {
-        state.withLock { _ = enqueue(payload, &$0) }
+        state.withLock { _ = enqueue(.frame(payload, allocator: channel.allocator), &$0) }
     }
 
     /// Seals (once keys exist) and writes `message`. Returns `false`, without sending, if the
@@ -72,7 +73,9 @@ final class Outbound: Sendable {
         let payload = message.encoded()
         return state.withLock { state in
             guard state.failure == nil else { return false }
-            guard let sealer = state.sealer else { return enqueue(payload, &state) }
+            guard let sealer = state.sealer else {
+                return enqueue(.frame(payload, allocator: channel.allocator), &state)
+            }
             // Whether this message finds the queue empty: then it fits whatever its size, even
             // behind a key update sent just before it.
             let fitsAlone = queuedFrames.load(ordering: .relaxed) == 0
@@ -86,7 +89,7 @@ final class Outbound: Sendable {
                     try updateKeys(requestingReply: true, &state)
                     guard state.failure == nil else { return false }
                 }
-                let sent = enqueue(try sealer.seal(payload), &state, fitsAlone: fitsAlone)
+                let sent = enqueue(try sealedFrame(payload, sealer), &state, fitsAlone: fitsAlone)
                 // Nothing may follow a closing message, not even an event pushed a moment later.
                 if sent, message.isClosing, state.failure == nil {
                     if case .closing(let reason) = message { state.failure = reason }
@@ -97,6 +100,22 @@ final class Outbound: Sendable {
                 return false
             }
         }
+    }
+
+    /// The frame for `payload` sealed with `sealer`: the length prefix, then the ciphertext and tag
+    /// written by the cipher straight into the buffer that goes to the channel (no intermediate
+    /// array, no copy).
+    private func sealedFrame(_ payload: [UInt8], _ sealer: RecordSealer) throws -> ByteBuffer {
+        let sealedCount = payload.count + AES256GCM.tagByteCount
+        var buffer = channel.allocator.buffer(capacity: Frame.headerByteCount + sealedCount)
+        buffer.writeInteger(UInt32(sealedCount))
+        try payload.withUnsafeBytes { plaintext in
+            _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+                try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                return sealedCount
+            }
+        }
+        return buffer
     }
 
     /// The session is accepted: from now on the sending key is renewed automatically.
@@ -126,14 +145,15 @@ final class Outbound: Sendable {
     private func updateKeys(requestingReply: Bool, _ state: inout State) throws {
         guard let sealer = state.sealer else { return }
         let update = try KeyUpdate.random(requestsUpdate: requestingReply)
-        guard enqueue(try sealer.seal(ServerMessage.keyUpdate(update).encoded()), &state) else { return }
+        guard enqueue(try sealedFrame(ServerMessage.keyUpdate(update).encoded(), sealer), &state) else { return }
         try sealer.apply(update)
         state.keyStarted = .now
     }
 
-    /// Hands one frame to the channel, counting it until the event loop has written it.
-    private func enqueue(_ payload: [UInt8], _ state: inout State, fitsAlone: Bool = false) -> Bool {
-        let size = payload.count + Frame.headerByteCount
+    /// Hands one frame (length prefix included) to the channel, counting it until the event loop
+    /// has written it.
+    private func enqueue(_ frame: ByteBuffer, _ state: inout State, fitsAlone: Bool = false) -> Bool {
+        let size = frame.readableBytes
         let frames = queuedFrames.add(1, ordering: .relaxed).newValue
         let bytes = queuedBytes.add(size, ordering: .relaxed).newValue
         // A frame alone in the queue always fits, however large (up to the frame limit), so a
@@ -154,7 +174,7 @@ final class Outbound: Sendable {
             self.queuedFrames.subtract(1, ordering: .relaxed)
             self.queuedBytes.subtract(size, ordering: .relaxed)
         }
-        channel.writeAndFlush(ByteBuffer.frame(payload, allocator: channel.allocator), promise: promise)
+        channel.writeAndFlush(frame, promise: promise)
         return true
     }
 

@@ -49,87 +49,117 @@ public final class AES256GCM {
 
     /// Encrypts `plaintext` and returns the ciphertext followed by the 16-byte tag.
     public func seal(_ plaintext: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: plaintext.count + Self.tagByteCount)
+        try plaintext.withUnsafeBytes { plaintext in
+            try nonce.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in
+                    try output.withUnsafeMutableBytes { output in
+                        try seal(plaintext, nonce: nonce, authenticating: aad, into: output)
+                    }
+                }
+            }
+        }
+        return output
+    }
+
+    /// Encrypts `plaintext` into `output`, which must be exactly `plaintext.count + 16` bytes: the
+    /// ciphertext, then the tag. For callers that seal straight into the buffer they send, with no
+    /// intermediate array.
+    public func seal(
+        _ plaintext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        into output: UnsafeMutableRawBufferPointer
+    ) throws {
         let operation = "AES-256-GCM seal"
         precondition(direction == .seal, "seal called on an opening context")
-        try checkNonce(nonce, operation)
-        var output = [UInt8](repeating: 0, count: plaintext.count + Self.tagByteCount)
-        let ok = output.withUnsafeMutableBufferPointer { out -> Bool in
-            var written: Int32 = 0
-            guard nonce.withUnsafeBufferPointer({ EVP_EncryptInit_ex(context, nil, nil, nil, $0.baseAddress) }) == 1
-            else { return false }
-            if !aad.isEmpty {
-                guard
-                    aad.withUnsafeBufferPointer({
-                        EVP_EncryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
-                    }) == 1
-                else { return false }
-            }
-            if !plaintext.isEmpty {
-                guard
-                    plaintext.withUnsafeBufferPointer({
-                        EVP_EncryptUpdate(context, out.baseAddress, &written, $0.baseAddress, Int32($0.count))
-                    }) == 1
-                else { return false }
-            }
-            var final: Int32 = 0
-            guard EVP_EncryptFinal_ex(context, out.baseAddress! + plaintext.count, &final) == 1 else { return false }
-            return EVP_CIPHER_CTX_ctrl(
-                context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagByteCount), out.baseAddress! + plaintext.count) == 1
+        precondition(output.count == plaintext.count + Self.tagByteCount, "output must be plaintext + 16 bytes")
+        try checkNonce(nonce.count, operation)
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        var written: Int32 = 0
+        guard EVP_EncryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self)) == 1
+        else { throw CryptoError.openSSL(operation) }
+        if aad.count > 0 {
+            guard
+                EVP_EncryptUpdate(
+                    context, nil, &written, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
+                    == 1
+            else { throw CryptoError.openSSL(operation) }
         }
-        guard ok else { throw CryptoError.openSSL(operation) }
-        return output
+        if plaintext.count > 0 {
+            guard
+                EVP_EncryptUpdate(
+                    context, out, &written, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    Int32(plaintext.count)) == 1
+            else { throw CryptoError.openSSL(operation) }
+        }
+        var final: Int32 = 0
+        guard EVP_EncryptFinal_ex(context, out + plaintext.count, &final) == 1,
+            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagByteCount), out + plaintext.count) == 1
+        else { throw CryptoError.openSSL(operation) }
     }
 
     /// Verifies and decrypts `sealed` (ciphertext followed by the tag) and returns the plaintext.
     ///
     /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
     public func open(_ sealed: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
+        try sealed.withUnsafeBytes { sealed in
+            try nonce.withUnsafeBytes { nonce in
+                try aad.withUnsafeBytes { aad in try open(sealed, nonce: nonce, authenticating: aad) }
+            }
+        }
+    }
+
+    /// Verifies and decrypts `sealed` (ciphertext followed by the tag) read in place, for callers
+    /// that hold the frame in a buffer of their own, and returns the plaintext.
+    ///
+    /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
+    public func open(
+        _ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
+    ) throws -> [UInt8] {
         let operation = "AES-256-GCM open"
         precondition(direction == .open, "open called on a sealing context")
-        try checkNonce(nonce, operation)
+        try checkNonce(nonce.count, operation)
         guard sealed.count >= Self.tagByteCount else {
             throw CryptoError.invalidArgument(operation, "sealed message is shorter than its 16-byte tag")
         }
         let ciphertextCount = sealed.count - Self.tagByteCount
+        let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var output = [UInt8](repeating: 0, count: ciphertextCount)
         var setupOK = true
-        let verified = sealed.withUnsafeBufferPointer { input -> Bool in
-            output.withUnsafeMutableBufferPointer { out -> Bool in
-                var written: Int32 = 0
+        let verified = output.withUnsafeMutableBufferPointer { out -> Bool in
+            var written: Int32 = 0
+            guard
+                EVP_DecryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self))
+                    == 1
+            else {
+                setupOK = false
+                return false
+            }
+            if aad.count > 0 {
                 guard
-                    nonce.withUnsafeBufferPointer({ EVP_DecryptInit_ex(context, nil, nil, nil, $0.baseAddress) })
-                        == 1
+                    EVP_DecryptUpdate(
+                        context, nil, &written, aad.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                        Int32(aad.count)) == 1
                 else {
                     setupOK = false
                     return false
                 }
-                if !aad.isEmpty {
-                    guard
-                        aad.withUnsafeBufferPointer({
-                            EVP_DecryptUpdate(context, nil, &written, $0.baseAddress, Int32($0.count))
-                        }) == 1
-                    else {
-                        setupOK = false
-                        return false
-                    }
-                }
-                if ciphertextCount > 0 {
-                    guard
-                        EVP_DecryptUpdate(context, out.baseAddress, &written, input.baseAddress, Int32(ciphertextCount))
-                            == 1
-                    else {
-                        setupOK = false
-                        return false
-                    }
-                }
-                let tag = UnsafeMutableRawPointer(mutating: input.baseAddress! + ciphertextCount)
-                guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagByteCount), tag) == 1 else {
+            }
+            if ciphertextCount > 0 {
+                guard EVP_DecryptUpdate(context, out.baseAddress, &written, input, Int32(ciphertextCount)) == 1 else {
                     setupOK = false
                     return false
                 }
-                var final: Int32 = 0
-                return EVP_DecryptFinal_ex(context, out.baseAddress.map { $0 + ciphertextCount }, &final) == 1
             }
+            // OpenSSL only reads the tag; the C signature is not const.
+            let tag = UnsafeMutableRawPointer(mutating: input + ciphertextCount)
+            guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagByteCount), tag) == 1 else {
+                setupOK = false
+                return false
+            }
+            var final: Int32 = 0
+            return EVP_DecryptFinal_ex(context, out.baseAddress.map { $0 + ciphertextCount }, &final) == 1
         }
         guard setupOK else { throw CryptoError.openSSL(operation) }
         guard verified else {
@@ -139,9 +169,9 @@ public final class AES256GCM {
         return output
     }
 
-    private func checkNonce(_ nonce: [UInt8], _ operation: String) throws {
-        guard nonce.count == Self.nonceByteCount else {
-            throw CryptoError.invalidArgument(operation, "nonce must be 12 bytes, got \(nonce.count)")
+    private func checkNonce(_ count: Int, _ operation: String) throws {
+        guard count == Self.nonceByteCount else {
+            throw CryptoError.invalidArgument(operation, "nonce must be 12 bytes, got \(count)")
         }
     }
 }

@@ -15,7 +15,7 @@ public struct ByteReader {
 
     /// Reads one byte.
     public mutating func readUInt8(_ field: String) throws -> UInt8 {
-        try readBytes(count: 1, field)[0]
+        UInt8(try readInteger(byteCount: 1, field))
     }
 
     /// Reads a big-endian 16-bit integer.
@@ -35,18 +35,16 @@ public struct ByteReader {
 
     /// Reads exactly `count` bytes.
     public mutating func readBytes(count: Int, _ field: String) throws -> [UInt8] {
-        guard count >= 0, remaining >= count else {
-            throw ProtocolError.malformed("\(field) needs \(count) bytes but only \(remaining) remain")
-        }
-        defer { index += count }
-        return Array(bytes[index..<index + count])
+        let range = try take(count, field)
+        return Array(bytes[range])
     }
 
     /// Reads a u16 length and that many bytes of UTF-8.
     public mutating func readString(_ field: String) throws -> String {
-        let length = Int(try readUInt16("\(field) length"))
-        let raw = try readBytes(count: length, field)
-        guard let text = String(validating: raw, as: UTF8.self) else {
+        let length = Int(try readInteger(byteCount: 2, "\(field) length"))
+        let range = try take(length, field)
+        // Validates straight from the payload, without copying the bytes into an array first.
+        guard let text = String(validating: bytes[range], as: UTF8.self) else {
             throw ProtocolError.malformed("\(field) is not valid UTF-8")
         }
         return text
@@ -54,7 +52,7 @@ public struct ByteReader {
 
     /// Reads a u32 length and that many bytes.
     public mutating func readByteString(_ field: String) throws -> [UInt8] {
-        let length = Int(try readUInt32("\(field) length"))
+        let length = Int(try readInteger(byteCount: 4, "\(field) length"))
         return try readBytes(count: length, field)
     }
 
@@ -65,8 +63,22 @@ public struct ByteReader {
         }
     }
 
-    private mutating func readInteger(byteCount: Int, _ field: String) throws -> UInt64 {
-        try readBytes(count: byteCount, field).reduce(0) { $0 << 8 | UInt64($1) }
+    /// Claims the next `count` bytes and returns their range. The field name is only formatted
+    /// when the read fails, so the happy path builds no strings.
+    private mutating func take(_ count: Int, _ field: @autoclosure () -> String) throws -> Range<Int> {
+        guard count >= 0, remaining >= count else {
+            throw ProtocolError.malformed("\(field()) needs \(count) bytes but only \(remaining) remain")
+        }
+        defer { index += count }
+        return index..<index + count
+    }
+
+    /// Reads a big-endian integer in place: no intermediate array per field.
+    private mutating func readInteger(byteCount: Int, _ field: @autoclosure () -> String) throws -> UInt64 {
+        let range = try take(byteCount, field())
+        var value: UInt64 = 0
+        for position in range { value = value << 8 | UInt64(bytes[position]) }
+        return value
     }
 }
 
@@ -100,6 +112,13 @@ public struct ByteWriter {
     /// the last whole character that fits (strings that must not be cut, such as names, are
     /// validated far shorter before they get here), so no peer-supplied text can stop the writer.
     public mutating func write(string: String) {
+        let count = string.utf8.count
+        if count <= Int(UInt16.max) {
+            // The common case appends the UTF-8 view directly, without an intermediate array.
+            write(UInt16(count))
+            bytes.append(contentsOf: string.utf8)
+            return
+        }
         var utf8 = Array(string.utf8)
         if utf8.count > Int(UInt16.max) {
             var end = Int(UInt16.max)

@@ -30,13 +30,25 @@ public final class RecordSealer {
 
     /// Seals one frame payload. Throws once 2^64 − 1 frames have been sealed.
     public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+        var sealed = [UInt8](repeating: 0, count: plaintext.count + AES256GCM.tagByteCount)
+        try plaintext.withUnsafeBytes { plaintext in
+            try sealed.withUnsafeMutableBytes { output in try seal(plaintext, into: output) }
+        }
+        return sealed
+    }
+
+    /// Seals one frame payload into `output`, which must be exactly `plaintext.count + 16` bytes
+    /// (for example the writable part of the buffer the frame is sent in), so the steady-state
+    /// path allocates nothing. Throws once 2^64 − 1 frames have been sealed.
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         guard counter < UInt64.max else {
             throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
         }
-        let sealed = try cipher.seal(plaintext, nonce: recordNonce(iv: iv, counter: counter))
+        try withRecordNonce(iv: iv, counter: counter) { nonce in
+            try cipher.seal(plaintext, nonce: nonce, into: output)
+        }
         counter += 1
         bytesSealed += UInt64(plaintext.count)
-        return sealed
     }
 }
 
@@ -70,11 +82,16 @@ public final class RecordOpener {
 
     /// Opens one frame payload.
     public func open(_ sealed: [UInt8]) throws -> [UInt8] {
+        try sealed.withUnsafeBytes { try open($0) }
+    }
+
+    /// Opens one frame payload read in place (for example from the buffer it arrived in).
+    public func open(_ sealed: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard counter < UInt64.max else {
             throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
         }
         do {
-            let plaintext = try cipher.open(sealed, nonce: recordNonce(iv: iv, counter: counter))
+            let plaintext = try withRecordNonce(iv: iv, counter: counter) { try cipher.open(sealed, nonce: $0) }
             counter += 1
             bytesOpened += UInt64(plaintext.count)
             return plaintext
@@ -84,6 +101,19 @@ public final class RecordOpener {
                     .decryptionFailed,
                     "frame \(counter) did not authenticate (tampered, replayed, reordered or wrong key)"))
         }
+    }
+}
+
+/// Calls `body` with the nonce for frame `counter` in a stack buffer: ``recordNonce(iv:counter:)``
+/// without allocating an array per frame.
+func withRecordNonce<R>(iv: [UInt8], counter: UInt64, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+    precondition(iv.count == AES256GCM.nonceByteCount, "IV must be 12 bytes")
+    return try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: AES256GCM.nonceByteCount) { nonce in
+        for index in 0..<4 { nonce[index] = iv[index] }
+        for index in 0..<8 {
+            nonce[4 + index] = iv[4 + index] ^ UInt8(truncatingIfNeeded: counter >> UInt64(56 - 8 * index))
+        }
+        return try body(UnsafeRawBufferPointer(nonce))
     }
 }
 

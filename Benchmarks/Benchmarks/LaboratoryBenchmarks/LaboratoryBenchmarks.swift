@@ -1,0 +1,326 @@
+// Micro-benchmarks of Laboratory's hot paths, in memory: no sockets, no event loops.
+//
+//   cd Benchmarks && swift package benchmark                    # run everything
+//   swift package benchmark --filter 'Seal.*'                   # a subset (names are CamelCase:
+//                                                                 the thresholds files are named after them)
+//   ../scripts/bench-thresholds check                           # compare against Thresholds/
+//
+// Thresholds are checked on the deterministic metric, allocations; wall-clock time is reported but
+// never gated, since it depends on the machine. Instruction counts come from callgrind
+// (scripts/profile) here: this machine's kernel does not expose perf counters, and asking the
+// harness for `.instructions` or `.cpuTotal` adds its own allocations to every sample. Where
+// perf works, `swift package benchmark --metric instructions` adds them.
+import Benchmark
+import Laboratory
+import LaboratoryCrypto
+import LaboratoryProtocol
+import Logging
+import NIOCore
+import Synchronization
+
+let benchmarks: @Sendable () -> Void = {
+    Benchmark.defaultConfiguration = .init(
+        metrics: [.wallClock, .mallocCountTotal, .throughput],
+        timeUnits: .nanoseconds,
+        warmupIterations: 10,
+        scalingFactor: .one,
+        maxDuration: .seconds(2),
+        maxIterations: 1_000_000,
+        thresholds: [.mallocCountTotal: .init(relative: [.p90: 5], absolute: [.p90: 2])]
+    )
+
+    recordLayerBenchmarks()
+    handshakeBenchmarks()
+    dispatchBenchmarks()
+    chatBenchmarks()
+}
+
+// MARK: - Record layer
+
+let sizes: [(String, Int)] = [("64B", 64), ("1KiB", 1024), ("64KiB", 65536)]
+
+func recordLayerBenchmarks() {
+    let key = [UInt8](repeating: 7, count: 32)
+    let iv = [UInt8](repeating: 9, count: 12)
+
+    for (label, size) in sizes {
+        let plaintext = [UInt8](repeating: 0x41, count: size)
+
+        Benchmark("Seal\(label)") { benchmark in
+            let sealer = try RecordSealer(key: key, iv: iv)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(try sealer.seal(plaintext))
+            }
+        }
+
+        Benchmark("Open\(label)") { benchmark in
+            // Seal as many frames as the run will open, outside the measurement.
+            let sealer = try RecordSealer(key: key, iv: iv)
+            let opener = try RecordOpener(key: key, iv: iv)
+            let iterations = benchmark.scaledIterations.count
+            let frames = try (0..<iterations).map { _ in try sealer.seal(plaintext) }
+            benchmark.startMeasurement()
+            for frame in frames {
+                blackHole(try opener.open(frame))
+            }
+        }
+    }
+
+    // Sealing into a buffer the caller owns (what Outbound does with the frame's ByteBuffer):
+    // zero allocations per sealed frame in steady state.
+    for (label, size) in sizes {
+        let plaintext = [UInt8](repeating: 0x41, count: size)
+        Benchmark("SealInto\(label)") { benchmark in
+            let sealer = try RecordSealer(key: key, iv: iv)
+            var output = [UInt8](repeating: 0, count: size + AES256GCM.tagByteCount)
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                try plaintext.withUnsafeBytes { plaintext in
+                    try output.withUnsafeMutableBytes { try sealer.seal(plaintext, into: $0) }
+                }
+            }
+            blackHole(output)
+        }
+    }
+
+    // What the server does for each response (the steps of Outbound.send without the channel):
+    // encode the message, then seal it straight into the frame buffer behind the length prefix.
+    for (label, size) in sizes {
+        let body = [UInt8](repeating: 0x42, count: size)
+        Benchmark("ResponseEncodeSealFrame\(label)") { benchmark in
+            let sealer = try RecordSealer(key: key, iv: iv)
+            let allocator = ByteBufferAllocator()
+            benchmark.startMeasurement()
+            for index in benchmark.scaledIterations {
+                let payload = ServerMessage.response(Response(requestID: UInt64(index), status: .ok, body: body))
+                    .encoded()
+                let sealedCount = payload.count + AES256GCM.tagByteCount
+                var buffer = allocator.buffer(capacity: 4 + sealedCount)
+                buffer.writeInteger(UInt32(sealedCount))
+                try payload.withUnsafeBytes { plaintext in
+                    _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+                        try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                        return sealedCount
+                    }
+                }
+                blackHole(buffer)
+            }
+        }
+    }
+
+    // What the server does for each request: copy the frame out of the ByteBuffer, open it, parse.
+    Benchmark("RequestCopyOpenDecode64B") { benchmark in
+        let sealer = try RecordSealer(key: key, iv: iv)
+        let opener = try RecordOpener(key: key, iv: iv)
+        let body = [UInt8](repeating: 0x43, count: 64)
+        let frames = try (0..<benchmark.scaledIterations.count).map { index in
+            ByteBuffer(
+                bytes: try sealer.seal(
+                    ClientMessage.request(Request(id: UInt64(index), service: "echo", body: body)).encoded()))
+        }
+        benchmark.startMeasurement()
+        for frame in frames {
+            blackHole(try ClientMessage(decoding: try opener.open(Array(frame.readableBytesView))))
+        }
+    }
+}
+
+// MARK: - Handshake
+
+/// A fixed host key, generated once per process (key generation is not what is measured).
+let hostKey: RSAPrivateKey = try! RSAPrivateKey(bitCount: 2048)
+
+func handshakeBenchmarks() {
+    let configuration = HandshakeConfiguration(
+        privateKey: hostKey, password: "benchmark password", serverName: "Laboratory", services: ["echo", "chat"])
+
+    // Both sides, in memory: the server's state machine from hello to accepted, and the client's
+    // steps (RSA-OAEP encrypt, key derivation, sealing). Dominated by one RSA-2048 private op.
+    Benchmark(
+        "HandshakeBothSides",
+        configuration: .init(maxDuration: .seconds(3), maxIterations: 2_000)
+    ) { benchmark in
+        for index in benchmark.scaledIterations {
+            blackHole(try runHandshake(configuration: configuration, connectionID: UInt64(index)))
+        }
+    }
+
+    // The server's share only: the client's key exchange frames are prepared beforehand.
+    Benchmark(
+        "HandshakeServerSide",
+        configuration: .init(maxDuration: .seconds(3), maxIterations: 2_000)
+    ) { benchmark in
+        let prepared = try (0..<benchmark.scaledIterations.count).map { _ in
+            try PreparedClient(configuration: configuration)
+        }
+        benchmark.startMeasurement()
+        for (index, client) in prepared.enumerated() {
+            blackHole(try client.runServer(configuration: configuration, connectionID: UInt64(index)))
+        }
+    }
+
+    Benchmark("RSA2048OAEPDecrypt", configuration: .init(maxDuration: .seconds(2), maxIterations: 2_000)) {
+        benchmark in
+        let ciphertext = try hostKey.publicKey.encryptOAEP([UInt8](repeating: 1, count: 32))
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(try hostKey.decryptOAEP(ciphertext))
+        }
+    }
+}
+
+struct HandshakeFailed: Error {}
+
+/// Runs one whole handshake in memory; returns the server's accepted display name.
+func runHandshake(configuration: HandshakeConfiguration, connectionID: UInt64) throws -> String {
+    var server = ServerHandshake(
+        configuration: configuration, connectionID: connectionID, serverRandom: try SecureRandom.bytes(count: 32),
+        clock: ContinuousClock())
+    guard case .sendPlaintext(let helloBytes)? = server.start().first else { throw HandshakeFailed() }
+    // Client: check the hello, encrypt a secret, derive keys.
+    let hello = try ServerHello(decoding: helloBytes)
+    let publicKey = try RSAPublicKey(spkiDER: hello.publicKeySPKI)
+    let secret = try SecureRandom.bytes(count: 32)
+    let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: helloBytes)
+    let clientSealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+    let clientOpener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+    let exchange = try publicKey.encryptOAEP(secret)
+    return try drive(
+        &server, exchange: exchange, clientSealer: clientSealer, clientOpener: clientOpener)
+}
+
+/// The client's half, prepared outside the measured region.
+struct PreparedClient {
+    let serverRandom: [UInt8]
+    let exchange: [UInt8]
+    let keys: SessionKeys
+
+    init(configuration: HandshakeConfiguration) throws {
+        serverRandom = try SecureRandom.bytes(count: 32)
+        let hello = ServerHello(publicKeySPKI: configuration.privateKey.publicKey.spkiDER, serverRandom: serverRandom)
+        let secret = try SecureRandom.bytes(count: 32)
+        keys = try SessionKeys.derive(secret: secret, serverRandom: serverRandom, helloPayload: hello.encoded())
+        exchange = try configuration.privateKey.publicKey.encryptOAEP(secret)
+    }
+
+    func runServer(configuration: HandshakeConfiguration, connectionID: UInt64) throws -> String {
+        var server = ServerHandshake(
+            configuration: configuration, connectionID: connectionID, serverRandom: serverRandom,
+            clock: ContinuousClock())
+        _ = server.start()
+        return try drive(
+            &server, exchange: exchange,
+            clientSealer: try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV),
+            clientOpener: try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV))
+    }
+}
+
+/// Feeds the key exchange, password and name to the server as the connection actor would (the
+/// server seals and opens with its own record layer), and checks each answer on the client side.
+func drive(
+    _ server: inout ServerHandshake<ContinuousClock>, exchange: [UInt8], clientSealer: RecordSealer,
+    clientOpener: RecordOpener
+) throws -> String {
+    var serverSealer: RecordSealer?
+    var serverOpener: RecordOpener?
+    var accepted: String?
+
+    func carryOut(_ actions: [ServerHandshake<ContinuousClock>.Action]) throws {
+        for action in actions {
+            switch action {
+            case .installKeys(let keys):
+                serverSealer = try RecordSealer(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+                serverOpener = try RecordOpener(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+            case .send(let message):
+                let sealed = try serverSealer!.seal(message.encoded())
+                _ = try ServerMessage(decoding: try clientOpener.open(sealed))
+            case .accept(let name):
+                accepted = name
+            case .close:
+                throw HandshakeFailed()
+            case .sendPlaintext, .usePlaintext, .setDeadline:
+                break
+            }
+        }
+    }
+
+    try carryOut(try server.receiveKeyExchange(exchange))
+    for message in [ClientMessage.password("benchmark password"), .name("ada")] {
+        let sealed = try clientSealer.seal(message.encoded())
+        try carryOut(try server.receive(try ClientMessage(decoding: try serverOpener!.open(sealed))))
+    }
+    guard let accepted else { throw HandshakeFailed() }
+    return accepted
+}
+
+// MARK: - Registry dispatch
+
+func dispatchBenchmarks() {
+    var registry = ServiceRegistry.standard
+    registry.register(NothingService(), as: "nothing")
+    let context = ServiceContext(
+        session: SessionIdentity(connectionID: 1, remoteAddress: "127.0.0.1:1", displayName: "ada"),
+        logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }), serviceName: "echo",
+        events: EventSink(connectionID: 1) { _ in true })
+    let body = [UInt8](repeating: 0x44, count: 64)
+    let registryCopy = registry
+
+    Benchmark("RegistryDispatchEcho64B") { benchmark in
+        for index in benchmark.scaledIterations {
+            blackHole(
+                await registryCopy.respond(
+                    to: Request(id: UInt64(index), service: "echo", body: body), context: context))
+        }
+    }
+
+    Benchmark("RegistryDispatchUnknownService") { benchmark in
+        for index in benchmark.scaledIterations {
+            blackHole(
+                await registryCopy.respond(
+                    to: Request(id: UInt64(index), service: "missing", body: body), context: context))
+        }
+    }
+}
+
+struct NothingService: LaboratoryService {
+    func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] { [] }
+}
+
+// MARK: - Chat
+
+func chatBenchmarks() {
+    for members in [10, 1000] {
+        // One `say` in a room of `members`: request JSON decoding, the room actor, event JSON
+        // encoding, one push per member. Each push here only counts; the socket side (encode,
+        // seal, write) is measured by "Response encode+seal+frame" and by the load generator.
+        Benchmark(
+            "ChatSay\(members)Members",
+            configuration: .init(maxDuration: .seconds(members > 100 ? 8 : 2), maxIterations: members > 100 ? 5_000 : 100_000)
+        ) { benchmark in
+            let chat = ChatService()
+            let delivered = Atomic<Int>(0)
+            let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
+            var contexts: [ServiceContext] = []
+            for id in 1...UInt64(members) {
+                let context = ServiceContext(
+                    session: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: "m\(id)"),
+                    logger: logger, serviceName: "chat",
+                    events: EventSink(connectionID: id) { _ in
+                        delivered.add(1, ordering: .relaxed)
+                        return true
+                    })
+                _ = try await chat.handle(Array(#"{"op":"join","room":"bench"}"#.utf8), context: context)
+                contexts.append(context)
+            }
+            let say = Array(#"{"op":"say","room":"bench","text":"hello, everyone in this room"}"#.utf8)
+            let sender = contexts[0]
+            benchmark.startMeasurement()
+            for _ in benchmark.scaledIterations {
+                blackHole(try await chat.handle(say, context: sender))
+            }
+            benchmark.stopMeasurement()
+            blackHole(delivered.load(ordering: .relaxed))
+        }
+    }
+}

@@ -1,0 +1,274 @@
+import BenchFraming
+import LaboratoryCrypto
+import LaboratoryProtocol
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// How a connection talks to its server.
+enum Wire: Sendable {
+    /// Plaintext frames (the baselines): a request is a bare payload, the reply is the same bytes.
+    case plain
+    /// Laboratory protocol v1: the full encrypted handshake, then sealed request/response frames.
+    case laboratory(password: String, name: String)
+}
+
+/// What a workload does with one connection. Every call happens on the connection's event loop.
+protocol ConnectionDriver: AnyObject {
+    /// The connection is ready: accepted (Laboratory) or connected (plaintext).
+    func ready(_ connection: BenchConnection)
+    /// A session message arrived (Laboratory).
+    func received(_ connection: BenchConnection, message: ServerMessage)
+    /// A frame arrived (plaintext).
+    func received(_ connection: BenchConnection, payload: ByteBuffer)
+    /// The connection ended.
+    func closed(_ connection: BenchConnection)
+}
+
+extension ConnectionDriver {
+    func received(_ connection: BenchConnection, message: ServerMessage) {}
+    func received(_ connection: BenchConnection, payload: ByteBuffer) {}
+    func closed(_ connection: BenchConnection) {}
+}
+
+/// The server's public key, parsed once per SPKI and shared: the generator should spend its CPU on
+/// what every client must do (RSA-OAEP encrypt, key derivation), not on parsing the same key again.
+final class PublicKeyCache: Sendable {
+    private let cache = Mutex<[[UInt8]: RSAPublicKey]>([:])
+
+    func key(for spki: [UInt8]) throws -> RSAPublicKey {
+        if let key = cache.withLock({ $0[spki] }) { return key }
+        let key = try RSAPublicKey(spkiDER: spki)
+        cache.withLock { $0[spki] = key }
+        return key
+    }
+
+    static let shared = PublicKeyCache()
+}
+
+struct ConnectionFailed: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// A minimal client on classic NIO handlers: frames, the Laboratory handshake (the same steps as
+/// `LaboratoryClient`, with the same `LaboratoryProtocol` types), then hands messages to a driver.
+/// It uses no actors or tasks, so the generator's own cost per operation stays small and the same
+/// for the baselines and for Laboratory, apart from the protocol work every client must do.
+final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private enum Step {
+        case hello, passwordPrompt, namePrompt, accepted, ready, closed
+    }
+
+    let wire: Wire
+    let driver: any ConnectionDriver
+    /// Succeeds when the connection is ready, fails if it closes first.
+    let readyPromise: EventLoopPromise<Void>
+    private(set) var channel: (any Channel)?
+    private var step: Step = .hello
+    private var sealer: RecordSealer?
+    private var opener: RecordOpener?
+    private var nextRequestID: UInt64 = 1
+
+    init(wire: Wire, driver: any ConnectionDriver, eventLoop: any EventLoop) {
+        self.wire = wire
+        self.driver = driver
+        self.readyPromise = eventLoop.makePromise()
+    }
+
+    var eventLoop: any EventLoop { readyPromise.futureResult.eventLoop }
+
+    func channelActive(context: ChannelHandlerContext) {
+        channel = context.channel
+        if case .plain = wire {
+            step = .ready
+            readyPromise.succeed()
+            driver.ready(self)
+        }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let wasReady = step == .ready
+        step = .closed
+        readyPromise.fail(ConnectionFailed(description: "the connection closed before it was ready"))
+        if wasReady { driver.closed(self) }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let payload = unwrapInboundIn(data)
+        if case .plain = wire {
+            driver.received(self, payload: payload)
+            return
+        }
+        do {
+            try receiveLaboratory(Array(payload.readableBytesView))
+        } catch {
+            readyPromise.fail(error)
+            context.close(promise: nil)
+        }
+    }
+
+    private func receiveLaboratory(_ bytes: [UInt8]) throws {
+        guard case .laboratory(let password, let name) = wire else { return }
+        if step == .hello {
+            let hello = try ServerHello(decoding: bytes)
+            let key = try PublicKeyCache.shared.key(for: hello.publicKeySPKI)
+            let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
+            let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: bytes)
+            writeFrame(try key.encryptOAEP(secret))
+            sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+            opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+            step = .passwordPrompt
+            return
+        }
+        let message = try ServerMessage(decoding: try opener!.open(bytes))
+        switch (step, message) {
+        case (.ready, .keyUpdate(let update)):
+            try opener!.apply(update)
+            if update.requestsUpdate {
+                let reply = try KeyUpdate.random(requestsUpdate: false)
+                send(.keyUpdate(reply))
+                try sealer!.apply(reply)
+            }
+        case (.ready, let message):
+            driver.received(self, message: message)
+        case (.passwordPrompt, .passwordPrompt):
+            send(.password(password))
+            step = .namePrompt
+        case (.namePrompt, .namePrompt):
+            send(.name(name))
+            step = .accepted
+        case (.accepted, .accepted):
+            step = .ready
+            readyPromise.succeed()
+            driver.ready(self)
+        case (_, .closing(let reason)):
+            throw ConnectionFailed(description: "the server closed: \(reason)")
+        default:
+            throw ConnectionFailed(description: "unexpected message \(message)")
+        }
+    }
+
+    /// Seals (Laboratory) and writes one message, flushing at once.
+    func send(_ message: ClientMessage) {
+        do {
+            writeFrame(try sealer!.seal(message.encoded()))
+        } catch {
+            channel?.close(promise: nil)
+        }
+    }
+
+    /// Sends a request to `service`; returns its id.
+    @discardableResult
+    func request(service: String, body: [UInt8]) -> UInt64 {
+        let id = nextRequestID
+        nextRequestID += 1
+        send(.request(Request(id: id, service: service, body: body)))
+        return id
+    }
+
+    /// Writes one frame and flushes it.
+    func writeFrame(_ payload: some Collection<UInt8>) {
+        guard let channel else { return }
+        var buffer = channel.allocator.buffer(capacity: 4 + payload.count)
+        buffer.writeFrame(payload)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    /// Writes one frame whose payload is already a buffer (plaintext baselines).
+    func writeFrame(_ payload: ByteBuffer) {
+        guard let channel else { return }
+        var buffer = channel.allocator.buffer(capacity: 4 + payload.readableBytes)
+        buffer.writeFrame(payload)
+        channel.writeAndFlush(buffer, promise: nil)
+    }
+
+    func close() { channel?.close(promise: nil) }
+}
+
+/// Opens connections to one server.
+struct Connector: Sendable {
+    let group: any EventLoopGroup
+    let host: String
+    let port: Int
+    let wire: Wire
+
+    /// Connects and returns once the connection is ready (accepted, for Laboratory).
+    func connect(_ makeDriver: @Sendable (any EventLoop) -> any ConnectionDriver) async throws -> BenchConnection {
+        let loop = group.next()
+        let driver = makeDriver(loop)
+        let connection = BenchConnection(wire: wire, driver: driver, eventLoop: loop)
+        let channel = try await ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(30))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maximumPayloadByteCount: 2 << 20)))
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+            .connect(host: host, port: port).get()
+        do {
+            try await connection.readyPromise.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        return connection
+    }
+
+    /// Opens `count` ready connections, at most `parallel` handshakes at a time.
+    func connect(
+        count: Int, parallel: Int = 64, _ makeDriver: @escaping @Sendable (Int, any EventLoop) -> any ConnectionDriver
+    ) async throws -> [BenchConnection] {
+        var connections: [BenchConnection] = []
+        connections.reserveCapacity(count)
+        var next = 0
+        try await withThrowingTaskGroup(of: BenchConnection.self) { group in
+            func start(_ index: Int) {
+                group.addTask {
+                    var attempt = 0
+                    while true {
+                        do {
+                            return try await connect { makeDriver(index, $0) }
+                        } catch {
+                            // A SYN dropped by a full backlog is retried a few times.
+                            attempt += 1
+                            if attempt >= 5 { throw error }
+                            try await Task.sleep(for: .milliseconds(50 * attempt))
+                        }
+                    }
+                }
+            }
+            while next < min(parallel, count) {
+                start(next)
+                next += 1
+            }
+            while let connection = try await group.next() {
+                connections.append(connection)
+                if next < count {
+                    start(next)
+                    next += 1
+                }
+            }
+        }
+        return connections
+    }
+}
+
+/// Closes every connection and waits until they are closed.
+func closeAll(_ connections: [BenchConnection]) async {
+    for connection in connections { connection.close() }
+    for connection in connections {
+        try? await connection.channel?.closeFuture.get()
+    }
+}

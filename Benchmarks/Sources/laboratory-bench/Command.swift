@@ -1,0 +1,259 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import NIOPosix
+
+/// `laboratory-bench`: starts the servers under test as child processes, drives them over loopback
+/// from this process, and prints a table and (optionally) JSON and Markdown.
+@main
+struct LaboratoryBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "laboratory-bench",
+        abstract: "Load generator: Laboratory against plaintext SwiftNIO baselines, in one run.",
+        discussion: """
+            Every scenario runs against each server in turn (repetitions interleaved), bounded in time. \
+            Server CPU time comes from /proc/PID/stat, resident memory from /proc/PID/status.
+            """)
+
+    @Option(help: "The Laboratory server executable (laboratory-server).")
+    var laboratoryServer: String
+
+    @Option(help: "The classic-handler baseline executable (nio-echo-classic).")
+    var classic: String?
+
+    @Option(help: "The NIOAsyncChannel baseline executable (nio-echo-async).")
+    var async: String?
+
+    @Option(help: "Comma-separated scenarios: handshake, echo, bulk, fanout, sessions.")
+    var scenarios = "handshake,echo,bulk,fanout,sessions"
+
+    @Option(help: "Repetitions of every measurement; medians are reported.")
+    var repetitions = 3
+
+    @Option(help: "Seconds of warm-up before each measurement window.")
+    var warmup = 0.5
+
+    @Option(help: "Seconds per measurement window.")
+    var duration = 2.0
+
+    @Option(help: "Echo connection counts.")
+    var echoConnections = "1,10,100,1000"
+
+    @Option(help: "Bulk connection counts.")
+    var bulkConnections = "1,10"
+
+    @Option(help: "Handshake concurrency levels.")
+    var handshakeConcurrency = "1,16,64"
+
+    @Option(help: "Fan-out room members (the sender is one of them).")
+    var fanoutMembers = 1000
+
+    @Option(help: "Fan-out: `say` requests the sender keeps outstanding.")
+    var fanoutWindow = 16
+
+    @Option(help: "Idle sessions to open; 0 opens as many as the file-descriptor limit allows.")
+    var sessions = 0
+
+    @Option(help: "Event-loop threads of the generator (default: the number of cores).")
+    var threads: Int?
+
+    @Option(help: "The openssl executable, for the RSA and AES-GCM ceilings; 'none' skips them.")
+    var openssl = "openssl"
+
+    @Option(help: "Write the full results as JSON here.")
+    var json: String?
+
+    @Option(help: "Write the Markdown tables here.")
+    var markdown: String?
+
+    @Option(help: "Drive a Laboratory server that is already running, as PID:PORT (for profiling), instead of starting one.")
+    var attachLaboratory: String?
+
+    @Option(help: "Drive a classic baseline that is already running, as PID:PORT, instead of starting one.")
+    var attachClassic: String?
+
+    @Option(help: "Drive an async baseline that is already running, as PID:PORT, instead of starting one.")
+    var attachAsync: String?
+
+    @Flag(help: "Drive only the baselines in echo and bulk (profiling a baseline).")
+    var skipLaboratory = false
+
+    @Option(help: "The server password (default: a random one given to the servers this generator starts).")
+    var password: String?
+
+    @Option(help: "A shell command run as each measurement window opens (e.g. callgrind_control -i on PID).")
+    var onMeasureStart: String?
+
+    @Option(help: "A shell command run as each measurement window closes.")
+    var onMeasureEnd: String?
+
+    @Option(help: "Write one Markdown history row (date, commit, headline figures) here.")
+    var historyRow: String?
+
+    @Option(help: "The commit being measured, recorded in the results.")
+    var commit = "unknown"
+
+    @Option(help: "Where servers keep state and logs (default: a new temporary directory).")
+    var workDirectory: String?
+
+    mutating func run() async throws {
+        let fileLimit = raiseFileLimit()
+        let log: @Sendable (String) -> Void = { line in
+            FileHandle.standardError.write(Data("[bench] \(line)\n".utf8))
+        }
+        let chosen = Set(scenarios.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) })
+        let work = workDirectory ?? NSTemporaryDirectory() + "laboratory-bench-\(getpid())"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let password = self.password ?? "bench-\(UInt64.random(in: 0...UInt64.max))"
+        let machine = machineDescription()
+        let loadBefore = loadAverage()
+        log("machine: \(machine.cpu), \(machine.cores) cores; file limit \(fileLimit); work directory \(work)")
+
+        var report = Report(
+            date: ISO8601DateFormatter().string(from: Date()), machine: machine,
+            configuration: [
+                "repetitions": "\(repetitions)", "warmupSeconds": "\(warmup)", "durationSeconds": "\(duration)",
+                "generatorThreads": "\(threads ?? System.coreCount)", "fileLimit": "\(fileLimit)",
+                "fanoutWindow": "\(fanoutWindow)", "laboratoryServer": laboratoryServer,
+                "serverLogLevel": "warning", "commit": commit,
+            ],
+            openssl: nil, cells: [], sessions: nil, targets: [])
+
+        // Ceilings first, while nothing else runs.
+        if openssl != "none", let path = openssl.hasPrefix("/") ? openssl : which(openssl) {
+            report.openssl = OpenSSLSpeed.measure(openssl: path, log: log)
+            log(
+                "openssl: rsa2048 \(report.openssl?.rsa2048SignPerSecond ?? 0)/s, two processes "
+                    + "\(report.openssl?.rsa2048SignPerSecondTwoProcesses ?? 0)/s")
+        }
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
+        let board = StatsBoard(group: group)
+        var scenarios = Scenarios(
+            group: group, board: board, warmup: .milliseconds(Int64(warmup * 1000)),
+            duration: .milliseconds(Int64(duration * 1000)), log: log)
+        scenarios.hooks = (onMeasureStart, onMeasureEnd)
+
+        func startLaboratory(_ name: String) throws -> ServerProcess {
+            try ServerProcess.start(
+                name: name, executable: laboratoryServer,
+                arguments: ["--port", "0", "--state-dir", "\(work)/state", "--log-level", "warning"],
+                environment: ["LABORATORY_PASSWORD": password], logDirectory: work)
+        }
+
+        var servers: [ServerProcess] = []
+        defer { for server in servers { server.stop() } }
+        var targets: [Target] = []
+        func attached(_ name: String, _ text: String) throws -> ServerProcess {
+            let parts = text.split(separator: ":").compactMap { Int($0) }
+            guard parts.count == 2 else { throw ValidationError("--attach-… takes PID:PORT") }
+            return .attach(name: name, pid: Int32(parts[0]), port: parts[1])
+        }
+        if let attachClassic {
+            targets.append(Target(name: "nio-classic", server: try attached("nio-classic", attachClassic), wire: .plain))
+        } else if let classic {
+            let server = try ServerProcess.start(
+                name: "nio-classic", executable: classic, arguments: ["--port", "0"], logDirectory: work)
+            servers.append(server)
+            targets.append(Target(name: "nio-classic", server: server, wire: .plain))
+        }
+        if let attachAsync {
+            targets.append(Target(name: "nio-async", server: try attached("nio-async", attachAsync), wire: .plain))
+        } else if let async {
+            let server = try ServerProcess.start(
+                name: "nio-async", executable: async, arguments: ["--port", "0"], logDirectory: work)
+            servers.append(server)
+            targets.append(Target(name: "nio-async", server: server, wire: .plain))
+        }
+        let laboratory: ServerProcess
+        if let attachLaboratory {
+            laboratory = try attached("laboratory", attachLaboratory)
+        } else {
+            laboratory = try startLaboratory("laboratory")
+            servers.append(laboratory)
+        }
+        let laboratoryTarget = Target(
+            name: "laboratory", server: laboratory, wire: .laboratory(password: password, name: "bench"))
+        if !skipLaboratory { targets.append(laboratoryTarget) }
+        log("servers: " + targets.map { "\($0.name) pid \($0.server.pid) port \($0.server.port)" }.joined(separator: ", "))
+
+        func levels(_ text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
+
+        if chosen.contains("handshake") {
+            for level in levels(handshakeConcurrency) {
+                var runs: [Measurement] = []
+                for repetition in 1...repetitions {
+                    let m = try await scenarios.handshakes(laboratoryTarget, concurrency: level)
+                    log(String(format: "handshake c=%d #%d: %.0f/s p50 %.2f ms p99 %.2f ms, server %.0f µs CPU each",
+                               level, repetition, m.operationsPerSecond, m.p50Microseconds / 1000, m.p99Microseconds / 1000,
+                               m.serverCPUMicrosecondsPerOperation))
+                    runs.append(m)
+                }
+                report.cells.append(Cell(scenario: "handshake", target: "laboratory", level: level, repetitions: runs, median: .median(runs)))
+            }
+        }
+
+        for (scenario, size, levelText) in [("echo", 64, echoConnections), ("bulk", 65536, bulkConnections)]
+        where chosen.contains(scenario) {
+            for level in levels(levelText) {
+                var runs: [String: [Measurement]] = [:]
+                for repetition in 1...repetitions {
+                    // Interleaved, so that drift on a shared machine hits every server alike.
+                    for target in targets {
+                        let m = try await scenarios.requestResponse(target, connections: level, size: size)
+                        log(String(format: "%@ %@ conns=%d #%d: %.0f/s %.1f MB/s p50 %.0f µs p99 %.0f µs, server %.1f µs CPU/op, errors %d",
+                                   scenario, target.name, level, repetition, m.operationsPerSecond, m.megabytesPerSecond,
+                                   m.p50Microseconds, m.p99Microseconds, m.serverCPUMicrosecondsPerOperation, m.errors))
+                        runs[target.name, default: []].append(m)
+                    }
+                }
+                for target in targets {
+                    let measured = runs[target.name] ?? []
+                    report.cells.append(Cell(scenario: scenario, target: target.name, level: level, repetitions: measured, median: .median(measured)))
+                }
+            }
+        }
+
+        if chosen.contains("fanout") {
+            // A fresh server, so that earlier scenarios leave no state in the chat service.
+            let server = try startLaboratory("laboratory-fanout")
+            servers.append(server)
+            let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
+            let runs = try await scenarios.fanout(target, members: fanoutMembers, window: fanoutWindow, repetitions: repetitions)
+            report.cells.append(Cell(scenario: "fanout", target: "laboratory", level: fanoutMembers, repetitions: runs, median: .median(runs)))
+            server.stop()
+        }
+
+        if chosen.contains("sessions") {
+            let server = try startLaboratory("laboratory-sessions")
+            servers.append(server)
+            let serverLimit = server.fileLimit() ?? fileLimit
+            // Each session costs one descriptor here and one in the server; keep a margin for both.
+            let possible = min(fileLimit, serverLimit) - 500
+            let count = sessions > 0 ? min(sessions, possible) : possible
+            let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
+            report.sessions = try await scenarios.sessions(target, count: count, fileLimit: min(fileLimit, serverLimit))
+            server.stop()
+        }
+
+        report.configuration["loadAverageBefore"] = loadBefore
+        report.configuration["loadAverageAfter"] = loadAverage()
+        report.checkTargets()
+        try await group.shutdownGracefully()
+
+        print(report.textTable())
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+            log("wrote \(json)")
+        }
+        if let historyRow {
+            try (report.historyRow() + "\n").write(toFile: historyRow, atomically: true, encoding: .utf8)
+        }
+        if let markdown {
+            try report.markdown().write(toFile: markdown, atomically: true, encoding: .utf8)
+            log("wrote \(markdown)")
+        }
+    }
+}

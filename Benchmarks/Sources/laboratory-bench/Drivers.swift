@@ -1,0 +1,196 @@
+import LaboratoryProtocol
+import NIOCore
+import Synchronization
+
+/// Non-pipelined request/response: one request in flight per connection, the next sent as soon as
+/// the answer arrives. Used for echo (64 B) and bulk (64 KiB) against every server.
+final class EchoDriver: ConnectionDriver, @unchecked Sendable {
+    private let control: RunControl
+    private let stats: LoopStats
+    private let body: [UInt8]
+    private let plainBody: ByteBuffer
+    private var sentAt: UInt64 = 0
+    private var outstanding = false
+
+    init(control: RunControl, stats: LoopStats, size: Int) {
+        self.control = control
+        self.stats = stats
+        self.body = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        self.plainBody = ByteBuffer(bytes: body)
+    }
+
+    func ready(_ connection: BenchConnection) {}
+
+    /// Starts the request loop (call on the connection's event loop).
+    func start(_ connection: BenchConnection) { sendNext(connection) }
+
+    private func sendNext(_ connection: BenchConnection) {
+        guard control.phase != .stopping else { return }
+        control.inFlight.add(1, ordering: .relaxed)
+        outstanding = true
+        sentAt = monotonicNanoseconds()
+        switch connection.wire {
+        case .plain: connection.writeFrame(plainBody)
+        case .laboratory: connection.request(service: "echo", body: body)
+        }
+    }
+
+    func received(_ connection: BenchConnection, payload: ByteBuffer) {
+        if payload.readableBytes != body.count { control.errors.add(1, ordering: .relaxed) }
+        complete(connection)
+    }
+
+    func received(_ connection: BenchConnection, message: ServerMessage) {
+        guard case .response(let response) = message else { return }
+        if response.status != .ok || response.body.count != body.count { control.errors.add(1, ordering: .relaxed) }
+        complete(connection)
+    }
+
+    private func complete(_ connection: BenchConnection) {
+        let elapsed = monotonicNanoseconds() &- sentAt
+        if control.phase == .measuring { stats.record(nanoseconds: elapsed, bytes: body.count) }
+        outstanding = false
+        control.inFlight.subtract(1, ordering: .relaxed)
+        sendNext(connection)
+    }
+
+    func closed(_ connection: BenchConnection) {
+        guard outstanding else { return }
+        outstanding = false
+        control.errors.add(1, ordering: .relaxed)
+        control.inFlight.subtract(1, ordering: .relaxed)
+    }
+}
+
+/// One handshake per connection: records the time from `connect()` to `accepted`, then says bye.
+final class HandshakeDriver: ConnectionDriver, @unchecked Sendable {
+    private let control: RunControl
+    private let stats: LoopStats
+    private let startedAt: UInt64
+
+    init(control: RunControl, stats: LoopStats, startedAt: UInt64) {
+        self.control = control
+        self.stats = stats
+        self.startedAt = startedAt
+    }
+
+    func ready(_ connection: BenchConnection) {
+        let elapsed = monotonicNanoseconds() &- startedAt
+        if control.phase == .measuring { stats.record(nanoseconds: elapsed) }
+        // The server answers bye with `closing` and closes the connection.
+        connection.send(.bye)
+    }
+}
+
+/// An accepted session that only waits (the sessions scenario).
+final class IdleDriver: ConnectionDriver, @unchecked Sendable {
+    func ready(_ connection: BenchConnection) {}
+}
+
+/// Shared counters of the fan-out scenario.
+final class FanoutCounters: Sendable {
+    let joined = Atomic<Int>(0)
+    let eventsSeen = Atomic<Int>(0)
+    let saysSent = Atomic<Int>(0)
+    let saysFailed = Atomic<Int>(0)
+    let membersLost = Atomic<Int>(0)
+    /// The latest delivery's time (monotonic ns), to end the window at the last delivery.
+    let lastDelivery = Atomic<UInt64>(0)
+}
+
+/// A chat room member. It joins on acceptance, counts every message event (the marker in the text
+/// carries the sender's monotonic send time, so latency needs no shared table), and member 0 is
+/// also the sender: it keeps `window` `say` requests outstanding while the run is measuring.
+final class MemberDriver: ConnectionDriver, @unchecked Sendable {
+    static let room = "fanout"
+    private let control: RunControl
+    private let stats: LoopStats
+    private let counters: FanoutCounters
+    private let name: String
+    private let window: Int
+    private var joinID: UInt64 = 0
+    private var saysOutstanding = 0
+
+    init(index: Int, control: RunControl, stats: LoopStats, counters: FanoutCounters, window: Int) {
+        self.control = control
+        self.stats = stats
+        self.counters = counters
+        self.name = "m\(index)"
+        self.window = window
+    }
+
+    func ready(_ connection: BenchConnection) {
+        joinID = connection.request(service: "chat", body: Array(#"{"op":"join","room":"\#(Self.room)"}"#.utf8))
+    }
+
+    /// Sender only: fills the window of outstanding `say`s (on the connection's event loop).
+    func startSaying(_ connection: BenchConnection) {
+        while saysOutstanding < window { say(connection) }
+    }
+
+    private func say(_ connection: BenchConnection) {
+        guard control.phase == .measuring else { return }
+        saysOutstanding += 1
+        control.inFlight.add(1, ordering: .relaxed)
+        counters.saysSent.add(1, ordering: .relaxed)
+        let text = "T\(monotonicNanoseconds())"
+        connection.request(
+            service: "chat", body: Array(#"{"op":"say","room":"\#(Self.room)","text":"\#(text)"}"#.utf8))
+    }
+
+    func received(_ connection: BenchConnection, message: ServerMessage) {
+        switch message {
+        case .event(let event):
+            counters.eventsSeen.add(1, ordering: .relaxed)
+            guard let sentAt = Self.marker(in: event.body) else { return }
+            let now = monotonicNanoseconds()
+            stats.record(nanoseconds: now &- sentAt)
+            stats.deliveriesTotal += 1
+            _ = counters.lastDelivery.max(now, ordering: .relaxed)
+        case .response(let response) where response.requestID == joinID:
+            if response.status == .ok {
+                counters.joined.add(1, ordering: .relaxed)
+            } else {
+                control.errors.add(1, ordering: .relaxed)
+            }
+        case .response(let response):
+            saysOutstanding -= 1
+            control.inFlight.subtract(1, ordering: .relaxed)
+            if response.status != .ok { counters.saysFailed.add(1, ordering: .relaxed) }
+            say(connection)
+        default:
+            break
+        }
+    }
+
+    func closed(_ connection: BenchConnection) {
+        counters.membersLost.add(1, ordering: .relaxed)
+        if saysOutstanding > 0 {
+            control.inFlight.subtract(saysOutstanding, ordering: .relaxed)
+            saysOutstanding = 0
+        }
+    }
+
+    /// The number after `:"T` in a chat event's JSON (the `text` field this generator wrote).
+    static func marker(in body: [UInt8]) -> UInt64? {
+        let count = body.count
+        var index = 0
+        while index + 3 < count {
+            if body[index] == UInt8(ascii: ":") && body[index + 1] == UInt8(ascii: "\"")
+                && body[index + 2] == UInt8(ascii: "T")
+            {
+                var value: UInt64 = 0
+                var cursor = index + 3
+                var digits = 0
+                while cursor < count, body[cursor] >= 0x30, body[cursor] <= 0x39 {
+                    value = value &* 10 &+ UInt64(body[cursor] - 0x30)
+                    cursor += 1
+                    digits += 1
+                }
+                if digits > 0, cursor < count, body[cursor] == UInt8(ascii: "\"") { return value }
+            }
+            index += 1
+        }
+        return nil
+    }
+}

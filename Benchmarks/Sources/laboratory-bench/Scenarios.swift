@@ -1,0 +1,260 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A server to drive and how to speak to it.
+struct Target: Sendable {
+    var name: String
+    var server: ServerProcess
+    var wire: Wire
+}
+
+/// Runs the scenarios against already started servers. Every measurement is bounded in time.
+struct Scenarios {
+    let group: any EventLoopGroup
+    let board: StatsBoard
+    let warmup: Duration
+    let duration: Duration
+    let log: @Sendable (String) -> Void
+    /// Shell commands run as each measurement window opens and closes (profiling hooks).
+    var hooks: (start: String?, end: String?) = (nil, nil)
+
+    func hook(_ command: String?) {
+        guard let command else { return }
+        _ = try? runCommand("/bin/sh", ["-c", command])
+    }
+
+    func connector(_ target: Target) -> Connector {
+        Connector(group: group, host: "127.0.0.1", port: target.server.port, wire: target.wire)
+    }
+
+    // MARK: Echo and bulk
+
+    /// Non-pipelined request/response at `connections` connections with `size`-byte bodies.
+    func requestResponse(_ target: Target, connections: Int, size: Int) async throws -> Measurement {
+        let control = RunControl()
+        let board = self.board
+        let connections = try await connector(target).connect(count: connections) { _, loop in
+            EchoDriver(control: control, stats: board.stats(for: loop), size: size)
+        }
+        do {
+            try await board.reset()
+            control.set(.warmup)
+            for connection in connections {
+                let driver = connection.driver as! EchoDriver
+                connection.eventLoop.execute { driver.start(connection) }
+            }
+            try await Task.sleep(for: warmup)
+            let measurement = try await measure(target, control) { try await Task.sleep(for: duration) }
+            await closeAll(connections)
+            return measurement
+        } catch {
+            await closeAll(connections)
+            throw error
+        }
+    }
+
+    /// Measures one window: CPU of both processes, wall time, and every loop's stats.
+    private func measure(
+        _ target: Target, _ control: RunControl, lost: Int = 0, _ window: () async throws -> Void
+    ) async throws -> Measurement {
+        hook(hooks.start)
+        let serverCPU0 = target.server.cpuTimes()
+        let ownCPU0 = ownCPUSeconds()
+        let start = ContinuousClock.now
+        control.set(.measuring)
+        try await window()
+        control.set(.stopping)
+        let elapsed = ContinuousClock.now - start
+        hook(hooks.end)
+        let serverCPU1 = target.server.cpuTimes()
+        let ownCPU = ownCPUSeconds() - ownCPU0
+        if !(await control.drain(timeout: .seconds(20))) { log("  warning: requests still in flight after 20 s") }
+        let collected = try await board.collect()
+        var measurement = Measurement(
+            operations: collected.operations, seconds: elapsed.seconds, bytes: collected.bytes,
+            latencies: collected.latencies,
+            serverCPU: serverCPU1.user + serverCPU1.system - serverCPU0.user - serverCPU0.system,
+            generatorCPU: ownCPU, errors: control.errors.load(ordering: .relaxed), lost: lost)
+        measurement.serverSystemCPUSeconds = serverCPU1.system - serverCPU0.system
+        return measurement
+    }
+
+    // MARK: Handshake
+
+    /// Full handshakes at `concurrency`: each slot connects, is accepted, says bye, waits for the
+    /// server to close, and starts again.
+    func handshakes(_ target: Target, concurrency: Int) async throws -> Measurement {
+        let control = RunControl()
+        let board = self.board
+        let connector = connector(target)
+        try await board.reset()
+        control.set(.warmup)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask {
+                    while control.phase != .stopping {
+                        let startedAt = monotonicNanoseconds()
+                        do {
+                            let connection = try await connector.connect { loop in
+                                HandshakeDriver(control: control, stats: board.stats(for: loop), startedAt: startedAt)
+                            }
+                            try await connection.channel?.closeFuture.get()
+                        } catch {
+                            control.errors.add(1, ordering: .relaxed)
+                            try? await Task.sleep(for: .milliseconds(10))
+                        }
+                    }
+                }
+            }
+            try await Task.sleep(for: warmup)
+            let result = try await measure(target, control) { try await Task.sleep(for: duration) }
+            try await group.waitForAll()
+            return result
+        }
+    }
+
+    // MARK: Fan-out
+
+    /// One room of `members` members (member 0 is also the sender); `repetitions` windows in which
+    /// the sender keeps `window` `say` requests outstanding. Every delivery is counted; a window
+    /// ends when the last delivery of the last message sent in it has arrived.
+    func fanout(_ target: Target, members: Int, window: Int, repetitions: Int) async throws -> [Measurement] {
+        let control = RunControl()
+        let counters = FanoutCounters()
+        let board = self.board
+        control.set(.stopping)
+        log("  fan-out: \(members) members joining")
+        let joinStart = ContinuousClock.now
+        let connections = try await connector(target).connect(count: members, parallel: 32) { index, loop in
+            MemberDriver(index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window)
+        }
+        // Every join is announced to everyone already in the room: N(N+1)/2 events in all.
+        let joinEvents = members * (members + 1) / 2
+        let settled = try await waitUntil(timeout: .seconds(120)) {
+            counters.joined.load(ordering: .relaxed) == members
+                && counters.eventsSeen.load(ordering: .relaxed) >= joinEvents
+        }
+        log(
+            "  fan-out: joined in \(String(format: "%.1f", (ContinuousClock.now - joinStart).seconds)) s"
+                + (settled ? "" : " (not all join events arrived)"))
+        let sender = connections[0]
+        let senderDriver = sender.driver as! MemberDriver
+        var results: [Measurement] = []
+        for repetition in 1...repetitions {
+            try await board.reset()
+            let sent0 = counters.saysSent.load(ordering: .relaxed)
+            hook(hooks.start)
+            let serverCPU0 = target.server.cpuTimes()
+            let ownCPU0 = ownCPUSeconds()
+            let start = monotonicNanoseconds()
+            control.set(.measuring)
+            sender.eventLoop.execute { senderDriver.startSaying(sender) }
+            try await Task.sleep(for: duration)
+            control.set(.stopping)
+            _ = await control.drain(timeout: .seconds(30))
+            let says = counters.saysSent.load(ordering: .relaxed) - sent0
+            let expected = says * members
+            var collected = try await board.collect()
+            let deadline = ContinuousClock.now + .seconds(30)
+            while collected.deliveriesTotal < expected && ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+                collected = try await board.collect()
+            }
+            let end = counters.lastDelivery.load(ordering: .relaxed)
+            hook(hooks.end)
+            let serverCPU1 = target.server.cpuTimes()
+            let serverCPU = serverCPU1.user + serverCPU1.system - serverCPU0.user - serverCPU0.system
+            let ownCPU = ownCPUSeconds() - ownCPU0
+            let lost = max(0, expected - collected.deliveriesTotal)
+            var measurement = Measurement(
+                operations: collected.deliveriesTotal, seconds: Double(end &- start) / 1e9, bytes: 0,
+                latencies: collected.latencies, serverCPU: serverCPU, generatorCPU: ownCPU,
+                errors: control.errors.load(ordering: .relaxed) + counters.saysFailed.load(ordering: .relaxed)
+                    + counters.membersLost.load(ordering: .relaxed), lost: lost)
+            measurement.serverSystemCPUSeconds = serverCPU1.system - serverCPU0.system
+            log(
+                "  fan-out #\(repetition): \(says) messages, \(collected.deliveriesTotal)/\(expected) deliveries, "
+                    + "\(Int(measurement.operationsPerSecond))/s, p99 \(Int(measurement.p99Microseconds)) µs")
+            results.append(measurement)
+        }
+        await closeAll(connections)
+        return results
+    }
+
+    // MARK: Sessions
+
+    /// Opens `count` idle accepted sessions on `target` and reports resident memory per session,
+    /// plus a new client's handshake and echo latency before and with them.
+    func sessions(_ target: Target, count: Int, fileLimit: Int) async throws -> SessionsResult {
+        let before = try await probe(target)
+        // Let the allocator settle after the probe's connections closed.
+        try await Task.sleep(for: .milliseconds(500))
+        let rssBefore = target.server.residentBytes()
+        log("  sessions: opening \(count) (server RSS \(rssBefore / 1024) KiB)")
+        let start = ContinuousClock.now
+        var opened: [BenchConnection] = []
+        do {
+            opened = try await connector(target).connect(count: count, parallel: 64) { _, _ in IdleDriver() }
+        } catch {
+            log("  sessions: stopped opening: \(error)")
+        }
+        let openSeconds = (ContinuousClock.now - start).seconds
+        try await Task.sleep(for: .seconds(1))
+        let rssAfter = target.server.residentBytes()
+        let alive = opened.filter { $0.channel?.isActive ?? false }.count
+        log("  sessions: \(alive) open after \(String(format: "%.1f", openSeconds)) s (server RSS \(rssAfter / 1024) KiB)")
+        let with = try await probe(target)
+        await closeAll(opened)
+        return SessionsResult(
+            fileLimit: fileLimit, requested: count, opened: alive, openSeconds: openSeconds,
+            residentBytesBefore: rssBefore, residentBytesAfter: rssAfter,
+            residentBytesPerSession: alive > 0 ? Double(rssAfter - rssBefore) / Double(alive) : 0,
+            probeBefore: before, probeWith: with)
+    }
+
+    /// 20 sequential handshakes, then one connection echoing 64 bytes for a second.
+    private func probe(_ target: Target) async throws -> Probe {
+        let handshake = try await limitedHandshakes(target, count: 20)
+        let echo = try await Scenarios(
+            group: group, board: board, warmup: .milliseconds(200), duration: .seconds(1), log: log
+        ).requestResponse(target, connections: 1, size: 64)
+        return Probe(
+            handshakeP50Microseconds: handshake.p50Microseconds, handshakeP99Microseconds: handshake.p99Microseconds,
+            echoP50Microseconds: echo.p50Microseconds, echoP99Microseconds: echo.p99Microseconds,
+            echoErrors: echo.errors)
+    }
+
+    /// `count` handshakes one after another.
+    private func limitedHandshakes(_ target: Target, count: Int) async throws -> Measurement {
+        let control = RunControl()
+        let board = self.board
+        let connector = connector(target)
+        try await board.reset()
+        return try await measure(target, control) {
+            for _ in 0..<count {
+                let startedAt = monotonicNanoseconds()
+                let connection = try await connector.connect { loop in
+                    HandshakeDriver(control: control, stats: board.stats(for: loop), startedAt: startedAt)
+                }
+                try await connection.channel?.closeFuture.get()
+            }
+        }
+    }
+
+    private func waitUntil(timeout: Duration, _ condition: () -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !condition() {
+            if ContinuousClock.now >= deadline { return false }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return true
+    }
+}
+
+extension Duration {
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
