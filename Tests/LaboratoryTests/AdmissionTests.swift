@@ -9,7 +9,7 @@ struct AdmissionTests {
     func wrongPasswordPenalty() async throws {
         try await LiveServer.with(Tweak { $0.admission.penalties.wrongPasswordDelay = .milliseconds(20) }) { live in
             var refusedAfter: Int?
-            for attempt in 1...6 {
+            for attempt in 1...8 {
                 var raw = try await RawClient.connect(port: live.port, from: "127.0.0.2")
                 let first = try #require(await raw.nextFrame())
                 if case .closing(let reason)? = try? ServerMessage(decoding: first) {
@@ -23,8 +23,10 @@ struct AdmissionTests {
                 #expect(error.description.contains("wrong password"))
             }
             // 5 s a failure against a 15 s threshold, and penalties decay as time passes: three
-            // failures come to just under 15 s, so the fifth attempt is the first refused.
-            #expect(refusedAfter == 4)
+            // failures come to just under 15 s, so the fifth attempt is normally the first refused
+            // (later if the machine is so slow that attempts take seconds each).
+            let failures = try #require(refusedAfter)
+            #expect((4...7).contains(failures))
             let honest = try await live.connect()
             #expect(try await honest.request(service: "echo", body: [1]) == [1])
             await honest.close()

@@ -70,7 +70,7 @@ final class TmuxServer: Sendable {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while (try? command(["has-session", "-t", name])) == nil {
             guard ContinuousClock.now < deadline else {
                 throw TmuxError(description: "tmux session \(name) did not start")
@@ -104,7 +104,7 @@ final class TmuxServer: Sendable {
     }
 
     /// Polls the pane every 100 ms until `text` appears, for at most `seconds`.
-    func waitFor(_ name: String, _ text: String, seconds: Double = 10) async throws -> Bool {
+    func waitFor(_ name: String, _ text: String, seconds: Double = 30) async throws -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if try screen(name).contains(where: { $0.contains(text) }) { return true }
@@ -114,7 +114,7 @@ final class TmuxServer: Sendable {
     }
 
     /// Polls until the pane's program has exited, for at most `seconds`; returns its exit status.
-    func waitForExit(_ name: String, seconds: Double = 10) async throws -> Int32? {
+    func waitForExit(_ name: String, seconds: Double = 30) async throws -> Int32? {
         let marker = "[exited with status "
         guard try await waitFor(name, marker, seconds: seconds),
             let line = try screen(name).last(where: { $0.hasPrefix(marker) })
