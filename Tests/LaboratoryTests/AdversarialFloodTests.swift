@@ -11,9 +11,12 @@ extension Adversarial {
     struct FloodTests {
         @Test("500 connections that never send the key: each refused or closed at its deadline; honest clients get in")
         func silentConnections() async throws {
-            let stepDeadline = Duration.seconds(1)
+            // A sanitizer slows honest newcomers' handshakes past a one-second step.
+            let stepDeadline = Duration.seconds(Sanitizer.isActive ? 4 : 1)
+            let seconds = stepDeadline.components.seconds
             let target = try await TargetProcess.start([
-                "--handshake-step-timeout", "1", "--handshake-timeout", "2", "--max-startups", "10:30:100",
+                "--handshake-step-timeout", "\(seconds)", "--handshake-timeout", "\(2 * seconds)",
+                "--max-startups", "10:30:100",
                 "--max-unauthenticated-per-source", "8", "--max-connections", "200",
             ])
             let honest = try await HonestTraffic.start { try await target.connect(name: $0) }
@@ -91,9 +94,13 @@ extension Adversarial {
 
         @Test("slowloris: a byte every half step never keeps a handshake open past its deadlines")
         func slowloris() async throws {
-            let step = Duration.seconds(2)
-            let total = Duration.seconds(4)
-            let target = try await TargetProcess.start(["--handshake-step-timeout", "2", "--handshake-timeout", "4"])
+            // A sanitizer slows the attackers' own steps past the margins of a two-second step.
+            let scale: Int64 = Sanitizer.isActive ? 3 : 1
+            let step = Duration.seconds(2 * scale)
+            let total = Duration.seconds(4 * scale)
+            let target = try await TargetProcess.start([
+                "--handshake-step-timeout", "\(2 * scale)", "--handshake-timeout", "\(4 * scale)",
+            ])
             let honest = try await HonestTraffic.start { try await target.connect(name: $0) }
             #expect(await honest.waitForProgress())
             let before = try target.memory()
@@ -225,9 +232,9 @@ struct TrickleOutcome: Sendable {
 
     /// Trickles the handshake one byte every half step. A `progressing` attacker also sends the
     /// rest of the key exchange and of the password at 70% of their steps, so each of those steps
-    /// completes before its deadline (2.8 s in all), then trickles the name: with a total of 4 s,
-    /// the total deadline ends it before the name step's own (at about 4.8 s). The other never
-    /// completes a frame, and the first step's deadline ends it.
+    /// completes before its deadline (1.4 steps in all), then trickles the name: with a total of
+    /// two steps, the total deadline ends it before the name step's own (at about 2.4 steps). The
+    /// other never completes a frame, and the first step's deadline ends it.
     static func attack(port: Int, from source: String, step: Duration, progressing: Bool) async -> TrickleOutcome {
         let start = ContinuousClock.now
         var raw: RawClient

@@ -83,11 +83,10 @@ struct ProcessMemory: CustomStringConvertible {
 
     var description: String { "RSS \(Self.mebibytes(resident)), peak \(Self.mebibytes(peak))" }
 
-    /// Requires the peak since `before` to have grown by less than `bound` bytes, unless under a
-    /// sanitizer, whose shadow memory and quarantine of freed blocks (ASan) make resident memory
-    /// no measure of what the code keeps.
-    /// (`measure` picks the peak, for a server process of its own, or the resident set now, for
-    /// this process, whose peak may predate the test).
+    /// Requires `after` (its peak, or with `measure: \.resident` its resident set now, for this
+    /// process, whose peak may predate the test) to exceed `before`'s resident set by less than
+    /// `bound` bytes. Not asserted under a sanitizer, whose shadow memory and quarantine of freed
+    /// blocks make resident memory no measure of what the code keeps.
     static func expectGrowth(
         from before: ProcessMemory, to after: ProcessMemory, below bound: Int,
         measure: KeyPath<ProcessMemory, Int> = \.peak, sourceLocation: SourceLocation = #_sourceLocation
@@ -113,7 +112,8 @@ enum Sanitizer {
     }()
 
     /// `duration`, or four times it under a sanitizer, which slows the code that much or more.
-    /// For slack only: deadlines the server enforces are never scaled.
+    /// For the slack on time the tests allow; scenarios whose honest clients or attackers need
+    /// longer server deadlines under a sanitizer set those explicitly.
     static func slack(_ duration: Duration) -> Duration { isActive ? duration * 4 : duration }
 }
 
@@ -181,9 +181,6 @@ final class HonestTraffic: Sendable {
         }
         return traffic
     }
-
-    /// Successful round trips so far, all clients together.
-    var roundTrips: Int { states.withLock { $0.reduce(0) { $0 + $1.roundTrips } } }
 
     /// Waits (at most `bound`) until every client has made `count` more round trips; returns
     /// whether they did.
