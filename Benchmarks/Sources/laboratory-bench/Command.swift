@@ -51,7 +51,11 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "Fan-out: `say` requests the sender keeps outstanding.")
     var fanoutWindow = 16
 
-    @Option(help: "Idle sessions to open; 0 opens as many as the file-descriptor limit allows.")
+    @Option(
+        help: """
+            Idle sessions to open; 0 opens as many as the file-descriptor limit allows, at most 16,000 \
+            (the server's default admission policy caps connections at 16,384).
+            """)
     var sessions = 0
 
     @Option(help: "Event-loop threads of the generator (default: the number of cores).")
@@ -230,7 +234,7 @@ struct LaboratoryBench: AsyncParsableCommand {
             let serverLimit = server.fileLimit() ?? fileLimit
             // Each session costs one descriptor here and one in the server; keep a margin for both.
             let possible = min(fileLimit, serverLimit) - 500
-            let count = sessions > 0 ? min(sessions, possible) : possible
+            let count = sessions > 0 ? min(sessions, possible) : min(possible, 16_000)
             let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
             report.sessions = try await scenarios.sessions(target, count: count, fileLimit: min(fileLimit, serverLimit))
             server.stop()
