@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import Logging
 import NIOCore
 
 extension Connection {
@@ -133,12 +134,23 @@ extension Connection {
     func serve(_ request: Request) async {
         defer { outstandingRequests -= 1 }
         guard let identity else { return }
-        var logger = self.logger
-        logger[metadataKey: "service"] = "\(request.service)"
         let context = ServiceContext(
-            session: identity, logger: logger, serviceName: request.service, events: eventSink)
+            session: identity, logger: serviceLogger(for: request.service), serviceName: request.service,
+            events: eventSink)
         let response = await environment.registry.respond(to: request, context: context)
         send(.response(response))
+    }
+
+    /// The connection's logger with the service name attached. Built once per service name and
+    /// kept: setting metadata makes StreamLogHandler re-render all of it, which per request cost
+    /// about a tenth of a 64-byte echo round trip. Names come from the client, so only the first
+    /// 64 are kept; later ones are built each time.
+    private func serviceLogger(for service: String) -> Logger {
+        if let logger = serviceLoggers[service] { return logger }
+        var logger = self.logger
+        logger[metadataKey: "service"] = "\(service)"
+        if serviceLoggers.count < 64 { serviceLoggers[service] = logger }
+        return logger
     }
 
     /// Tells the services about a rename, then confirms it to the client.
