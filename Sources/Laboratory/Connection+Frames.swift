@@ -16,11 +16,10 @@ extension Connection {
     func receive(_ frame: ByteBuffer) throws -> Inbound? {
         lastInbound = .now
         keepalivePending = false
-        let bytes = Array(frame.readableBytesView)
         if handshake.expectsKeyExchange {
-            return perform(try handshake.receiveKeyExchange(bytes))
+            return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
         }
-        let message = try ClientMessage(decoding: try open(bytes))
+        let message = try ClientMessage(decoding: try open(frame))
         guard identity != nil else {
             let outcome = perform(try handshake.receive(message))
             return outcome ?? (identity != nil ? .accepted : nil)
@@ -60,9 +59,10 @@ extension Connection {
 
     /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
     /// a client that ignores the request past twice the limit is disconnected.
-    private func open(_ bytes: [UInt8]) throws -> [UInt8] {
-        guard let opener else { return bytes }
-        let plaintext = try opener.open(bytes)
+    private func open(_ frame: ByteBuffer) throws -> [UInt8] {
+        guard let opener else { return Array(frame.readableBytesView) }
+        // Opened where it lies in the inbound buffer: no copy of the frame into an array first.
+        let plaintext = try frame.withUnsafeReadableBytes { try opener.open($0) }
         let limits = environment.outbound
         if !hasRequestedClientRekey
             && (opener.counter >= limits.rekeyAfterFrames || opener.bytesOpened >= limits.rekeyAfterBytes)
