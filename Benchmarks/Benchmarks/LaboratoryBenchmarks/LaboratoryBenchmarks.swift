@@ -101,7 +101,8 @@ func recordLayerBenchmarks() {
                 buffer.writeInteger(UInt32(sealedCount))
                 try payload.withUnsafeBytes { plaintext in
                     _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
-                        try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                        try sealer.seal(
+                            plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
                         return sealedCount
                     }
                 }
@@ -311,7 +312,8 @@ func chatBenchmarks() {
         // seal, write) is measured by "Response encode+seal+frame" and by the load generator.
         Benchmark(
             "ChatSay\(members)Members",
-            configuration: .init(maxDuration: .seconds(members > 100 ? 8 : 2), maxIterations: members > 100 ? 5_000 : 100_000)
+            configuration: .init(
+                maxDuration: .seconds(members > 100 ? 8 : 2), maxIterations: members > 100 ? 5_000 : 100_000)
         ) { benchmark in
             let chat = ChatService()
             let delivered = Atomic<Int>(0)

@@ -128,7 +128,8 @@ struct Scenarios {
         log("  fan-out: \(members) members joining")
         let joinStart = ContinuousClock.now
         let connections = try await connector(target).connect(count: members, parallel: 32) { index, loop in
-            MemberDriver(index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window)
+            MemberDriver(
+                index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window)
         }
         // Every join is announced to everyone already in the room: N(N+1)/2 events in all.
         let joinEvents = members * (members + 1) / 2
@@ -205,7 +206,9 @@ struct Scenarios {
         try await Task.sleep(for: .seconds(1))
         let rssAfter = target.server.residentBytes()
         let alive = opened.filter { $0.channel?.isActive ?? false }.count
-        log("  sessions: \(alive) open after \(String(format: "%.1f", openSeconds)) s (server RSS \(rssAfter / 1024) KiB)")
+        log(
+            "  sessions: \(alive) open after \(String(format: "%.1f", openSeconds)) s (server RSS \(rssAfter / 1024) KiB)"
+        )
         let with = try await probe(target)
         await closeAll(opened)
         return SessionsResult(
