@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import Logging
 import NIOCore
 
 extension Connection {
@@ -15,11 +16,10 @@ extension Connection {
     func receive(_ frame: ByteBuffer) throws -> Inbound? {
         lastInbound = .now
         keepalivePending = false
-        let bytes = Array(frame.readableBytesView)
         if handshake.expectsKeyExchange {
-            return perform(try handshake.receiveKeyExchange(bytes))
+            return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
         }
-        let message = try ClientMessage(decoding: try open(bytes))
+        let message = try ClientMessage(decoding: try open(frame))
         guard identity != nil else {
             let outcome = perform(try handshake.receive(message))
             return outcome ?? (identity != nil ? .accepted : nil)
@@ -59,9 +59,10 @@ extension Connection {
 
     /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
     /// a client that ignores the request past twice the limit is disconnected.
-    private func open(_ bytes: [UInt8]) throws -> [UInt8] {
-        guard let opener else { return bytes }
-        let plaintext = try opener.open(bytes)
+    private func open(_ frame: ByteBuffer) throws -> [UInt8] {
+        guard let opener else { return Array(frame.readableBytesView) }
+        // Opened where it lies in the inbound buffer: no copy of the frame into an array first.
+        let plaintext = try frame.withUnsafeReadableBytes { try opener.open($0) }
         let limits = environment.outbound
         if !hasRequestedClientRekey
             && (opener.counter >= limits.rekeyAfterFrames || opener.bytesOpened >= limits.rekeyAfterBytes)
@@ -133,12 +134,23 @@ extension Connection {
     func serve(_ request: Request) async {
         defer { outstandingRequests -= 1 }
         guard let identity else { return }
-        var logger = self.logger
-        logger[metadataKey: "service"] = "\(request.service)"
         let context = ServiceContext(
-            session: identity, logger: logger, serviceName: request.service, events: eventSink)
+            session: identity, logger: serviceLogger(for: request.service), serviceName: request.service,
+            events: eventSink)
         let response = await environment.registry.respond(to: request, context: context)
         send(.response(response))
+    }
+
+    /// The connection's logger with the service name attached. Built once per service name and
+    /// kept: setting metadata makes StreamLogHandler re-render all of it, which per request cost
+    /// about a tenth of a 64-byte echo round trip. Names come from the client, so only the first
+    /// 64 are kept; later ones are built each time.
+    private func serviceLogger(for service: String) -> Logger {
+        if let logger = serviceLoggers[service] { return logger }
+        var logger = self.logger
+        logger[metadataKey: "service"] = "\(service)"
+        if serviceLoggers.count < 64 { serviceLoggers[service] = logger }
+        return logger
     }
 
     /// Tells the services about a rename, then confirms it to the client.

@@ -36,6 +36,9 @@ actor Connection {
     var lastInbound = ContinuousClock.now
     /// Whether a keepalive ping is waiting for any frame in return.
     var keepalivePending = false
+    /// The connection's logger with each requested service's name attached, built once per service
+    /// (see `serviceLogger(for:)`).
+    var serviceLoggers: [String: Logger] = [:]
 
     init(channel: any Channel, source: String, environment: ConnectionEnvironment) throws {
         let id = environment.connectionIDs.make()

@@ -27,8 +27,9 @@ public struct OutboundLimits: Sendable, Hashable {
 /// task, bounds what may be queued, and renews the sending key.
 ///
 /// The connection actor owns it; services reach it only through an ``EventSink``. Sealing and
-/// handing the frame to the channel happen under one lock, so frames reach the event loop in the
+/// queueing the frame for the channel happen under one lock, so frames reach the event loop in the
 /// order of their counters whoever sends them, and a key update takes effect exactly at its frame.
+/// The event loop takes whatever is queued in one go, writes it in order and flushes once.
 final class Outbound: Sendable {
     private struct State {
         var sealer: RecordSealer?
@@ -36,6 +37,10 @@ final class Outbound: Sendable {
         var failure: CloseReason?
         /// Automatic key renewal starts when the session is accepted.
         var renewsKeys = false
+        /// Sealed frames waiting for the event loop, in order.
+        var pending: [ByteBuffer] = []
+        /// Whether a task on the event loop will write `pending`.
+        var drainScheduled = false
     }
 
     private let state: Mutex<State>
@@ -169,13 +174,41 @@ final class Outbound: Sendable {
                 &state)
             return false
         }
+        // One task on the event loop writes everything queued until it runs: a burst of frames
+        // (a room's messages to a member, responses to pipelined requests) costs one hop to the
+        // loop and one flush, not one of each per frame.
+        state.pending.append(frame)
+        if !state.drainScheduled {
+            state.drainScheduled = true
+            channel.eventLoop.execute { self.drain() }
+        }
+        return true
+    }
+
+    /// On the event loop: writes the pending frames in order and flushes once. They stop counting
+    /// against the queue limits when the last one has been handed to the kernel (or has failed,
+    /// as every write does once the channel is closed); writes complete in order.
+    private func drain() {
+        let frames = state.withLock { state in
+            state.drainScheduled = false
+            var frames: [ByteBuffer] = []
+            swap(&frames, &state.pending)
+            return frames
+        }
+        guard let last = frames.last else { return }
+        var bytes = 0
+        for frame in frames.dropLast() {
+            bytes += frame.readableBytes
+            channel.write(frame, promise: nil)
+        }
+        bytes += last.readableBytes
+        let count = frames.count
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [self] _ in
-            self.queuedFrames.subtract(1, ordering: .relaxed)
-            self.queuedBytes.subtract(size, ordering: .relaxed)
+            self.queuedFrames.subtract(count, ordering: .relaxed)
+            self.queuedBytes.subtract(bytes, ordering: .relaxed)
         }
-        channel.writeAndFlush(frame, promise: promise)
-        return true
+        channel.writeAndFlush(last, promise: promise)
     }
 
     private func fail(_ reason: CloseReason, _ state: inout State) {

@@ -11,6 +11,7 @@
 // harness for `.instructions` or `.cpuTotal` adds its own allocations to every sample. Where
 // perf works, `swift package benchmark --metric instructions` adds them.
 import Benchmark
+import Foundation
 import Laboratory
 import LaboratoryCrypto
 import LaboratoryProtocol
@@ -100,7 +101,8 @@ func recordLayerBenchmarks() {
                 buffer.writeInteger(UInt32(sealedCount))
                 try payload.withUnsafeBytes { plaintext in
                     _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
-                        try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                        try sealer.seal(
+                            plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
                         return sealedCount
                     }
                 }
@@ -128,15 +130,25 @@ func recordLayerBenchmarks() {
 
 // MARK: - Handshake
 
-/// A fixed host key, generated once per process (key generation is not what is measured).
-let hostKey: RSAPrivateKey = try! RSAPrivateKey(bitCount: 2048)
+/// Fixed keys, generated once per process (key generation is not what is measured): the long-term
+/// identity key, and a transport key certified by it, as the server's TransportKeys offers.
+let identityKey: RSAPrivateKey = try! RSAPrivateKey(bitCount: 2048)
+let transportKey: TransportKeyOffer = {
+    let key = try! RSAPrivateKey(bitCount: 2048)
+    let now = UInt64(Date().timeIntervalSince1970 * 1000)
+    let certificate = try! TransportKeyCertificate.issue(
+        for: key.publicKey, by: identityKey, notBefore: now - 60_000, notAfter: now + 86_400_000)
+    return TransportKeyOffer(privateKey: key, certificate: certificate)
+}()
 
 func handshakeBenchmarks() {
     let configuration = HandshakeConfiguration(
-        privateKey: hostKey, password: "benchmark password", serverName: "Laboratory", services: ["echo", "chat"])
+        identityKeySPKI: identityKey.publicKey.spkiDER, password: "benchmark password", serverName: "Laboratory",
+        services: ["echo", "chat"])
 
     // Both sides, in memory: the server's state machine from hello to accepted, and the client's
-    // steps (RSA-OAEP encrypt, key derivation, sealing). Dominated by one RSA-2048 private op.
+    // steps (certificate check, RSA-OAEP encrypt, key derivation, sealing). Dominated by one
+    // RSA-2048 private op.
     Benchmark(
         "HandshakeBothSides",
         configuration: .init(maxDuration: .seconds(3), maxIterations: 2_000)
@@ -162,10 +174,10 @@ func handshakeBenchmarks() {
 
     Benchmark("RSA2048OAEPDecrypt", configuration: .init(maxDuration: .seconds(2), maxIterations: 2_000)) {
         benchmark in
-        let ciphertext = try hostKey.publicKey.encryptOAEP([UInt8](repeating: 1, count: 32))
+        let ciphertext = try transportKey.privateKey.publicKey.encryptOAEP([UInt8](repeating: 1, count: 32))
         benchmark.startMeasurement()
         for _ in benchmark.scaledIterations {
-            blackHole(try hostKey.decryptOAEP(ciphertext))
+            blackHole(try transportKey.privateKey.decryptOAEP(ciphertext))
         }
     }
 }
@@ -175,12 +187,14 @@ struct HandshakeFailed: Error {}
 /// Runs one whole handshake in memory; returns the server's accepted display name.
 func runHandshake(configuration: HandshakeConfiguration, connectionID: UInt64) throws -> String {
     var server = ServerHandshake(
-        configuration: configuration, connectionID: connectionID, serverRandom: try SecureRandom.bytes(count: 32),
-        clock: ContinuousClock())
+        configuration: configuration, transportKey: transportKey, connectionID: connectionID,
+        serverRandom: try SecureRandom.bytes(count: 32), clock: ContinuousClock())
     guard case .sendPlaintext(let helloBytes)? = server.start().first else { throw HandshakeFailed() }
-    // Client: check the hello, encrypt a secret, derive keys.
+    // Client: check the hello and the transport key's certificate, encrypt a secret, derive keys.
     let hello = try ServerHello(decoding: helloBytes)
-    let publicKey = try RSAPublicKey(spkiDER: hello.publicKeySPKI)
+    let identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
+    let now = UInt64(Date().timeIntervalSince1970 * 1000)
+    let publicKey = try hello.transportKey.verify(identity: identity, now: now, skew: 60_000)
     let secret = try SecureRandom.bytes(count: 32)
     let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: helloBytes)
     let clientSealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
@@ -198,16 +212,18 @@ struct PreparedClient {
 
     init(configuration: HandshakeConfiguration) throws {
         serverRandom = try SecureRandom.bytes(count: 32)
-        let hello = ServerHello(publicKeySPKI: configuration.privateKey.publicKey.spkiDER, serverRandom: serverRandom)
+        let hello = ServerHello(
+            identityKeySPKI: configuration.identityKeySPKI, transportKey: transportKey.certificate,
+            serverRandom: serverRandom)
         let secret = try SecureRandom.bytes(count: 32)
         keys = try SessionKeys.derive(secret: secret, serverRandom: serverRandom, helloPayload: hello.encoded())
-        exchange = try configuration.privateKey.publicKey.encryptOAEP(secret)
+        exchange = try transportKey.privateKey.publicKey.encryptOAEP(secret)
     }
 
     func runServer(configuration: HandshakeConfiguration, connectionID: UInt64) throws -> String {
         var server = ServerHandshake(
-            configuration: configuration, connectionID: connectionID, serverRandom: serverRandom,
-            clock: ContinuousClock())
+            configuration: configuration, transportKey: transportKey, connectionID: connectionID,
+            serverRandom: serverRandom, clock: ContinuousClock())
         _ = server.start()
         return try drive(
             &server, exchange: exchange,
@@ -296,7 +312,8 @@ func chatBenchmarks() {
         // seal, write) is measured by "Response encode+seal+frame" and by the load generator.
         Benchmark(
             "ChatSay\(members)Members",
-            configuration: .init(maxDuration: .seconds(members > 100 ? 8 : 2), maxIterations: members > 100 ? 5_000 : 100_000)
+            configuration: .init(
+                maxDuration: .seconds(members > 100 ? 8 : 2), maxIterations: members > 100 ? 5_000 : 100_000)
         ) { benchmark in
             let chat = ChatService()
             let delivered = Atomic<Int>(0)

@@ -1,4 +1,5 @@
 import BenchFraming
+import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
 import NIOCore
@@ -31,19 +32,23 @@ extension ConnectionDriver {
     func closed(_ connection: BenchConnection) {}
 }
 
-/// The server's public key, parsed once per SPKI and shared: the generator should spend its CPU on
-/// what every client must do (RSA-OAEP encrypt, key derivation), not on parsing the same key again.
-final class PublicKeyCache: Sendable {
-    private let cache = Mutex<[[UInt8]: RSAPublicKey]>([:])
+/// Transport keys whose certificate this generator has already checked, by certificate. A real
+/// client verifies the signature on every connection (one RSA public operation, tens of
+/// microseconds); the generator does it once per certificate so that its CPU goes to what every
+/// connection must do (RSA-OAEP encrypt, key derivation, sealing), not to repeating the check.
+final class TransportKeyCache: Sendable {
+    private let cache = Mutex<[TransportKeyCertificate: RSAPublicKey]>([:])
 
-    func key(for spki: [UInt8]) throws -> RSAPublicKey {
-        if let key = cache.withLock({ $0[spki] }) { return key }
-        let key = try RSAPublicKey(spkiDER: spki)
-        cache.withLock { $0[spki] = key }
+    func key(for hello: ServerHello) throws -> RSAPublicKey {
+        if let key = cache.withLock({ $0[hello.transportKey] }) { return key }
+        let identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
+        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+        let key = try hello.transportKey.verify(identity: identity, now: now, skew: 60_000)
+        cache.withLock { $0[hello.transportKey] = key }
         return key
     }
 
-    static let shared = PublicKeyCache()
+    static let shared = TransportKeyCache()
 }
 
 struct ConnectionFailed: Error, CustomStringConvertible {
@@ -119,8 +124,12 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
     private func receiveLaboratory(_ bytes: [UInt8]) throws {
         guard case .laboratory(let password, let name) = wire else { return }
         if step == .hello {
+            // A server refusing the connection at accept (admission limits) sends its reason instead.
+            if case .closing(let reason)? = try? ServerMessage(decoding: bytes) {
+                throw ConnectionFailed(description: "the server refused the connection: \(reason)")
+            }
             let hello = try ServerHello(decoding: bytes)
-            let key = try PublicKeyCache.shared.key(for: hello.publicKeySPKI)
+            let key = try TransportKeyCache.shared.key(for: hello)
             let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
             let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: bytes)
             writeFrame(try key.encryptOAEP(secret))
@@ -138,6 +147,9 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
                 send(.keyUpdate(reply))
                 try sealer!.apply(reply)
             }
+        case (.ready, .ping(let value)):
+            // Keepalive: an accepted session that does not answer is disconnected as idle.
+            send(.pong(value))
         case (.ready, let message):
             driver.received(self, message: message)
         case (.passwordPrompt, .passwordPrompt):
@@ -195,19 +207,35 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
 }
 
 /// Opens connections to one server.
+///
+/// Connections come from `sourceCount` loopback addresses in turn (127.0.0.1, 127.0.0.2, ...),
+/// as from that many client machines: the server's admission policy allows a limited number of
+/// unfinished handshakes per source address, so a load of many parallel handshakes from one
+/// address would be measuring that policy instead of the server.
 struct Connector: Sendable {
     let group: any EventLoopGroup
     let host: String
     let port: Int
     let wire: Wire
+    var sourceCount = 16
+    private static let nextSource = Atomic<Int>(0)
+
+    init(group: any EventLoopGroup, host: String, port: Int, wire: Wire) {
+        self.group = group
+        self.host = host
+        self.port = port
+        self.wire = wire
+    }
 
     /// Connects and returns once the connection is ready (accepted, for Laboratory).
     func connect(_ makeDriver: @Sendable (any EventLoop) -> any ConnectionDriver) async throws -> BenchConnection {
         let loop = group.next()
         let driver = makeDriver(loop)
         let connection = BenchConnection(wire: wire, driver: driver, eventLoop: loop)
+        let source = Self.nextSource.wrappingAdd(1, ordering: .relaxed).oldValue % max(1, sourceCount)
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .bind(to: try SocketAddress(ipAddress: "127.0.0.\(1 + source)", port: 0))
             .connectTimeout(.seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -226,25 +254,41 @@ struct Connector: Sendable {
         return connection
     }
 
-    /// Opens `count` ready connections, at most `parallel` handshakes at a time.
+    /// Opens `count` ready connections, at most `parallel` handshakes at a time. Throws on the
+    /// first connection that still fails after retries.
     func connect(
-        count: Int, parallel: Int = 64, _ makeDriver: @escaping @Sendable (Int, any EventLoop) -> any ConnectionDriver
+        count: Int, parallel: Int = 48, _ makeDriver: @escaping @Sendable (Int, any EventLoop) -> any ConnectionDriver
     ) async throws -> [BenchConnection] {
+        let (connections, failures) = try await connect(
+            count: count, parallel: parallel, toleratingFailures: 0, makeDriver)
+        if let failure = failures.first { throw failure }
+        return connections
+    }
+
+    /// Opens up to `count` ready connections, at most `parallel` handshakes at a time, and goes
+    /// on past failures until more than `toleratingFailures` have failed. Returns what opened and
+    /// the errors.
+    func connect(
+        count: Int, parallel: Int = 48, toleratingFailures: Int,
+        _ makeDriver: @escaping @Sendable (Int, any EventLoop) -> any ConnectionDriver
+    ) async throws -> ([BenchConnection], [any Error]) {
         var connections: [BenchConnection] = []
+        var failures: [any Error] = []
         connections.reserveCapacity(count)
         var next = 0
-        try await withThrowingTaskGroup(of: BenchConnection.self) { group in
+        await withTaskGroup(of: Result<BenchConnection, any Error>.self) { group in
             func start(_ index: Int) {
                 group.addTask {
                     var attempt = 0
                     while true {
                         do {
-                            return try await connect { makeDriver(index, $0) }
+                            return .success(try await connect { makeDriver(index, $0) })
                         } catch {
-                            // A SYN dropped by a full backlog is retried a few times.
+                            // A SYN dropped by a full backlog, or a refusal by the server's
+                            // admission policy under a burst, is retried a few times.
                             attempt += 1
-                            if attempt >= 5 { throw error }
-                            try await Task.sleep(for: .milliseconds(50 * attempt))
+                            if attempt >= 8 { return .failure(error) }
+                            try? await Task.sleep(for: .milliseconds(50 * attempt))
                         }
                     }
                 }
@@ -253,15 +297,18 @@ struct Connector: Sendable {
                 start(next)
                 next += 1
             }
-            while let connection = try await group.next() {
-                connections.append(connection)
-                if next < count {
+            while let result = await group.next() {
+                switch result {
+                case .success(let connection): connections.append(connection)
+                case .failure(let error): failures.append(error)
+                }
+                if next < count && failures.count <= toleratingFailures {
                     start(next)
                     next += 1
                 }
             }
         }
-        return connections
+        return (connections, failures)
     }
 }
 

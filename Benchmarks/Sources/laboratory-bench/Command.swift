@@ -51,7 +51,11 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "Fan-out: `say` requests the sender keeps outstanding.")
     var fanoutWindow = 16
 
-    @Option(help: "Idle sessions to open; 0 opens as many as the file-descriptor limit allows.")
+    @Option(
+        help: """
+            Idle sessions to open; 0 opens as many as the file-descriptor limit allows, at most 16,000 \
+            (the server's default admission policy caps connections at 16,384).
+            """)
     var sessions = 0
 
     @Option(help: "Event-loop threads of the generator (default: the number of cores).")
@@ -66,7 +70,9 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "Write the Markdown tables here.")
     var markdown: String?
 
-    @Option(help: "Drive a Laboratory server that is already running, as PID:PORT (for profiling), instead of starting one.")
+    @Option(
+        help: "Drive a Laboratory server that is already running, as PID:PORT (for profiling), instead of starting one."
+    )
     var attachLaboratory: String?
 
     @Option(help: "Drive a classic baseline that is already running, as PID:PORT, instead of starting one.")
@@ -150,7 +156,8 @@ struct LaboratoryBench: AsyncParsableCommand {
             return .attach(name: name, pid: Int32(parts[0]), port: parts[1])
         }
         if let attachClassic {
-            targets.append(Target(name: "nio-classic", server: try attached("nio-classic", attachClassic), wire: .plain))
+            targets.append(
+                Target(name: "nio-classic", server: try attached("nio-classic", attachClassic), wire: .plain))
         } else if let classic {
             let server = try ServerProcess.start(
                 name: "nio-classic", executable: classic, arguments: ["--port", "0"], logDirectory: work)
@@ -175,7 +182,9 @@ struct LaboratoryBench: AsyncParsableCommand {
         let laboratoryTarget = Target(
             name: "laboratory", server: laboratory, wire: .laboratory(password: password, name: "bench"))
         if !skipLaboratory { targets.append(laboratoryTarget) }
-        log("servers: " + targets.map { "\($0.name) pid \($0.server.pid) port \($0.server.port)" }.joined(separator: ", "))
+        log(
+            "servers: "
+                + targets.map { "\($0.name) pid \($0.server.pid) port \($0.server.port)" }.joined(separator: ", "))
 
         func levels(_ text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
 
@@ -184,12 +193,18 @@ struct LaboratoryBench: AsyncParsableCommand {
                 var runs: [Measurement] = []
                 for repetition in 1...repetitions {
                     let m = try await scenarios.handshakes(laboratoryTarget, concurrency: level)
-                    log(String(format: "handshake c=%d #%d: %.0f/s p50 %.2f ms p99 %.2f ms, server %.0f µs CPU each",
-                               level, repetition, m.operationsPerSecond, m.p50Microseconds / 1000, m.p99Microseconds / 1000,
-                               m.serverCPUMicrosecondsPerOperation))
+                    log(
+                        String(
+                            format: "handshake c=%d #%d: %.0f/s p50 %.2f ms p99 %.2f ms, server %.0f µs CPU each",
+                            level, repetition, m.operationsPerSecond, m.p50Microseconds / 1000,
+                            m.p99Microseconds / 1000,
+                            m.serverCPUMicrosecondsPerOperation))
                     runs.append(m)
                 }
-                report.cells.append(Cell(scenario: "handshake", target: "laboratory", level: level, repetitions: runs, median: .median(runs)))
+                report.cells.append(
+                    Cell(
+                        scenario: "handshake", target: "laboratory", level: level, repetitions: runs,
+                        median: .median(runs)))
             }
         }
 
@@ -201,36 +216,47 @@ struct LaboratoryBench: AsyncParsableCommand {
                     // Interleaved, so that drift on a shared machine hits every server alike.
                     for target in targets {
                         let m = try await scenarios.requestResponse(target, connections: level, size: size)
-                        log(String(format: "%@ %@ conns=%d #%d: %.0f/s %.1f MB/s p50 %.0f µs p99 %.0f µs, server %.1f µs CPU/op, errors %d",
-                                   scenario, target.name, level, repetition, m.operationsPerSecond, m.megabytesPerSecond,
-                                   m.p50Microseconds, m.p99Microseconds, m.serverCPUMicrosecondsPerOperation, m.errors))
+                        log(
+                            String(
+                                format:
+                                    "%@ %@ conns=%d #%d: %.0f/s %.1f MB/s p50 %.0f µs p99 %.0f µs, server %.1f µs CPU/op, errors %d",
+                                scenario, target.name, level, repetition, m.operationsPerSecond, m.megabytesPerSecond,
+                                m.p50Microseconds, m.p99Microseconds, m.serverCPUMicrosecondsPerOperation, m.errors))
                         runs[target.name, default: []].append(m)
                     }
                 }
                 for target in targets {
                     let measured = runs[target.name] ?? []
-                    report.cells.append(Cell(scenario: scenario, target: target.name, level: level, repetitions: measured, median: .median(measured)))
+                    report.cells.append(
+                        Cell(
+                            scenario: scenario, target: target.name, level: level, repetitions: measured,
+                            median: .median(measured)))
                 }
             }
         }
 
         if chosen.contains("fanout") {
-            // A fresh server, so that earlier scenarios leave no state in the chat service.
-            let server = try startLaboratory("laboratory-fanout")
+            // A fresh server, so that earlier scenarios leave no state in the chat service (an
+            // attached server, for profiling, is used as it is).
+            let server = attachLaboratory != nil ? laboratory : try startLaboratory("laboratory-fanout")
             servers.append(server)
             let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
-            let runs = try await scenarios.fanout(target, members: fanoutMembers, window: fanoutWindow, repetitions: repetitions)
-            report.cells.append(Cell(scenario: "fanout", target: "laboratory", level: fanoutMembers, repetitions: runs, median: .median(runs)))
+            let runs = try await scenarios.fanout(
+                target, members: fanoutMembers, window: fanoutWindow, repetitions: repetitions)
+            report.cells.append(
+                Cell(
+                    scenario: "fanout", target: "laboratory", level: fanoutMembers, repetitions: runs,
+                    median: .median(runs)))
             server.stop()
         }
 
         if chosen.contains("sessions") {
-            let server = try startLaboratory("laboratory-sessions")
+            let server = attachLaboratory != nil ? laboratory : try startLaboratory("laboratory-sessions")
             servers.append(server)
             let serverLimit = server.fileLimit() ?? fileLimit
             // Each session costs one descriptor here and one in the server; keep a margin for both.
             let possible = min(fileLimit, serverLimit) - 500
-            let count = sessions > 0 ? min(sessions, possible) : possible
+            let count = sessions > 0 ? min(sessions, possible) : min(possible, 16_000)
             let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
             report.sessions = try await scenarios.sessions(target, count: count, fileLimit: min(fileLimit, serverLimit))
             server.stop()

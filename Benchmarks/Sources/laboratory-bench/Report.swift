@@ -146,7 +146,8 @@ enum OpenSSLSpeed {
         log("openssl speed -seconds 3 rsa2048")
         let single = (try? runCommand(openssl, ["speed", "-seconds", "3", "rsa2048"])).flatMap(rsaSignRate)
         log("openssl speed -multi 2 -seconds 3 rsa2048")
-        let multi = (try? runCommand(openssl, ["speed", "-multi", "2", "-seconds", "3", "rsa2048"])).flatMap(rsaSignRate)
+        let multi = (try? runCommand(openssl, ["speed", "-multi", "2", "-seconds", "3", "rsa2048"])).flatMap(
+            rsaSignRate)
         log("openssl speed -evp aes-256-gcm")
         let aes = (try? runCommand(openssl, ["speed", "-evp", "aes-256-gcm"])).map(aesRates) ?? [:]
         return OpenSSLFigures(
@@ -196,8 +197,11 @@ extension Report {
             guard let a, let b, b > 0 else { return nil }
             return a / b
         }
-        func add(_ name: String, _ goal: String, _ value: Double?, _ format: (Double) -> String, _ met: (Double) -> Bool) {
-            checks.append(TargetCheck(name: name, goal: goal, measured: value.map(format) ?? "n/a", met: value.map(met)))
+        func add(
+            _ name: String, _ goal: String, _ value: Double?, _ format: (Double) -> String, _ met: (Double) -> Bool
+        ) {
+            checks.append(
+                TargetCheck(name: name, goal: goal, measured: value.map(format) ?? "n/a", met: value.map(met)))
         }
         let x = { (v: Double) in String(format: "%.2f×", v) }
 
@@ -243,7 +247,8 @@ extension Report {
             let best = [cell("bulk", "nio-classic", level), cell("bulk", "nio-async", level)]
                 .compactMap { $0?.megabytesPerSecond }.max()
             add(
-                "Bulk 64 KiB, \(level) connection\(level == 1 ? "" : "s")", "≥ 0.6 × plaintext baseline (the faster one)",
+                "Bulk 64 KiB, \(level) connection\(level == 1 ? "" : "s")",
+                "≥ 0.6 × plaintext baseline (the faster one)",
                 ratio(lab, best), { v in String(format: "%.2f× (%.0f vs %.0f MB/s)", v, lab ?? 0, best ?? 0) },
                 { $0 >= 0.6 })
         }
@@ -260,14 +265,18 @@ extension Report {
                     measured: String(format: "%.1f KiB", sessions.residentBytesPerSession / 1024),
                     met: sessions.residentBytesPerSession < 16 * 1024))
         } else {
-            checks.append(TargetCheck(name: "Idle accepted sessions", goal: "≥ 15,000, < 16 KiB each", measured: "n/a", met: nil))
+            checks.append(
+                TargetCheck(name: "Idle accepted sessions", goal: "≥ 15,000, < 16 KiB each", measured: "n/a", met: nil))
         }
 
         // Fan-out.
-        let fan = cells.first { $0.scenario == "fanout" }?.median
+        let fanCell = cells.first { $0.scenario == "fanout" }
+        let fan = fanCell?.median
         add(
-            "Fan-out deliveries/s, 1,000-member room", "≥ 250,000/s", fan?.operationsPerSecond,
-            { v in String(format: "%.0f/s (p99 %.1f ms, lost %d)", v, (fan?.p99Microseconds ?? 0) / 1000, fan?.lost ?? 0) },
+            "Fan-out deliveries/s, \(fanCell?.level ?? 1000)-member room", "≥ 250,000/s", fan?.operationsPerSecond,
+            { v in
+                String(format: "%.0f/s (p99 %.1f ms, lost %d)", v, (fan?.p99Microseconds ?? 0) / 1000, fan?.lost ?? 0)
+            },
             { $0 >= 250_000 })
         targets = checks
     }
@@ -276,7 +285,9 @@ extension Report {
 // MARK: - Rendering
 
 extension Report {
-    static let targetNames = ["nio-classic": "NIO classic handlers", "nio-async": "NIOAsyncChannel", "laboratory": "Laboratory"]
+    static let targetNames = [
+        "nio-classic": "NIO classic handlers", "nio-async": "NIOAsyncChannel", "laboratory": "Laboratory",
+    ]
 
     /// The results as Markdown: what `scripts/bench` puts into Docs/PERFORMANCE.md.
     func markdown() -> String {
@@ -285,7 +296,8 @@ extension Report {
         out += "Measured \(date) on \(machine.cpu), \(machine.cores) cores, "
         out += String(format: "%.0f GiB, %@. ", machine.memoryGiB, machine.kernel)
         out += "Medians of \(repetitions) repetitions; server and load generator share the cores. "
-        out += "Load average before/after the run: \(configuration["loadAverageBefore"] ?? "?") / \(configuration["loadAverageAfter"] ?? "?"). "
+        out +=
+            "Load average before/after the run: \(configuration["loadAverageBefore"] ?? "?") / \(configuration["loadAverageAfter"] ?? "?"). "
         out += "Raw figures: [`performance/latest.json`](performance/latest.json).\n\n"
 
         out += "#### Targets\n\n| Target | Goal | Measured | Met |\n|---|---|---|---|\n"
@@ -295,7 +307,8 @@ extension Report {
         }
 
         out += "\n#### Request/response (non-pipelined)\n\n"
-        out += "| Scenario | Server | Conns | Round trips/s | MB/s | p50 µs | p99 µs | p99.9 µs | Server CPU µs/op (kernel) | ×async | ×classic | Errors |\n"
+        out +=
+            "| Scenario | Server | Conns | Round trips/s | MB/s | p50 µs | p99 µs | p99.9 µs | Server CPU µs/op (kernel) | ×async | ×classic | Errors |\n"
         out += "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
         for scenario in ["echo", "bulk"] {
             let levels = Set(cells.filter { $0.scenario == scenario }.map(\.level)).sorted()
@@ -323,51 +336,65 @@ extension Report {
         let handshakes = cells.filter { $0.scenario == "handshake" }.sorted { $0.level < $1.level }
         if !handshakes.isEmpty {
             out += "\n#### Handshakes (connect, key exchange, password, name, accepted; then bye and close)\n\n"
-            out += "| Concurrency | Handshakes/s | p50 ms | p99 ms | Server CPU µs/handshake (kernel) | × RSA private op | Errors |\n"
+            out +=
+                "| Concurrency | Handshakes/s | p50 ms | p99 ms | Server CPU µs/handshake (kernel) | × RSA private op | Errors |\n"
             out += "|--:|--:|--:|--:|--:|--:|--:|\n"
             let rsa = openssl?.rsa2048SignPerSecond.map { 1e6 / $0 }
             for cell in handshakes {
                 let m = cell.median
                 out += "| \(cell.level) | \(Self.number(m.operationsPerSecond)) | "
-                out += String(format: "%.2f | %.2f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000) + m.cpuPerOperationText + " | "
-                out += "\(rsa.map { String(format: "%.2f", m.serverCPUMicrosecondsPerOperation / $0) } ?? "n/a") | \(m.errors) |\n"
+                out +=
+                    String(format: "%.2f | %.2f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000)
+                    + m.cpuPerOperationText + " | "
+                out +=
+                    "\(rsa.map { String(format: "%.2f", m.serverCPUMicrosecondsPerOperation / $0) } ?? "n/a") | \(m.errors) |\n"
             }
         }
 
         if let fan = cells.first(where: { $0.scenario == "fanout" }) {
             let m = fan.median
             out += "\n#### Fan-out (one room, \(fan.level) members, one sender)\n\n"
-            out += "| Deliveries/s | Deliveries counted | Lost | p50 ms | p99 ms | p99.9 ms | Server CPU µs/delivery (kernel) |\n"
+            out +=
+                "| Deliveries/s | Deliveries counted | Lost | p50 ms | p99 ms | p99.9 ms | Server CPU µs/delivery (kernel) |\n"
             out += "|--:|--:|--:|--:|--:|--:|--:|\n"
             out += "| \(Self.number(m.operationsPerSecond)) | \(Self.number(Double(m.operations))) | \(m.lost) | "
-            out += String(
-                format: "%.1f | %.1f | %.1f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000,
-                m.p999Microseconds / 1000) + m.cpuPerOperationText + " |\n"
+            out +=
+                String(
+                    format: "%.1f | %.1f | %.1f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000,
+                    m.p999Microseconds / 1000) + m.cpuPerOperationText + " |\n"
         }
 
         if let s = sessions {
             out += "\n#### Idle sessions\n\n"
-            out += "| Sessions | Time to open | RSS before | RSS with sessions | Per session | New client: handshake p50 before → with | echo p50 before → with | echo p99 before → with |\n"
+            out +=
+                "| Sessions | Time to open | RSS before | RSS with sessions | Per session | New client: handshake p50 before → with | echo p50 before → with | echo p99 before → with |\n"
             out += "|--:|--:|--:|--:|--:|--:|--:|--:|\n"
             out += "| \(s.opened) | \(String(format: "%.1f s", s.openSeconds)) | "
-            out += String(format: "%.1f MiB | %.1f MiB | %.1f KiB | ", Double(s.residentBytesBefore) / 1_048_576, Double(s.residentBytesAfter) / 1_048_576, s.residentBytesPerSession / 1024)
             out += String(
-                format: "%.2f → %.2f ms | %.0f → %.0f µs | %.0f → %.0f µs |\n", s.probeBefore.handshakeP50Microseconds / 1000,
-                s.probeWith.handshakeP50Microseconds / 1000, s.probeBefore.echoP50Microseconds, s.probeWith.echoP50Microseconds,
+                format: "%.1f MiB | %.1f MiB | %.1f KiB | ", Double(s.residentBytesBefore) / 1_048_576,
+                Double(s.residentBytesAfter) / 1_048_576, s.residentBytesPerSession / 1024)
+            out += String(
+                format: "%.2f → %.2f ms | %.0f → %.0f µs | %.0f → %.0f µs |\n",
+                s.probeBefore.handshakeP50Microseconds / 1000,
+                s.probeWith.handshakeP50Microseconds / 1000, s.probeBefore.echoP50Microseconds,
+                s.probeWith.echoP50Microseconds,
                 s.probeBefore.echoP99Microseconds, s.probeWith.echoP99Microseconds)
         }
 
         if let o = openssl {
             out += "\n#### Ceilings (\(o.version))\n\n| Measure | Value |\n|---|--:|\n"
             if let v = o.rsa2048SignPerSecond {
-                out += "| `openssl speed -seconds 3 rsa2048`: private ops/s, one core | \(Self.number(v)) (\(String(format: "%.0f", 1e6 / v)) µs each) |\n"
+                out +=
+                    "| `openssl speed -seconds 3 rsa2048`: private ops/s, one core | \(Self.number(v)) (\(String(format: "%.0f", 1e6 / v)) µs each) |\n"
             }
             if let v = o.rsa2048SignPerSecondTwoProcesses {
-                out += "| `openssl speed -multi 2 -seconds 3 rsa2048`: private ops/s, two processes | \(Self.number(v)) |\n"
+                out +=
+                    "| `openssl speed -multi 2 -seconds 3 rsa2048`: private ops/s, two processes | \(Self.number(v)) |\n"
             }
             for size in ["64", "1024", "16384"] {
                 if let v = o.aes256gcmBytesPerSecond[size] {
-                    out += "| `openssl speed -evp aes-256-gcm`, \(size)-byte blocks | \(String(format: "%.0f MB/s", v / 1e6)) |\n"
+                    out +=
+                        "| `openssl speed -evp aes-256-gcm`, \(size)-byte blocks | \(String(format: "%.0f MB/s", v / 1e6)) |\n"
                 }
             }
         }
@@ -412,12 +439,15 @@ extension Report {
         }
         if let s = sessions {
             out += String(
-                format: "sessions: %d open (fd limit %d), %.1f KiB RSS each; new client handshake p50 %.2f ms (%.2f before), echo p50 %.0f µs (%.0f before)\n",
+                format:
+                    "sessions: %d open (fd limit %d), %.1f KiB RSS each; new client handshake p50 %.2f ms (%.2f before), echo p50 %.0f µs (%.0f before)\n",
                 s.opened, s.fileLimit, s.residentBytesPerSession / 1024, s.probeWith.handshakeP50Microseconds / 1000,
-                s.probeBefore.handshakeP50Microseconds / 1000, s.probeWith.echoP50Microseconds, s.probeBefore.echoP50Microseconds)
+                s.probeBefore.handshakeP50Microseconds / 1000, s.probeWith.echoP50Microseconds,
+                s.probeBefore.echoP50Microseconds)
         }
         for check in targets {
-            out += "target: \(check.met.map { $0 ? "MET   " : "MISSED" } ?? "n/a   ") \(check.name): \(check.measured) (goal \(check.goal))\n"
+            out +=
+                "target: \(check.met.map { $0 ? "MET   " : "MISSED" } ?? "n/a   ") \(check.name): \(check.measured) (goal \(check.goal))\n"
         }
         return out
     }

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A server under test, as a child process: started, read back for its port, watched through
@@ -182,7 +182,8 @@ func machineDescription() -> Machine {
     var name = utsname()
     uname(&name)
     let release = withUnsafeBytes(of: &name.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-    let memory = (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
+    let memory =
+        (try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8))?
         .split(separator: "\n").first { $0.hasPrefix("MemTotal:") }
         .flatMap { $0.split(separator: " ").dropFirst().first.flatMap { Int($0) } } ?? 0
     return Machine(
