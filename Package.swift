@@ -46,6 +46,7 @@ let package = Package(
                 "LaboratoryCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -89,6 +90,7 @@ let package = Package(
             name: "laboratory-client",
             dependencies: [
                 "LaboratoryClient",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +103,10 @@ let package = Package(
             path: "Examples/EchoHost"
         ),
         .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
-        .testTarget(name: "LaboratoryProtocolTests", dependencies: ["LaboratoryProtocol", "LaboratoryCrypto"]),
+        .testTarget(
+            name: "LaboratoryProtocolTests",
+            dependencies: ["LaboratoryProtocol", "LaboratoryCrypto", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .testTarget(
             name: "LaboratoryTests",
             dependencies: [
@@ -109,11 +114,15 @@ let package = Package(
                 "LaboratoryClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             exclude: ["Legacy/legacy_client.py", "Legacy/legacy_server.py"]
         ),
-        .testTarget(name: "LaboratoryClientTests", dependencies: ["LaboratoryClient", "Laboratory"]),
+        .testTarget(
+            name: "LaboratoryClientTests",
+            dependencies: ["LaboratoryClient", "Laboratory", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+        ),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
     ]
 )

@@ -1,5 +1,5 @@
 import LaboratoryProtocol
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Counts connections and penalties and decides, at accept, whether a new connection may proceed.
 final class Admission: Sendable {
@@ -11,14 +11,14 @@ final class Admission: Sendable {
     }
 
     private let policy: AdmissionPolicy
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     init(policy: AdmissionPolicy) { self.policy = policy }
 
     /// Admits a new connection from `source` (its IP address), counting it as unauthenticated,
     /// or returns why it is refused.
     func admit(source: String) -> CloseReason? {
-        state.withLock { state in
+        state.withLockedValue { state in
             let now = ContinuousClock.now
             if policy.penalties.isEnabled, let until = state.penaltyUntil[source] {
                 if until - now >= policy.penalties.threshold {
@@ -45,7 +45,7 @@ final class Admission: Sendable {
 
     /// The connection from `source` finished its handshake.
     func authenticated(source: String) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.unauthenticated -= 1
             Self.decrement(&state.unauthenticatedBySource, source)
         }
@@ -53,7 +53,7 @@ final class Admission: Sendable {
 
     /// The connection from `source` ended.
     func closed(source: String, wasAuthenticated: Bool) {
-        state.withLock { state in
+        state.withLockedValue { state in
             state.total -= 1
             if !wasAuthenticated {
                 state.unauthenticated -= 1
@@ -75,7 +75,7 @@ final class Admission: Sendable {
         case .peerClosed where !wasAuthenticated: amount = penalties.unauthenticatedDisconnect
         default: return
         }
-        state.withLock { state in
+        state.withLockedValue { state in
             let now = ContinuousClock.now
             if state.penaltyUntil[source] == nil, state.penaltyUntil.count >= penalties.maximumTrackedSources {
                 state.penaltyUntil = state.penaltyUntil.filter { $0.value > now }
@@ -88,7 +88,7 @@ final class Admission: Sendable {
 
     /// Counts for tests and metrics.
     var counts: (total: Int, unauthenticated: Int, trackedSources: Int) {
-        state.withLock { ($0.total, $0.unauthenticated, $0.penaltyUntil.count) }
+        state.withLockedValue { ($0.total, $0.unauthenticated, $0.penaltyUntil.count) }
     }
 
     private static func decrement(_ counts: inout [String: Int], _ source: String) {

@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Something that happens once, that tasks can wait for. A waiting task that is cancelled
 /// stops waiting.
@@ -9,11 +9,11 @@ final class OneShotSignal: Sendable {
         var nextWaiter: UInt64 = 0
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Wakes every waiter, now and later.
     func fire() {
-        let waiters = state.withLock { state in
+        let waiters = state.withLockedValue { state in
             state.fired = true
             defer { state.waiters = [:] }
             return state.waiters.values
@@ -23,13 +23,13 @@ final class OneShotSignal: Sendable {
 
     /// Returns once the signal has fired, or the task is cancelled.
     func wait() async {
-        let id = state.withLock { state in
+        let id = state.withLockedValue { state in
             state.nextWaiter += 1
             return state.nextWaiter
         }
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                let resumeNow = state.withLock { state in
+                let resumeNow = state.withLockedValue { state in
                     if state.fired || Task.isCancelled { return true }
                     state.waiters[id] = continuation
                     return false
@@ -37,7 +37,7 @@ final class OneShotSignal: Sendable {
                 if resumeNow { continuation.resume() }
             }
         } onCancel: {
-            state.withLock { $0.waiters.removeValue(forKey: id) }?.resume()
+            state.withLockedValue { $0.waiters.removeValue(forKey: id) }?.resume()
         }
     }
 }

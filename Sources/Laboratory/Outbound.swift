@@ -1,6 +1,7 @@
 import LaboratoryCrypto
 import LaboratoryProtocol
 import LaboratoryTransport
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
@@ -31,7 +32,9 @@ public struct OutboundLimits: Sendable, Hashable {
 /// order of their counters whoever sends them, and a key update takes effect exactly at its frame.
 /// The event loop takes whatever is queued in one go, writes it in order and flushes once.
 final class Outbound: Sendable {
-    private struct State {
+    /// Only ever touched inside `state`'s lock, which is what makes the sealer's cipher context
+    /// safe to share.
+    private struct State: @unchecked Sendable {
         var sealer: RecordSealer?
         var keyStarted: ContinuousClock.Instant = .now
         var failure: CloseReason?
@@ -43,7 +46,7 @@ final class Outbound: Sendable {
         var drainScheduled = false
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     private let queuedFrames = Atomic<Int>(0)
     private let queuedBytes = Atomic<Int>(0)
     let channel: any Channel
@@ -52,15 +55,15 @@ final class Outbound: Sendable {
     init(channel: any Channel, limits: OutboundLimits) {
         self.channel = channel
         self.limits = limits
-        self.state = Mutex(State())
+        self.state = NIOLockedValueBox(State())
     }
 
     /// Why the outbound side gave up (slow consumer, sealing failure), if it did.
-    var failure: CloseReason? { state.withLock { $0.failure } }
+    var failure: CloseReason? { state.withLockedValue { $0.failure } }
 
     /// From now on every frame is sealed with this key and IV.
     func installKey(_ key: [UInt8], iv: [UInt8]) throws {
-        try state.withLock { state in
+        try state.withLockedValue { state in
             state.sealer = try RecordSealer(key: key, iv: iv)
             state.keyStarted = .now
         }
@@ -68,7 +71,7 @@ final class Outbound: Sendable {
 
     /// Writes an unsealed frame (the hello, or a close reason before keys exist).
     func sendPlaintext(_ payload: [UInt8]) {
-        state.withLock { _ = enqueue(.frame(payload, allocator: channel.allocator), &$0) }
+        state.withLockedValue { _ = enqueue(.frame(payload, allocator: channel.allocator), &$0) }
     }
 
     /// Seals (once keys exist) and writes `message`. Returns `false`, without sending, if the
@@ -76,7 +79,7 @@ final class Outbound: Sendable {
     @discardableResult
     func send(_ message: ServerMessage) -> Bool {
         let payload = message.encoded()
-        return state.withLock { state in
+        return state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
                 return enqueue(.frame(payload, allocator: channel.allocator), &state)
@@ -125,19 +128,19 @@ final class Outbound: Sendable {
 
     /// The session is accepted: from now on the sending key is renewed automatically.
     func startRenewingKeys() {
-        state.withLock { $0.renewsKeys = true }
+        state.withLockedValue { $0.renewsKeys = true }
     }
 
     /// Marks the session as ended: later sends (event pushes from services) are refused.
     func finish(_ reason: CloseReason) {
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.failure == nil { state.failure = reason }
         }
     }
 
     /// Sends a key update for the sending direction and switches to the new key.
     func updateKeys(requestingReply: Bool) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.failure == nil, state.sealer != nil else { return }
             do {
                 try updateKeys(requestingReply: requestingReply, &state)
@@ -189,7 +192,7 @@ final class Outbound: Sendable {
     /// against the queue limits when the last one has been handed to the kernel (or has failed,
     /// as every write does once the channel is closed); writes complete in order.
     private func drain() {
-        let frames = state.withLock { state in
+        let frames = state.withLockedValue { state in
             state.drainScheduled = false
             var frames: [ByteBuffer] = []
             swap(&frames, &state.pending)

@@ -2,8 +2,8 @@ import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOPosix
-import Synchronization
 
 /// When transport keys are replaced.
 public struct TransportKeyPolicy: Sendable {
@@ -40,7 +40,7 @@ final class TransportKeys: Sendable {
     private let policy: TransportKeyPolicy
     /// How long after retirement clients may still use a key (covers handshakes in progress).
     private let validitySlack: Duration
-    private let current: Mutex<Current>
+    private let current: NIOLockedValueBox<Current>
     private let logger: Logger
 
     /// Generates and certifies the first key (off the cooperative thread pool).
@@ -60,26 +60,27 @@ final class TransportKeys: Sendable {
         self.policy = policy
         self.validitySlack = validitySlack
         self.logger = logger
-        self.current = Mutex(Current(offer: first, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0))
+        self.current = NIOLockedValueBox(
+            Current(offer: first, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0))
     }
 
     /// The key to offer a new connection. Never waits.
     func offer() -> TransportKeyOffer {
-        current.withLock { current in
+        current.withLockedValue { current in
             current.handshakes += 1
             return current.offer
         }
     }
 
     /// The key currently offered, for tests.
-    var currentOffer: TransportKeyOffer { current.withLock { $0.offer } }
+    var currentOffer: TransportKeyOffer { current.withLockedValue { $0.offer } }
 
     /// Replaces the current key when it has served its time or its handshakes, generating each
     /// next key ahead of time. Runs until cancelled.
     func rotate() async {
         var next: TransportKeyOffer?
         while !Task.isCancelled {
-            let (handshakes, retiresAt) = current.withLock { ($0.handshakes, $0.retiresAt) }
+            let (handshakes, retiresAt) = current.withLockedValue { ($0.handshakes, $0.retiresAt) }
             // Prepare the next key during the last fifth of the current key's time or handshakes.
             let prepareAt = retiresAt.advanced(by: .zero - policy.lifetime / 5)
             if next == nil, ContinuousClock.now >= prepareAt || handshakes >= policy.maximumHandshakes * 4 / 5 {
@@ -95,7 +96,7 @@ final class TransportKeys: Sendable {
                 do {
                     let offer = try Self.certify(
                         prepared.privateKey, identity: identity, policy: policy, slack: validitySlack)
-                    current.withLock {
+                    current.withLockedValue {
                         $0 = Current(offer: offer, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0)
                     }
                     next = nil

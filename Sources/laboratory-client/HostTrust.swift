@@ -1,5 +1,5 @@
 import LaboratoryClient
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// Decides whether to trust a server's key the way ssh's `StrictHostKeyChecking accept-new`
 /// does, around the library's trust policies:
@@ -73,7 +73,7 @@ struct HostTrust: Sendable {
     private func probe(_ endpoint: Endpoint) async throws -> String {
         let seen = SeenFingerprint()
         let refuseAndNote = ServerTrust.custom { fingerprint, _ in
-            seen.value.withLock { $0 = fingerprint }
+            seen.value.withLockedValue { $0 = fingerprint }
             return false
         }
         do {
@@ -82,7 +82,7 @@ struct HostTrust: Sendable {
         } catch let error as ClientError where error.code == .serverKeyMismatch {
             // Expected: the policy refused.
         }
-        guard let fingerprint = seen.value.withLock({ $0 }) else {
+        guard let fingerprint = seen.value.withLockedValue({ $0 }) else {
             throw CommandFailure("the server at \(endpoint) did not present a key")
         }
         return fingerprint
@@ -91,5 +91,5 @@ struct HostTrust: Sendable {
 
 /// The fingerprint a probing connection saw.
 private final class SeenFingerprint: Sendable {
-    let value = Mutex<String?>(nil)
+    let value = NIOLockedValueBox<String?>(nil)
 }

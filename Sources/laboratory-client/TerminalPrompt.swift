@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -15,7 +15,9 @@ import Synchronization
 /// Editing keys: Backspace, Ctrl-U (clear), Ctrl-W (delete word), Ctrl-L (redraw); Enter sends;
 /// Ctrl-D on an empty line ends input; Ctrl-C quits. Arrow and other escape sequences are ignored.
 final class TerminalPrompt: Console {
-    private struct State {
+    /// Only ever touched inside `state`'s lock; the signal sources are what keep it from being
+    /// `Sendable` on its own.
+    private struct State: @unchecked Sendable {
         var prompt = "> "
         var buffer: [UInt8] = []
         var escape = Escape.none
@@ -34,7 +36,7 @@ final class TerminalPrompt: Console {
     private let continuation: AsyncStream<String>.Continuation
     private let palette: Palette
     private let saved: termios
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
 
     /// Switches standard input to raw mode and starts reading keys.
     init(palette: Palette) throws {
@@ -64,7 +66,7 @@ final class TerminalPrompt: Console {
     func show(_ text: String, as style: Palette.Style) {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
         let output = lines.map { palette.paint(EventText.clean(String($0)), as: style) + "\r\n" }.joined()
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.finished {
                 Terminal.put(output)
                 return
@@ -74,7 +76,7 @@ final class TerminalPrompt: Console {
     }
 
     func setPrompt(_ prompt: String) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.finished, state.prompt != prompt else { return }
             let erase = erasure(state)
             state.prompt = prompt
@@ -83,7 +85,7 @@ final class TerminalPrompt: Console {
     }
 
     func finish() {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.finished else { return }
             state.finished = true
             Terminal.put(erasure(state))
@@ -96,7 +98,7 @@ final class TerminalPrompt: Console {
     // MARK: Drawing
 
     private func draw() {
-        state.withLock { Terminal.put(rendering($0)) }
+        state.withLockedValue { Terminal.put(rendering($0)) }
     }
 
     /// The prompt and the input typed so far.
@@ -131,7 +133,7 @@ final class TerminalPrompt: Console {
     private func receive(_ byte: UInt8) -> Bool {
         var submitted: String?
         var ended = false
-        state.withLock { state in
+        state.withLockedValue { state in
             guard !state.finished else {
                 ended = true
                 return
@@ -192,7 +194,7 @@ final class TerminalPrompt: Console {
 
     /// On SIGTERM or SIGHUP, gives the terminal back before exiting.
     private func watchSignals() {
-        state.withLock { state in
+        state.withLockedValue { state in
             for number in [SIGTERM, SIGHUP] {
                 signal(number, SIG_IGN)
                 let source = DispatchSource.makeSignalSource(signal: number, queue: .global())

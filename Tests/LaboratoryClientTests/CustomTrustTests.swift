@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 import Testing
 
 @testable import LaboratoryClient
@@ -8,20 +8,20 @@ import Testing
 struct CustomTrustTests {
     /// What the decision was asked, in order.
     private final class Calls: Sendable {
-        let seen = Mutex<[String]>([])
+        let seen = NIOLockedValueBox<[String]>([])
     }
 
     @Test("the decision gets the fingerprint and endpoint; a refusal names both")
     func decides() throws {
         let calls = Calls()
         let trust = ServerTrust.custom { fingerprint, endpoint in
-            calls.seen.withLock { $0.append("\(endpoint) \(fingerprint)") }
+            calls.seen.withLockedValue { $0.append("\(endpoint) \(fingerprint)") }
             return fingerprint == "SHA256:good"
         }
         #expect(try trust.check(fingerprint: "SHA256:good", endpoint: "h:1") == nil)
         let refusal = try #require(try trust.check(fingerprint: "SHA256:bad", endpoint: "h:2"))
         #expect(refusal.contains("SHA256:bad"))
         #expect(refusal.contains("h:2"))
-        #expect(calls.seen.withLock { $0 } == ["h:1 SHA256:good", "h:2 SHA256:bad"])
+        #expect(calls.seen.withLockedValue { $0 } == ["h:1 SHA256:good", "h:2 SHA256:bad"])
     }
 }

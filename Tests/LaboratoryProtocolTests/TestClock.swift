@@ -1,4 +1,4 @@
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A clock that only moves when a test calls ``advance(by:)``.
 final class TestClock: Clock, Sendable {
@@ -14,18 +14,18 @@ final class TestClock: Clock, Sendable {
         var description: String { "t+\(offset)" }
     }
 
-    private let current = Mutex(Instant(offset: .zero))
+    private let current = NIOLockedValueBox(Instant(offset: .zero))
 
     init() {}
 
-    var now: Instant { current.withLock { $0 } }
+    var now: Instant { current.withLockedValue { $0 } }
 
     var minimumResolution: Swift.Duration { .nanoseconds(1) }
 
     /// Moves the clock forward.
     func advance(by duration: Swift.Duration) {
         precondition(duration >= .zero, "a clock does not go backwards")
-        current.withLock { $0 = $0.advanced(by: duration) }
+        current.withLockedValue { $0 = $0.advanced(by: duration) }
     }
 
     /// Suspends until a test has advanced the clock to `deadline`, polling in real time.

@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 import Testing
@@ -175,11 +176,11 @@ final class Counter: Sendable {
 
 /// The first moment something happened, from any thread.
 final class Moment: Sendable {
-    private let value = Mutex<ContinuousClock.Instant?>(nil)
+    private let value = NIOLockedValueBox<ContinuousClock.Instant?>(nil)
 
-    func mark() { value.withLock { $0 = $0 ?? .now } }
+    func mark() { value.withLockedValue { $0 = $0 ?? .now } }
 
-    var instant: ContinuousClock.Instant? { value.withLock { $0 } }
+    var instant: ContinuousClock.Instant? { value.withLockedValue { $0 } }
 }
 
 /// What one connection that never sends its key saw.

@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Synchronization
@@ -158,13 +159,13 @@ final class HonestTraffic: Sendable {
     static let pause = Duration.milliseconds(20)
 
     private let sessions: [ClientSession]
-    private let states: Mutex<[ClientState]>
+    private let states: NIOLockedValueBox<[ClientState]>
     private let running = Atomic<Bool>(true)
-    private let loops = Mutex<[Task<Void, Never>]>([])
+    private let loops = NIOLockedValueBox<[Task<Void, Never>]>([])
 
     private init(sessions: [ClientSession]) {
         self.sessions = sessions
-        self.states = Mutex(Array(repeating: ClientState(), count: sessions.count))
+        self.states = NIOLockedValueBox(Array(repeating: ClientState(), count: sessions.count))
     }
 
     /// Connects `count` clients with `connect` and starts their loops.
@@ -174,7 +175,7 @@ final class HonestTraffic: Sendable {
         var sessions: [ClientSession] = []
         for index in 0..<count { sessions.append(try await connect("honest\(index)")) }
         let traffic = HonestTraffic(sessions: sessions)
-        traffic.loops.withLock { loops in
+        traffic.loops.withLockedValue { loops in
             for index in sessions.indices {
                 loops.append(Task { await traffic.loop(index) })
             }
@@ -185,10 +186,10 @@ final class HonestTraffic: Sendable {
     /// Waits (at most `bound`) until every client has made `count` more round trips; returns
     /// whether they did.
     func waitForProgress(_ count: Int = 5, within bound: Duration = .seconds(10)) async -> Bool {
-        let start = states.withLock { $0.map(\.roundTrips) }
+        let start = states.withLockedValue { $0.map(\.roundTrips) }
         let deadline = ContinuousClock.now + bound
         while ContinuousClock.now < deadline {
-            let now = states.withLock { $0.map(\.roundTrips) }
+            let now = states.withLockedValue { $0.map(\.roundTrips) }
             if zip(now, start).allSatisfy({ $0 - $1 >= count }) { return true }
             try? await Task.sleep(for: .milliseconds(20))
         }
@@ -199,7 +200,7 @@ final class HonestTraffic: Sendable {
     /// reports.
     func stop() async -> Report {
         running.store(false, ordering: .relaxed)
-        let loops = self.loops.withLock { $0 }
+        let loops = self.loops.withLockedValue { $0 }
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask {
                 for loop in loops { await loop.value }
@@ -214,7 +215,7 @@ final class HonestTraffic: Sendable {
             return first
         }
         let end = ContinuousClock.now
-        var report = states.withLock { states in
+        var report = states.withLockedValue { states in
             Report(
                 roundTrips: states.map(\.roundTrips),
                 longestGap: states.map { max($0.longestGap, end - $0.lastSuccess) }.max() ?? .zero,
@@ -234,7 +235,7 @@ final class HonestTraffic: Sendable {
             do {
                 let reply = try await session.request(service: "echo", body: body)
                 let now = ContinuousClock.now
-                states.withLock { states in
+                states.withLockedValue { states in
                     if reply == body {
                         states[index].roundTrips += 1
                         states[index].longestGap = max(states[index].longestGap, now - states[index].lastSuccess)
@@ -244,7 +245,7 @@ final class HonestTraffic: Sendable {
                     }
                 }
             } catch {
-                states.withLock { $0[index].failures.append("client \(index): \(error)") }
+                states.withLockedValue { $0[index].failures.append("client \(index): \(error)") }
                 return
             }
             try? await Task.sleep(for: Self.pause)

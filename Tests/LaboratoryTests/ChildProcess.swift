@@ -1,6 +1,6 @@
 import Dispatch
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 /// A real child process whose standard output is read line by line.
 final class ChildProcess: @unchecked Sendable {
@@ -92,7 +92,7 @@ final class ChildProcess: @unchecked Sendable {
 
 /// Reads a pipe to its end on a background thread, keeping what it read.
 private final class CollectedOutput: Sendable {
-    private let data = Mutex(Data())
+    private let data = NIOLockedValueBox(Data())
     private let finished = DispatchSemaphore(value: 0)
 
     func collect(_ handle: FileHandle) {
@@ -100,7 +100,7 @@ private final class CollectedOutput: Sendable {
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }
-                data.withLock { $0.append(chunk) }
+                data.withLockedValue { $0.append(chunk) }
             }
             finished.signal()
         }
@@ -110,6 +110,6 @@ private final class CollectedOutput: Sendable {
     func waitForEnd() -> String {
         finished.wait()
         finished.signal()
-        return data.withLock { String(decoding: $0, as: UTF8.self) }
+        return data.withLockedValue { String(decoding: $0, as: UTF8.self) }
     }
 }

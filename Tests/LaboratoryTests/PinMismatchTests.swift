@@ -2,16 +2,16 @@ import Foundation
 import Laboratory
 import LaboratoryClient
 import LaboratoryTransport
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
-import Synchronization
 import Testing
 
 /// A fake server: sends a hello, then records every byte a client sends and reports, when the
 /// client disconnects, how many bytes it sent.
 final class ByteRecorder: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
-    let received = Mutex<[UInt8]>([])
+    let received = NIOLockedValueBox<[UInt8]>([])
     let hello: [UInt8]
     let disconnects: AsyncStream<Int>
     private let disconnected: AsyncStream<Int>.Continuation
@@ -22,7 +22,7 @@ final class ByteRecorder: ChannelInboundHandler, Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        disconnected.yield(received.withLock { $0.count })
+        disconnected.yield(received.withLockedValue { $0.count })
         context.fireChannelInactive()
     }
 
@@ -33,7 +33,7 @@ final class ByteRecorder: ChannelInboundHandler, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let bytes = Array(unwrapInboundIn(data).readableBytesView)
-        received.withLock { $0.append(contentsOf: bytes) }
+        received.withLockedValue { $0.append(contentsOf: bytes) }
     }
 }
 

@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -15,7 +15,7 @@ import Synchronization
 final class TmuxServer: Sendable {
     let executable: String
     let socketName = "laboratory-test-\(UUID().uuidString.prefix(8))"
-    private let serverPID = Mutex<Int32?>(nil)
+    private let serverPID = NIOLockedValueBox<Int32?>(nil)
 
     /// The tmux on `PATH`, if there is one.
     static func locate() -> String? {
@@ -80,7 +80,7 @@ final class TmuxServer: Sendable {
         try command(["set-option", "-g", "remain-on-exit", "on"])
         let pid = Int32(
             try command(["display-message", "-p", "#{pid}"]).trimmingCharacters(in: .whitespacesAndNewlines))
-        serverPID.withLock { $0 = $0 ?? pid }
+        serverPID.withLockedValue { $0 = $0 ?? pid }
     }
 
     /// Types `text` literally into the session's pane, then presses Enter if asked.
@@ -126,7 +126,7 @@ final class TmuxServer: Sendable {
     /// two seconds.
     func kill() {
         _ = try? command(["kill-server"])
-        guard let pid = serverPID.withLock({ $0 }) else { return }
+        guard let pid = serverPID.withLockedValue({ $0 }) else { return }
         let deadline = ContinuousClock.now + .seconds(2)
         while isAlive(pid), ContinuousClock.now < deadline { usleep(50_000) }
         if isAlive(pid) { _ = sendSignal(pid, SIGKILL) }

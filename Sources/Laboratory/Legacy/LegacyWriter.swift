@@ -1,16 +1,18 @@
 import LaboratoryProtocol
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
 /// The sending half of a legacy connection: applies the stateful transform and writes, in order,
 /// from any task (the connection itself or chat rooms pushing events). Bounded like `Outbound`.
 final class LegacyWriter: Sendable {
-    private struct State {
+    /// Only ever touched inside `state`'s lock, which is what makes the stateful codec safe to share.
+    private struct State: @unchecked Sendable {
         var codec: (any LegacyCodec)?
         var isOpen = true
     }
 
-    private let state = Mutex(State())
+    private let state = NIOLockedValueBox(State())
     private let queuedBytes = Atomic<Int>(0)
     private let maximumQueuedBytes: Int
     let channel: any Channel
@@ -27,14 +29,14 @@ final class LegacyWriter: Sendable {
 
     /// From now on messages pass through `transform`'s codec for `key`.
     func install(_ transform: any LegacyTransform, key: [UInt8]) {
-        state.withLock { $0.codec = transform.makeCodec(key: key) }
+        state.withLockedValue { $0.codec = transform.makeCodec(key: key) }
     }
 
     /// Sends one `\0`-terminated message through the transform. Returns `false` if the connection
     /// is closed or too far behind (it is then closed).
     @discardableResult
     func send(_ text: String) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.isOpen, state.codec != nil else { return false }
             let bytes = state.codec!.encode(LegacyMessageSplitter.encode(text))
             let queued = queuedBytes.add(bytes.count, ordering: .relaxed).newValue
@@ -54,6 +56,6 @@ final class LegacyWriter: Sendable {
 
     /// Refuses further sends (pushes from services after the session ended).
     func close() {
-        state.withLock { $0.isOpen = false }
+        state.withLockedValue { $0.isOpen = false }
     }
 }
