@@ -7,23 +7,19 @@ extension Connection {
     enum Inbound {
         case request(Request)
         case rename(requestID: UInt64, oldName: String)
-        /// The handshake just accepted the client.
-        case accepted
         case close(CloseReason)
     }
 
     /// Handles one inbound frame: the key exchange, a handshake message, or a session message.
     func receive(_ frame: ByteBuffer) throws -> Inbound? {
-        lastInbound = .now
-        keepalivePending = false
+        // A timer has ended the session (the channel is closing): nothing more is processed.
+        if let failure = outbound.failure { return .close(failure) }
+        timers.frameReceived()
         if handshake.expectsKeyExchange {
             return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
         }
         let message = try ClientMessage(decoding: try open(frame))
-        guard identity != nil else {
-            let outcome = perform(try handshake.receive(message))
-            return outcome ?? (identity != nil ? .accepted : nil)
-        }
+        guard identity != nil else { return perform(try handshake.receive(message)) }
         switch message {
         case .request(let request):
             guard outstandingRequests < environment.maximumOutstandingRequests else {
@@ -111,12 +107,13 @@ extension Connection {
                 logger.warning("PLAINTEXT SESSION: this client chose no encryption")
             case .send(let message):
                 send(message)
-            case .setDeadline(let newDeadline):
-                deadline = newDeadline
+            case .setDeadline(let deadline):
+                timers.setDeadline(deadline, reason: handshake.timeoutReason)
             case .accept(let displayName):
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(source: source)
                 outbound.startRenewingKeys()
+                timers.accepted()
                 logger.info("accepted", metadata: ["name": "\(displayName)"])
             case .close(let reason):
                 result = .close(reason)

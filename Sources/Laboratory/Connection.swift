@@ -8,9 +8,10 @@ import ServiceLifecycle
 /// One client connection: owns the cipher state, drives the handshake state machine, and serves
 /// requests once the client is accepted.
 ///
-/// Three child tasks race: the frame reader, the deadline watchdog and the shutdown watcher. The
-/// first to produce a ``CloseReason`` wins and the others are cancelled, so a deadline is
-/// enforced by cancelling the read that is waiting for a slow client.
+/// The connection's task reads frames; its clocks (the handshake deadlines, keepalive, the idle
+/// timeout, the shutdown grace period) are ``SessionTimers`` on the channel's event loop. A
+/// timer that ends the session sends the reason and closes the channel, which ends the read
+/// that is waiting for a slow client; requests in flight are then cancelled.
 actor Connection {
     let id: UInt64
     nonisolated let channel: any Channel
@@ -23,19 +24,13 @@ actor Connection {
     /// Seals and writes; shared with the event sinks services hold.
     let outbound: Outbound
     var opener: RecordOpener?
-    /// The current handshake step's deadline; `nil` once accepted.
-    var deadline: ContinuousClock.Instant?
+    /// The handshake deadlines, keepalive, the idle timeout and the shutdown grace period.
+    let timers: SessionTimers
     /// Set when the handshake accepts the client.
     var identity: SessionIdentity?
     var outstandingRequests = 0
     /// Whether the server has asked the client to renew its key since the client last did.
     var hasRequestedClientRekey = false
-    /// Fired when the handshake accepts the client; starts the idle watcher.
-    let accepted = OneShotSignal()
-    /// When the last frame arrived; drives keepalive pings and the idle timeout.
-    var lastInbound = ContinuousClock.now
-    /// Whether a keepalive ping is waiting for any frame in return.
-    var keepalivePending = false
     /// The connection's logger with each requested service's name attached, built once per service
     /// (see `serviceLogger(for:)`).
     var serviceLoggers: [String: Logger] = [:]
@@ -52,6 +47,7 @@ actor Connection {
         if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
         self.logger = logger
         self.outbound = Outbound(channel: channel, limits: environment.outbound)
+        self.timers = SessionTimers(outbound: outbound, environment: environment)
         self.handshake = ServerHandshake(
             configuration: environment.handshake, transportKey: environment.transportKeys.offer(), connectionID: id,
             serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: ContinuousClock())
@@ -62,14 +58,18 @@ actor Connection {
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
         logger.debug("connected")
         _ = perform(handshake.start())
-        let reason = await firstCloseReason(
-            { await self.readFrames(inbound) }, { await self.watchDeadlines() }, { await self.watchShutdown() },
-            { await self.watchIdle() })
+        let reason = await withGracefulShutdownHandler {
+            await readFrames(inbound)
+        } onGracefulShutdown: { [timers] in
+            timers.shutDown()
+        }
+        timers.cancelAll()
         await finish(reason)
         return identity != nil
     }
 
-    /// Reads frames until the peer closes, a message ends the session, or the task is cancelled.
+    /// Reads frames until the peer closes, a message ends the session, or a timer closes the
+    /// channel (a deadline, the idle timeout, the end of the shutdown grace period).
     private func readFrames(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> CloseReason {
         do {
             return try await withThrowingDiscardingTaskGroup(returning: CloseReason.self) { group in
@@ -78,15 +78,24 @@ actor Connection {
                     case nil:
                         continue
                     case .request(let request):
-                        group.addTask { await self.serve(request) }
+                        // Started at once on this actor: a request that never suspends (Echo) is
+                        // answered before the next frame is read, without a task switch.
+                        if #available(macOS 26.0, *) {
+                            group.addImmediateTask { await self.serve(request) }
+                        } else {
+                            group.addTask { await self.serve(request) }
+                        }
                     case .rename(let requestID, let oldName):
                         await finishRename(requestID: requestID, oldName: oldName)
-                    case .accepted:
-                        accepted.fire()
                     case .close(let reason):
                         if reason.code != .normal { group.cancelAll() }
                         return reason
                     }
+                }
+                // A timer that ends the session closes the channel, which ends the stream.
+                if let failure = outbound.failure {
+                    group.cancelAll()
+                    return failure
                 }
                 return CloseReason(.peerClosed, "the client closed the connection")
             }
@@ -95,75 +104,6 @@ actor Connection {
         } catch {
             return CloseReason(.peerClosed, "the connection failed: \(error)")
         }
-    }
-
-    /// Enforces the handshake's deadlines, then keepalive and the idle timeout once accepted.
-    /// Returns the reason to close, or `nil` when there is nothing left to watch.
-    private func watchDeadlines() async -> CloseReason? {
-        while identity == nil {
-            guard let current = deadline else { return nil }
-            do {
-                try await Task.sleep(until: current, clock: .continuous)
-            } catch {
-                return nil
-            }
-            guard deadline == current, identity == nil else { continue }
-            // The state machine decides; if it has no close (it failed already), stop watching.
-            if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
-            return nil
-        }
-        return nil
-    }
-
-    /// Once the client is accepted, pings it when it has been quiet for the keepalive interval
-    /// and ends the session when it has been silent for the idle timeout.
-    private func watchIdle() async -> CloseReason? {
-        await accepted.wait()
-        guard !Task.isCancelled, let keepalive = environment.keepaliveInterval ?? environment.idleTimeout else {
-            return nil
-        }
-        while true {
-            let quiet = ContinuousClock.now - lastInbound
-            if let timeout = environment.idleTimeout, quiet >= timeout {
-                return CloseReason(.idleTimeout, "nothing received for \(timeout)")
-            }
-            var wake = lastInbound.advanced(by: keepalive)
-            if environment.keepaliveInterval != nil, quiet >= keepalive {
-                if !keepalivePending {
-                    keepalivePending = true
-                    send(.ping(UInt64(truncatingIfNeeded: lastInbound.hashValue)))
-                }
-                guard let timeout = environment.idleTimeout else { return nil }
-                wake = lastInbound.advanced(by: timeout)
-            }
-            do {
-                try await Task.sleep(until: wake, clock: .continuous)
-            } catch {
-                return nil
-            }
-        }
-    }
-
-    /// Waits for the server's graceful shutdown, announces it to an accepted client, and ends the
-    /// session when the grace period is over. Unaccepted connections end at once.
-    private func watchShutdown() async -> CloseReason? {
-        do {
-            try await gracefulShutdown()
-        } catch {
-            return nil
-        }
-        guard identity != nil else {
-            return CloseReason(.serverStopping, "the server is shutting down")
-        }
-        let grace = environment.shutdownGracePeriod
-        let milliseconds = grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000
-        send(.serverStopping(graceMilliseconds: UInt32(clamping: milliseconds)))
-        do {
-            try await Task.sleep(for: grace)
-        } catch {
-            return nil
-        }
-        return CloseReason(.serverStopping, "the server is shutting down and the grace period is over")
     }
 
     private func finish(_ reason: CloseReason) async {

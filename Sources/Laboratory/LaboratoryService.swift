@@ -11,7 +11,12 @@ import Logging
 /// other error is logged and the client gets a generic "internal error".
 public protocol LaboratoryService: Sendable {
     /// Handles one request and returns the response body.
-    func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8]
+    ///
+    /// Declared `nonisolated(nonsending)`: an implementation that is too (the default in modules
+    /// built with the `NonisolatedNonsendingByDefault` feature) runs on the connection's event
+    /// loop, which is fastest for quick work; a plain `async` implementation runs on the
+    /// cooperative pool, which suits work that takes long between suspensions.
+    nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8]
 
     /// Called once when an accepted session ends, for cleanup such as leaving chat rooms. The
     /// default does nothing.

@@ -131,6 +131,16 @@ final class Outbound: Sendable {
         state.withLockedValue { $0.renewsKeys = true }
     }
 
+    /// Ends the session from any thread (a timer, a shutdown): sends `reason` as the closing
+    /// message, then closes the channel once it is written. The connection's reader then ends and
+    /// reports `reason` through ``failure``. Does nothing if the session has already failed or
+    /// sent its closing message.
+    func close(_ reason: CloseReason) {
+        guard send(.closing(reason)) else { return }
+        // Runs after the drain that writes the closing frame: the event loop keeps task order.
+        channel.eventLoop.execute { self.channel.close(promise: nil) }
+    }
+
     /// Marks the session as ended: later sends (event pushes from services) are refused.
     func finish(_ reason: CloseReason) {
         state.withLockedValue { state in
@@ -207,7 +217,7 @@ final class Outbound: Sendable {
         bytes += last.readableBytes
         let count = frames.count
         let promise = channel.eventLoop.makePromise(of: Void.self)
-        promise.futureResult.whenComplete { [self] _ in
+        promise.futureResult.whenComplete { [self, bytes] _ in
             self.queuedFrames.subtract(count, ordering: .relaxed)
             self.queuedBytes.subtract(bytes, ordering: .relaxed)
         }

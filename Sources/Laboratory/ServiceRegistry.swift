@@ -36,8 +36,9 @@ public struct ServiceRegistry: Sendable {
     public func service(named name: String) -> (any LaboratoryService)? { services[name] }
 
     /// Calls the service a request names and turns the outcome into a response. Never throws: an
-    /// unknown service or a failing service becomes an error response.
-    public func respond(to request: Request, context: ServiceContext) async -> Response {
+    /// unknown service or a failing service becomes an error response. Runs on the caller's
+    /// executor.
+    public nonisolated(nonsending) func respond(to request: Request, context: ServiceContext) async -> Response {
         guard let service = services[request.service] else {
             return Response(
                 requestID: request.id, status: .unknownService,

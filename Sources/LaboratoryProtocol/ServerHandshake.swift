@@ -197,22 +197,30 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     /// The deadline the connection armed has passed. Returns a close action if the current step's
     /// deadline really is past (a stale timer for an earlier step returns nothing).
     public mutating func deadlineExpired() -> [Action] {
-        let step = stepName
-        let deadline: C.Instant
-        switch state {
-        case .awaitingKey(let s): deadline = s.deadline
-        case .awaitingPassword(let s): deadline = s.deadline
-        case .awaitingName(let s): deadline = s.deadline
-        case .accepted, .failed: return []
-        }
-        guard clock.now >= deadline else { return [] }
-        let reason =
-            clock.now >= handshakeDeadline
-            ? CloseReason(.handshakeTimeout, "handshake not completed within \(configuration.totalTimeout)")
-            : CloseReason(
-                .handshakeTimeout, "handshake step \"\(step)\" not completed within \(configuration.stepTimeout)")
+        guard let deadline = currentDeadline, clock.now >= deadline, let reason = timeoutReason else { return [] }
         state = .failed(reason)
         return [.close(reason)]
+    }
+
+    /// The current step's deadline; `nil` once accepted or failed.
+    public var currentDeadline: C.Instant? {
+        switch state {
+        case .awaitingKey(let s): s.deadline
+        case .awaitingPassword(let s): s.deadline
+        case .awaitingName(let s): s.deadline
+        case .accepted, .failed: nil
+        }
+    }
+
+    /// Why the connection ends if the current deadline passes: the step's own limit, or the total
+    /// one when the step's deadline is the handshake's. `nil` once accepted or failed. A driver
+    /// that enforces the deadline outside the state machine (a timer) closes with this.
+    public var timeoutReason: CloseReason? {
+        guard let deadline = currentDeadline else { return nil }
+        return deadline >= handshakeDeadline
+            ? CloseReason(.handshakeTimeout, "handshake not completed within \(configuration.totalTimeout)")
+            : CloseReason(
+                .handshakeTimeout, "handshake step \"\(stepName)\" not completed within \(configuration.stepTimeout)")
     }
 
     private mutating func fail(_ error: ProtocolError) -> ProtocolError {

@@ -21,7 +21,7 @@ struct TransportKeyTests {
             }
         ) { live in
             let keys = try #require(await live.server.transportKeys)
-            weak var firstKey = keys.currentOffer.privateKey
+            weak let firstKey = keys.currentOffer.privateKey
             let firstFingerprint = keys.currentOffer.privateKey.publicKey.fingerprint
 
             var raw = try await RawClient.connect(port: live.port)
