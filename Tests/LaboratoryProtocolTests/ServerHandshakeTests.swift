@@ -23,10 +23,10 @@ struct Harness {
     let serverRandom: [UInt8]
     var machine: Handshake
 
-    init(allowsPlaintext: Bool = false) throws {
+    init(allowsPlaintext: Bool = false, totalTimeout: Duration = .seconds(3600)) throws {
         let configuration = HandshakeConfiguration(
             identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, password: Self.password, serverName: "Lab",
-            services: ["echo", "chat"], stepTimeout: Self.timeout, totalTimeout: .seconds(3600),
+            services: ["echo", "chat"], stepTimeout: Self.timeout, totalTimeout: totalTimeout,
             allowsPlaintext: allowsPlaintext)
         serverRandom = try SecureRandom.bytes(count: 32)
         machine = Handshake(
@@ -256,6 +256,38 @@ struct ServerHandshakeTests {
         let shortActions = try short.machine.receiveKeyExchange(payload)
         guard case .installKeys = shortActions.first else { throw UnexpectedActions(actions: shortActions) }
         #expect(short.phase == .awaitingPassword)
+    }
+
+    @Test(
+        "The timeout reason a timer closes with is the one the machine gives at the deadline",
+        arguments: [Phase.awaitingKey, .awaitingPassword, .awaitingName])
+    func timeoutReasonMatchesDeadline(step: Phase) throws {
+        var harness = try Harness()
+        try harness.advance(to: step)
+        let deadline = try #require(harness.machine.currentDeadline)
+        let promised = try #require(harness.machine.timeoutReason)
+        #expect(promised.message.contains(harness.machine.stepName))
+        harness.clock.advance(by: harness.clock.now.duration(to: deadline))
+        #expect(harness.machine.deadlineExpired() == [.close(promised)])
+        #expect(harness.machine.timeoutReason == nil, "a failed machine has no deadline left")
+        #expect(harness.machine.currentDeadline == nil)
+    }
+
+    @Test("Once the total deadline is the nearer one, the timeout reason names the total")
+    func timeoutReasonNamesTotal() throws {
+        var harness = try Harness(totalTimeout: .seconds(25))
+        _ = harness.machine.start()
+        harness.clock.advance(by: .seconds(9))
+        _ = try harness.machine.receiveKeyExchange(try harness.clientKeyExchange().payload)
+        #expect(harness.machine.timeoutReason?.message.contains("step") == true, "19 s is nearer than 25 s")
+        harness.clock.advance(by: .seconds(9))
+        _ = try harness.machine.receive(.password(Harness.password))
+        // The name step would end at 28 s; the whole handshake ends at 25 s.
+        let reason = try #require(harness.machine.timeoutReason)
+        #expect(reason.code == .handshakeTimeout)
+        #expect(reason.message.contains("handshake not completed within"))
+        harness.clock.advance(by: .seconds(7))
+        #expect(harness.machine.deadlineExpired() == [.close(reason)])
     }
 
     @Test("The first deadline fires at exactly the step timeout, not before")
