@@ -107,13 +107,16 @@ extension Connection {
                 logger.warning("PLAINTEXT SESSION: this client chose no encryption")
             case .send(let message):
                 send(message)
-            case .setDeadline(let deadline):
-                timers.setDeadline(deadline, reason: handshake.timeoutReason)
+            case .setDeadline:
+                // The watchdog reads the machine's current deadline whenever it wakes; a new step's
+                // deadline is always later, so it never needs waking early for one.
+                break
             case .accept(let displayName):
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(source: source)
                 outbound.startRenewingKeys()
                 timers.accepted()
+                deadlineAlarm.ring()
                 logger.info("accepted", metadata: ["name": "\(displayName)"])
             case .close(let reason):
                 result = .close(reason)

@@ -8,10 +8,13 @@ import ServiceLifecycle
 /// One client connection: owns the cipher state, drives the handshake state machine, and serves
 /// requests once the client is accepted.
 ///
-/// The connection's task reads frames; its clocks (the handshake deadlines, keepalive, the idle
-/// timeout, the shutdown grace period) are ``SessionTimers`` on the channel's event loop. A
-/// timer that ends the session sends the reason and closes the channel, which ends the read
-/// that is waiting for a slow client; requests in flight are then cancelled.
+/// Until the client is accepted, two child tasks race: the frame reader and the handshake
+/// watchdog. The first to produce a ``CloseReason`` wins and the other is cancelled, so a
+/// deadline is enforced by cancelling the read that is waiting for a slow client. The watchdog
+/// ends at acceptance; an accepted session's clocks (keepalive, the idle timeout, the shutdown
+/// grace period) are ``SessionTimers`` on the channel's event loop, so an idle session holds no
+/// task but its reader. A timer that ends the session sends the reason and closes the channel,
+/// which ends the read; requests in flight are then cancelled.
 actor Connection {
     let id: UInt64
     nonisolated let channel: any Channel
@@ -24,7 +27,9 @@ actor Connection {
     /// Seals and writes; shared with the event sinks services hold.
     let outbound: Outbound
     var opener: RecordOpener?
-    /// The handshake deadlines, keepalive, the idle timeout and the shutdown grace period.
+    /// Wakes the handshake watchdog at the current step's deadline, or at acceptance.
+    let deadlineAlarm: Alarm
+    /// Keepalive, the idle timeout and the shutdown grace period, once accepted.
     let timers: SessionTimers
     /// Set when the handshake accepts the client.
     var identity: SessionIdentity?
@@ -48,6 +53,7 @@ actor Connection {
         self.logger = logger
         self.outbound = Outbound(channel: channel, limits: environment.outbound)
         self.timers = SessionTimers(outbound: outbound, environment: environment)
+        self.deadlineAlarm = Alarm(eventLoop: channel.eventLoop)
         self.handshake = ServerHandshake(
             configuration: environment.handshake, transportKey: environment.transportKeys.offer(), connectionID: id,
             serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: ContinuousClock())
@@ -59,7 +65,7 @@ actor Connection {
         logger.debug("connected")
         _ = perform(handshake.start())
         let reason = await withGracefulShutdownHandler {
-            await readFrames(inbound)
+            await firstCloseReason({ await self.readFrames(inbound) }, { await self.watchHandshakeDeadline() })
         } onGracefulShutdown: { [timers] in
             timers.shutDown()
         }
@@ -68,8 +74,8 @@ actor Connection {
         return identity != nil
     }
 
-    /// Reads frames until the peer closes, a message ends the session, or a timer closes the
-    /// channel (a deadline, the idle timeout, the end of the shutdown grace period).
+    /// Reads frames until the peer closes, a message ends the session, the watchdog cancels it, or
+    /// a timer closes the channel (the idle timeout, the end of the shutdown grace period).
     private func readFrames(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> CloseReason {
         do {
             return try await withThrowingDiscardingTaskGroup(returning: CloseReason.self) { group in
@@ -104,6 +110,19 @@ actor Connection {
         } catch {
             return CloseReason(.peerClosed, "the connection failed: \(error)")
         }
+    }
+
+    /// The handshake's watchdog: when the current step's deadline passes, the state machine
+    /// decides, and a close it returns wins the race, which cancels the reader waiting for the
+    /// slow client. Ends (returns `nil`) when the client is accepted or the handshake has failed.
+    private func watchHandshakeDeadline() async -> CloseReason? {
+        while identity == nil, !Task.isCancelled {
+            guard let deadline = handshake.currentDeadline else { return nil }
+            await deadlineAlarm.wait(until: deadline)
+            guard identity == nil, !Task.isCancelled else { return nil }
+            if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
+        }
+        return nil
     }
 
     private func finish(_ reason: CloseReason) async {

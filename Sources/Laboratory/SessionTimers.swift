@@ -3,16 +3,16 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
-/// A connection's clocks, run as timers on its channel's event loop rather than as tasks: the
-/// handshake deadline, keepalive pings and the idle timeout once accepted, and the end of the
-/// shutdown grace period. An idle session therefore costs no suspended task for any of them.
+/// An accepted session's clocks, run as timers on its channel's event loop rather than as tasks:
+/// keepalive pings, the idle timeout, and the end of the shutdown grace period. An idle session
+/// therefore costs no suspended task for any of them. (The handshake's deadlines are enforced by
+/// the connection's watchdog task, which cancels the read; it ends when the client is accepted.)
 ///
 /// A timer that ends the session does it through ``Outbound/close(_:)``: the closing message goes
 /// out, the channel closes, the connection's reader sees the end of its stream and reports the
 /// reason ``Outbound/failure`` holds.
 final class SessionTimers: Sendable {
     private struct State {
-        var deadline: Scheduled<Void>?
         var idle: Scheduled<Void>?
         var grace: Scheduled<Void>?
         var isAccepted = false
@@ -43,23 +43,6 @@ final class SessionTimers: Sendable {
     func frameReceived() {
         lastInbound.store(NIODeadline.now().uptimeNanoseconds, ordering: .relaxed)
         if keepalivePending.load(ordering: .relaxed) { keepalivePending.store(false, ordering: .relaxed) }
-    }
-
-    /// Ends the session with `reason` at `deadline` (the handshake step's), replacing the previous
-    /// deadline; `nil` clears it.
-    func setDeadline(_ deadline: ContinuousClock.Instant?, reason: CloseReason?) {
-        let scheduled = deadline.flatMap { deadline -> Scheduled<Void>? in
-            guard let reason else { return nil }
-            return eventLoop.scheduleTask(deadline: Self.nioDeadline(deadline)) { [outbound] in outbound.close(reason) }
-        }
-        let (previous, keep) = state.withLockedValue { state in
-            let previous = state.deadline
-            guard !state.isFinished else { return (previous, false) }
-            state.deadline = scheduled
-            return (previous, true)
-        }
-        previous?.cancel()
-        if !keep { scheduled?.cancel() }
     }
 
     /// The handshake accepted the client: keepalive and the idle timeout start.
@@ -101,8 +84,8 @@ final class SessionTimers: Sendable {
     func cancelAll() {
         let timers = state.withLockedValue { state in
             state.isFinished = true
-            defer { (state.deadline, state.idle, state.grace) = (nil, nil, nil) }
-            return [state.deadline, state.idle, state.grace]
+            defer { (state.idle, state.grace) = (nil, nil) }
+            return [state.idle, state.grace]
         }
         for timer in timers { timer?.cancel() }
     }
@@ -133,23 +116,12 @@ final class SessionTimers: Sendable {
         _ slot: WritableKeyPath<State, Scheduled<Void>?>, in delay: Duration,
         _ body: @escaping @Sendable (SessionTimers) -> Void
     ) {
-        let scheduled = eventLoop.scheduleTask(in: Self.timeAmount(delay)) { [self] in body(self) }
+        let scheduled = eventLoop.scheduleTask(in: TimeAmount(delay)) { [self] in body(self) }
         let keep = state.withLockedValue { state -> Bool in
             guard !state.isFinished else { return false }
             state[keyPath: slot] = scheduled
             return true
         }
         if !keep { scheduled.cancel() }
-    }
-
-    private static func timeAmount(_ duration: Duration) -> TimeAmount {
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        guard !nanoseconds.overflow else { return .nanoseconds(seconds < 0 ? 0 : .max) }
-        return .nanoseconds(max(0, nanoseconds.partialValue &+ attoseconds / 1_000_000_000))
-    }
-
-    private static func nioDeadline(_ instant: ContinuousClock.Instant) -> NIODeadline {
-        .now() + timeAmount(instant - .now)
     }
 }
