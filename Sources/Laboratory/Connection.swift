@@ -8,13 +8,13 @@ import ServiceLifecycle
 /// One client connection: owns the cipher state, drives the handshake state machine, and serves
 /// requests once the client is accepted.
 ///
-/// Until the client is accepted, two child tasks race: the frame reader and the handshake
+/// Until the client is accepted, two child tasks race: the handshake reader and the deadline
 /// watchdog. The first to produce a ``CloseReason`` wins and the other is cancelled, so a
-/// deadline is enforced by cancelling the read that is waiting for a slow client. The watchdog
-/// ends at acceptance; an accepted session's clocks (keepalive, the idle timeout, the shutdown
-/// grace period) are ``SessionTimers`` on the channel's event loop, so an idle session holds no
-/// task but its reader. A timer that ends the session sends the reason and closes the channel,
-/// which ends the read; requests in flight are then cancelled.
+/// deadline is enforced by cancelling the read that is waiting for a slow client. At acceptance
+/// both end and the connection's own task reads the session's frames; its clocks (keepalive, the
+/// idle timeout, the shutdown grace period) are ``SessionTimers`` on the channel's event loop, so
+/// an idle session holds no task but its own. A timer that ends the session sends the reason and
+/// closes the channel, which ends the read; requests in flight are then cancelled.
 actor Connection {
     let id: UInt64
     nonisolated let channel: any Channel
@@ -64,8 +64,13 @@ actor Connection {
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
         logger.debug("connected")
         _ = perform(handshake.start())
+        let frames = InboundFrames(inbound)
         let reason = await withGracefulShutdownHandler {
-            await firstCloseReason({ await self.readFrames(inbound) }, { await self.watchHandshakeDeadline() })
+            // Until acceptance the reader races the watchdog; then this task reads on alone.
+            let handshakeEnd = await firstCloseReason(
+                { await self.readHandshake(frames) }, { await self.watchHandshakeDeadline() })
+            if let handshakeEnd { return handshakeEnd }
+            return await self.readSession(frames)
         } onGracefulShutdown: { [timers] in
             timers.shutDown()
         }
@@ -74,12 +79,33 @@ actor Connection {
         return identity != nil
     }
 
-    /// Reads frames until the peer closes, a message ends the session, the watchdog cancels it, or
-    /// a timer closes the channel (the idle timeout, the end of the shutdown grace period).
-    private func readFrames(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> CloseReason {
+    /// Reads handshake frames until the client is accepted (then returns `nil`), the handshake
+    /// ends it, the peer closes, or the watchdog cancels the read.
+    private func readHandshake(_ frames: InboundFrames) async -> CloseReason? {
+        do {
+            while identity == nil {
+                guard let frame = try await frames.next() else { return streamEnded() }
+                switch try receive(frame) {
+                case nil, .request, .rename:
+                    // Requests and renames are only ever returned once the client is accepted.
+                    continue
+                case .close(let reason):
+                    return reason
+                }
+            }
+            return nil
+        } catch {
+            return closeReason(for: error)
+        }
+    }
+
+    /// Reads an accepted session's frames until the peer closes, a message ends the session, or a
+    /// timer closes the channel (the idle timeout, the end of the shutdown grace period).
+    /// Requests are served by child tasks, cancelled when the session ends abnormally.
+    private func readSession(_ frames: InboundFrames) async -> CloseReason {
         do {
             return try await withThrowingDiscardingTaskGroup(returning: CloseReason.self) { group in
-                for try await frame in inbound {
+                while let frame = try await frames.next() {
                     switch try receive(frame) {
                     case nil:
                         continue
@@ -98,18 +124,24 @@ actor Connection {
                         return reason
                     }
                 }
-                // A timer that ends the session closes the channel, which ends the stream.
-                if let failure = outbound.failure {
-                    group.cancelAll()
-                    return failure
-                }
-                return CloseReason(.peerClosed, "the client closed the connection")
+                let reason = streamEnded()
+                if reason.code != .peerClosed { group.cancelAll() }
+                return reason
             }
-        } catch let error as ProtocolError {
-            return error.closeReason
         } catch {
-            return CloseReason(.peerClosed, "the connection failed: \(error)")
+            return closeReason(for: error)
         }
+    }
+
+    /// Why the inbound stream ended: a timer that ends the session closes the channel after
+    /// recording its reason; otherwise the peer closed.
+    private func streamEnded() -> CloseReason {
+        outbound.failure ?? CloseReason(.peerClosed, "the client closed the connection")
+    }
+
+    private func closeReason(for error: any Error) -> CloseReason {
+        if let error = error as? ProtocolError { return error.closeReason }
+        return CloseReason(.peerClosed, "the connection failed: \(error)")
     }
 
     /// The handshake's watchdog: when the current step's deadline passes, the state machine

@@ -149,6 +149,12 @@ public actor LaboratoryServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // Each channel keeps its receive buffer between reads. Starting at 512 bytes instead
+            // of NIO's 2 KiB saves 1.5 KiB per idle session; the buffer still doubles as reads
+            // fill it, up to 64 KiB, for sessions that move data.
+            .childChannelOption(
+                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+            )
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(

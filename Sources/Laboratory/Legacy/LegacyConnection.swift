@@ -55,8 +55,10 @@ actor LegacyConnection {
             return false
         }
         deadline = .now.advanced(by: legacy.stepTimeout)
-        let reason = await firstCloseReason(
-            { await self.read(inbound) }, { await self.watchDeadline() }, { await self.watchShutdown() })
+        let reason =
+            await firstCloseReason(
+                { await self.read(inbound) }, { await self.watchDeadline() }, { await self.watchShutdown() })
+            ?? CloseReason(.peerClosed, "the connection ended")
         await finish(reason)
         return identity != nil
     }
