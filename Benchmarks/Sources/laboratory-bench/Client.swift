@@ -114,31 +114,36 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         do {
-            try receiveLaboratory(Array(payload.readableBytesView))
+            if step == .hello {
+                try receiveHello(Array(payload.readableBytesView))
+            } else {
+                // Opened where it lies in the inbound buffer, as the server does.
+                try receiveSealed(try payload.withUnsafeReadableBytes { try opener!.open($0) })
+            }
         } catch {
             readyPromise.fail(error)
             context.close(promise: nil)
         }
     }
 
-    private func receiveLaboratory(_ bytes: [UInt8]) throws {
-        guard case .laboratory(let password, let name) = wire else { return }
-        if step == .hello {
-            // A server refusing the connection at accept (admission limits) sends its reason instead.
-            if case .closing(let reason)? = try? ServerMessage(decoding: bytes) {
-                throw ConnectionFailed(description: "the server refused the connection: \(reason)")
-            }
-            let hello = try ServerHello(decoding: bytes)
-            let key = try TransportKeyCache.shared.key(for: hello)
-            let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
-            let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: bytes)
-            writeFrame(try key.encryptOAEP(secret))
-            sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
-            opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
-            step = .passwordPrompt
-            return
+    private func receiveHello(_ bytes: [UInt8]) throws {
+        // A server refusing the connection at accept (admission limits) sends its reason instead.
+        if case .closing(let reason)? = try? ServerMessage(decoding: bytes) {
+            throw ConnectionFailed(description: "the server refused the connection: \(reason)")
         }
-        let message = try ServerMessage(decoding: try opener!.open(bytes))
+        let hello = try ServerHello(decoding: bytes)
+        let key = try TransportKeyCache.shared.key(for: hello)
+        let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
+        let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: bytes)
+        writeFrame(try key.encryptOAEP(secret))
+        sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+        opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+        step = .passwordPrompt
+    }
+
+    private func receiveSealed(_ plaintext: [UInt8]) throws {
+        guard case .laboratory(let password, let name) = wire else { return }
+        let message = try ServerMessage(decoding: plaintext)
         switch (step, message) {
         case (.ready, .keyUpdate(let update)):
             try opener!.apply(update)
@@ -169,12 +174,24 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Seals (Laboratory) and writes one message, flushing at once.
+    /// Seals (Laboratory) and writes one message, flushing at once. Sealed straight into the
+    /// buffer that is sent, as the server does.
     func send(_ message: ClientMessage) {
+        guard let channel, let sealer else { return }
         do {
-            writeFrame(try sealer!.seal(message.encoded()))
+            let payload = message.encoded()
+            let sealedCount = payload.count + AES256GCM.tagByteCount
+            var buffer = channel.allocator.buffer(capacity: 4 + sealedCount)
+            buffer.writeInteger(UInt32(sealedCount))
+            try payload.withUnsafeBytes { plaintext in
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+                    try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                    return sealedCount
+                }
+            }
+            channel.writeAndFlush(buffer, promise: nil)
         } catch {
-            channel?.close(promise: nil)
+            channel.close(promise: nil)
         }
     }
 
