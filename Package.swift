@@ -105,7 +105,11 @@ let package = Package(
         .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
         .testTarget(
             name: "LaboratoryProtocolTests",
-            dependencies: ["LaboratoryProtocol", "LaboratoryCrypto", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "LaboratoryTests",
@@ -121,7 +125,11 @@ let package = Package(
         ),
         .testTarget(
             name: "LaboratoryClientTests",
-            dependencies: ["LaboratoryClient", "Laboratory", .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]
+            dependencies: [
+                "LaboratoryClient",
+                "Laboratory",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
         ),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
     ]

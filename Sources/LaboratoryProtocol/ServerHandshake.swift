@@ -213,9 +213,8 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Why the connection ends if the current deadline passes: the step's own limit, or the total
-    /// one when the step's deadline is the handshake's. `nil` once accepted or failed. A driver
-    /// that enforces the deadline outside the state machine (a timer) closes with this.
-    public var timeoutReason: CloseReason? {
+    /// one when the step's deadline is the handshake's. `nil` once accepted or failed.
+    package var timeoutReason: CloseReason? {
         guard let deadline = currentDeadline else { return nil }
         return deadline >= handshakeDeadline
             ? CloseReason(.handshakeTimeout, "handshake not completed within \(configuration.totalTimeout)")

@@ -259,7 +259,7 @@ struct ServerHandshakeTests {
     }
 
     @Test(
-        "The timeout reason a timer closes with is the one the machine gives at the deadline",
+        "The timeout reason is the one the machine closes with at the deadline",
         arguments: [Phase.awaitingKey, .awaitingPassword, .awaitingName])
     func timeoutReasonMatchesDeadline(step: Phase) throws {
         var harness = try Harness()

@@ -185,7 +185,8 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
             buffer.writeInteger(UInt32(sealedCount))
             try payload.withUnsafeBytes { plaintext in
                 _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
-                    try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                    let sealed = UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount))
+                    try sealer.seal(plaintext, into: sealed)
                     return sealedCount
                 }
             }
