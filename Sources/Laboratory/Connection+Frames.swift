@@ -108,10 +108,13 @@ extension Connection {
             case .send(let message):
                 send(message)
             case .setDeadline:
-                // The watchdog reads the machine's current deadline whenever it wakes; a new step's
-                // deadline is always later, so it never needs waking early for one.
-                break
+                // The watchdog reads the machine's current deadline whenever it wakes. A wrong
+                // password's rejection falls due before the step's deadline it is sleeping on:
+                // wake it to sleep again until the new one.
+                if case .rejectingPassword = handshake.state { deadlineAlarm.ring() }
             case .accept(let displayName):
+                // Before `accepted` goes out: the client may send a session-sized frame once it has it.
+                frameLimit.raise(to: environment.maximumFrameSize)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(source: source)
                 outbound.startRenewingKeys()

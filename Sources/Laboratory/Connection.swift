@@ -29,6 +29,8 @@ actor Connection {
     var opener: RecordOpener?
     /// Wakes the handshake watchdog at the current step's deadline, or at acceptance.
     let deadlineAlarm: Alarm
+    /// The inbound frame size limit: the handshake's until acceptance, then the session's.
+    let frameLimit: FrameSizeLimit
     /// Keepalive, the idle timeout and the shutdown grace period, once accepted.
     let timers: SessionTimers
     /// Set when the handshake accepts the client.
@@ -40,12 +42,13 @@ actor Connection {
     /// (see `serviceLogger(for:)`).
     var serviceLoggers: [String: Logger] = [:]
 
-    init(channel: any Channel, source: String, environment: ConnectionEnvironment) throws {
+    init(channel: any Channel, source: String, frameLimit: FrameSizeLimit, environment: ConnectionEnvironment) throws {
         let id = environment.connectionIDs.make()
         self.id = id
         self.source = source
         self.channel = channel
         self.environment = environment
+        self.frameLimit = frameLimit
         self.remoteAddress = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
         var logger = environment.logger
         logger[metadataKey: "connection"] = "\(id)"
@@ -71,8 +74,11 @@ actor Connection {
                 { await self.readHandshake(frames) }, { await self.watchHandshakeDeadline() })
             if let handshakeEnd { return handshakeEnd }
             return await self.readSession(frames)
-        } onGracefulShutdown: { [timers] in
+        } onGracefulShutdown: { [timers, deadlineAlarm] in
             timers.shutDown()
+            // A handshake that is not reading (a wrong password's delay) learns of it from the
+            // watchdog, which sees the closing reason as soon as it wakes.
+            deadlineAlarm.ring()
         }
         timers.cancelAll()
         await finish(reason)
@@ -84,6 +90,9 @@ actor Connection {
     private func readHandshake(_ frames: InboundFrames) async -> CloseReason? {
         do {
             while identity == nil {
+                // While a wrong password waits out its delay nothing more is read: the watchdog
+                // ends the connection at the delay's end, its deadline, or a shutdown.
+                guard handshake.readsFrames else { return nil }
                 guard let frame = try await frames.next() else { return streamEnded() }
                 switch try receive(frame) {
                 case nil, .request, .rename:
@@ -149,9 +158,13 @@ actor Connection {
     /// slow client. Ends (returns `nil`) when the client is accepted or the handshake has failed.
     private func watchHandshakeDeadline() async -> CloseReason? {
         while identity == nil, !Task.isCancelled {
+            // A shutdown (or a send failure) has closed the channel: that is the reason, whatever
+            // the handshake was waiting for.
+            if let failure = outbound.failure { return failure }
             guard let deadline = handshake.currentDeadline else { return nil }
             await deadlineAlarm.wait(until: deadline)
             guard identity == nil, !Task.isCancelled else { return nil }
+            if let failure = outbound.failure { return failure }
             if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }
         }
         return nil
@@ -161,10 +174,6 @@ actor Connection {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
         environment.admission.penalize(source: source, for: reason, wasAuthenticated: identity != nil)
-        if reason.code == .wrongPassword {
-            // Make password guessing slow: the rejection waits, the connection stays counted.
-            try? await Task.sleep(for: environment.wrongPasswordDelay)
-        }
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
         var metadata: Logger.Metadata = ["reason": "\(reason)", "step": "\(handshake.stepName)"]

@@ -9,6 +9,8 @@ struct ConnectionEnvironment: Sendable {
     let logger: Logger
     let shutdownGracePeriod: Duration
     let maximumOutstandingRequests: Int
+    /// The largest frame payload of an accepted session (before acceptance: the handshake's).
+    let maximumFrameSize: Int
     let outbound: OutboundLimits
     let keepaliveInterval: Duration?
     let idleTimeout: Duration?
@@ -16,6 +18,7 @@ struct ConnectionEnvironment: Sendable {
     let connectionIDs: ConnectionIDSource
     let transportKeys: TransportKeys
     let admission: Admission
+    let memoryReclaimer: MemoryReclaimer
 }
 
 /// Hands out connection ids, unique for the server's lifetime, starting at 1.

@@ -62,7 +62,7 @@ public actor LaboratoryServer: Service {
     /// Generates the first transport key, binds, serves until graceful shutdown or cancellation,
     /// then returns once every connection has ended.
     public func run() async throws {
-        let serverChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        let serverChannel: NIOAsyncChannel<AcceptedChannel, Never>
         let legacyChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
         let environment: ConnectionEnvironment
         do {
@@ -97,19 +97,25 @@ public actor LaboratoryServer: Service {
         }
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await environment.transportKeys.rotate() }
+            if configuration.reclaimsFreedMemory {
+                background.addTask { await environment.memoryReclaimer.run() }
+            }
             if let legacyChannel, let legacy = configuration.legacy {
                 background.addTask { try await Self.serveLegacy(legacyChannel, legacy, environment) }
             }
             try await withGracefulShutdownHandler {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await serverChannel.executeThenClose { inbound in
-                        for try await child in inbound {
+                        for try await (child, frameLimit) in inbound {
                             let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
                             if let refusal = environment.admission.admit(source: source) {
                                 group.addTask { await Self.refuse(child, refusal) }
                                 continue
                             }
-                            group.addTask { await Self.serve(child, source: source, environment: environment) }
+                            group.addTask {
+                                await Self.serve(
+                                    child, source: source, frameLimit: frameLimit, environment: environment)
+                            }
                         }
                     }
                 }
@@ -135,16 +141,24 @@ public actor LaboratoryServer: Service {
                 identityKeySPKI: configuration.hostKey.publicKey.spkiDER, passwordDigest: configuration.passwordDigest,
                 serverName: configuration.serverName, services: services.names,
                 stepTimeout: configuration.handshakeStepTimeout, totalTimeout: configuration.handshakeTimeout,
-                allowsPlaintext: configuration.allowsPlaintext),
+                allowsPlaintext: configuration.allowsPlaintext,
+                wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay),
             registry: services, logger: logger, shutdownGracePeriod: configuration.shutdownGracePeriod,
-            maximumOutstandingRequests: configuration.maximumOutstandingRequests, outbound: configuration.outbound,
+            maximumOutstandingRequests: configuration.maximumOutstandingRequests,
+            maximumFrameSize: configuration.maximumFrameSize, outbound: configuration.outbound,
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
-            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission)
+            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
+            memoryReclaimer: MemoryReclaimer())
     }
 
-    private func bind() async throws -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never> {
-        let maximumFrameSize = configuration.maximumFrameSize
+    /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).
+    private typealias AcceptedChannel = (NIOAsyncChannel<ByteBuffer, ByteBuffer>, FrameSizeLimit)
+
+    private func bind() async throws -> NIOAsyncChannel<AcceptedChannel, Never> {
+        // Until the client is accepted only handshake-sized frames are read (the session's maximum
+        // could be configured smaller still).
+        let handshakeFrameSize = min(Frame.maximumHandshakePayloadByteCount, configuration.maximumFrameSize)
         return try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -157,9 +171,9 @@ public actor LaboratoryServer: Service {
             )
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(FrameDecoder(maximumPayloadByteCount: maximumFrameSize)))
-                    return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    let limit = FrameSizeLimit(handshakeFrameSize)
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+                    return (try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel), limit)
                 }
             }
     }
@@ -219,6 +233,7 @@ public actor LaboratoryServer: Service {
                             wasAuthenticated = await connection.run(inbound)
                         }
                         environment.admission.closed(source: source, wasAuthenticated: wasAuthenticated)
+                        environment.memoryReclaimer.connectionEnded()
                     }
                 }
             }
@@ -230,11 +245,13 @@ public actor LaboratoryServer: Service {
 
     /// Runs one connection to its end. Never throws: a failing connection ends alone.
     private static func serve(
-        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, source: String, environment: ConnectionEnvironment
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, source: String, frameLimit: FrameSizeLimit,
+        environment: ConnectionEnvironment
     ) async {
         var wasAuthenticated = false
         do {
-            let connection = try Connection(channel: channel.channel, source: source, environment: environment)
+            let connection = try Connection(
+                channel: channel.channel, source: source, frameLimit: frameLimit, environment: environment)
             try await channel.executeThenClose { inbound, _ in
                 wasAuthenticated = await connection.run(inbound)
             }
@@ -242,6 +259,7 @@ public actor LaboratoryServer: Service {
             environment.logger.warning("connection failed", metadata: ["error": "\(error)"])
         }
         environment.admission.closed(source: source, wasAuthenticated: wasAuthenticated)
+        environment.memoryReclaimer.connectionEnded()
     }
 
     /// Tells a refused client why (instead of the hello) and closes.

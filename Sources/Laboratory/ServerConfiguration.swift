@@ -44,6 +44,10 @@ public struct ServerConfiguration: Sendable {
     /// Lets a client choose an unencrypted session by sending an empty secret, as the original
     /// prototype did. Off by default; the server logs a warning at start and for every such session.
     public var allowsPlaintext: Bool = false
+    /// After bursts of ended connections, give the memory they freed back to the system
+    /// (`malloc_trim` on glibc; nothing elsewhere), so a flood does not leave the process larger
+    /// for good. On by default; turn it off if the embedding process manages its allocator itself.
+    public var reclaimsFreedMemory: Bool = true
 
     let passwordDigest: [UInt8]
 
@@ -60,6 +64,11 @@ public struct ServerConfiguration: Sendable {
     /// Throws unless `password` is acceptable as a server password.
     public static func validate(password: String) throws {
         if password.isEmpty { throw ConfigurationError("the server password is empty; choose a strong one") }
+        if password.utf8.count > Frame.maximumPasswordByteCount {
+            throw ConfigurationError(
+                "the server password is \(password.utf8.count) bytes long; the protocol allows at most \(Frame.maximumPasswordByteCount) bytes of UTF-8"
+            )
+        }
         if password == "PASSWORD" {
             throw ConfigurationError(
                 "the server password is the original prototype's default \"PASSWORD\"; choose a strong one")

@@ -92,6 +92,11 @@ final class SessionTimers: Sendable {
 
     /// On the event loop: pings a peer that has been quiet for the keepalive interval, ends a
     /// session silent for the idle timeout, and schedules the next check.
+    ///
+    /// After a ping it checks again one keepalive interval later (or at the idle timeout, if that
+    /// is sooner): a peer that answered has then been quiet since its answer, and is pinged again
+    /// once that silence reaches the keepalive interval. So a ping follows every keepalive interval
+    /// of silence, and a peer that answers every ping is never idle for long enough to be dropped.
     private func checkIdle() {
         let last = lastInbound.load(ordering: .relaxed)
         let quiet = Duration.nanoseconds(Int64(NIODeadline.now().uptimeNanoseconds &- last))
@@ -99,16 +104,21 @@ final class SessionTimers: Sendable {
             outbound.close(CloseReason(.idleTimeout, "nothing received for \(idleTimeout)"))
             return
         }
-        guard let keepalive = keepaliveInterval ?? idleTimeout else { return }
+        guard let keepalive = keepaliveInterval else {
+            // No keepalive: only the idle timeout, checked when it would next fall due.
+            guard let idleTimeout else { return }
+            schedule(\.idle, in: idleTimeout - quiet) { $0.checkIdle() }
+            return
+        }
         var wake = keepalive - quiet
-        if keepaliveInterval != nil, quiet >= keepalive {
+        if quiet >= keepalive {
             if !keepalivePending.load(ordering: .relaxed) {
                 keepalivePending.store(true, ordering: .relaxed)
                 outbound.send(.ping(last))
             }
-            guard let idleTimeout else { return }
-            wake = idleTimeout - quiet
+            wake = keepalive
         }
+        if let idleTimeout { wake = min(wake, idleTimeout - quiet) }
         schedule(\.idle, in: wake) { $0.checkIdle() }
     }
 

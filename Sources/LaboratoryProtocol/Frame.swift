@@ -4,6 +4,14 @@ public enum Frame {
     public static let headerByteCount = 4
     /// The default maximum payload size, 1 MiB.
     public static let defaultMaximumPayloadByteCount = 1 << 20
+    /// The largest payload a server accepts before the client is accepted: 4 KiB, above the
+    /// largest legal handshake message (a key exchange for a 16,384-bit transport key is 2 KiB; a
+    /// sealed password of the longest allowed 1,024 bytes is 1,043), and far below the session's
+    /// maximum, so an unauthenticated client cannot make the server buffer much.
+    public static let maximumHandshakePayloadByteCount = 4096
+    /// The longest password, in UTF-8 bytes, a server can be configured with (and so the longest a
+    /// client can usefully send).
+    public static let maximumPasswordByteCount = 1024
 
     /// Reads a length prefix and checks it against `maximum` before anything is allocated for it.
     ///

@@ -18,22 +18,29 @@ public struct HandshakeConfiguration: Sendable {
     public var totalTimeout: Duration
     /// Whether a client may ask for an unencrypted session by sending an empty secret.
     public var allowsPlaintext: Bool
+    /// How long a wrong password waits before it is rejected (never past the step's deadline).
+    /// Default 1 second; zero rejects at once.
+    public var wrongPasswordDelay: Duration
 
     /// Creates a configuration. The password is hashed at once and not stored.
     public init(
         identityKeySPKI: [UInt8], password: String, serverName: String, services: [String],
-        stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false
+        stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false,
+        wrongPasswordDelay: Duration = .seconds(1)
     ) {
         self.init(
             identityKeySPKI: identityKeySPKI, passwordDigest: SHA256.hash(Array(password.utf8)), serverName: serverName,
-            services: services, stepTimeout: stepTimeout, totalTimeout: totalTimeout, allowsPlaintext: allowsPlaintext)
+            services: services, stepTimeout: stepTimeout, totalTimeout: totalTimeout, allowsPlaintext: allowsPlaintext,
+            wrongPasswordDelay: wrongPasswordDelay)
     }
 
     /// Creates a configuration from the SHA-256 digest of the password.
     public init(
         identityKeySPKI: [UInt8], passwordDigest: [UInt8], serverName: String, services: [String],
-        stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false
+        stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false,
+        wrongPasswordDelay: Duration = .seconds(1)
     ) {
+        self.wrongPasswordDelay = wrongPasswordDelay
         self.identityKeySPKI = identityKeySPKI
         self.passwordDigest = passwordDigest
         self.serverName = serverName

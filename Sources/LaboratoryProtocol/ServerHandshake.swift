@@ -2,7 +2,8 @@ import LaboratoryCrypto
 
 /// The server side of the v1 handshake as a pure state machine.
 ///
-/// `AwaitingKey → AwaitingPassword → AwaitingName → Accepted`, plus a terminal `failed` state.
+/// `AwaitingKey → AwaitingPassword → AwaitingName → Accepted`, plus `RejectingPassword` (a wrong
+/// password waiting out its delay) and a terminal `failed` state.
 /// It performs no I/O: each input returns the ``Action``s the connection must carry out, in order.
 /// Any message that is not the one expected in the current state throws a ``ProtocolError`` and
 /// moves the machine to `failed`. Deadlines come from the injected clock and are absolute per
@@ -40,6 +41,19 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         init(from previous: AwaitingKey, deadline: C.Instant) { self.deadline = deadline }
     }
 
+    /// The password was wrong: the rejection waits for the wrong-password delay, and the connection
+    /// reads nothing meanwhile. Whichever comes first ends it: the step's deadline (code 5, handshake
+    /// timeout), or the end of the delay (code 6, wrong password). A graceful shutdown ends it at once
+    /// (the connection's business: code 9).
+    public struct RejectingPassword: Sendable {
+        let deadline: C.Instant
+        let rejectAt: C.Instant
+        init(from previous: AwaitingPassword, rejectAt: C.Instant) {
+            self.deadline = previous.deadline
+            self.rejectAt = rejectAt
+        }
+    }
+
     /// The password was right; waiting for the display name.
     public struct AwaitingName: Sendable {
         let deadline: C.Instant
@@ -57,6 +71,7 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     public enum State: Sendable {
         case awaitingKey(AwaitingKey)
         case awaitingPassword(AwaitingPassword)
+        case rejectingPassword(RejectingPassword)
         case awaitingName(AwaitingName)
         case accepted(Accepted)
         case failed(CloseReason)
@@ -108,6 +123,16 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         return pendingStart
     }
 
+    /// Whether the connection should read another frame now. `false` while a wrong password waits
+    /// out its delay: the connection stops reading, so a client cannot make it buffer anything,
+    /// and only ``deadlineExpired()`` (at ``currentDeadline``) moves the machine on.
+    public var readsFrames: Bool {
+        switch state {
+        case .rejectingPassword, .accepted, .failed: false
+        case .awaitingKey, .awaitingPassword, .awaitingName: true
+        }
+    }
+
     /// Whether the next inbound frame is the plaintext key exchange rather than a message.
     public var expectsKeyExchange: Bool {
         if case .awaitingKey = state { return true }
@@ -119,6 +144,7 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         switch state {
         case .awaitingKey: "awaiting key"
         case .awaitingPassword: "awaiting password"
+        case .rejectingPassword: "rejecting password"
         case .awaitingName: "awaiting name"
         case .accepted: "accepted"
         case .failed: "failed"
@@ -170,9 +196,17 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
         case (.awaitingPassword(let awaiting), .password(let password)):
             let given = SHA256.hash(Array(password.utf8))
             guard constantTimeEquals(given, configuration.passwordDigest) else {
-                let reason = CloseReason(.wrongPassword, "wrong password")
-                state = .failed(reason)
-                return [.close(reason)]
+                // Password guessing is slowed by a delay before the rejection; the delay never
+                // outlives the step's deadline (which is never past the handshake's).
+                let rejectAt = clock.now.advanced(by: configuration.wrongPasswordDelay)
+                guard rejectAt > clock.now else {
+                    let reason = Self.wrongPasswordReason
+                    state = .failed(reason)
+                    return [.close(reason)]
+                }
+                let rejecting = RejectingPassword(from: awaiting, rejectAt: rejectAt)
+                state = .rejectingPassword(rejecting)
+                return [.setDeadline(min(rejecting.rejectAt, rejecting.deadline))]
             }
             let deadline = nextStepDeadline()
             state = .awaitingName(AwaitingName(from: awaiting, deadline: deadline))
@@ -188,7 +222,13 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
             state = .accepted(Accepted(from: awaiting, displayName: displayName))
             let acceptance = Acceptance(
                 connectionID: connectionID, serverName: configuration.serverName, services: configuration.services)
-            return [.send(.accepted(acceptance)), .setDeadline(nil), .accept(displayName: displayName)]
+            // `accept` first: the connection switches to the session's limits (frame size) before
+            // the client can learn it is accepted and send a session-sized frame.
+            return [.accept(displayName: displayName), .setDeadline(nil), .send(.accepted(acceptance))]
+        case (.rejectingPassword, _):
+            // Never read while rejecting (see `readsFrames`); a frame fed anyway changes nothing, so
+            // nothing a client sends can end the delay early.
+            return []
         default:
             throw fail(.unexpected(message.kind, in: stepName))
         }
@@ -197,29 +237,47 @@ public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     /// The deadline the connection armed has passed. Returns a close action if the current step's
     /// deadline really is past (a stale timer for an earlier step returns nothing).
     public mutating func deadlineExpired() -> [Action] {
-        guard let deadline = currentDeadline, clock.now >= deadline, let reason = timeoutReason else { return [] }
+        if case .rejectingPassword(let rejecting) = state, clock.now < rejecting.deadline {
+            guard clock.now >= rejecting.rejectAt else { return [] }
+            state = .failed(Self.wrongPasswordReason)
+            return [.close(Self.wrongPasswordReason)]
+        }
+        guard let deadline = stepDeadline, clock.now >= deadline, let reason = timeoutReason else { return [] }
         state = .failed(reason)
         return [.close(reason)]
     }
 
-    /// The current step's deadline; `nil` once accepted or failed.
-    public var currentDeadline: C.Instant? {
+    private static var wrongPasswordReason: CloseReason { CloseReason(.wrongPassword, "wrong password") }
+
+    /// The current step's own deadline (for a rejected password, the password step's).
+    private var stepDeadline: C.Instant? {
         switch state {
         case .awaitingKey(let s): s.deadline
         case .awaitingPassword(let s): s.deadline
+        case .rejectingPassword(let s): s.deadline
         case .awaitingName(let s): s.deadline
         case .accepted, .failed: nil
         }
     }
 
+    /// When ``deadlineExpired()`` must next be called: the current step's deadline, or while a
+    /// wrong password is being rejected, the earlier of the end of its delay and that deadline.
+    /// `nil` once accepted or failed.
+    public var currentDeadline: C.Instant? {
+        if case .rejectingPassword(let s) = state { return min(s.rejectAt, s.deadline) }
+        return stepDeadline
+    }
+
     /// Why the connection ends if the current deadline passes: the step's own limit, or the total
     /// one when the step's deadline is the handshake's. `nil` once accepted or failed.
     package var timeoutReason: CloseReason? {
-        guard let deadline = currentDeadline else { return nil }
+        guard let deadline = stepDeadline else { return nil }
+        // A rejected password's step is still the password step.
+        let step = if case .rejectingPassword = state { "awaiting password" } else { stepName }
         return deadline >= handshakeDeadline
             ? CloseReason(.handshakeTimeout, "handshake not completed within \(configuration.totalTimeout)")
             : CloseReason(
-                .handshakeTimeout, "handshake step \"\(stepName)\" not completed within \(configuration.stepTimeout)")
+                .handshakeTimeout, "handshake step \"\(step)\" not completed within \(configuration.stepTimeout)")
     }
 
     private mutating func fail(_ error: ProtocolError) -> ProtocolError {

@@ -1,5 +1,6 @@
 import LaboratoryProtocol
 import NIOCore
+import Synchronization
 
 /// Splits the inbound byte stream into frame payloads.
 ///
@@ -9,15 +10,21 @@ import NIOCore
 package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     package typealias InboundOut = ByteBuffer
 
-    private let maximumPayloadByteCount: Int
+    private let limit: FrameSizeLimit
 
+    /// A decoder whose maximum never changes.
     package init(maximumPayloadByteCount: Int) {
-        self.maximumPayloadByteCount = maximumPayloadByteCount
+        self.limit = FrameSizeLimit(maximumPayloadByteCount)
+    }
+
+    /// A decoder whose maximum is `limit`'s at the moment each length prefix arrives.
+    package init(limit: FrameSizeLimit) {
+        self.limit = limit
     }
 
     package mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
         guard let header = buffer.getBytes(at: buffer.readerIndex, length: Frame.headerByteCount) else { return nil }
-        let length = try Frame.payloadLength(header: header, maximum: maximumPayloadByteCount)
+        let length = try Frame.payloadLength(header: header, maximum: limit.current)
         guard buffer.readableBytes >= Frame.headerByteCount + length else { return nil }
         buffer.moveReaderIndex(forwardBy: Frame.headerByteCount)
         return buffer.readSlice(length: length)
@@ -36,4 +43,19 @@ extension ByteBuffer {
         buffer.writeBytes(payload)
         return buffer
     }
+}
+
+/// The largest frame payload a connection accepts, which can be raised once: a server accepts only
+/// handshake-sized frames until the client is accepted, then the session's maximum. Set by the
+/// connection, read by its decoder on the event loop.
+package final class FrameSizeLimit: Sendable {
+    private let value: Atomic<Int>
+
+    package init(_ maximum: Int) { value = Atomic(maximum) }
+
+    /// The maximum now.
+    package var current: Int { value.load(ordering: .acquiring) }
+
+    /// From now on, accept payloads up to `maximum` bytes.
+    package func raise(to maximum: Int) { value.store(maximum, ordering: .releasing) }
 }

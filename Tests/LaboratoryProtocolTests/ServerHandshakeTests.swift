@@ -6,7 +6,7 @@ typealias Handshake = ServerHandshake<TestClock>
 
 /// The handshake's phases, for comparing states (``ServerHandshake/State`` is not Equatable).
 enum Phase: String, CaseIterable, Sendable {
-    case awaitingKey, awaitingPassword, awaitingName, accepted, failed
+    case awaitingKey, awaitingPassword, rejectingPassword, awaitingName, accepted, failed
 }
 
 /// Inputs the server can receive during the handshake.
@@ -23,11 +23,14 @@ struct Harness {
     let serverRandom: [UInt8]
     var machine: Handshake
 
-    init(allowsPlaintext: Bool = false, totalTimeout: Duration = .seconds(3600)) throws {
+    init(
+        allowsPlaintext: Bool = false, totalTimeout: Duration = .seconds(3600),
+        wrongPasswordDelay: Duration = .seconds(1)
+    ) throws {
         let configuration = HandshakeConfiguration(
             identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, password: Self.password, serverName: "Lab",
             services: ["echo", "chat"], stepTimeout: Self.timeout, totalTimeout: totalTimeout,
-            allowsPlaintext: allowsPlaintext)
+            allowsPlaintext: allowsPlaintext, wrongPasswordDelay: wrongPasswordDelay)
         serverRandom = try SecureRandom.bytes(count: 32)
         machine = Handshake(
             configuration: configuration, transportKey: Fixtures.transportOffer, connectionID: 42,
@@ -38,6 +41,7 @@ struct Harness {
         switch machine.state {
         case .awaitingKey: .awaitingKey
         case .awaitingPassword: .awaitingPassword
+        case .rejectingPassword: .rejectingPassword
         case .awaitingName: .awaitingName
         case .accepted: .accepted
         case .failed: .failed
@@ -125,7 +129,7 @@ struct ServerHandshakeTests {
 
     @Test("A failed machine refuses every input", arguments: Input.allCases)
     func failedRefusesEverything(input: Input) throws {
-        var harness = try Harness()
+        var harness = try Harness(wrongPasswordDelay: .zero)
         try harness.advance(to: .awaitingPassword)
         _ = try harness.machine.receive(.password("wrong"))
         #expect(harness.phase == .failed)
@@ -159,8 +163,8 @@ struct ServerHandshakeTests {
         #expect(
             try harness.machine.receive(.name("Zoë 42"))
                 == [
+                    .accept(displayName: "Zoë 42"), .setDeadline(nil),
                     .send(.accepted(Acceptance(connectionID: 42, serverName: "Lab", services: ["echo", "chat"]))),
-                    .setDeadline(nil), .accept(displayName: "Zoë 42"),
                 ])
         guard case .accepted(let accepted) = harness.machine.state else {
             Issue.record("not accepted: \(harness.machine.state)")
@@ -175,11 +179,78 @@ struct ServerHandshakeTests {
     func wrongPassword(_ password: String) throws {
         var harness = try Harness()
         try harness.advance(to: .awaitingPassword)
-        let actions = try harness.machine.receive(.password(password))
+        // The rejection waits for the delay; meanwhile the connection reads nothing.
+        #expect(
+            try harness.machine.receive(.password(password)) == [.setDeadline(harness.deadline(after: .seconds(1)))])
+        #expect(harness.phase == .rejectingPassword)
+        #expect(!harness.machine.readsFrames)
+        harness.clock.advance(by: .milliseconds(999))
+        #expect(harness.machine.deadlineExpired() == [])
+        harness.clock.advance(by: .milliseconds(1))
+        let actions = harness.machine.deadlineExpired()
         #expect(actions.count == 1)
         guard case .close(let reason) = actions.first else { throw UnexpectedActions(actions: actions) }
         #expect(reason.code == .wrongPassword)
         #expect(harness.failure?.code == .wrongPassword)
+    }
+
+    @Test("With no delay a wrong password closes at once")
+    func wrongPasswordWithoutDelay() throws {
+        var harness = try Harness(wrongPasswordDelay: .zero)
+        try harness.advance(to: .awaitingPassword)
+        #expect(
+            try harness.machine.receive(.password("nope")) == [.close(CloseReason(.wrongPassword, "wrong password"))])
+        #expect(harness.phase == .failed)
+    }
+
+    @Test("While a wrong password is being rejected every input is ignored", arguments: Input.allCases)
+    func rejectingIgnoresEverything(input: Input) throws {
+        var harness = try Harness()
+        try harness.advance(to: .awaitingPassword)
+        _ = try harness.machine.receive(.password("wrong"))
+        if input == .keyExchange {
+            #expect(throws: ProtocolError.self) { try harness.feed(input) }
+            return
+        }
+        #expect(try harness.feed(input) == [])
+        #expect(harness.phase == .rejectingPassword, "nothing a client sends ends the delay early")
+        harness.clock.advance(by: .seconds(1))
+        #expect(harness.machine.deadlineExpired() == [.close(CloseReason(.wrongPassword, "wrong password"))])
+    }
+
+    @Test(
+        "The step deadline wins over the wrong-password delay: code 5 at the deadline, never later",
+        arguments: [Duration.milliseconds(500), .seconds(1)])
+    func deadlineBeatsDelay(passwordAfter: Duration) throws {
+        var harness = try Harness()
+        try harness.advance(to: .awaitingPassword)
+        let stepDeadline = try #require(harness.machine.currentDeadline)
+        // The password arrives less than the delay before its step's deadline.
+        harness.clock.advance(by: .seconds(10) - passwordAfter)
+        #expect(try harness.machine.receive(.password("wrong")) == [.setDeadline(stepDeadline)])
+        #expect(harness.machine.currentDeadline == stepDeadline)
+        harness.clock.advance(by: passwordAfter - .milliseconds(1))
+        #expect(harness.machine.deadlineExpired() == [])
+        harness.clock.advance(by: .milliseconds(1))
+        let actions = harness.machine.deadlineExpired()
+        guard case .close(let reason) = actions.first, actions.count == 1 else {
+            throw UnexpectedActions(actions: actions)
+        }
+        #expect(reason.code == .handshakeTimeout)
+        #expect(reason.message.contains("awaiting password"))
+    }
+
+    @Test("The total handshake deadline also ends the wrong-password delay")
+    func totalDeadlineBeatsDelay() throws {
+        var harness = try Harness(totalTimeout: .milliseconds(1500))
+        try harness.advance(to: .awaitingPassword)
+        harness.clock.advance(by: .milliseconds(1000))
+        _ = try harness.machine.receive(.password("wrong"))
+        harness.clock.advance(by: .milliseconds(500))
+        let actions = harness.machine.deadlineExpired()
+        guard case .close(let reason) = actions.first else { throw UnexpectedActions(actions: actions) }
+        #expect(reason.code == .handshakeTimeout)
+        #expect(reason.message.contains("handshake not completed within"))
     }
 
     @Test(

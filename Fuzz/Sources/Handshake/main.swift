@@ -108,6 +108,7 @@ struct Session {
         switch machine.state {
         case .awaitingKey: 0
         case .awaitingPassword: 1
+        case .rejectingPassword: 2
         case .awaitingName: 2
         case .accepted: 3
         case .failed: 4
@@ -129,6 +130,11 @@ struct Session {
     /// connection closes when the record layer or the decoder refuses the frame (the machine
     /// never sees it) or when the machine throws or says to close.
     mutating func receive(_ frame: [UInt8], honestExchange: Bool = false) {
+        // The connection reads nothing while the machine says not to (a wrong password's delay).
+        if case .rejectingPassword = machine.state {
+            check(!machine.readsFrames, "a rejecting machine asks for frames")
+            return
+        }
         let before = rank
         let actions: [Machine.Action]
         if machine.expectsKeyExchange {
