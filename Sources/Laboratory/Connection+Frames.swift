@@ -107,6 +107,9 @@ extension Connection {
                 logger.warning("PLAINTEXT SESSION: this client chose no encryption")
             case .send(let message):
                 send(message)
+                // Automatic key renewal only from `accepted` on: the protocol allows no key update
+                // before it (and `accept` comes before it, see below).
+                if case .accepted = message { outbound.startRenewingKeys() }
             case .setDeadline:
                 // The watchdog reads the machine's current deadline whenever it wakes. A wrong
                 // password's rejection falls due before the step's deadline it is sleeping on:
@@ -117,7 +120,6 @@ extension Connection {
                 frameLimit.raise(to: environment.maximumFrameSize)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(source: source)
-                outbound.startRenewingKeys()
                 timers.accepted()
                 deadlineAlarm.ring()
                 logger.info("accepted", metadata: ["name": "\(displayName)"])

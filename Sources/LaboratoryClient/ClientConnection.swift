@@ -8,10 +8,8 @@ import NIOCore
 /// to requests and forwards pushed events.
 actor ClientConnection {
     enum Phase {
-        case awaitingHello
-        case awaitingPasswordPrompt
-        case awaitingNamePrompt
-        case awaitingAcceptance
+        /// The handshake machine is running.
+        case handshaking
         case accepted
         case closed
     }
@@ -28,7 +26,8 @@ actor ClientConnection {
     nonisolated let channel: any Channel
     private let credentials: Credentials
     private let events: AsyncStream<ClientEvent>.Continuation
-    private var phase: Phase = .awaitingHello
+    private var phase: Phase = .handshaking
+    private var handshake: ClientHandshake
     private var sealer: RecordSealer?
     private var opener: RecordOpener?
     private var acceptanceWaiter: CheckedContinuation<(Acceptance, String), any Error>?
@@ -45,6 +44,10 @@ actor ClientConnection {
         self.channel = channel
         self.credentials = credentials
         self.events = events
+        self.handshake = ClientHandshake(
+            credentials: ClientHandshake.Credentials(
+                password: credentials.password, name: credentials.name, plaintext: credentials.plaintext,
+                clockSkewMilliseconds: credentials.clockSkewMilliseconds))
     }
 
     // MARK: Handshake
@@ -74,113 +77,106 @@ actor ClientConnection {
     }
 
     private var step: ClientError.Step {
-        switch phase {
-        case .awaitingHello: .hello
-        case .awaitingPasswordPrompt: .keyExchange
-        case .awaitingNamePrompt: .password
-        case .awaitingAcceptance: .name
-        case .accepted, .closed: .session
-        }
+        guard phase == .handshaking else { return .session }
+        return ClientError.Step(handshake.step)
     }
 
     private func receive(_ payload: [UInt8]) throws {
-        if phase == .awaitingHello {
-            try receiveHello(payload)
+        guard phase == .accepted else {
+            try receiveDuringHandshake(payload)
             return
         }
         let message: ServerMessage
         do {
             message = try ServerMessage(decoding: try opener?.open(payload) ?? payload)
         } catch let error as ProtocolError where error.closeReason.code == .decryptionFailed {
-            // Before the server processes our key it can only close in plaintext; report that reason.
-            if phase == .awaitingPasswordPrompt, case .closing(let reason)? = try? ServerMessage(decoding: payload) {
-                throw rejection(reason)
-            }
             throw ClientError(
                 .decryptionFailed, step: step,
                 "a frame from the server did not authenticate: \(error.closeReason.message)")
         }
-        switch (phase, message) {
-        case (_, .closing(let reason)):
+        if case .closing(let reason) = message {
             serverCloseReason = reason
-            if phase != .accepted { throw rejection(reason) }
-        case (.awaitingPasswordPrompt, .passwordPrompt):
-            send(.password(credentials.password))
-            phase = .awaitingNamePrompt
-        case (.awaitingNamePrompt, .namePrompt):
-            send(.name(credentials.name))
-            phase = .awaitingAcceptance
-        case (.awaitingAcceptance, .accepted(let acceptance)):
-            phase = .accepted
-            acceptanceWaiter?.resume(returning: (acceptance, fingerprint))
-            acceptanceWaiter = nil
-        case (.accepted, let message):
-            receiveInSession(message)
-        default:
-            throw ClientError(.protocolViolation, step: step, "unexpected message from the server: \(message)")
-        }
-    }
-
-    private func receiveHello(_ payload: [UInt8]) throws {
-        // A server refusing the connection at accept sends its reason instead of the hello.
-        if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
-            serverCloseReason = reason
-            throw rejection(reason)
-        }
-        let hello: ServerHello
-        do {
-            hello = try ServerHello(decoding: payload)
-        } catch let error as ProtocolError {
-            throw ClientError(
-                .protocolViolation, step: .hello, error.closeReason.message, closeReason: error.closeReason)
-        }
-        let identity: RSAPublicKey
-        do {
-            identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
-        } catch {
-            throw ClientError(.protocolViolation, step: .hello, "the server's identity key is unusable: \(error)")
-        }
-        // The fingerprint covers the identity key bytes exactly as the server sent them.
-        fingerprint = RSAPublicKey.fingerprint(ofSPKI: hello.identityKeySPKI)
-        // Only a transport key the pinned identity signed, and within its validity window, is used.
-        let transportKey: RSAPublicKey
-        do {
-            let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-            transportKey = try hello.transportKey.verify(
-                identity: identity, now: now, skew: credentials.clockSkewMilliseconds)
-        } catch let error as ProtocolError {
-            throw ClientError(.serverKeyMismatch, step: .hello, error.closeReason.message)
-        }
-        // Only now, with the certificate checked, may trust on first use record the identity key.
-        let mismatch: String?
-        do {
-            mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)
-        } catch {
-            throw ClientError(.serverKeyMismatch, step: .hello, "could not read or update known hosts: \(error)")
-        }
-        if let mismatch { throw ClientError(.serverKeyMismatch, step: .hello, mismatch) }
-        phase = .awaitingPasswordPrompt
-        if credentials.plaintext {
-            write([])
             return
         }
-        let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
-        let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
-        write(try transportKey.encryptOAEP(secret))
-        sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
-        opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+        receiveInSession(message)
     }
 
-    private func rejection(_ reason: CloseReason) -> ClientError {
-        let code: ClientError.Code =
-            switch reason.code {
-            case .wrongPassword: .wrongPassword
-            case .handshakeTimeout: .handshakeTimeout
-            case .protocolViolation, .unsupportedVersion: .protocolViolation
-            case .decryptionFailed: .decryptionFailed
-            default: .rejected
+    /// Hands a handshake frame to the state machine (opened, once there are keys) and carries out
+    /// what it returns.
+    private func receiveDuringHandshake(_ payload: [UInt8]) throws {
+        do {
+            if case .awaitingHello = handshake.state {
+                let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+                try perform(try handshake.receiveHello(payload, now: now))
+                return
             }
-        return ClientError(code, step: step, "the server refused: \(reason.message)", closeReason: reason)
+            let opened: [UInt8]
+            do {
+                opened = try opener?.open(payload) ?? payload
+            } catch let error as ProtocolError where error.closeReason.code == .decryptionFailed {
+                try handshake.receiveUnopenable(payload)
+            }
+            try perform(try handshake.receive(try ServerMessage(decoding: opened)))
+        } catch let failure as ClientHandshake.Failure {
+            throw clientError(for: failure)
+        }
+    }
+
+    /// Carries out the handshake machine's actions in order.
+    private func perform(_ actions: [ClientHandshake.Action]) throws {
+        for action in actions {
+            switch action {
+            case .checkTrust(let fingerprint):
+                self.fingerprint = fingerprint
+                // Only now, with the certificate checked, may trust on first use record the key.
+                let mismatch: String?
+                do {
+                    mismatch = try credentials.trust.check(fingerprint: fingerprint, endpoint: credentials.endpoint)
+                } catch {
+                    throw ClientError(
+                        .serverKeyMismatch, step: .hello, "could not read or update known hosts: \(error)")
+                }
+                let secret = credentials.plaintext ? [] : try SecureRandom.bytes(count: SessionKeys.secretByteCount)
+                try perform(try handshake.trustDecided(mismatch: mismatch, secret: secret))
+            case .sendPlaintext(let payload):
+                write(payload)
+            case .installKeys(let keys):
+                sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+                opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+            case .send(let message):
+                send(message)
+            case .accepted(let acceptance):
+                phase = .accepted
+                acceptanceWaiter?.resume(returning: (acceptance, fingerprint))
+                acceptanceWaiter = nil
+            }
+        }
+    }
+
+    /// The error a handshake failure is reported as.
+    private func clientError(for failure: ClientHandshake.Failure) -> ClientError {
+        let step = ClientError.Step(failure.step)
+        switch failure.kind {
+        case .closedByServer(let reason):
+            serverCloseReason = reason
+            let code: ClientError.Code =
+                switch reason.code {
+                case .wrongPassword: .wrongPassword
+                case .handshakeTimeout: .handshakeTimeout
+                case .protocolViolation, .unsupportedVersion: .protocolViolation
+                case .decryptionFailed: .decryptionFailed
+                default: .rejected
+                }
+            return ClientError(code, step: step, "the server refused: \(reason.message)", closeReason: reason)
+        case .badCertificate, .untrustedKey:
+            return ClientError(.serverKeyMismatch, step: step, failure.message)
+        case .decryptionFailed:
+            return ClientError(
+                .decryptionFailed, step: step,
+                "a frame from the server did not authenticate (it could not use the key exchange)")
+        case .protocolViolation:
+            return ClientError(.protocolViolation, step: step, failure.message)
+        }
     }
 
     /// Fails the handshake (for example on the client's own timeout) and closes.
@@ -331,5 +327,17 @@ actor ClientConnection {
         if wasAccepted { events.yield(.closed(serverCloseReason)) }
         events.finish()
         channel.close(promise: nil)
+    }
+}
+
+extension ClientError.Step {
+    /// The step a handshake failure happened in.
+    init(_ step: ClientHandshake.Step) {
+        switch step {
+        case .hello: self = .hello
+        case .keyExchange: self = .keyExchange
+        case .password: self = .password
+        case .name: self = .name
+        }
     }
 }
