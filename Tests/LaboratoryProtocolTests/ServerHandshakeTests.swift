@@ -1,3 +1,4 @@
+import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
 import Testing
@@ -60,12 +61,15 @@ struct Harness {
         ).encoded()
     }
 
-    /// What a client sends: a fresh secret encrypted to the key in the hello, and the keys it derives.
+    /// What a client sends: a fresh secret encrypted to the key in the hello, and the keys it
+    /// derives, as the client's own state machine makes them.
     func clientKeyExchange() throws -> (payload: [UInt8], keys: SessionKeys) {
-        let parsed = try ServerHello(decoding: hello)
-        let secret = try SecureRandom.bytes(count: 32)
-        let payload = try RSAPublicKey(spkiDER: parsed.transportKey.transportKeySPKI).encryptOAEP(secret)
-        let keys = try SessionKeys.derive(secret: secret, serverRandom: parsed.serverRandom, helloPayload: hello)
+        var client = ClientHandshake(credentials: .init(password: Self.password, name: "Ada"))
+        _ = try client.receiveHello(hello, now: UInt64(Date().timeIntervalSince1970 * 1000))
+        let actions = try client.trustDecided(mismatch: nil, secret: try SecureRandom.bytes(count: 32))
+        guard case .sendPlaintext(let payload) = actions.first, case .installKeys(let keys) = actions.last else {
+            throw UnexpectedClientActions(actions: actions)
+        }
         return (payload, keys)
     }
 

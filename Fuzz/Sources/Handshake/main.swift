@@ -58,16 +58,22 @@ enum Fixture {
         identityKeySPKI: identity.publicKey.spkiDER, transportKey: offer.certificate, serverRandom: serverRandom
     ).encoded()
     static let secret = [UInt8](repeating: 0x5A, count: 32)
-    static let honestExchange: [UInt8] = {
-        do { return try transport.publicKey.encryptOAEP(secret) } catch { fatalError("encrypt: \(error)") }
-    }()
-    static let honestKeys: SessionKeys = {
+    /// The honest client's key exchange and keys, as the client's own state machine makes them.
+    static let honest: (exchange: [UInt8], keys: SessionKeys) = {
+        var client = ClientHandshake(credentials: .init(password: password, name: "Ada"))
         do {
-            return try SessionKeys.derive(secret: secret, serverRandom: serverRandom, helloPayload: hello)
+            _ = try client.receiveHello(hello, now: 1)
+            let actions = try client.trustDecided(mismatch: nil, secret: secret)
+            guard case .sendPlaintext(let exchange) = actions.first, case .installKeys(let keys) = actions.last else {
+                fatalError("the client's key exchange: \(actions)")
+            }
+            return (exchange, keys)
         } catch {
-            fatalError("derive: \(error)")
+            fatalError("the client's key exchange: \(error)")
         }
     }()
+    static var honestExchange: [UInt8] { honest.exchange }
+    static var honestKeys: SessionKeys { honest.keys }
 
     static func configuration(allowsPlaintext: Bool) -> HandshakeConfiguration {
         HandshakeConfiguration(
