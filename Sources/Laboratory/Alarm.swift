@@ -1,3 +1,4 @@
+import LaboratoryTransport
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -56,25 +57,5 @@ final class Alarm: Sendable {
         }
         timer?.cancel()
         waiter?.resume()
-    }
-}
-
-extension TimeAmount {
-    /// `duration`, clamped to zero and to what a `TimeAmount` holds.
-    init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        let nanoseconds = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if nanoseconds.overflow {
-            self = .nanoseconds(seconds < 0 ? 0 : .max)
-        } else {
-            self = .nanoseconds(max(0, nanoseconds.partialValue &+ attoseconds / 1_000_000_000))
-        }
-    }
-}
-
-extension NIODeadline {
-    /// The same moment as `instant` (both clocks are monotonic).
-    init(_ instant: ContinuousClock.Instant) {
-        self = .now() + TimeAmount(instant - .now)
     }
 }

@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import LaboratoryTransport
 import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
@@ -71,8 +72,7 @@ final class SessionTimers: Sendable {
             outbound.close(CloseReason(.serverStopping, "the server is shutting down"))
         case true?:
             let grace = shutdownGracePeriod
-            let milliseconds = grace.components.seconds * 1000 + grace.components.attoseconds / 1_000_000_000_000_000
-            outbound.send(.serverStopping(graceMilliseconds: UInt32(clamping: milliseconds)))
+            outbound.send(.serverStopping(graceMilliseconds: UInt32(clamping: grace.wholeMilliseconds)))
             schedule(\.grace, in: grace) {
                 $0.outbound.close(
                     CloseReason(.serverStopping, "the server is shutting down and the grace period is over"))

@@ -143,7 +143,7 @@ final class TransportKeys: Sendable {
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let window = policy.lifetime + slack
         let windowMilliseconds =
-            UInt64(window.components.seconds) * 1000 + UInt64(window.components.attoseconds / 1_000_000_000_000_000)
+            window.wholeMilliseconds
         let certificate = try TransportKeyCertificate.issue(
             for: key.publicKey, by: identity, notBefore: now, notAfter: now + windowMilliseconds)
         return TransportKeyOffer(privateKey: key, certificate: certificate)

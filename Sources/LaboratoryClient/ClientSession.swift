@@ -76,7 +76,7 @@ public final class ClientSession: Sendable {
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             asyncChannel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(.nanoseconds(Int64(configuration.connectTimeout.components.seconds * 1_000_000_000)))
+                .connectTimeout(TimeAmount(configuration.connectTimeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -94,7 +94,7 @@ public final class ClientSession: Sendable {
             credentials: .init(
                 password: password, name: name, trust: trust, endpoint: "\(host):\(port)",
                 plaintext: configuration.requestsPlaintext,
-                clockSkewMilliseconds: UInt64(max(0, configuration.clockSkewTolerance.components.seconds)) * 1000),
+                clockSkewMilliseconds: configuration.clockSkewTolerance.wholeMilliseconds),
             events: continuation)
         // The reader lives as long as the connection; close() ends it.
         Task { await connection.readLoop(asyncChannel) }

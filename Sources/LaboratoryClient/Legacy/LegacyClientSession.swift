@@ -1,5 +1,6 @@
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTransport
 import NIOCore
 import NIOPosix
 
@@ -65,8 +66,7 @@ public actor LegacyClientSession {
         let session = LegacyClientSession(channel: asyncChannel.channel, transform: transform)
         Task { await session.readLoop(asyncChannel) }
         let deadline = asyncChannel.channel.eventLoop.scheduleTask(
-            in: .nanoseconds(
-                Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            in: TimeAmount(timeout)
         ) {
             asyncChannel.channel.close(promise: nil)
         }
