@@ -23,7 +23,7 @@ public struct ChatService: LaboratoryService {
     public func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
         let request: ChatRequest
         do {
-            request = try JSONDecoder().decode(ChatRequest.self, from: Data(body))
+            request = try ChatRequest(strictJSON: body)
         } catch {
             throw ServiceError("not a chat request: \(error); see Docs/PROTOCOL.md, section Chat")
         }
