@@ -5,7 +5,7 @@ import Foundation
 /// write is never seen half done.
 enum PrivateFile {
     /// The file's bytes, or `nil` if there is nothing at `path`.
-    static func read(_ path: String, what: String) throws(StateFileError) -> [UInt8]? {
+    static func contents(of path: String, what: String) throws(StateFileError) -> [UInt8]? {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             let code = errno
@@ -16,7 +16,7 @@ enum PrivateFile {
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16_384)
         while true {
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(descriptor, $0.baseAddress, $0.count) }
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count == 0 { return bytes }
             if count < 0 {
                 let code = errno
@@ -46,7 +46,7 @@ enum PrivateFile {
         guard descriptor >= 0 else { throw fail(errno, "creating a temporary file") }
         var written = 0
         while written < bytes.count {
-            let count = bytes[written...].withUnsafeBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            let count = bytes[written...].withUnsafeBytes { write(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 let code = errno
                 if code == EINTR { continue }

@@ -29,7 +29,8 @@ public struct StateDirectory: Sendable {
     @discardableResult
     public func prepare() throws(StateFileError) -> String? {
         var status = stat()
-        if lstat(path, &status) != 0 {
+        // `stat`, not `lstat`: a state directory may be a symbolic link to the real one.
+        if stat(path, &status) != 0 {
             let code = errno
             guard code == ENOENT else {
                 throw StateFileError(
@@ -75,7 +76,7 @@ public struct StateDirectory: Sendable {
     public func loadOrCreateHostKey() throws -> (key: RSAPrivateKey, created: Bool) {
         try prepare()
         let file = hostKeyPath
-        if let bytes = try PrivateFile.read(file, what: "the host key") {
+        if let bytes = try PrivateFile.contents(of: file, what: "the host key") {
             let advice =
                 "move it away to generate a new identity (clients will then need to re-pin), "
                 + "or restore it from a backup"
@@ -116,8 +117,10 @@ public struct StateDirectory: Sendable {
     ///   holds a NUL byte anywhere, or a control character in the first line), or its first line
     ///   is empty.
     public static func readPassword(file: String) throws(StateFileError) -> String {
-        guard let bytes = try PrivateFile.read(file, what: "the password file") else {
-            throw StateFileError(.unreadable, path: file, "the password file \(file) does not exist")
+        guard let bytes = try PrivateFile.contents(of: file, what: "the password file") else {
+            throw StateFileError(
+                .unreadable, path: file,
+                "the password file \(file) does not exist; create it with the password on its first line")
         }
         let advice = "put the password on its first line as UTF-8 text"
         guard !bytes.contains(0), String(validating: bytes, as: UTF8.self) != nil else {
