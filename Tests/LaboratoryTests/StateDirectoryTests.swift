@@ -72,6 +72,20 @@ struct StateDirectoryTests {
         #expect(error.message.contains(target) && error.message.contains("chmod 700"))
     }
 
+    @Test("a state directory reached through a symbolic link is used, and the real directory kept private")
+    func symbolicLink() throws {
+        let scratch = try Scratch()
+        let real = scratch.path + "/real"
+        try FileManager.default.createDirectory(
+            atPath: real, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o755])
+        let link = scratch.path + "/link"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        let (_, created) = try StateDirectory(path: link).loadOrCreateHostKey()
+        #expect(created)
+        #expect(try Self.mode(real) == 0o700)
+        #expect(FileManager.default.fileExists(atPath: real + "/host_key.pem"))
+    }
+
     @Test("a state path that is a file is refused with a clear message")
     func refusesFile() throws {
         let scratch = try Scratch()
