@@ -56,8 +56,9 @@ extension Adversarial {
                 }
                 #expect(recorder.started.withLockedValue { $0 } == Array(1...count))
                 #expect(Set(answered) == Set((1...UInt64(count)).map { $0 }) && answered.count == Int(count))
-                // Request 1 waits longest: responses are not held back to keep request order.
-                #expect(answered.first != 1 && answered.last == 1, "\(answered)")
+                // Request 1 waits longest (200 ms; the last half wait 100 ms or less): responses are
+                // not held back to keep request order.
+                #expect(answered.first != 1 && (answered.firstIndex(of: 1) ?? 0) >= Int(count) / 2, "\(answered)")
                 await raw.close()
             }
         }
