@@ -92,7 +92,7 @@ public final class ClientSession: Sendable {
         let connection = ClientConnection(
             channel: asyncChannel.channel,
             credentials: .init(
-                password: password, name: name, trust: trust, endpoint: "\(host):\(port)",
+                password: password, name: name, trust: trust, endpoint: KnownHostsFile.endpoint(host: host, port: port),
                 plaintext: configuration.requestsPlaintext,
                 clockSkewMilliseconds: configuration.clockSkewTolerance.wholeMilliseconds),
             events: continuation)

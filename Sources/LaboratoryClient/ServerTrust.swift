@@ -19,7 +19,8 @@ public struct ServerTrust: Sendable {
     public static func knownHosts(file path: String) -> ServerTrust { ServerTrust(policy: .knownHosts(path)) }
 
     /// Decide in your own code. `accept` receives the server key's fingerprint (`SHA256:...`) and
-    /// the `host:port` the client connected to, as soon as the server hello arrives and before
+    /// the server's endpoint as a known-hosts file names it (``KnownHostsFile/endpoint(host:port:)``:
+    /// `host:port`, `[::1]:12800` for IPv6), as soon as the server hello arrives and before
     /// anything is sent; returning `false` refuses the server with
     /// ``ClientError/Code/serverKeyMismatch``.
     ///
@@ -58,41 +59,5 @@ public struct ServerTrust: Sendable {
             try file.add(endpoint: endpoint, fingerprint: fingerprint)
             return nil
         }
-    }
-}
-
-/// A known-hosts file: one `host:port fingerprint` pair a line; `#` starts a comment.
-public struct KnownHostsFile: Sendable {
-    /// Where the file lives.
-    public let path: String
-    private var entries: [(endpoint: String, fingerprint: String)]
-
-    /// Reads the file; a missing file is empty.
-    public init(path: String) throws {
-        self.path = path
-        entries = []
-        guard FileManager.default.fileExists(atPath: path) else { return }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
-        for line in text.split(whereSeparator: \.isNewline) {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
-            guard fields.count >= 2, !fields[0].hasPrefix("#") else { continue }
-            entries.append((String(fields[0]), String(fields[1])))
-        }
-    }
-
-    /// The recorded fingerprint for `endpoint` (`host:port`).
-    public func fingerprint(for endpoint: String) -> String? {
-        entries.first { $0.endpoint == endpoint }?.fingerprint
-    }
-
-    /// Records a fingerprint and writes the file.
-    public mutating func add(endpoint: String, fingerprint: String) throws {
-        entries.append((endpoint, fingerprint))
-        let text = entries.map { "\($0.endpoint) \($0.fingerprint)\n" }.joined()
-        let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(
-            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        try Data(text.utf8).write(to: url, options: .atomic)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
     }
 }

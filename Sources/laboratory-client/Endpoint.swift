@@ -1,3 +1,5 @@
+import LaboratoryClient
+
 /// A server address: `HOST:PORT`, `HOST` (port 12800) or `[IPv6]:PORT`.
 struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     /// The port a server listens on unless told otherwise.
@@ -40,7 +42,7 @@ struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// How the library names this server in a known-hosts file.
-    var knownHostsKey: String { "\(host):\(port)" }
+    var knownHostsKey: String { KnownHostsFile.endpoint(host: host, port: port) }
 
     var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 }

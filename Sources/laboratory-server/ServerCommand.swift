@@ -109,6 +109,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "laboratory.server")
         let state = StateDirectory(path: stateDir)
+        if let notice = try state.prepare() { logger.notice("\(notice)") }
 
         let password = try resolvePassword(state)
         let (hostKey, keyCreated) = try state.loadOrCreateHostKey()
@@ -171,8 +172,7 @@ struct ServerCommand: AsyncParsableCommand {
     private func resolvePassword(_ state: StateDirectory) throws -> String {
         let password: String
         if let passwordFile {
-            let text = try String(contentsOfFile: passwordFile, encoding: .utf8)
-            password = String(text.split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+            password = try StateDirectory.readPassword(file: passwordFile)
         } else if let fromEnvironment = ProcessInfo.processInfo.environment["LABORATORY_PASSWORD"] {
             password = fromEnvironment
         } else {

@@ -53,4 +53,96 @@ struct KnownHostsFileTests {
         #expect(changed?.contains(path) == true)
         #expect(try tofu.check(fingerprint: "SHA256:other", endpoint: "h:2") == nil)
     }
+
+    /// The cases the Python client's tests read too (`Clients/python/tests/known_hosts_cases.json`).
+    struct SharedCases: Decodable {
+        struct Endpoint: Decodable {
+            var host: String
+            var port: Int
+            var key: String
+        }
+        struct Lookup: Decodable {
+            var host: String
+            var port: Int
+            var fingerprint: String?
+        }
+        var endpoints: [Endpoint]
+        var file: String
+        var lookups: [Lookup]
+
+        static func load() throws -> SharedCases {
+            let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Clients/python/tests/known_hosts_cases.json")
+            return try JSONDecoder().decode(SharedCases.self, from: Data(contentsOf: url))
+        }
+    }
+
+    @Test("endpoints are named as the Python client names them: lower case, IPv6 in brackets, port always")
+    func endpointKeys() throws {
+        for endpoint in try SharedCases.load().endpoints {
+            #expect(KnownHostsFile.endpoint(host: endpoint.host, port: endpoint.port) == endpoint.key)
+        }
+    }
+
+    @Test("comments, malformed lines, legacy IPv6 entries and CRLF are read as the Python client reads them")
+    func sharedLookups() throws {
+        let cases = try SharedCases.load()
+        let path = temporaryPath()
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        let file = try KnownHostsFile(path: path)
+        for lookup in cases.lookups {
+            #expect(
+                file.fingerprint(for: KnownHostsFile.endpoint(host: lookup.host, port: lookup.port))
+                    == lookup.fingerprint, "\(lookup.host) \(lookup.port)")
+        }
+    }
+
+    @Test("recording a key replaces the endpoint's entries and keeps comments and malformed lines")
+    func addKeepsOtherLines() throws {
+        let cases = try SharedCases.load()
+        let path = temporaryPath()
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        var file = try KnownHostsFile(path: path)
+        try file.add(endpoint: "HOST.example:1", fingerprint: "SHA256:replaced")
+        try file.add(endpoint: KnownHostsFile.endpoint(host: "::1", port: 12800), fingerprint: "SHA256:new")
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(!text.contains("SHA256:one\n") && !text.contains("second-entry-ignored"))
+        #expect(text.contains("# a comment\n") && text.contains("malformed-no-port SHA256:x\n"))
+        #expect(text.hasSuffix("host.example:1 SHA256:replaced\n[::1]:12800 SHA256:new\n"))
+        #expect(try KnownHostsFile(path: path).fingerprint(for: "[::1]:12800") == "SHA256:new")
+    }
+
+    @Test("a file the Swift client writes is read identically by the Python client")
+    func pythonReadsSwiftFile() throws {
+        let path = temporaryPath()
+        var file = try KnownHostsFile(path: path)
+        let endpoints = [("::1", 12800), ("Example.ORG", 443), ("127.0.0.1", 1)]
+        for (index, (host, port)) in endpoints.enumerated() {
+            try file.add(endpoint: KnownHostsFile.endpoint(host: host, port: port), fingerprint: "SHA256:k\(index)")
+        }
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let script = """
+            import sys, laboratory_client as lab
+            known = lab.KnownHosts(sys.argv[1])
+            print(known.lookup("::1", 12800), known.lookup("example.org", 443), known.lookup("127.0.0.1", 1))
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path]
+        var environment = ProcessInfo.processInfo.environment
+        environment["PYTHONPATH"] = root.appendingPathComponent("Clients/python/src").path
+        process.environment = environment
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(String(decoding: data, as: UTF8.self) == "SHA256:k0 SHA256:k1 SHA256:k2\n")
+    }
 }

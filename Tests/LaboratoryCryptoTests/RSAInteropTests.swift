@@ -87,6 +87,44 @@ struct RSAInteropTests {
         }
     }
 
+    /// The command PROTOCOL.md §4 gives operators, run on a host key file as the server stores it.
+    static let fingerprintCommand =
+        "openssl pkey -in \"$1\" -pubout -outform DER | openssl dgst -sha256 -binary | base64 | tr -d '='"
+
+    @Test("PROTOCOL.md's command line computes the fingerprint from the host key file")
+    func documentedCommand() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048
+        let path = try directory.write("host_key.pem", try key.pkcs8PEM)
+        let output = try runToolChecked(["sh", "-c", Self.fingerprintCommand, "sh", path]).text
+        #expect("SHA256:" + output.trimmingCharacters(in: .newlines) == key.publicKey.fingerprint)
+        let document = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+                .deletingLastPathComponent().appendingPathComponent("Docs/PROTOCOL.md"), encoding: .utf8)
+        #expect(document.contains(Self.fingerprintCommand.replacingOccurrences(of: "\"$1\"", with: "host_key.pem")))
+    }
+
+    @Test(
+        "ssh-keygen -l prints another value: SHA-256 of the SSH key blob, not of the SPKI",
+        .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/ssh-keygen")))
+    func sshKeygenDiffers() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let key = SharedKeys.rsa2048.publicKey
+        let pemPath = try directory.write("public.pem", try key.pem)
+        let sshLine = try runToolChecked(["ssh-keygen", "-i", "-m", "PKCS8", "-f", pemPath]).text
+        let sshPath = try directory.write("key.pub", sshLine)
+        let printed = try runToolChecked(["ssh-keygen", "-l", "-E", "sha256", "-f", sshPath]).text
+        let sshFingerprint = try #require(printed.split(separator: " ").dropFirst().first.map(String.init))
+        #expect(sshFingerprint.hasPrefix("SHA256:"))
+        #expect(sshFingerprint != key.fingerprint)
+        // What ssh-keygen hashes: the base64 blob of the `ssh-rsa AAAA...` line.
+        let blob = try #require(
+            Data(base64Encoded: sshLine.split(separator: " ")[1].trimmingCharacters(in: .whitespacesAndNewlines)))
+        #expect(sshFingerprint == "SHA256:" + Base64.encode(SHA256.hash(Array(blob)), padding: false))
+    }
+
     @Test("The SPKI we produce is byte-identical to openssl's DER for the same key")
     func spkiMatchesOpenssl() throws {
         let directory = try TemporaryDirectory()

@@ -258,10 +258,11 @@ struct ProtocolDocumentTests {
             #expect(!lines.isEmpty, "block \(tag) is empty")
             for line in lines {
                 let data = Data(line.utf8)
+                try StrictJSON.validateObject(Array(line.utf8))
                 let reencoded: Data
                 switch tag {
                 case "chat-requests":
-                    reencoded = try JSONEncoder().encode(try JSONDecoder().decode(ChatRequest.self, from: data))
+                    reencoded = try JSONEncoder().encode(try ChatRequest(strictJSON: Array(data)))
                     if let object = try JSONSerialization.jsonObject(with: data) as? [String: Any],
                         let op = object["op"] as? String
                     {

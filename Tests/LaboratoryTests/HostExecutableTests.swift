@@ -80,4 +80,54 @@ struct HostExecutableTests {
         #expect(exit.status != 0)
         #expect(exit.stderr.contains("refusing to start"))
     }
+
+    @Test("a bad password file or a 0-byte host key stops it with one line naming the file, never a framework error")
+    func badFilesOneLine() async throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("bad-files-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let passwordFile = scratch.appendingPathComponent("password.bin")
+        try Data([0xFF, 0xFE, 0x70, 0x00, 0x77, 0x00]).write(to: passwordFile)
+        let binary = try ServerProcess(arguments: ["--password-file", passwordFile.path])
+        let binaryExit = await binary.waitForExit()
+        #expect(binaryExit.status != 0)
+        let binaryLines = binaryExit.stderr.split(separator: "\n")
+        #expect(binaryLines.count == 1)
+        #expect(binaryExit.stderr.contains(passwordFile.path) && binaryExit.stderr.contains("not a text file"))
+        #expect(!binaryExit.stderr.contains("NSCocoaErrorDomain"))
+
+        let missing = try ServerProcess(arguments: ["--password-file", scratch.appendingPathComponent("absent").path])
+        let missingExit = await missing.waitForExit()
+        #expect(missingExit.status != 0)
+        #expect(missingExit.stderr.contains("absent does not exist") && !missingExit.stderr.contains("NSCocoa"))
+
+        let state = scratch.appendingPathComponent("state").path
+        try FileManager.default.createDirectory(
+            atPath: state, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        #expect(FileManager.default.createFile(atPath: state + "/host_key.pem", contents: Data()))
+        let emptyKey = try ServerProcess(
+            arguments: [], environment: ["LABORATORY_PASSWORD": "a process password"], stateDirectory: state)
+        let emptyKeyExit = await emptyKey.waitForExit()
+        #expect(emptyKeyExit.status != 0)
+        #expect(emptyKeyExit.stderr.split(separator: "\n").count == 1)
+        #expect(emptyKeyExit.stderr.contains(state + "/host_key.pem is empty"))
+        #expect(emptyKeyExit.stderr.contains("move it away"))
+    }
+
+    @Test("a state directory open to others is made 0700 at start, with a notice in the log")
+    func fixesStateDirectoryMode() async throws {
+        let state = FileManager.default.temporaryDirectory.appendingPathComponent("open-state-\(UUID().uuidString)")
+            .path
+        try FileManager.default.createDirectory(
+            atPath: state, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        let server = try ServerProcess(
+            arguments: [], environment: ["LABORATORY_PASSWORD": "a process password"], stateDirectory: state)
+        _ = try #require(await server.value(after: "Listening on 127.0.0.1:"))
+        let attributes = try FileManager.default.attributesOfItem(atPath: state)
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+        server.interrupt()
+        let exit = await server.waitForExit()
+        #expect(exit.status == 0)
+        #expect(exit.stderr.contains("changed it to 700"))
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LaboratoryClient
 import Testing
 
 /// The `laboratory` terminal client, run as a real process against a real `laboratory-server`.
@@ -13,6 +14,29 @@ struct TerminalClientTests {
         let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
         let port = try #require(await server.value(after: "Listening on 127.0.0.1:").flatMap { Int($0) })
         return (server, "127.0.0.1:\(port)", fingerprint)
+    }
+
+    @Test("an IPv6 server is written [::1]:PORT in the known-hosts file, which the Swift library reads back")
+    func ipv6KnownHosts() async throws {
+        let server = try ServerProcess(
+            arguments: ["--host", "::1"], environment: ["LABORATORY_PASSWORD": Self.password])
+        let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
+        let port = try #require(await server.value(after: "Listening on ::1:").flatMap { Int($0) })
+        let home = try ClientHome()
+        let run = try await ClientProcess.run(
+            ["echo", "[::1]:\(port)", "over six", "--accept-new"], home: home, password: Self.password)
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "over six\n")
+        let knownHosts = try String(contentsOfFile: home.knownHostsPath, encoding: .utf8)
+        #expect(knownHosts == "[::1]:\(port) \(fingerprint)\n")
+        #expect(try KnownHostsFile(path: home.knownHostsPath).fingerprint(for: "[::1]:\(port)") == fingerprint)
+        // The second run finds the entry: no question, no notice, no new line.
+        let again = try await ClientProcess.run(
+            ["echo", "[::1]:\(port)", "again"], home: home, password: Self.password)
+        #expect(again.status == 0 && again.stdout == "again\n" && again.stderr.isEmpty, "\(again.stderr)")
+        #expect(try String(contentsOfFile: home.knownHostsPath, encoding: .utf8) == knownHosts)
+        server.interrupt()
+        _ = await server.waitForExit()
     }
 
     @Test("echo prints the reply; the key is recorded, then required; pins, changed keys and passwords are checked")

@@ -1,7 +1,8 @@
 // The message decoders a peer's bytes reach: `ClientMessage(decoding:)` (the server parses what a
 // client sends), `ServerMessage(decoding:)` and `ServerHello(decoding:)` with the transport key's
 // certificate check (the client parses what a server sends), the chat service's JSON
-// (`ChatRequest`, and `ChatReply`/`ChatEvent` on the client), and display names.
+// (`ChatRequest`, also through the strict JSON check the server makes, and `ChatReply`/`ChatEvent`
+// on the client), and display names.
 //
 // Input: byte 0 picks the decoder, the rest is the payload. Invariants: nothing but a
 // `ProtocolError` (or a `DecodingError` for JSON) is thrown; whatever decodes re-encodes to the
@@ -50,6 +51,32 @@ func decodeJSON<T: Codable & Equatable>(_ type: T.Type, _ payload: [UInt8]) {
     }
 }
 
+/// The server's path for a chat request: the strict JSON check, then decoding. Whatever the check
+/// accepts is RFC 8259 JSON (Foundation parses it); whatever decodes re-encodes to conforming JSON.
+func decodeStrictChatRequest(_ payload: [UInt8]) {
+    do {
+        try StrictJSON.validateObject(payload)
+    } catch {
+        return
+    }
+    check(
+        (try? JSONSerialization.jsonObject(with: Data(payload))) is [String: Any],
+        "StrictJSON accepted a body that is not one JSON object")
+    let request: ChatRequest
+    do {
+        request = try ChatRequest(strictJSON: payload)
+    } catch is DecodingError {
+        return
+    } catch {
+        fatalError("ChatRequest(strictJSON:) threw an unexpected error: \(error)")
+    }
+    do {
+        try StrictJSON.validateObject(Array(try JSONEncoder().encode(request)))
+    } catch {
+        fatalError("a decoded ChatRequest re-encodes to JSON the strict rules refuse: \(error)")
+    }
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMessageDecoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     var input = InputReader(bytes(data, size))
@@ -79,6 +106,7 @@ public func fuzzMessageDecoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
         _ = RSAPublicKey.fingerprint(ofSPKI: hello.identityKeySPKI)
     case 3:
         decodeJSON(ChatRequest.self, payload)
+        decodeStrictChatRequest(payload)
     case 4:
         decodeJSON(ChatReply.self, payload)
     case 5:

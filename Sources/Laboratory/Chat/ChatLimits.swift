@@ -2,7 +2,8 @@
 public struct ChatLimits: Sendable, Hashable {
     /// Events each room keeps for replay on join. Default 100.
     public var historySize = 100
-    /// The longest room name. Room names are lowercase `a-z`, `0-9`, `-` and `_`. Default 32.
+    /// The longest room name, in characters (the same as bytes: room names are lowercase ASCII
+    /// `a-z`, `0-9`, `-` and `_`). Default 32.
     public var maximumRoomNameLength = 32
     /// The longest message text, in UTF-8 bytes. Default 4,096.
     public var maximumMessageBytes = 4096
@@ -14,17 +15,20 @@ public struct ChatLimits: Sendable, Hashable {
     /// The defaults.
     public init() {}
 
-    /// Throws unless `name` is a valid room name.
+    /// Throws unless `name` is a valid room name. The characters are checked first: a room name is
+    /// ASCII, so its length in characters, code points and bytes is the same number, and a name
+    /// with any other character is refused for that character whatever its length.
     func validate(room name: String) throws {
-        guard !name.isEmpty, name.utf8.count <= maximumRoomNameLength else {
-            throw ServiceError("room names are 1 to \(maximumRoomNameLength) characters")
-        }
         guard
             name.utf8.allSatisfy({
                 (0x61...0x7A).contains($0) || (0x30...0x39).contains($0) || $0 == 0x2D || $0 == 0x5F
             })
         else {
-            throw ServiceError("room \"\(name)\": room names use only lowercase a-z, 0-9, - and _")
+            let shown = name.count > maximumRoomNameLength ? name.prefix(maximumRoomNameLength) + "…" : name[...]
+            throw ServiceError("room \"\(shown)\": room names use only lowercase a-z, 0-9, - and _")
+        }
+        guard !name.isEmpty, name.utf8.count <= maximumRoomNameLength else {
+            throw ServiceError("room names are 1 to \(maximumRoomNameLength) characters")
         }
     }
 

@@ -5,7 +5,8 @@ import LaboratoryProtocol
 /// numbered per room, presence events, history with resume, direct messages.
 ///
 /// Requests and replies are JSON (``ChatRequest``, ``ChatReply``); events are ``ChatEvent``.
-/// Each room is its own actor, so rooms never wait on each other; pushes go through each
+/// Each room is its own actor, so rooms never wait on each other; one session's requests take
+/// effect in the order it sent them, even when pipelined; pushes go through each
 /// session's bounded outbound queue, so a slow member is disconnected instead of slowing a room.
 public struct ChatService: LaboratoryService {
     /// The name ``ServiceRegistry/standard`` registers it under.
@@ -13,6 +14,7 @@ public struct ChatService: LaboratoryService {
 
     private let limits: ChatLimits
     private let directory: ChatDirectory
+    private let order = ChatSessionOrder()
 
     /// Creates a chat service; every server (or test) should have its own.
     public init(limits: ChatLimits = ChatLimits()) {
@@ -20,10 +22,16 @@ public struct ChatService: LaboratoryService {
         self.directory = ChatDirectory(limits: limits)
     }
 
-    public func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+    /// Handles one chat request. One session's requests take effect one at a time, in the order
+    /// they arrived (see `ChatSessionOrder`); different sessions' requests run concurrently.
+    public nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+        let connectionID = context.session.connectionID
+        let place = order.enter(connectionID)
+        defer { order.leave(connectionID) }
+        await order.waitForTurn(connectionID, place: place)
         let request: ChatRequest
         do {
-            request = try JSONDecoder().decode(ChatRequest.self, from: Data(body))
+            request = try ChatRequest(strictJSON: body)
         } catch {
             throw ServiceError("not a chat request: \(error); see Docs/PROTOCOL.md, section Chat")
         }

@@ -88,6 +88,11 @@ class ChatEvent:
 
 
 def request_body(op: str, **fields: Any) -> bytes:
+    """The request as the protocol's strict JSON (PROTOCOL.md §17): numbers only as integers, so
+    a ``float`` or ``bool`` where an integer belongs is refused here rather than by the server."""
+    for key, value in fields.items():
+        if isinstance(value, (bool, float)):
+            raise TypeError(f"chat field {key!r} must be an integer or text, not {type(value).__name__}")
     payload = {"op": op, **{key: value for key, value in fields.items() if value is not None}}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

@@ -1,7 +1,12 @@
 """Server trust: pinning one fingerprint, or a known-hosts file with trust on first use.
 
-The known-hosts file is the Swift terminal client's format, so both clients can share
-``~/.config/laboratory/known_hosts``: one ``HOST:PORT SHA256:...`` per line, ``#`` comments."""
+The known-hosts file is the format PROTOCOL.md §4 defines, shared with the Swift clients
+(``~/.config/laboratory/known_hosts``): one ``ENDPOINT SHA256:...`` entry a line, where ENDPOINT is
+``host:port`` with the host's ASCII letters in lower case and an IPv6 literal in brackets
+(``[::1]:12800``); blank lines and lines starting with ``#`` are comments; any other line that is
+not exactly two fields, a valid endpoint and a ``SHA256:`` fingerprint is malformed: it never
+matches, and it is kept unchanged when the file is rewritten. The first entry for an endpoint
+counts."""
 
 from __future__ import annotations
 
@@ -24,8 +29,47 @@ def default_known_hosts_path() -> Path:
     return config_directory() / "known_hosts"
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
 def endpoint_key(host: str, port: int) -> str:
-    return f"{host}:{port}"
+    """How a server is named in the file: ``host:port``, ASCII letters in lower case, an IPv6
+    literal (any host containing ``:``) in brackets. Nothing else is normalized."""
+    host = host.translate(_ASCII_LOWER)
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def canonical_endpoint(field: str) -> str | None:
+    """An endpoint field in canonical form, or ``None`` if it is not one. Also reads the
+    unbracketed IPv6 form (``::1:12800``) that earlier clients wrote, splitting at the last colon."""
+    host, colon, port_text = field.rpartition(":")
+    if not colon or not port_text.isascii() or not port_text.isdigit():
+        return None
+    port = int(port_text)
+    if not 1 <= port <= 65535 or str(port) != port_text:
+        return None
+    if host.startswith("["):
+        if not host.endswith("]") or len(host) <= 2:
+            return None
+        host = host[1:-1]
+    elif "[" in host or "]" in host:
+        return None
+    if not host:
+        return None
+    return endpoint_key(host, port)
+
+
+def parse_entry(line: str) -> tuple[str, str] | None:
+    """The ``(endpoint, fingerprint)`` a line holds, or ``None`` for a comment, a blank or a
+    malformed line."""
+    fields = line.replace("\t", " ").split(" ")
+    fields = [field for field in fields if field]
+    if len(fields) != 2 or fields[0].startswith("#") or not fields[1].startswith("SHA256:"):
+        return None
+    endpoint = canonical_endpoint(fields[0])
+    return (endpoint, fields[1]) if endpoint is not None else None
 
 
 class ServerTrust(Protocol):
@@ -69,17 +113,20 @@ class KnownHosts:
         self.path = Path(path) if path is not None else default_known_hosts_path()
         self.accept_new = accept_new
 
-    def entries(self) -> list[tuple[str, str]]:
+    def lines(self) -> list[str]:
+        """Every line of the file, without line breaks (``\\n`` or ``\\r\\n``)."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            text = self.path.read_bytes().decode("utf-8")
         except FileNotFoundError:
             return []
-        result = []
-        for line in text.splitlines():
-            fields = line.split()
-            if len(fields) >= 2 and not fields[0].startswith("#"):
-                result.append((fields[0], fields[1]))
-        return result
+        lines = text.split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+    def entries(self) -> list[tuple[str, str]]:
+        """The well-formed entries, in file order, endpoints in canonical form."""
+        return [entry for entry in map(parse_entry, self.lines()) if entry is not None]
 
     def lookup(self, host: str, port: int) -> str | None:
         key = endpoint_key(host, port)
@@ -89,11 +136,12 @@ class KnownHosts:
         return None
 
     def add(self, host: str, port: int, fingerprint: str) -> None:
-        """Records (or replaces) the key for ``host:port``, writing the file atomically."""
+        """Records (or replaces) the key for ``host:port``, writing the file atomically; comments
+        and malformed lines are kept."""
         key = endpoint_key(host, port)
-        entries = [entry for entry in self.entries() if entry[0] != key] + [(key, fingerprint)]
+        kept = [line for line in self.lines() if (parse_entry(line) or ("",))[0] != key]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        text = "".join(f"{endpoint} {value}\n" for endpoint, value in entries)
+        text = "".join(f"{line}\n" for line in kept + [f"{key} {fingerprint}"])
         handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=".known_hosts.")
         try:
             with os.fdopen(handle, "w", encoding="utf-8") as file:

@@ -1,0 +1,94 @@
+import Foundation
+import LaboratoryProtocol
+import Testing
+
+/// The strict JSON rules for chat requests (PROTOCOL.md §17): what a general-purpose decoder lets
+/// through and the protocol forbids.
+@Suite("Strict JSON")
+struct StrictJSONTests {
+    @Test(
+        "conforming bodies pass",
+        arguments: [
+            #"{"op":"rooms"}"#, #" {"op":"join","room":"lobby","after":0} "#, "\n\t{\"op\":\"who\",\"room\":\"a\"}\r\n",
+            #"{"op":"direct","to":18446744073709551615,"text":"\u00e9\ud83d\ude00 \"q\" \\ \/"}"#,
+            #"{"op":"say","room":"a","text":"x","extra":[1,-2,true,false,null,{"nested":{}},[]]}"#,
+            #"{"a":{"a":1},"b":{"a":2}}"#,
+        ])
+    func conforming(body: String) throws {
+        try StrictJSON.validateObject(Array(body.utf8))
+    }
+
+    @Test(
+        "each broken rule is refused",
+        arguments: [
+            ("\u{FEFF}{\"op\":\"rooms\"}", "byte-order mark"),
+            (#"{"op":"join","room":"a","after":0.0}"#, "integers"),
+            (#"{"op":"join","room":"a","after":1e0}"#, "integers"),
+            (#"{"op":"join","room":"a","after":1E+2}"#, "integers"),
+            (#"{"op":"join","room":"a","after":-0}"#, "-0"),
+            (#"{"op":"join","room":"a","after":01}"#, "leading zero"),
+            (#"{"op":"say","room":"a","room":"b","text":"x"}"#, "duplicate key \"room\""),
+            (#"{"op":"say","room":"a","r\u006fom":"b","text":"x"}"#, "duplicate key \"room\""),
+            (#"{"op":"rooms","x":{"k":1,"k":2}}"#, "duplicate key \"k\""),
+            (#"{"op":"rooms"}{"op":"rooms"}"#, "after the JSON object"),
+            (#"{"op":"rooms"} x"#, "after the JSON object"),
+            (#"["op","rooms"]"#, "one JSON object"),
+            (#""rooms""#, "one JSON object"),
+            ("", "one JSON object"),
+            (#"{"op":"say","room":"a","text":"\ud800"}"#, "lone surrogate"),
+            (#"{"op":"say","room":"a","text":"\udc00\ud800"}"#, "lone surrogate"),
+            (#"{"op":"rooms",}"#, "member name"),
+            (#"{'op':'rooms'}"#, "member name"),
+            (#"{"op":"rooms"} // comment"#, "after the JSON object"),
+            (#"{"op":"rooms","n":NaN}"#, "not a JSON value"),
+            ("{\"op\":\"say\",\"room\":\"a\",\"text\":\"tab\there\"}", "control character"),
+            (#"{"op":"say","room":"a","text":"\x"}"#, "invalid escape"),
+            (#"{"op":"rooms""#, "expected"),
+            (String(repeating: "{\"a\":", count: 33) + "1" + String(repeating: "}", count: 33), "nested deeper"),
+        ] as [(String, String)])
+    func refused(body: String, reason: String) throws {
+        let error = try #require(throws: StrictJSONError.self) { try StrictJSON.validateObject(Array(body.utf8)) }
+        #expect(error.reason.contains(reason), "\(error)")
+    }
+
+    @Test("invalid UTF-8 is refused")
+    func invalidUTF8() throws {
+        let body = Array(#"{"op":"say","room":"a","text":""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        let error = try #require(throws: StrictJSONError.self) { try StrictJSON.validateObject(body) }
+        #expect(error.reason == "not UTF-8")
+    }
+
+    @Test("nesting up to the maximum depth passes")
+    func depthBoundary() throws {
+        let depth = StrictJSON.maximumDepth
+        let body = String(repeating: "{\"a\":", count: depth - 1) + "{}" + String(repeating: "}", count: depth - 1)
+        try StrictJSON.validateObject(Array(body.utf8))
+    }
+
+    @Test("a chat request is checked before it is decoded, with the reason in the error")
+    func chatRequestDecoding() throws {
+        #expect(
+            try ChatRequest(strictJSON: Array(#"{"op":"join","room":"a","after":7}"#.utf8))
+                == .join(room: "a", after: 7))
+        #expect(throws: StrictJSONError.self) {
+            try ChatRequest(strictJSON: Array(#"{"op":"join","room":"a","after":7.0}"#.utf8))
+        }
+        #expect(throws: StrictJSONError.self) {
+            try ChatRequest(strictJSON: Array(#"{"op":"say","room":"a","text":"1","text":"2"}"#.utf8))
+        }
+    }
+
+    @Test("the Swift client's encoder only produces conforming JSON, for every request")
+    func swiftEncoderConforms() throws {
+        let requests: [ChatRequest] = [
+            .join(room: "lobby", after: nil), .join(room: "lobby", after: .max), .leave(room: "lobby"), .rooms,
+            .who(room: "a"), .say(room: "a", text: "é \u{1F600} \"\\/\n\u{7}"), .direct(to: 0, text: "x"),
+            .direct(to: .max, text: "\u{FEFF}bom inside"),
+        ]
+        for request in requests {
+            let body = Array(try JSONEncoder().encode(request))
+            try StrictJSON.validateObject(body)
+            #expect(try ChatRequest(strictJSON: body) == request)
+        }
+    }
+}
