@@ -113,7 +113,7 @@ extension Connection {
                 break
             case .accept(let displayName):
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
-                environment.admission.authenticated(source: source)
+                environment.admission.authenticated(ticket)
                 outbound.startRenewingKeys()
                 timers.accepted()
                 deadlineAlarm.ring()

@@ -20,8 +20,9 @@ actor Connection {
     nonisolated let channel: any Channel
     let environment: ConnectionEnvironment
     let remoteAddress: String?
-    /// The peer's IP address, the key for admission limits and penalties.
-    let source: String
+    /// The connection's place in the admission counts: its source address (the key for limits
+    /// and penalties) and when it was admitted.
+    let ticket: AdmissionTicket
     var logger: Logger
     var handshake: ServerHandshake<ContinuousClock>
     /// Seals and writes; shared with the event sinks services hold.
@@ -40,10 +41,10 @@ actor Connection {
     /// (see `serviceLogger(for:)`).
     var serviceLoggers: [String: Logger] = [:]
 
-    init(channel: any Channel, source: String, environment: ConnectionEnvironment) throws {
+    init(channel: any Channel, ticket: AdmissionTicket, environment: ConnectionEnvironment) throws {
         let id = environment.connectionIDs.make()
         self.id = id
-        self.source = source
+        self.ticket = ticket
         self.channel = channel
         self.environment = environment
         self.remoteAddress = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
@@ -160,7 +161,7 @@ actor Connection {
     private func finish(_ reason: CloseReason) async {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
-        environment.admission.penalize(source: source, for: reason, wasAuthenticated: identity != nil)
+        environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
         if reason.code == .wrongPassword {
             // Make password guessing slow: the rejection waits, the connection stays counted.
             try? await Task.sleep(for: environment.wrongPasswordDelay)
