@@ -24,7 +24,9 @@ extension Adversarial {
 
         /// The attackers' addresses, 127.20.0.0/16 for the cycling attack and 127.21.0.0/16 for
         /// the flood, each in a /24 of its own.
-        static func attackers(_ block: Int, _ count: Int) -> [String] { (0..<count).map { "127.\(block).\($0).2" } }
+        static func attackers(_ block: Int, _ count: Int) -> [String] {
+            (0..<count).map { AttackSource.network(block: block, $0) }
+        }
 
         /// With `penalised` false the attackers' block is exempt from penalties: with deadlines
         /// shortened to seconds, the 1 s each closed connection earns would otherwise add up
