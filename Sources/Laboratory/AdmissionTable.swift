@@ -72,8 +72,10 @@ struct AdmissionTable {
         var evicting: UInt64?
         let startups = policy.maxStartups
         if unfinished.count >= startups.start {
-            let victim = fairShareVictim(for: source, addressCount: addressCount, networkCount: networkCount)
-            if unfinished.count >= startups.full {
+            let isFull = unfinished.count >= startups.full
+            let victim = fairShareVictim(
+                for: source, addressCount: addressCount, networkCount: networkCount, choosing: isFull)
+            if isFull {
                 guard let victim = victim ?? nil else { return .refuse(Self.busy) }
                 evict(victim)
                 evicting = victim
@@ -94,13 +96,15 @@ struct AdmissionTable {
 
     /// `nil` if the newcomer holds at least its fair share (it meets the early drop); otherwise
     /// `.some` of the handshake it may take the place of, or `.some(nil)` if none holds more than
-    /// it does.
-    private func fairShareVictim(for source: SourceAddress, addressCount: Int, networkCount: Int) -> UInt64?? {
+    /// it does (or if not `choosing`: the table is not full, and no victim is needed).
+    private func fairShareVictim(
+        for source: SourceAddress, addressCount: Int, networkCount: Int, choosing: Bool
+    ) -> UInt64?? {
         let networks = byNetwork.count + (networkCount == 0 ? 1 : 0)
         let networkShare = max(1, policy.maxStartups.full / networks)
         if networkCount < networkShare {
             let heaviest = byNetwork.values.max() ?? 0
-            guard networkCount < heaviest else { return .some(nil) }
+            guard choosing, networkCount < heaviest else { return .some(nil) }
             return .some(oldest { byNetwork[$0.network] == heaviest })
         }
         // The network holds its share; within it, an address below its share of the network's
@@ -114,7 +118,7 @@ struct AdmissionTable {
         // Only for a real gain: swapping one address of the network for another of equal weight
         // would only churn the network's own handshakes.
         let heaviest = addresses.values.max() ?? 0
-        guard addressCount + 1 < heaviest else { return .some(nil) }
+        guard choosing, addressCount + 1 < heaviest else { return .some(nil) }
         return .some(oldest { $0.network == source.network && addresses[$0.address] == heaviest })
     }
 
