@@ -5,8 +5,9 @@ import LaboratoryProtocol
 public struct AdmissionPolicy: Sendable, Hashable {
     /// Connections of any kind at once; more are refused. Default 16,384.
     public var maximumConnections = 16_384
-    /// Early random drop for connections that have not finished the handshake, like sshd's
-    /// `MaxStartups start:rate:full`. Default 64:30:256.
+    /// The unfinished-handshake table (`full` slots, shared fairly by network and address, with
+    /// eviction) and its early random drop, like sshd's `MaxStartups start:rate:full`.
+    /// Default 64:30:256.
     public var maxStartups = MaxStartups(start: 64, rate: 30, full: 256)
     /// Unauthenticated connections one source address may have at once. Default 16.
     public var maximumUnauthenticatedPerSource = 16
@@ -33,7 +34,8 @@ public struct MaxStartups: Sendable, Hashable {
     public var start: Int
     /// The refusal probability at `start`, in percent.
     public var rate: Int
-    /// Unauthenticated connections at which everything new is refused.
+    /// The size of the unfinished-handshake table: from here on, a newcomer below its fair share
+    /// evicts the heaviest holder's oldest handshake, and everyone else is refused.
     public var full: Int
 
     /// Creates a policy; `start <= full` and `0 <= rate <= 100`.

@@ -49,7 +49,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Early random drop of unfinished handshakes, like sshd's MaxStartups: from <start> open, refuse "
-                + "<rate>% of new connections, rising to 100% at <full>.",
+                + "<rate>% of new connections, rising to 100% at <full>, the size of the handshake table. Only "
+                + "sources at or above their fair share of the table are dropped; one below it evicts the "
+                + "heaviest network's oldest unfinished handshake when the table is full.",
             valueName: "start:rate:full"))
     var maxStartups = Self.describe(AdmissionPolicy().maxStartups)
 

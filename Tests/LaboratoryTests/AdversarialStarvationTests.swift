@@ -102,15 +102,16 @@ final class SlotHolders: Sendable {
     }
 
     /// `perSource` loops per source, each holding one connection until just before the deadline,
-    /// then reconnecting at once, until ``stop()``. A refused loop tries again after 100 ms (at
-    /// once would measure how fast this machine can open sockets, not admission).
+    /// then reconnecting at once, until ``stop()``. A refused loop tries again after 1 s, as a
+    /// client told to try again would: retrying at once would measure how fast this machine opens
+    /// sockets rather than admission, and would starve the tests that run beside this one.
     func run() async {
         await withTaskGroup(of: Void.self) { group in
             for source in sources {
                 for _ in 0..<perSource {
                     group.addTask {
                         while self.running.load(ordering: .relaxed) {
-                            if await !self.hold(from: source) { try? await Task.sleep(for: .milliseconds(100)) }
+                            if await !self.hold(from: source) { try? await Task.sleep(for: .seconds(1)) }
                         }
                     }
                 }
