@@ -52,6 +52,8 @@ extension Adversarial {
                 "starvation, cycling holders (penalties \(penalised ? "on" : "exempt")): attackers \(attack.summary); honest: \(honest)"
             )
             honest.expectGoal()
+            // Unslowed by penalties, the attack keeps the table full: newcomers got in by eviction.
+            if !penalised { #expect(attack.evictions > 0, "\(attack.summary)") }
             await target.stop()
         }
 
@@ -74,6 +76,8 @@ extension Adversarial {
             #expect(
                 stillRunning || attack.finishedAfter(honest.started), "the flood ended before the honest client began")
             honest.expectGoal()
+            // Unslowed by penalties, the attack keeps the table full: newcomers got in by eviction.
+            if !penalised { #expect(attack.evictions > 0, "\(attack.summary)") }
             await target.stop()
         }
     }
@@ -160,6 +164,9 @@ final class SlotHolders: Sendable {
     func stop() { running.store(false, ordering: .relaxed) }
 
     var isFinished: Bool { finishedAt.instant != nil }
+
+    /// Held connections the server closed with an eviction.
+    var evictions: Int { evicted.load(ordering: .relaxed) }
 
     func finishedAfter(_ instant: ContinuousClock.Instant) -> Bool { (finishedAt.instant ?? .now) > instant }
 
