@@ -53,7 +53,10 @@ struct AdmissionTable {
     /// Decides about a new connection from `source` at `now`. `roll`, uniform in `0..<100`, is the
     /// die for the early random drop.
     mutating func admit(_ source: SourceAddress, at now: ContinuousClock.Instant, roll: Int) -> Decision {
-        if policy.penalties.isEnabled, let until = penaltyUntil[source.penaltyKey] {
+        // An exempt address is let in even when its IPv6 /64 has earned a penalty from others.
+        if policy.penalties.isEnabled, let until = penaltyUntil[source.penaltyKey],
+            !policy.penalties.isExempt(source.description)
+        {
             if until - now >= policy.penalties.threshold {
                 return .refuse(CloseReason(.refused, "too many failures from your address; try again later"))
             }

@@ -221,6 +221,12 @@ struct AdmissionTableTests {
         var exempt = AdmissionTable(policy: policy)
         exempt.penalize(SourceAddress("2001:db8::1"), by: .seconds(60), at: Self.at(0))
         try Self.admit(&exempt, "2001:db8::1", at: 1)
+        // An exempt address is let in even when others in its /64 have earned it a penalty.
+        policy.penalties.exempt = ["2001:db8:1::7"]
+        var shared = AdmissionTable(policy: policy)
+        shared.penalize(SourceAddress("2001:db8:1::8"), by: .seconds(60), at: Self.at(0))
+        #expect(Self.refusal(&shared, "2001:db8:1::9", at: 1) != nil)
+        try Self.admit(&shared, "2001:db8:1::7", at: 1)
     }
 
     @Test("an eviction ends the connection through its handler, even one not yet registered")
