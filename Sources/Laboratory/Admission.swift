@@ -1,98 +1,112 @@
 import LaboratoryProtocol
 import NIOConcurrencyHelpers
 
-/// Counts connections and penalties and decides, at accept, whether a new connection may proceed.
+/// One admitted connection's place in the admission counts.
+struct AdmissionTicket: Sendable {
+    let id: UInt64
+    let source: SourceAddress
+    /// When it was admitted: the start of the time it holds an unfinished-handshake slot.
+    let admitted: ContinuousClock.Instant
+}
+
+/// Whether a new connection is served.
+enum AdmissionOutcome: Sendable {
+    case admitted(AdmissionTicket)
+    /// Refused, with the reason sent instead of the hello.
+    case refused(CloseReason)
+}
+
+/// Counts connections and penalties and decides, at accept, whether a new connection may proceed
+/// (an ``AdmissionTable`` behind a lock). When a newcomer takes the slot of an unfinished
+/// handshake, that connection's eviction handler ends it.
 final class Admission: Sendable {
+    /// What an evicted connection is told (code 15, refused), sealed if its keys are installed.
+    static let evictionReason = CloseReason(
+        .refused, "evicted: the server is full of unfinished handshakes; try again")
+
     private struct State {
-        var total = 0
-        var unauthenticated = 0
-        var unauthenticatedBySource: [String: Int] = [:]
-        var penaltyUntil: [String: ContinuousClock.Instant] = [:]
+        var table: AdmissionTable
+        /// How to end each unfinished connection that has registered one.
+        var evictionHandlers: [UInt64: @Sendable (CloseReason) -> Void] = [:]
+        /// Connections evicted before they registered a handler: ended as they register.
+        var evictedEarly: Set<UInt64> = []
     }
 
     private let policy: AdmissionPolicy
-    private let state = NIOLockedValueBox(State())
+    private let state: NIOLockedValueBox<State>
 
-    init(policy: AdmissionPolicy) { self.policy = policy }
+    init(policy: AdmissionPolicy) {
+        self.policy = policy
+        self.state = NIOLockedValueBox(State(table: AdmissionTable(policy: policy)))
+    }
 
     /// Admits a new connection from `source` (its IP address), counting it as unauthenticated,
-    /// or returns why it is refused.
-    func admit(source: String) -> CloseReason? {
-        state.withLockedValue { state in
-            let now = ContinuousClock.now
-            if policy.penalties.isEnabled, let until = state.penaltyUntil[source] {
-                if until - now >= policy.penalties.threshold {
-                    return CloseReason(.refused, "too many failures from your address; try again later")
-                }
-                if until <= now { state.penaltyUntil.removeValue(forKey: source) }
-            }
-            guard state.total < policy.maximumConnections else {
-                return CloseReason(.refused, "the server has too many connections")
-            }
-            guard state.unauthenticatedBySource[source, default: 0] < policy.maximumUnauthenticatedPerSource else {
-                return CloseReason(.refused, "too many unfinished handshakes from your address")
-            }
-            let percent = policy.maxStartups.refusalPercent(unauthenticated: state.unauthenticated)
-            if percent > 0, Int.random(in: 0..<100) < percent {
-                return CloseReason(.refused, "the server is busy with handshakes; try again")
-            }
-            state.total += 1
-            state.unauthenticated += 1
-            state.unauthenticatedBySource[source, default: 0] += 1
-            return nil
+    /// or returns why it is refused. May end another connection's unfinished handshake to make
+    /// room (see ``AdmissionTable``).
+    func admit(source: String) -> AdmissionOutcome {
+        let address = SourceAddress(source)
+        let now = ContinuousClock.now
+        let roll = Int.random(in: 0..<100)
+        typealias Handler = @Sendable (CloseReason) -> Void
+        let (decision, evict) = state.withLockedValue { state -> (AdmissionTable.Decision, Handler?) in
+            let decision = state.table.admit(address, at: now, roll: roll)
+            guard case .admit(_, let evicting?) = decision else { return (decision, nil) }
+            let handler = state.evictionHandlers.removeValue(forKey: evicting)
+            if handler == nil { state.evictedEarly.insert(evicting) }
+            return (decision, handler)
+        }
+        switch decision {
+        case .refuse(let reason):
+            return .refused(reason)
+        case .admit(let id, _):
+            evict?(Self.evictionReason)
+            return .admitted(AdmissionTicket(id: id, source: address, admitted: now))
         }
     }
 
-    /// The connection from `source` finished its handshake.
-    func authenticated(source: String) {
+    /// Registers how to end `ticket`'s connection if a newcomer evicts it before it finishes its
+    /// handshake (send the reason, close the channel; from any thread). Runs `handler` at once if
+    /// it has already been evicted.
+    func onEviction(_ ticket: AdmissionTicket, _ handler: @escaping @Sendable (CloseReason) -> Void) {
+        let evicted = state.withLockedValue { state in
+            if state.evictedEarly.remove(ticket.id) != nil { return true }
+            if state.table.isUnfinished(ticket.id) { state.evictionHandlers[ticket.id] = handler }
+            return false
+        }
+        if evicted { handler(Self.evictionReason) }
+    }
+
+    /// The connection finished its handshake: it leaves the unfinished table and can no longer
+    /// be evicted.
+    func authenticated(_ ticket: AdmissionTicket) {
         state.withLockedValue { state in
-            state.unauthenticated -= 1
-            Self.decrement(&state.unauthenticatedBySource, source)
+            state.table.authenticated(ticket.id)
+            state.evictionHandlers.removeValue(forKey: ticket.id)
         }
     }
 
-    /// The connection from `source` ended.
-    func closed(source: String, wasAuthenticated: Bool) {
+    /// The connection ended.
+    func closed(_ ticket: AdmissionTicket) {
         state.withLockedValue { state in
-            state.total -= 1
-            if !wasAuthenticated {
-                state.unauthenticated -= 1
-                Self.decrement(&state.unauthenticatedBySource, source)
-            }
+            state.table.closed(ticket.id)
+            state.evictionHandlers.removeValue(forKey: ticket.id)
+            state.evictedEarly.remove(ticket.id)
         }
     }
 
-    /// Adds the penalty that `reason` earns to `source`, if any.
-    func penalize(source: String, for reason: CloseReason, wasAuthenticated: Bool) {
-        let penalties = policy.penalties
-        guard penalties.isEnabled, !penalties.isExempt(source) else { return }
-        let amount: Duration
-        switch reason.code {
-        case .wrongPassword: amount = penalties.wrongPassword
-        case .handshakeTimeout: amount = penalties.handshakeTimeout
-        case .protocolViolation, .decryptionFailed, .frameTooLarge, .keyExhausted, .invalidName:
-            amount = penalties.protocolViolation
-        case .peerClosed where !wasAuthenticated: amount = penalties.unauthenticatedDisconnect
-        default: return
-        }
-        state.withLockedValue { state in
-            let now = ContinuousClock.now
-            if state.penaltyUntil[source] == nil, state.penaltyUntil.count >= penalties.maximumTrackedSources {
-                state.penaltyUntil = state.penaltyUntil.filter { $0.value > now }
-                guard state.penaltyUntil.count < penalties.maximumTrackedSources else { return }
-            }
-            let base = max(state.penaltyUntil[source] ?? now, now)
-            state.penaltyUntil[source] = min(base.advanced(by: amount), now.advanced(by: penalties.maximum))
-        }
+    /// Adds the penalty that `reason` earns to the connection's source, if any: more the longer
+    /// it held an unfinished handshake.
+    func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool) {
+        let now = ContinuousClock.now
+        let held = wasAuthenticated ? .zero : now - ticket.admitted
+        guard policy.penalties.isEnabled,
+            let amount = policy.penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
+        else { return }
+        state.withLockedValue { $0.table.penalize(ticket.source, by: amount, at: now) }
     }
 
     /// Counts for tests and metrics.
     var counts: (total: Int, unauthenticated: Int, trackedSources: Int) {
-        state.withLockedValue { ($0.total, $0.unauthenticated, $0.penaltyUntil.count) }
-    }
-
-    private static func decrement(_ counts: inout [String: Int], _ source: String) {
-        let remaining = counts[source, default: 0] - 1
-        counts[source] = remaining > 0 ? remaining : nil
+        state.withLockedValue { ($0.table.total, $0.table.unauthenticated, $0.table.penaltyUntil.count) }
     }
 }

@@ -1,13 +1,19 @@
+import LaboratoryProtocol
+
 /// Limits on who may connect, checked when a connection is accepted, before any work is done
 /// for it. The defaults and their reasons are in `Docs/SECURITY.md`.
 public struct AdmissionPolicy: Sendable, Hashable {
     /// Connections of any kind at once; more are refused. Default 16,384.
     public var maximumConnections = 16_384
-    /// Early random drop for connections that have not finished the handshake, like sshd's
-    /// `MaxStartups start:rate:full`. Default 64:30:256.
+    /// The unfinished-handshake table (`full` slots, shared fairly by network and address, with
+    /// eviction) and its early random drop, like sshd's `MaxStartups start:rate:full`.
+    /// Default 64:30:256.
     public var maxStartups = MaxStartups(start: 64, rate: 30, full: 256)
     /// Unauthenticated connections one source address may have at once. Default 16.
     public var maximumUnauthenticatedPerSource = 16
+    /// Unauthenticated connections one network (an IPv4 /24 or an IPv6 /64) may have at once, so
+    /// that one attacker with many addresses in one block cannot take every slot. Default 32.
+    public var maximumUnauthenticatedPerNetwork = 32
     /// Penalties for misbehaving sources.
     public var penalties = PenaltyPolicy()
 
@@ -16,13 +22,20 @@ public struct AdmissionPolicy: Sendable, Hashable {
 }
 
 /// sshd-style `MaxStartups`: from `start` unauthenticated connections on, refuse new ones with
-/// probability `rate`%, rising linearly to 100% at `full`.
+/// probability `rate`%, rising linearly to 100% at `full`, which is also the size of the
+/// unfinished-handshake table.
+///
+/// Unlike sshd, the drop applies only to newcomers whose network (or, within its network, whose
+/// address) already holds at least its fair share of the table; a newcomer below its share is
+/// admitted, and when the table is full it takes the slot of the oldest unfinished handshake of
+/// the heaviest network's heaviest address (see `Docs/SECURITY.md`).
 public struct MaxStartups: Sendable, Hashable {
     /// Unauthenticated connections from which refusals begin.
     public var start: Int
     /// The refusal probability at `start`, in percent.
     public var rate: Int
-    /// Unauthenticated connections at which everything new is refused.
+    /// The size of the unfinished-handshake table: from here on, a newcomer below its fair share
+    /// evicts the heaviest holder's oldest handshake, and everyone else is refused.
     public var full: Int
 
     /// Creates a policy; `start <= full` and `0 <= rate <= 100`.
@@ -55,8 +68,14 @@ public struct PenaltyPolicy: Sendable, Hashable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// Added for a protocol violation (malformed, out of order, tampered, oversized). Default 10 s.
     public var protocolViolation: Duration = .seconds(10)
-    /// Added when a client disconnects before authenticating. Default 1 s.
+    /// Added when a client disconnects before authenticating, or is evicted to make room for a
+    /// newcomer. Default 1 s.
     public var unauthenticatedDisconnect: Duration = .seconds(1)
+    /// Added, on top of the above, for each second a connection held an unfinished-handshake slot
+    /// before it ended without finishing (closed, evicted, timed out, failed). Default 0.6 s, so a
+    /// slot held for 25 s earns 16 s, over the threshold on its own. Sources that finish their
+    /// handshakes earn nothing, however slow.
+    public var perSecondUnfinished: Duration = .milliseconds(600)
     /// A source is refused while its remaining penalty is at least this. Default 15 s.
     public var threshold: Duration = .seconds(15)
     /// The most penalty a source can accumulate. Default 10 minutes.
@@ -64,7 +83,8 @@ public struct PenaltyPolicy: Sendable, Hashable {
     /// Sources tracked at once; when full, expired entries are dropped, and if none are, new
     /// sources go untracked (permissive, like OpenSSH's default). Default 65,536.
     public var maximumTrackedSources = 65_536
-    /// Addresses never penalised: exact addresses or IPv4 CIDR blocks such as `10.0.0.0/8`.
+    /// Addresses never penalised: exact addresses or IPv4 and IPv6 CIDR blocks such as
+    /// `10.0.0.0/8` or `2001:db8::/32`.
     public var exempt: [String] = []
     /// How long a wrong password waits before the rejection is sent. Default 1 s.
     public var wrongPasswordDelay: Duration = .seconds(1)
@@ -72,48 +92,73 @@ public struct PenaltyPolicy: Sendable, Hashable {
     /// The defaults.
     public init() {}
 
+    /// The penalty a connection earns for ending with `reason`, having held an unfinished
+    /// handshake for `unfinishedFor` (zero if it was accepted); `nil` if it earns none.
+    func amount(for reason: CloseReason, wasAuthenticated: Bool, unfinishedFor held: Duration) -> Duration? {
+        let base: Duration
+        switch reason.code {
+        case .wrongPassword: base = wrongPassword
+        case .handshakeTimeout: base = handshakeTimeout
+        case .protocolViolation, .decryptionFailed, .frameTooLarge, .keyExhausted, .invalidName:
+            base = protocolViolation
+        case .peerClosed where !wasAuthenticated, .refused where !wasAuthenticated:
+            base = unauthenticatedDisconnect
+        default: return nil
+        }
+        guard !wasAuthenticated, held > .zero else { return base }
+        return base + perSecondUnfinished * (held / .seconds(1))
+    }
+
     /// Whether `address` is on the exempt list.
     func isExempt(_ address: String) -> Bool {
         exempt.contains { AddressPattern($0)?.matches(address) ?? false }
     }
 }
 
-/// An exact address or an IPv4 CIDR block.
-struct AddressPattern {
+/// An exact address, or an IPv4 or IPv6 CIDR block (`10.0.0.0/8`, `2001:db8::/32`). IPv4-mapped
+/// IPv6 addresses match as their IPv4 address.
+package struct AddressPattern {
     private let exact: String?
-    private let network: UInt32
-    private let mask: UInt32
+    private let network: SourceAddress.Key?
+    private let bits: Int
 
-    init?(_ text: String) {
-        let parts = text.split(separator: "/", maxSplits: 1)
+    package init?(_ text: String) {
+        let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard parts.count == 2 else {
             exact = text
-            network = 0
-            mask = 0
+            network = SourceAddress.parse(text)
+            bits = -1
             return
         }
-        guard let base = Self.ipv4(String(parts[0])), let bits = Int(parts[1]), (0...32).contains(bits) else {
-            return nil
+        guard let base = SourceAddress.parse(String(parts[0])), let bits = Int(parts[1]) else { return nil }
+        switch base {
+        case .v4: guard (0...32).contains(bits) else { return nil }
+        case .v6: guard (0...128).contains(bits) else { return nil }
+        case .other: return nil
         }
         exact = nil
-        mask = bits == 0 ? 0 : UInt32.max << (32 - UInt32(bits))
-        network = base & mask
+        self.bits = bits
+        network = Self.masked(base, bits)
     }
 
-    func matches(_ address: String) -> Bool {
-        if let exact { return exact == address }
-        guard let value = Self.ipv4(address) else { return false }
-        return value & mask == network
+    package func matches(_ address: String) -> Bool {
+        if let exact, exact == address { return true }
+        guard let network, let parsed = SourceAddress.parse(address) else { return false }
+        if bits < 0 { return parsed == network }
+        return Self.masked(parsed, bits) == network
     }
 
-    static func ipv4(_ text: String) -> UInt32? {
-        let octets = text.split(separator: ".", omittingEmptySubsequences: false)
-        guard octets.count == 4 else { return nil }
-        var value: UInt32 = 0
-        for octet in octets {
-            guard let byte = UInt8(octet) else { return nil }
-            value = value << 8 | UInt32(byte)
+    private static func masked(_ key: SourceAddress.Key, _ bits: Int) -> SourceAddress.Key? {
+        switch key {
+        case .v4(let value):
+            guard bits <= 32 else { return nil }
+            return .v4(bits == 0 ? 0 : value & (UInt32.max << (32 - UInt32(bits))))
+        case .v6(let high, let low):
+            let highMask: UInt64 = bits >= 64 ? .max : (bits == 0 ? 0 : UInt64.max << (64 - UInt64(bits)))
+            let lowMask: UInt64 = bits <= 64 ? 0 : (bits >= 128 ? .max : UInt64.max << (128 - UInt64(bits)))
+            return .v6(high: high & highMask, low: low & lowMask)
+        case .other:
+            return nil
         }
-        return value
     }
 }

@@ -119,7 +119,7 @@ extension Connection {
                 // Before `accepted` goes out: the client may send a session-sized frame once it has it.
                 frameLimit.raise(to: environment.maximumFrameSize)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
-                environment.admission.authenticated(source: source)
+                environment.admission.authenticated(ticket)
                 timers.accepted()
                 deadlineAlarm.ring()
                 logger.info("accepted", metadata: ["name": "\(displayName)"])

@@ -20,8 +20,9 @@ actor Connection {
     nonisolated let channel: any Channel
     let environment: ConnectionEnvironment
     let remoteAddress: String?
-    /// The peer's IP address, the key for admission limits and penalties.
-    let source: String
+    /// The connection's place in the admission counts: its source address (the key for limits
+    /// and penalties) and when it was admitted.
+    let ticket: AdmissionTicket
     var logger: Logger
     var handshake: ServerHandshake<ContinuousClock>
     /// Seals and writes; shared with the event sinks services hold.
@@ -42,10 +43,12 @@ actor Connection {
     /// (see `serviceLogger(for:)`).
     var serviceLoggers: [String: Logger] = [:]
 
-    init(channel: any Channel, source: String, frameLimit: FrameSizeLimit, environment: ConnectionEnvironment) throws {
+    init(
+        channel: any Channel, ticket: AdmissionTicket, frameLimit: FrameSizeLimit, environment: ConnectionEnvironment
+    ) throws {
         let id = environment.connectionIDs.make()
         self.id = id
-        self.source = source
+        self.ticket = ticket
         self.channel = channel
         self.environment = environment
         self.frameLimit = frameLimit
@@ -173,7 +176,7 @@ actor Connection {
     private func finish(_ reason: CloseReason) async {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
-        environment.admission.penalize(source: source, for: reason, wasAuthenticated: identity != nil)
+        environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
         var metadata: Logger.Metadata = ["reason": "\(reason)", "step": "\(handshake.stepName)"]

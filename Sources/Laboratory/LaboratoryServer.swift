@@ -108,13 +108,14 @@ public actor LaboratoryServer: Service {
                     try await serverChannel.executeThenClose { inbound in
                         for try await (child, frameLimit) in inbound {
                             let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
-                            if let refusal = environment.admission.admit(source: source) {
-                                group.addTask { await Self.refuse(child, refusal) }
-                                continue
-                            }
-                            group.addTask {
-                                await Self.serve(
-                                    child, source: source, frameLimit: frameLimit, environment: environment)
+                            switch environment.admission.admit(source: source) {
+                            case .refused(let reason):
+                                group.addTask { await Self.refuse(child, reason) }
+                            case .admitted(let ticket):
+                                group.addTask {
+                                    await Self.serve(
+                                        child, ticket: ticket, frameLimit: frameLimit, environment: environment)
+                                }
                             }
                         }
                     }
@@ -220,19 +221,20 @@ public actor LaboratoryServer: Service {
             try await listener.executeThenClose { inbound in
                 for try await child in inbound {
                     let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
-                    // The prototype's clients cannot read a refusal; they are simply closed.
-                    guard environment.admission.admit(source: source) == nil else {
+                    // The prototype's clients cannot read a refusal (or an eviction); they are
+                    // simply closed.
+                    guard case .admitted(let ticket) = environment.admission.admit(source: source) else {
                         child.channel.close(promise: nil)
                         continue
                     }
+                    environment.admission.onEviction(ticket) { [channel = child.channel] _ in
+                        channel.close(promise: nil)
+                    }
                     group.addTask {
-                        var wasAuthenticated = false
                         let connection = LegacyConnection(
-                            channel: child.channel, source: source, environment: environment, legacy: legacy)
-                        try? await child.executeThenClose { inbound, _ in
-                            wasAuthenticated = await connection.run(inbound)
-                        }
-                        environment.admission.closed(source: source, wasAuthenticated: wasAuthenticated)
+                            channel: child.channel, ticket: ticket, environment: environment, legacy: legacy)
+                        try? await child.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
+                        environment.admission.closed(ticket)
                         environment.memoryReclaimer.connectionEnded()
                     }
                 }
@@ -245,20 +247,26 @@ public actor LaboratoryServer: Service {
 
     /// Runs one connection to its end. Never throws: a failing connection ends alone.
     private static func serve(
-        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, source: String, frameLimit: FrameSizeLimit,
+        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, ticket: AdmissionTicket, frameLimit: FrameSizeLimit,
         environment: ConnectionEnvironment
     ) async {
-        var wasAuthenticated = false
         do {
             let connection = try Connection(
-                channel: channel.channel, source: source, frameLimit: frameLimit, environment: environment)
-            try await channel.executeThenClose { inbound, _ in
-                wasAuthenticated = await connection.run(inbound)
+                channel: channel.channel, ticket: ticket, frameLimit: frameLimit, environment: environment)
+            // A newcomer may evict this connection while its handshake is unfinished: it is told
+            // why, and its channel closes, which ends its reader like any other close.
+            // (A handshake that is not reading, in a wrong password's delay, learns it from its
+            // watchdog, which the alarm wakes.)
+            environment.admission.onEviction(ticket) {
+                [outbound = connection.outbound, alarm = connection.deadlineAlarm] in
+                outbound.close($0)
+                alarm.ring()
             }
+            try await channel.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
         } catch {
             environment.logger.warning("connection failed", metadata: ["error": "\(error)"])
         }
-        environment.admission.closed(source: source, wasAuthenticated: wasAuthenticated)
+        environment.admission.closed(ticket)
         environment.memoryReclaimer.connectionEnded()
     }
 

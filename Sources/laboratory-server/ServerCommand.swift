@@ -49,16 +49,28 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(
         help: ArgumentHelp(
             "Early random drop of unfinished handshakes, like sshd's MaxStartups: from <start> open, refuse "
-                + "<rate>% of new connections, rising to 100% at <full>.",
+                + "<rate>% of new connections, rising to 100% at <full>, the size of the handshake table. Only "
+                + "sources at or above their fair share of the table are dropped; one below it evicts the "
+                + "heaviest network's oldest unfinished handshake when the table is full.",
             valueName: "start:rate:full"))
     var maxStartups = Self.describe(AdmissionPolicy().maxStartups)
 
     @Option(help: "Unfinished handshakes one source address may have at once.")
     var maxUnauthenticatedPerSource = AdmissionPolicy().maximumUnauthenticatedPerSource
 
+    @Option(help: "Unfinished handshakes one network (IPv4 /24, IPv6 /64) may have at once.")
+    var maxUnauthenticatedPerNetwork = AdmissionPolicy().maximumUnauthenticatedPerNetwork
+
     @Option(
         help: ArgumentHelp(
-            "An address or IPv4 CIDR block never penalised for failures (repeatable).", valueName: "address"))
+            "Seconds of penalty a source earns for each second a connection of its held an unfinished "
+                + "handshake and then ended without finishing (0 to 60).", valueName: "seconds"))
+    var penaltyPerSecondUnfinished = Double(PenaltyPolicy().perSecondUnfinished / .seconds(1))
+
+    @Option(
+        help: ArgumentHelp(
+            "An address or an IPv4 or IPv6 CIDR block never penalised for failures (repeatable).",
+            valueName: "address"))
     var penaltyExempt: [String] = []
 
     @Option(help: "The largest frame payload accepted, in bytes.")
@@ -84,9 +96,16 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try parsedMaxStartups()
         for (value, name) in [
             (maxConnections, "--max-connections"), (maxUnauthenticatedPerSource, "--max-unauthenticated-per-source"),
+            (maxUnauthenticatedPerNetwork, "--max-unauthenticated-per-network"),
             (maxFrameSize, "--max-frame-size"),
         ] where value < 1 {
             throw ValidationError("\(name) must be at least 1")
+        }
+        guard (0...60).contains(penaltyPerSecondUnfinished) else {
+            throw ValidationError("--penalty-per-second-unfinished must be between 0 and 60")
+        }
+        for pattern in penaltyExempt where AddressPattern(pattern) == nil {
+            throw ValidationError("--penalty-exempt \(pattern) is neither an address nor a CIDR block")
         }
         guard handshakeStepTimeout > 0, handshakeTimeout > 0 else {
             throw ValidationError("handshake timeouts must be positive")
@@ -127,6 +146,9 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.admission.maximumConnections = maxConnections
         configuration.admission.maxStartups = try parsedMaxStartups()
         configuration.admission.maximumUnauthenticatedPerSource = maxUnauthenticatedPerSource
+        configuration.admission.maximumUnauthenticatedPerNetwork = maxUnauthenticatedPerNetwork
+        configuration.admission.penalties.perSecondUnfinished = .milliseconds(
+            Int64((penaltyPerSecondUnfinished * 1000).rounded()))
         configuration.admission.penalties.exempt = penaltyExempt
         configuration.maximumFrameSize = maxFrameSize
         configuration.allowsPlaintext = allowPlaintext

@@ -112,6 +112,31 @@ struct AdmissionTests {
         }
     }
 
+    @Test("when the handshake table is full, a newcomer from another network evicts the oldest unfinished one")
+    func eviction() async throws {
+        try await LiveServer.with(Tweak { $0.admission.maxStartups = MaxStartups(start: 2, rate: 100, full: 2) }) {
+            live in
+            var stalled: [RawClient] = []
+            for _ in 0..<2 {
+                var raw = try await RawClient.connect(port: live.port, from: "127.0.5.1")
+                _ = try ServerHello(decoding: try #require(await raw.nextFrame()))
+                stalled.append(raw)
+            }
+            // Its own address is at its share of the full table: refused.
+            var same = try await RawClient.connect(port: live.port, from: "127.0.5.1")
+            #expect(try await same.closeReason()?.code == .refused)
+            // A newcomer from another network gets in, and the oldest stalled handshake is told why.
+            var newcomer = try await RawClient.connect(port: live.port, from: "127.0.6.1")
+            _ = try await newcomer.handshake()
+            let evicted = try await stalled[0].closeReason()
+            #expect(evicted?.code == .refused)
+            #expect(evicted?.message.hasPrefix("evicted") == true, "\(String(describing: evicted))")
+            #expect(stalled[1].channel.isActive)
+            await newcomer.close()
+            for raw in stalled { await raw.close() }
+        }
+    }
+
     @Test("trickling bytes does not extend the handshake past its deadlines")
     func slowloris() async throws {
         try await LiveServer.with(

@@ -27,7 +27,9 @@ extension Adversarial {
             let results = await withTaskGroup(of: (Int, InputAttack.Result).self) { group in
                 for (index, attack) in attacks.enumerated() {
                     group.addTask {
-                        (index, await attack.run(port: port, from: AttackSource.address(block: 12, index)))
+                        // Each from a network of its own: they are independent clients, more of
+                        // them at once than admission allows unfinished from one /24.
+                        (index, await attack.run(port: port, from: AttackSource.network(block: 12, index)))
                     }
                 }
                 var results = [InputAttack.Result?](repeating: nil, count: attacks.count)

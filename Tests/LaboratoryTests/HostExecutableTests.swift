@@ -130,4 +130,18 @@ struct HostExecutableTests {
         #expect(exit.status == 0)
         #expect(exit.stderr.contains("changed it to 700"))
     }
+
+    @Test(
+        "refuses admission settings out of range",
+        arguments: [
+            ["--max-unauthenticated-per-network", "0"], ["--penalty-per-second-unfinished", "61"],
+            ["--penalty-per-second-unfinished=-1"], ["--penalty-exempt", "2001:db8::/129"],
+        ])
+    func refusesAdmissionSettings(arguments: [String]) async throws {
+        let server = try ServerProcess(arguments: arguments, environment: ["LABORATORY_PASSWORD": "a good password"])
+        let exit = await server.waitForExit()
+        #expect(exit.status != 0)
+        let option = String(arguments[0].split(separator: "=")[0])
+        #expect(exit.stderr.contains(option + " "), "\(exit.stderr)")
+    }
 }

@@ -1,17 +1,21 @@
 import Laboratory
 import LaboratoryClient
+import NIOCore
+import NIOPosix
 import Testing
 
 /// A live server with the legacy listener on a free port. Steps get 10 s unless a test needs the
 /// prototype's 1 s: a loaded test machine cannot always answer within one second.
 private func withLegacyServer<T: Sendable>(
-    stepTimeout: Duration = .seconds(10), _ body: (LiveServer, Int) async throws -> T
+    stepTimeout: Duration = .seconds(10), maxStartups: MaxStartups = AdmissionPolicy().maxStartups,
+    _ body: (LiveServer, Int) async throws -> T
 ) async throws -> T {
     try await LiveServer.with(
         Tweak {
             $0.legacy = LegacyConfiguration(port: 0)
             $0.legacy?.stepTimeout = stepTimeout
             $0.admission.penalties.wrongPasswordDelay = .milliseconds(50)
+            $0.admission.maxStartups = maxStartups
         }
     ) { live in
         let legacy = try #require(try await live.server.legacyListeningAddress())
@@ -44,6 +48,31 @@ struct LegacyListenerTests {
             await live.group.triggerGracefulShutdown()
             let output = await client.remainingLines()
             #expect(await client.waitForExit().status == 0, "\(output)")
+        }
+    }
+
+    @Test("an unfinished legacy handshake is evicted (closed) for a newcomer when the handshake table is full")
+    func eviction() async throws {
+        try await withLegacyServer(maxStartups: MaxStartups(start: 1, rate: 100, full: 1)) { live, port in
+            // A prototype-speaking connection that takes the key and never answers.
+            let stalled = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(to: try SocketAddress(ipAddress: "127.0.7.1", port: 0))
+                .connect(host: "127.0.0.1", port: port) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+            try await stalled.executeThenClose { inbound, _ in
+                var bytes = inbound.makeAsyncIterator()
+                // The key's first bytes: the connection is admitted and holds the only slot.
+                #expect(try await bytes.next() != nil)
+                // A v1 newcomer from another network gets in, in its place.
+                var newcomer = try await RawClient.connect(port: live.port, from: "127.0.8.1")
+                _ = try await newcomer.handshake()
+                // The server closes the stalled connection (the rest of the key may come first).
+                while try await bytes.next() != nil {}
+                await newcomer.close()
+            }
         }
     }
 

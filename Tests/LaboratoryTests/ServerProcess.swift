@@ -5,8 +5,13 @@ final class ServerProcess: Sendable {
     let child: ChildProcess
     let stateDirectory: String
 
-    /// The built executable: next to the test bundle, or in the package's default build folder.
+    /// The built executable: `LABORATORY_SERVER_EXECUTABLE` if set (to measure another build, such
+    /// as an earlier commit's, with these tests), next to the test bundle, or in the package's
+    /// default build folder.
     static var executableURL: URL {
+        if let path = ProcessInfo.processInfo.environment["LABORATORY_SERVER_EXECUTABLE"], !path.isEmpty {
+            return URL(fileURLWithPath: path)
+        }
         let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
             .appendingPathComponent("laboratory-server")
         if FileManager.default.isExecutableFile(atPath: besideTests.path) { return besideTests }

@@ -226,10 +226,11 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
 
 /// Opens connections to one server.
 ///
-/// Connections come from `sourceCount` loopback addresses in turn (127.0.0.1, 127.0.0.2, ...),
-/// as from that many client machines: the server's admission policy allows a limited number of
-/// unfinished handshakes per source address, so a load of many parallel handshakes from one
-/// address would be measuring that policy instead of the server.
+/// Connections come from `sourceCount` loopback addresses in turn (127.0.0.1, 127.0.1.1, ...),
+/// each in a /24 of its own, as from that many client machines on different networks: the
+/// server's admission policy allows a limited number of unfinished handshakes per source address
+/// and per /24, so a load of many parallel handshakes from one address or network would be
+/// measuring that policy instead of the server.
 struct Connector: Sendable {
     let group: any EventLoopGroup
     let host: String
@@ -253,7 +254,7 @@ struct Connector: Sendable {
         let source = Self.nextSource.wrappingAdd(1, ordering: .relaxed).oldValue % max(1, sourceCount)
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(to: try SocketAddress(ipAddress: "127.0.0.\(1 + source)", port: 0))
+            .bind(to: try SocketAddress(ipAddress: "127.0.\(source).1", port: 0))
             .connectTimeout(.seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

@@ -17,6 +17,8 @@ actor LegacyConnection {
 
     let id: UInt64
     let source: String
+    /// The connection's place in the admission counts.
+    let ticket: AdmissionTicket
     let environment: ConnectionEnvironment
     let legacy: LegacyConfiguration
     let writer: LegacyWriter
@@ -31,9 +33,11 @@ actor LegacyConnection {
     /// The chat room plain lines go to: the last one joined.
     var room: String?
 
-    init(channel: any Channel, source: String, environment: ConnectionEnvironment, legacy: LegacyConfiguration) {
+    init(channel: any Channel, ticket: AdmissionTicket, environment: ConnectionEnvironment, legacy: LegacyConfiguration)
+    {
         self.id = environment.connectionIDs.make()
-        self.source = source
+        self.source = ticket.source.description
+        self.ticket = ticket
         self.environment = environment
         self.legacy = legacy
         self.writer = LegacyWriter(channel: channel, maximumQueuedBytes: 1 << 20)
@@ -128,7 +132,7 @@ actor LegacyConnection {
             identity = SessionIdentity(connectionID: id, remoteAddress: source, displayName: name)
             phase = .accepted
             deadline = nil
-            environment.admission.authenticated(source: source)
+            environment.admission.authenticated(ticket)
             logger.info("legacy client accepted", metadata: ["name": "\(name)"])
             writer.send("ACCEPTED")
         case .accepted:
@@ -161,7 +165,7 @@ actor LegacyConnection {
     }
 
     private func finish(_ reason: CloseReason) async {
-        environment.admission.penalize(source: source, for: reason, wasAuthenticated: identity != nil)
+        environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
         if reason.code == .wrongPassword { try? await Task.sleep(for: environment.wrongPasswordDelay) }
         writer.close()
         logger.info("legacy connection closed", metadata: ["reason": "\(reason)"])

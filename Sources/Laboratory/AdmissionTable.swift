@@ -1,0 +1,179 @@
+import LaboratoryProtocol
+
+/// Admission's decisions as a value: the connection counts, the unfinished-handshake table and
+/// the penalties, with time and chance passed in, so every decision can be tested with plain
+/// values. ``Admission`` holds one behind a lock and carries out its evictions.
+///
+/// The unfinished-handshake table holds up to `maxStartups.full` handshakes. It is shared fairly:
+/// a newcomer whose network (IPv4 /24, IPv6 /64) holds fewer than its fair share (`full` divided
+/// by the number of networks with a handshake in the table, itself included), or whose address
+/// holds fewer than its share of its network's, is never dropped because others flood. While
+/// there is room it is admitted whatever the early random drop says; when the table is full it
+/// takes the slot of the oldest unfinished handshake of the heaviest address of the heaviest
+/// network, provided that network holds more than the newcomer's (or, for a newcomer whose
+/// network holds its share, the heaviest address of its own network, provided that address holds
+/// at least two more than the newcomer's). Everyone else meets sshd's early random drop and, when
+/// the table is full, a refusal.
+struct AdmissionTable {
+    /// What to do with a new connection.
+    enum Decision: Equatable {
+        /// Serve it under `id`; if `evicting` is set, end that unfinished handshake to make room.
+        case admit(id: UInt64, evicting: UInt64?)
+        /// Refuse it with this reason (sent instead of the hello).
+        case refuse(CloseReason)
+    }
+
+    private struct Unfinished {
+        let source: SourceAddress
+        let since: ContinuousClock.Instant
+    }
+
+    let policy: AdmissionPolicy
+    /// Connections of any kind admitted and not yet closed.
+    private(set) var total = 0
+    private var unfinished: [UInt64: Unfinished] = [:]
+    private var byAddress: [SourceAddress.Key: Int] = [:]
+    private var byNetwork: [SourceAddress.Key: Int] = [:]
+    private(set) var penaltyUntil: [SourceAddress.Key: ContinuousClock.Instant] = [:]
+    private var nextID: UInt64 = 1
+
+    init(policy: AdmissionPolicy) { self.policy = policy }
+
+    /// Unfinished handshakes open now.
+    var unauthenticated: Int { unfinished.count }
+
+    /// Whether `id` is an unfinished handshake still in the table.
+    func isUnfinished(_ id: UInt64) -> Bool { unfinished[id] != nil }
+
+    /// Unfinished handshakes from `source`'s address and from its network.
+    func unfinishedCount(of source: SourceAddress) -> (address: Int, network: Int) {
+        (byAddress[source.address, default: 0], byNetwork[source.network, default: 0])
+    }
+
+    /// Decides about a new connection from `source` at `now`. `roll`, uniform in `0..<100`, is the
+    /// die for the early random drop.
+    mutating func admit(_ source: SourceAddress, at now: ContinuousClock.Instant, roll: Int) -> Decision {
+        // An exempt address is let in even when its IPv6 /64 has earned a penalty from others.
+        if policy.penalties.isEnabled, let until = penaltyUntil[source.penaltyKey],
+            !policy.penalties.isExempt(source.description)
+        {
+            if until - now >= policy.penalties.threshold {
+                return .refuse(CloseReason(.refused, "too many failures from your address; try again later"))
+            }
+            if until <= now { penaltyUntil.removeValue(forKey: source.penaltyKey) }
+        }
+        guard total < policy.maximumConnections else {
+            return .refuse(CloseReason(.refused, "the server has too many connections"))
+        }
+        let (addressCount, networkCount) = unfinishedCount(of: source)
+        guard addressCount < policy.maximumUnauthenticatedPerSource else {
+            return .refuse(CloseReason(.refused, "too many unfinished handshakes from your address"))
+        }
+        guard networkCount < policy.maximumUnauthenticatedPerNetwork else {
+            return .refuse(CloseReason(.refused, "too many unfinished handshakes from your network"))
+        }
+        var evicting: UInt64?
+        let startups = policy.maxStartups
+        if unfinished.count >= startups.start {
+            let isFull = unfinished.count >= startups.full
+            let victim = fairShareVictim(
+                for: source, addressCount: addressCount, networkCount: networkCount, choosing: isFull)
+            if isFull {
+                guard let victim = victim ?? nil else { return .refuse(Self.busy) }
+                evict(victim)
+                evicting = victim
+            } else if victim == nil, roll < startups.refusalPercent(unauthenticated: unfinished.count) {
+                return .refuse(Self.busy)
+            }
+        }
+        let id = nextID
+        nextID += 1
+        total += 1
+        unfinished[id] = Unfinished(source: source, since: now)
+        byAddress[source.address, default: 0] += 1
+        byNetwork[source.network, default: 0] += 1
+        return .admit(id: id, evicting: evicting)
+    }
+
+    static let busy = CloseReason(.refused, "the server is busy with handshakes; try again")
+
+    /// `nil` if the newcomer holds at least its fair share (it meets the early drop); otherwise
+    /// `.some` of the handshake it may take the place of, or `.some(nil)` if none holds more than
+    /// it does (or if not `choosing`: the table is not full, and no victim is needed).
+    private func fairShareVictim(
+        for source: SourceAddress, addressCount: Int, networkCount: Int, choosing: Bool
+    ) -> UInt64?? {
+        let networks = byNetwork.count + (networkCount == 0 ? 1 : 0)
+        let networkShare = max(1, policy.maxStartups.full / networks)
+        if networkCount < networkShare {
+            let heaviest = byNetwork.values.max() ?? 0
+            guard choosing, networkCount < heaviest else { return .some(nil) }
+            return .some(oldest { byNetwork[$0.network] == heaviest })
+        }
+        // The network holds its share; within it, an address below its share of the network's
+        // may still take a slot from the network's heaviest address.
+        var addresses: [SourceAddress.Key: Int] = [:]
+        for entry in unfinished.values where entry.source.network == source.network {
+            addresses[entry.source.address, default: 0] += 1
+        }
+        let addressShare = max(1, networkShare / (addresses.count + (addressCount == 0 ? 1 : 0)))
+        guard addressCount < addressShare else { return nil }
+        // Only for a real gain: swapping one address of the network for another of equal weight
+        // would only churn the network's own handshakes.
+        let heaviest = addresses.values.max() ?? 0
+        guard choosing, addressCount + 1 < heaviest else { return .some(nil) }
+        return .some(oldest { $0.network == source.network && addresses[$0.address] == heaviest })
+    }
+
+    /// Among the unfinished handshakes whose source passes `isCandidate`, the oldest one of the
+    /// address with the most handshakes.
+    private func oldest(where isCandidate: (SourceAddress) -> Bool) -> UInt64? {
+        var best: (id: UInt64, count: Int, since: ContinuousClock.Instant)?
+        for (id, entry) in unfinished where isCandidate(entry.source) {
+            let count = byAddress[entry.source.address, default: 0]
+            if let current = best {
+                let heavier = count > current.count
+                let older = count == current.count && (entry.since, id) < (current.since, current.id)
+                guard heavier || older else { continue }
+            }
+            best = (id, count, entry.since)
+        }
+        return best?.id
+    }
+
+    /// Takes `id` out of the unfinished table (it was evicted, or finished its handshake); it
+    /// still counts towards the total until ``closed(_:)``.
+    private mutating func evict(_ id: UInt64) {
+        guard let entry = unfinished.removeValue(forKey: id) else { return }
+        Self.decrement(&byAddress, entry.source.address)
+        Self.decrement(&byNetwork, entry.source.network)
+    }
+
+    /// Connection `id` finished its handshake: it leaves the unfinished table.
+    mutating func authenticated(_ id: UInt64) { evict(id) }
+
+    /// Connection `id` ended (whether or not it finished, or was evicted).
+    mutating func closed(_ id: UInt64) {
+        evict(id)
+        total -= 1
+    }
+
+    /// Adds `amount` of penalty to `source` at `now`, within the policy's maximum and the bound
+    /// on tracked sources. Exempt sources earn nothing.
+    mutating func penalize(_ source: SourceAddress, by amount: Duration, at now: ContinuousClock.Instant) {
+        let penalties = policy.penalties
+        guard penalties.isEnabled, !penalties.isExempt(source.description) else { return }
+        let key = source.penaltyKey
+        if penaltyUntil[key] == nil, penaltyUntil.count >= penalties.maximumTrackedSources {
+            penaltyUntil = penaltyUntil.filter { $0.value > now }
+            guard penaltyUntil.count < penalties.maximumTrackedSources else { return }
+        }
+        let base = max(penaltyUntil[key] ?? now, now)
+        penaltyUntil[key] = min(base.advanced(by: amount), now.advanced(by: penalties.maximum))
+    }
+
+    private static func decrement(_ counts: inout [SourceAddress.Key: Int], _ key: SourceAddress.Key) {
+        let remaining = counts[key, default: 0] - 1
+        counts[key] = remaining > 0 ? remaining : nil
+    }
+}
