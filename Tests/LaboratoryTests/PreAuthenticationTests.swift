@@ -220,7 +220,8 @@ extension Adversarial {
             let frame = large
             let outcomes = await withTaskGroup(of: CloseReason.Code?.self) { group in
                 for index in 0..<270 {
-                    let source = AttackSource.address(block: 41, index / 3)
+                    // Each address in its own /24, so that the per-network cap does not refuse them.
+                    let source = AttackSource.network(block: 41, index / 3)
                     group.addTask {
                         do {
                             var raw = try await RawClient.connect(port: port, from: source)
