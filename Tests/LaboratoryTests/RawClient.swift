@@ -1,3 +1,4 @@
+import Foundation
 import Laboratory
 import LaboratoryTransport
 import NIOCore
@@ -82,18 +83,26 @@ struct RawClient {
 
     /// Picks a fresh secret for an already received hello and installs the keys it derives, but
     /// returns the key exchange payload (the encrypted secret) instead of sending it.
+    /// The key exchange is the client state machine's (`ClientHandshake`), which also checks the
+    /// transport key's certificate; the identity key is trusted as it comes.
     mutating func prepareKeyExchange(hello payload: [UInt8]) throws -> [UInt8] {
-        if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
-            throw RawClientError("refused instead of a hello: \(reason)")
+        var client = ClientHandshake(credentials: .init(password: "", name: ""))
+        let actions: [ClientHandshake.Action]
+        do {
+            _ = try client.receiveHello(payload, now: UInt64(Date().timeIntervalSince1970 * 1000))
+            actions = try client.trustDecided(mismatch: nil, secret: try SecureRandom.bytes(count: 32))
+        } catch let failure as ClientHandshake.Failure {
+            if case .closedByServer(let reason) = failure.kind {
+                throw RawClientError("refused instead of a hello: \(reason)")
+            }
+            throw RawClientError("bad hello: \(failure)")
         }
-        let hello = try ServerHello(decoding: payload)
-        let key = try RSAPublicKey(spkiDER: hello.transportKey.transportKeySPKI)
-        let secret = try SecureRandom.bytes(count: 32)
-        let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: payload)
-        let exchange = try key.encryptOAEP(secret)
+        guard case .sendPlaintext(let exchange) = actions.first, case .installKeys(let keys) = actions.last else {
+            throw RawClientError("unexpected client actions \(actions)")
+        }
         sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
         opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
-        self.hello = hello
+        self.hello = try ServerHello(decoding: payload)
         return exchange
     }
 
