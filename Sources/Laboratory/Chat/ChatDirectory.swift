@@ -176,6 +176,14 @@ package struct ChatBookkeeping: Hashable, Sendable {
     package var sessions: Int
     /// Room memberships over all sessions.
     package var memberships: Int
+
+    package init(rooms: Int, sortedNames: Int, emptyRooms: Int, sessions: Int, memberships: Int) {
+        self.rooms = rooms
+        self.sortedNames = sortedNames
+        self.emptyRooms = emptyRooms
+        self.sessions = sessions
+        self.memberships = memberships
+    }
 }
 
 extension Optional where Wrapped == TokenBucket {
