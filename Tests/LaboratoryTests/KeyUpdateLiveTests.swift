@@ -210,7 +210,7 @@ struct OutboundFlowTests {
             // part, so by the second or third the bytes waiting pass the 1 MiB bound.
             // The server may drop the client before the last requests are written: that is the point.
             for id in 1...4 {
-                try? await stalled.send(.request(Request(id: UInt64(id), service: "burst", body: [0x13, 0x88])))
+                _ = try? await stalled.send(.request(Request(id: UInt64(id), service: "burst", body: [0x13, 0x88])))
             }
             var refusal = refusals.makeAsyncIterator()
             #expect(await refusal.next() != nil)
