@@ -69,7 +69,9 @@ struct ChatResourceTests {
         }
     }
 
-    @Test("rooms and who answer one bounded page at a time; the cursors visit every entry once", arguments: ServiceTestMode.allCases)
+    @Test(
+        "rooms and who answer one bounded page at a time; the cursors visit every entry once",
+        arguments: ServiceTestMode.allCases)
     func pagination(mode: ServiceTestMode) async throws {
         var limits = ChatLimits()
         limits.membershipRate = nil
@@ -126,7 +128,9 @@ struct ChatResourceTests {
         }
     }
 
-    @Test("listing and membership requests beyond the session's rate are rejected with a retry time; other sessions are not", arguments: ServiceTestMode.allCases)
+    @Test(
+        "listing and membership requests beyond the session's rate are rejected with a retry time; other sessions are not",
+        arguments: ServiceTestMode.allCases)
     func rateLimits(mode: ServiceTestMode) async throws {
         var limits = ChatLimits()
         // A rate slow enough that the test never sees a token come back: the burst is all there is.
@@ -137,7 +141,8 @@ struct ChatResourceTests {
             for _ in 0..<3 { _ = try await ada.chat(.rooms()) }
             let limited = try await #require(throws: ServiceTestError.self) { try await ada.chat(.who(room: "x")) }
             #expect(limited.status == .rejected)
-            #expect(limited.message.contains("rate limited") && limited.message.contains("retry in"), "\(limited.message)")
+            #expect(
+                limited.message.contains("rate limited") && limited.message.contains("retry in"), "\(limited.message)")
             _ = try await ada.chat(.join(room: "lobby", after: nil))
             _ = try await ada.chat(.join(room: "other", after: nil))
             let joins = try await #require(throws: ServiceTestError.self) {

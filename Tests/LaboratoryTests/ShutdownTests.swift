@@ -33,7 +33,9 @@ struct ShutdownTests {
         #expect(ContinuousClock.now - start < .seconds(45))
     }
 
-    @Test("at the end of a short grace, 300 busy clients each get serverStopping, then closing with code 9, never a reset")
+    @Test(
+        "at the end of a short grace, 300 busy clients each get serverStopping, then closing with code 9, never a reset"
+    )
     func everyClientGetsItsClosingFrame() async throws {
         let clients = 300
         try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .milliseconds(300) }) { live in
@@ -68,7 +70,9 @@ struct ShutdownTests {
                         guard case .serverStopping? = await events.next() else { return "no serverStopping" }
                         var next = await events.next()
                         while case .service? = next { next = await events.next() }
-                        guard case .closed(let reason)? = next else { return "ended without closing: \(String(describing: next))" }
+                        guard case .closed(let reason)? = next else {
+                            return "ended without closing: \(String(describing: next))"
+                        }
                         guard reason?.code == .serverStopping else {
                             return "closed with \(reason.map { "\($0)" } ?? "no closing frame")"
                         }
@@ -131,7 +135,8 @@ struct ShutdownTests {
                     case .closing(let reason)? = messages.last, reason.code == .serverStopping
                 else {
                     failures.append(
-                        "client \(index) got \(echoed.count) echoes, then \(messages.suffix(2).map { "\($0)".prefix(40) })")
+                        "client \(index) got \(echoed.count) echoes, then \(messages.suffix(2).map { "\($0)".prefix(40) })"
+                    )
                     continue
                 }
             }

@@ -96,7 +96,8 @@ actor ChatDirectory {
             guard rooms.count < limits.maximumRooms else {
                 throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
             }
-            room = ChatRoom(name: name, serviceName: serviceName, historySize: limits.historySize, pageSize: limits.maximumPageSize)
+            room = ChatRoom(
+                name: name, serviceName: serviceName, historySize: limits.historySize, pageSize: limits.maximumPageSize)
             rooms[name] = Room(room: room, members: 0)
             names.insert(name, at: firstIndex(after: name, orEqual: true))
         }
