@@ -167,11 +167,15 @@ final class Outbound: Sendable {
     }
 
     /// Closes the channel after ``OutboundLimits/closeTimeout`` unless the peer has closed it by
-    /// then: the bound on how long a closing connection waits for its peer.
+    /// then: the bound on how long a closing connection waits for its peer. The timer is
+    /// cancelled when the channel closes (at once if it already has), so it holds nothing for a
+    /// connection that is gone.
     func closeAfterTimeout() {
-        channel.eventLoop.scheduleTask(in: TimeAmount(limits.closeTimeout)) { [channel] in
+        let channel = self.channel
+        let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(limits.closeTimeout)) {
             channel.close(promise: nil)
         }
+        channel.closeFuture.whenComplete { _ in timeout.cancel() }
     }
 
     /// Marks the session as ended: later sends (event pushes from services) are refused.
