@@ -88,10 +88,12 @@ extension Adversarial {
                 print(
                     "rooms amplifier: who p99 idle \(idle), under attack \(underAttack); attackers' rooms answered "
                         + "\(counts.answered), refused \(counts.refused)")
-                // Within 2x of idle, plus 5 ms for the noise of a shared 2-core machine, where the
-                // attackers' own clients run in this process too: before pagination and rate
-                // limits this attack put the p99 at 0.6 to 1.2 s.
-                #expect(underAttack <= idle * 2 + .milliseconds(5))
+                // Within 2x of idle, plus 10 ms for noise: on a shared 2-core machine the idle p99
+                // of a debug build alone varies from 3 to 6 ms between runs, and the attackers'
+                // own clients run in this process, on the same cores. Before pagination and rate
+                // limits this attack put the p99 at 188 ms here (0.6 to 1.2 s against the release
+                // server process), so the margin still catches it many times over.
+                #expect(underAttack <= idle * 2 + .milliseconds(10))
                 // The budget held: at most 20 answered a second per attacker after a burst of 40.
                 #expect(Double(counts.answered) <= 2 * (40 + 20 * attackSeconds) + 2)
                 #expect(counts.refused > 0)
