@@ -85,7 +85,22 @@ actor Connection {
         }
         timers.cancelAll()
         await finish(reason)
+        await awaitPeerClose(frames)
         return identity != nil
+    }
+
+    /// After the closing frame: reads and drops whatever the peer still sends until it closes its
+    /// side (it has then read the closing frame, which went out before the FIN), or until the close
+    /// timeout closes the channel. Only then may the socket be closed: closing it with unread input
+    /// makes the kernel send a reset, which can destroy the closing frame in the peer's receive
+    /// buffer before the peer has read it.
+    private func awaitPeerClose(_ frames: InboundFrames) async {
+        outbound.closeAfterTimeout()
+        do {
+            while try await frames.next() != nil {}
+        } catch {}
+        // The stream may have ended without the channel closing (the watchdog cancelled the read).
+        try? await channel.closeFuture.get()
     }
 
     /// Reads handshake frames until the client is accepted (then returns `nil`), the handshake

@@ -106,12 +106,34 @@ public struct EventSink: Sendable {
 public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The message sent to the client.
     public var message: String
+    /// Set when the request was refused only because the session makes that kind of request too
+    /// often: the client may send it again after this long. Such an error is answered with status
+    /// `rejected` and the delay in the body (PROTOCOL.md §12, *Request rates*), not `service error`.
+    public var retryAfter: Duration?
 
     /// Creates an error whose message the client will see.
     public init(_ message: String) { self.message = message }
+
+    /// A refusal because the session makes some kind of request too often; `message` says which
+    /// limit, and the client is told to retry after `retryAfter`.
+    public static func rateLimited(_ message: String, retryAfter: Duration) -> ServiceError {
+        var error = ServiceError("rate limited: \(message); retry in \(retryAfter.retryMilliseconds) ms")
+        error.retryAfter = retryAfter
+        return error
+    }
 
     public var description: String { message }
 
     /// The session the service tried to reach has already ended.
     public static let sessionEnded = ServiceError("the session has ended")
+}
+
+extension Duration {
+    /// This duration as a retry delay in milliseconds: rounded up (a client that waits this long
+    /// is never early), at least 1, at most what the reply's `u32` holds.
+    package var retryMilliseconds: UInt32 {
+        let (seconds, attoseconds) = components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return UInt32(clamping: max(1, milliseconds))
+    }
 }

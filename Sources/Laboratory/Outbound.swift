@@ -7,12 +7,22 @@ import Synchronization
 
 /// Limits on what one session may have waiting to be sent, and when its keys are renewed.
 public struct OutboundLimits: Sendable, Hashable {
-    /// Frames written but not yet handed to the kernel before the session counts as a slow
-    /// consumer and is disconnected. Default 1,024.
-    public var maximumQueuedFrames: Int = 1024
-    /// Bytes written but not yet handed to the kernel before the session counts as a slow
-    /// consumer. Default 1 MiB.
+    /// No longer used: counting frames also counted frames the server had merely not flushed yet,
+    /// which dropped clients that read continuously during a burst. The bound is
+    /// ``maximumQueuedBytes``, on what the peer has not taken.
+    @available(*, deprecated, message: "the slow-consumer bound is maximumQueuedBytes alone")
+    public var maximumQueuedFrames: Int {
+        get { 0 }
+        set {}
+    }
+    /// Bytes of frames (length prefixes included) that the peer has not taken, that is, not yet
+    /// written to its socket, before the session counts as a slow consumer and is disconnected. A
+    /// frame that finds nothing waiting is always sent, however large. Default 1 MiB.
     public var maximumQueuedBytes: Int = 1 << 20
+    /// How long a connection the server ends waits, after sending its closing frame, for the peer
+    /// to take that frame and close its side, before it is closed anyway (so a peer that never
+    /// reads cannot hold it open). Default 2 seconds.
+    public var closeTimeout: Duration = .seconds(2)
     /// Renew a direction's key after this many frames. Default 2^20.
     public var rekeyAfterFrames: UInt64 = 1 << 20
     /// Renew a direction's key after this many payload bytes. Default 1 GiB.
@@ -44,10 +54,14 @@ final class Outbound: Sendable {
         var pending: [ByteBuffer] = []
         /// Whether a task on the event loop will write `pending`.
         var drainScheduled = false
+        /// Whether `pending` ends with the closing frame: once it is written, the sending side of
+        /// the socket is shut down.
+        var closingPending = false
     }
 
     private let state: NIOLockedValueBox<State>
-    private let queuedFrames = Atomic<Int>(0)
+    /// Bytes sealed for this session and not yet written to its socket: those waiting for the
+    /// event loop and those the channel holds because the socket would not take them.
     private let queuedBytes = Atomic<Int>(0)
     let channel: any Channel
     let limits: OutboundLimits
@@ -82,11 +96,13 @@ final class Outbound: Sendable {
         return state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
-                return enqueue(.frame(payload, allocator: channel.allocator), &state)
+                let sent = enqueue(.frame(payload, allocator: channel.allocator), &state)
+                if sent, case .closing(let reason) = message { closingQueued(reason, &state) }
+                return sent
             }
             // Whether this message finds the queue empty: then it fits whatever its size, even
             // behind a key update sent just before it.
-            let fitsAlone = queuedFrames.load(ordering: .relaxed) == 0
+            let fitsAlone = queuedBytes.load(ordering: .relaxed) == 0
             do {
                 // Renew first if due, so the renewal never follows a closing message, and only
                 // once the session is accepted (the protocol allows no key update before).
@@ -98,10 +114,7 @@ final class Outbound: Sendable {
                     guard state.failure == nil else { return false }
                 }
                 let sent = enqueue(try sealedFrame(payload, sealer), &state, fitsAlone: fitsAlone)
-                // Nothing may follow a closing message, not even an event pushed a moment later.
-                if sent, message.isClosing, state.failure == nil {
-                    if case .closing(let reason) = message { state.failure = reason }
-                }
+                if sent, state.failure == nil, case .closing(let reason) = message { closingQueued(reason, &state) }
                 return sent
             } catch {
                 fail(CloseReason(.internalError, "the server could not seal a frame: \(error)"), &state)
@@ -126,19 +139,43 @@ final class Outbound: Sendable {
         return buffer
     }
 
+    /// Nothing may follow a closing message, not even an event pushed a moment later; once it is
+    /// written, the socket's sending side is shut down.
+    private func closingQueued(_ reason: CloseReason, _ state: inout State) {
+        state.failure = reason
+        state.closingPending = true
+    }
+
     /// The session is accepted: from now on the sending key is renewed automatically.
     func startRenewingKeys() {
         state.withLockedValue { $0.renewsKeys = true }
     }
 
     /// Ends the session from any thread (a timer, a shutdown): sends `reason` as the closing
-    /// message, then closes the channel once it is written. The connection's reader then ends and
-    /// reports `reason` through ``failure``. Does nothing if the session has already failed or
-    /// sent its closing message.
+    /// message; once it is written the socket's sending side is shut down (the peer reads the
+    /// frame, then the end of the stream), and the channel closes when the peer closes its side,
+    /// or after ``OutboundLimits/closeTimeout``. The connection's reader then ends and reports
+    /// `reason` through ``failure``. Does nothing if the session has already failed or sent its
+    /// closing message.
+    ///
+    /// Closing the channel at once instead would discard a closing frame the socket had not taken
+    /// yet, and closing a socket with unread input makes the kernel send a reset, which can destroy
+    /// the frame in the peer's receive buffer before the peer reads it.
     func close(_ reason: CloseReason) {
         guard send(.closing(reason)) else { return }
-        // Runs after the drain that writes the closing frame: the event loop keeps task order.
-        channel.eventLoop.execute { self.channel.close(promise: nil) }
+        closeAfterTimeout()
+    }
+
+    /// Closes the channel after ``OutboundLimits/closeTimeout`` unless the peer has closed it by
+    /// then: the bound on how long a closing connection waits for its peer. The timer is
+    /// cancelled when the channel closes (at once if it already has), so it holds nothing for a
+    /// connection that is gone.
+    func closeAfterTimeout() {
+        let channel = self.channel
+        let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(limits.closeTimeout)) {
+            channel.close(promise: nil)
+        }
+        channel.closeFuture.whenComplete { _ in timeout.cancel() }
     }
 
     /// Marks the session as ended: later sends (event pushes from services) are refused.
@@ -168,22 +205,23 @@ final class Outbound: Sendable {
         state.keyStarted = .now
     }
 
-    /// Hands one frame (length prefix included) to the channel, counting it until the event loop
-    /// has written it.
+    /// Hands one frame (length prefix included) to the channel, counting its bytes until they
+    /// are written to the socket.
+    ///
+    /// Only bytes count, and only until the socket takes them: how many frames are waiting says
+    /// nothing about the peer (a burst of small frames waits for the event loop however fast the
+    /// peer reads), while bytes the socket will not take are exactly what the peer has not read.
     private func enqueue(_ frame: ByteBuffer, _ state: inout State, fitsAlone: Bool = false) -> Bool {
         let size = frame.readableBytes
-        let frames = queuedFrames.add(1, ordering: .relaxed).newValue
         let bytes = queuedBytes.add(size, ordering: .relaxed).newValue
-        // A frame alone in the queue always fits, however large (up to the frame limit), so a
-        // maximum-size response can be sent; the limits bound what piles up behind it.
-        guard frames == 1 || fitsAlone || (frames <= limits.maximumQueuedFrames && bytes <= limits.maximumQueuedBytes)
-        else {
-            queuedFrames.subtract(1, ordering: .relaxed)
+        // A frame that finds nothing waiting always fits, however large (up to the frame limit),
+        // so a maximum-size response can be sent; the limit bounds what piles up behind it.
+        guard bytes == size || fitsAlone || bytes <= limits.maximumQueuedBytes else {
             queuedBytes.subtract(size, ordering: .relaxed)
             fail(
                 CloseReason(
                     .slowConsumer,
-                    "slow consumer: \(frames - 1) frames (\(bytes - size) bytes) were still waiting to be sent"),
+                    "slow consumer: \(bytes - size) bytes were still waiting for the client to take them"),
                 &state)
             return false
         }
@@ -199,14 +237,17 @@ final class Outbound: Sendable {
     }
 
     /// On the event loop: writes the pending frames in order and flushes once. They stop counting
-    /// against the queue limits when the last one has been handed to the kernel (or has failed,
-    /// as every write does once the channel is closed); writes complete in order.
+    /// against the limit when the last one has been written to the socket (or has failed, as
+    /// every write does once the channel is closed); writes complete in order. A socket that
+    /// takes everything completes them within the flush; one whose peer does not read keeps
+    /// them counted until it does.
     private func drain() {
-        let frames = state.withLockedValue { state in
+        let (frames, endsWithClosing) = state.withLockedValue { state in
             state.drainScheduled = false
             var frames: [ByteBuffer] = []
             swap(&frames, &state.pending)
-            return frames
+            defer { state.closingPending = false }
+            return (frames, state.closingPending)
         }
         guard let last = frames.last else { return }
         var bytes = 0
@@ -215,11 +256,12 @@ final class Outbound: Sendable {
             channel.write(frame, promise: nil)
         }
         bytes += last.readableBytes
-        let count = frames.count
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [self, bytes] _ in
-            self.queuedFrames.subtract(count, ordering: .relaxed)
             self.queuedBytes.subtract(bytes, ordering: .relaxed)
+            // The closing frame is in the socket: send FIN after it. The channel stays open for
+            // reading until the peer closes its side (or the close timeout passes).
+            if endsWithClosing { self.channel.close(mode: .output, promise: nil) }
         }
         channel.writeAndFlush(last, promise: promise)
     }

@@ -50,6 +50,13 @@ public struct ServiceRegistry: Sendable {
             let body = try await service.handle(request.body, context: context)
             return Response(requestID: request.id, status: .ok, body: body)
         } catch let error as ServiceError {
+            if let retryAfter = error.retryAfter {
+                // A rate limit: `rejected`, with the delay in milliseconds as a u32 body (§12).
+                let milliseconds = retryAfter.retryMilliseconds
+                return Response(
+                    requestID: request.id, status: .rejected, errorMessage: error.message,
+                    body: withUnsafeBytes(of: milliseconds.bigEndian, Array.init))
+            }
             return Response(requestID: request.id, status: .serviceError, errorMessage: error.message)
         } catch {
             context.logger.error("service failed", metadata: ["error": "\(error)"])

@@ -193,10 +193,14 @@ actor ClientConnection {
             if response.status == .ok {
                 waiter.resume(returning: response.body)
             } else {
-                waiter.resume(
-                    throwing: ClientError(
-                        .requestFailed, step: .session, "\(response.status): \(response.errorMessage)",
-                        responseStatus: response.status))
+                var error = ClientError(
+                    .requestFailed, step: .session, "\(response.status): \(response.errorMessage)",
+                    responseStatus: response.status)
+                // A rate limit's rejection carries the delay as a u32 of milliseconds (§12).
+                if response.status == .rejected, response.body.count == 4 {
+                    error.retryAfter = .milliseconds(response.body.reduce(0) { $0 << 8 | Int64($1) })
+                }
+                waiter.resume(throwing: error)
             }
         case .event(let event):
             events.yield(.service(event))

@@ -50,6 +50,9 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     public var closeReason: CloseReason?
     /// For ``Code/requestFailed``: the response status.
     public var responseStatus: Response.Status?
+    /// For ``Code/requestFailed`` with status `rejected` because of a rate limit: how long to wait
+    /// before sending the request again (PROTOCOL.md §12, *Request rates*).
+    public var retryAfter: Duration?
 
     init(
         _ code: Code, step: Step, _ message: String, closeReason: CloseReason? = nil,

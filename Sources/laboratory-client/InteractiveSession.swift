@@ -83,10 +83,14 @@ struct InteractiveSession: Sendable {
                 _ = try await session.chat(.leave(room: room))
                 rooms.removeAll { $0 == room }
                 console.show("left \(room)", as: .info)
-            case .rooms:
-                let summaries = try await session.chat(.rooms).rooms ?? []
+            case .rooms(let after):
+                // One page: a server may have thousands of rooms; /rooms NAME lists those after NAME.
+                let reply = try await session.chat(.rooms(after: after))
+                let summaries = reply.rooms ?? []
                 let list = summaries.map { "\(EventText.clean($0.name)) (\($0.members))" }.joined(separator: ", ")
-                console.show(summaries.isEmpty ? "no rooms" : "rooms: \(list)", as: .info)
+                var text = summaries.isEmpty ? "no rooms" : "rooms: \(list)"
+                if let next = reply.next { text += "; more: /rooms \(EventText.clean(next))" }
+                console.show(text, as: .info)
             case .who(let room):
                 guard let room = room ?? rooms.last else { return report("you are in no room; use /who ROOM") }
                 let members = try await session.chat(.who(room: room)).members ?? []

@@ -4,7 +4,8 @@ enum SessionCommand: Equatable, Sendable {
     case say(String)
     case join(room: String)
     case leave(room: String?)
-    case rooms
+    /// One page of rooms: the first, or those after the room name given.
+    case rooms(after: String?)
     case who(room: String?)
     case direct(to: UInt64, text: String)
     case rename(String)
@@ -22,7 +23,7 @@ enum SessionCommand: Equatable, Sendable {
         when you are in none. Commands:
           /join ROOM          join a room (it becomes your current room)
           /leave [ROOM]       leave a room (default: the current one)
-          /rooms              list rooms and their member counts
+          /rooms [AFTER]      list rooms and their member counts, a page at a time
           /who [ROOM]         list a room's members (default: the current one)
           /msg ID TEXT        send a direct message to connection ID
           /rename NAME        change your display name
@@ -53,7 +54,7 @@ enum SessionCommand: Equatable, Sendable {
         case ("join", let room?): self = .join(room: room)
         case ("join", nil): self = .invalid("usage: /join ROOM")
         case ("leave", _): self = .leave(room: argument)
-        case ("rooms", _): self = .rooms
+        case ("rooms", _): self = .rooms(after: argument)
         case ("who", _): self = .who(room: argument)
         case ("msg", let rest?):
             let parts = rest.split(separator: " ", maxSplits: 1)

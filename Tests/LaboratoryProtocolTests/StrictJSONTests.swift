@@ -81,7 +81,8 @@ struct StrictJSONTests {
     @Test("the Swift client's encoder only produces conforming JSON, for every request")
     func swiftEncoderConforms() throws {
         let requests: [ChatRequest] = [
-            .join(room: "lobby", after: nil), .join(room: "lobby", after: .max), .leave(room: "lobby"), .rooms,
+            .join(room: "lobby", after: nil), .join(room: "lobby", after: .max), .leave(room: "lobby"), .rooms(),
+            .rooms(after: "a", limit: 5),
             .who(room: "a"), .say(room: "a", text: "é \u{1F600} \"\\/\n\u{7}"), .direct(to: 0, text: "x"),
             .direct(to: .max, text: "\u{FEFF}bom inside"),
         ]

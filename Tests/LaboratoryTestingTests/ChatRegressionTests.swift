@@ -46,7 +46,7 @@ struct ChatRegressionTests {
             _ = try await ada.chat(.join(room: "first", after: nil))
             _ = try await ada.chat(.leave(room: "first"))
             _ = try await ada.chat(.join(room: "second", after: nil))
-            #expect(try await ada.chat(.rooms).rooms?.map(\.name) == ["second"])
+            #expect(try await ada.chat(.rooms()).rooms?.map(\.name) == ["second"])
         }
     }
 }

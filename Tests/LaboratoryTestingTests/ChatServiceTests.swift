@@ -26,7 +26,7 @@ struct ChatServiceTests {
             #expect(seenByBob.map(\.sequence) == [2, 3])
             #expect(seenByBob[1] == seenByAda[2])
 
-            let rooms = try await ada.chat(.rooms)
+            let rooms = try await ada.chat(.rooms())
             #expect(rooms.rooms == [ChatRoomSummary(name: "lobby", members: 2)])
             let who = try await ada.chat(.who(room: "lobby"))
             #expect(
@@ -110,7 +110,7 @@ struct ChatServiceTests {
             let ada = try await client.session(name: "ada")
             let bob = try await client.session(name: "bob")
             var bobEvents = ChatEvents(bob)
-            _ = try await bob.chat(.rooms)  // bob is now on chat
+            _ = try await bob.chat(.rooms())  // bob is now on chat
             _ = try await ada.chat(.direct(to: bob.connectionID, text: "psst"))
             let event = try #require(try await bobEvents.next())
             #expect(

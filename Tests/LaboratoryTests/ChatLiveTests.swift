@@ -31,7 +31,6 @@ struct ChatLiveTests {
             Tweak {
                 // Let the server renew its keys on its own too, many times during the run.
                 $0.outbound.rekeyAfterFrames = 700
-                $0.outbound.maximumQueuedFrames = 8192
             }
         ) { live in
             var sessions: [ClientSession] = []
@@ -73,10 +72,7 @@ struct ChatLiveTests {
     @Test("a session that stops reading is dropped as a slow consumer; the others keep receiving")
     func slowConsumer() async throws {
         try await LiveServer.with(
-            Tweak {
-                $0.outbound.maximumQueuedFrames = 64
-                $0.outbound.maximumQueuedBytes = 128 * 1024
-            }
+            Tweak { $0.outbound.maximumQueuedBytes = 128 * 1024 }
         ) { live in
             let sender = try await live.connect(name: "sender")
             let reader = try await live.connect(name: "reader")

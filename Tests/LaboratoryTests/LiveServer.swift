@@ -2,6 +2,7 @@
 import LaboratoryClient
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 import Synchronization
 
@@ -40,6 +41,7 @@ struct LiveServer {
     static func with<T: Sendable>(
         _ tweak: Tweak = Tweak { _ in },
         services: ServiceRegistry = .standard,
+        eventLoopGroup: (any EventLoopGroup)? = nil,
         _ body: (LiveServer) async throws -> T
     ) async throws -> T {
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
@@ -50,7 +52,9 @@ struct LiveServer {
         tweak.apply(&configuration)
         var logger = Logger(label: "test.server")
         logger.logLevel = .warning
-        let server = LaboratoryServer(configuration: configuration, services: services, logger: logger)
+        let server = LaboratoryServer(
+            configuration: configuration, services: services, logger: logger,
+            eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
         let group = ServiceGroup(services: [server], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }

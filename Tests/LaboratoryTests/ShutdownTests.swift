@@ -33,6 +33,192 @@ struct ShutdownTests {
         #expect(ContinuousClock.now - start < .seconds(45))
     }
 
+    @Test(
+        "at the end of a short grace, 300 busy clients each get serverStopping, then closing with code 9, never a reset"
+    )
+    func everyClientGetsItsClosingFrame() async throws {
+        let clients = 300
+        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .milliseconds(300) }) { live in
+            // Ten handshakes at a time: one address may have 16 unfinished.
+            var sessions: [ClientSession] = []
+            for start in stride(from: 0, to: clients, by: 10) {
+                try await withThrowingTaskGroup(of: ClientSession.self) { group in
+                    for index in start..<min(start + 10, clients) {
+                        group.addTask { try await live.connect(name: "c\(index)") }
+                    }
+                    for try await session in group { sessions.append(session) }
+                }
+            }
+            // Every client keeps eight 4 KiB requests in flight until its session ends, so the
+            // server has unread input when the grace period ends: closing the socket then made the
+            // kernel send a reset, and a client that saw the reset before reading lost the frame.
+            let outcomes = await withTaskGroup(of: String?.self) { group in
+                for session in sessions {
+                    group.addTask {
+                        let busy = Task {
+                            await withTaskGroup(of: Void.self) { loops in
+                                for _ in 0..<8 {
+                                    loops.addTask {
+                                        let body = [UInt8](repeating: 7, count: 4096)
+                                        while (try? await session.request(service: "echo", body: body)) != nil {}
+                                    }
+                                }
+                            }
+                        }
+                        defer { busy.cancel() }
+                        var events = session.events.makeAsyncIterator()
+                        guard case .serverStopping? = await events.next() else { return "no serverStopping" }
+                        var next = await events.next()
+                        while case .service? = next { next = await events.next() }
+                        guard case .closed(let reason)? = next else {
+                            return "ended without closing: \(String(describing: next))"
+                        }
+                        guard reason?.code == .serverStopping else {
+                            return "closed with \(reason.map { "\($0)" } ?? "no closing frame")"
+                        }
+                        return nil
+                    }
+                }
+                await live.group.triggerGracefulShutdown()
+                var failures: [String] = []
+                for await failure in group { if let failure { failures.append(failure) } }
+                return failures
+            }
+            #expect(outcomes.isEmpty, "\(outcomes.count) of \(clients) clients: \(Set(outcomes))")
+        }
+    }
+
+    @Test("clients slow to read still get serverStopping and closing: the server closes once the socket has taken them")
+    func slowReadersGetTheirClosingFrame() async throws {
+        // A queue bound high enough that the slow readers are not dropped as slow consumers: the
+        // subject is what happens to frames still queued when the grace period ends.
+        try await LiveServer.with(
+            Tweak {
+                $0.shutdownGracePeriod = .milliseconds(300)
+                $0.outbound.maximumQueuedBytes = 64 << 20
+                // Long enough for the clients, read one after the other in a debug build on a
+                // busy machine, to take everything.
+                $0.outbound.closeTimeout = .seconds(20)
+            }
+        ) { live in
+            // Five clients ask for ten 800 KB echoes each and stop reading: more than the socket
+            // buffers hold, so responses, serverStopping and closing wait in the server's queue
+            // until after the grace period. Closing the channel at the end of the grace
+            // discarded them.
+            let echoes = 10
+            var clients: [RawClient] = []
+            for index in 0..<5 {
+                var client = try await RawClient.connect(port: live.port, receiveBufferSize: 4096)
+                _ = try await client.handshake(name: "slow\(index)")
+                try await client.channel.setOption(.autoRead, value: false).get()
+                for id in 1...echoes {
+                    try await client.send(
+                        .request(Request(id: UInt64(id), service: "echo", body: [UInt8](repeating: 1, count: 800_000))))
+                }
+                clients.append(client)
+            }
+            let shutdown = Task { await live.group.triggerGracefulShutdown() }
+            // Past the grace period, but within the close timeout: a slow reader, not a client
+            // that never reads.
+            try await Task.sleep(for: .milliseconds(800))
+            var failures: [String] = []
+            for index in clients.indices {
+                try await clients[index].channel.setOption(.autoRead, value: true).get()
+                var messages: [ServerMessage] = []
+                while let message = try await clients[index].receive() { messages.append(message) }
+                // Echoes may be answered before or after serverStopping; closing comes last.
+                let echoed = messages.filter {
+                    if case .response(let response) = $0 { return response.body.count == 800_000 }
+                    return false
+                }
+                guard echoed.count == echoes, messages.contains(.serverStopping(graceMilliseconds: 300)),
+                    case .closing(let reason)? = messages.last, reason.code == .serverStopping
+                else {
+                    failures.append(
+                        "client \(index) got \(echoed.count) echoes, then \(messages.suffix(2).map { "\($0)".prefix(40) })"
+                    )
+                    continue
+                }
+            }
+            #expect(failures.isEmpty, "\(failures)")
+            await shutdown.value
+        }
+    }
+
+    @Test("a client that never reads cannot hold its connection, or the shutdown, past the close timeout")
+    func neverReadingClientIsClosed() async throws {
+        let start = ContinuousClock.now
+        var neverReads: RawClient?
+        try await LiveServer.with(
+            Tweak {
+                $0.shutdownGracePeriod = .milliseconds(100)
+                $0.outbound.maximumQueuedBytes = 64 << 20
+                $0.outbound.closeTimeout = .milliseconds(500)
+            }
+        ) { live in
+            var client = try await RawClient.connect(port: live.port, receiveBufferSize: 4096)
+            _ = try await client.handshake(name: "deaf")
+            try await client.channel.setOption(.autoRead, value: false).get()
+            for id in 1...6 {
+                try await client.send(
+                    .request(Request(id: UInt64(id), service: "echo", body: [UInt8](repeating: 1, count: 800_000))))
+            }
+            neverReads = client
+        }
+        // The server's run() returned (LiveServer.with waits for it) although the client never read
+        // its closing frame: grace 0.1 s + close timeout 0.5 s, with a loose margin for a busy machine.
+        #expect(ContinuousClock.now - start < .seconds(15))
+        if var client = neverReads {
+            try await client.channel.setOption(.autoRead, value: true).get()
+            #expect(await client.waitForClose(within: .seconds(10)).closedByServer)
+        }
+    }
+
+    @Test("clients that never stop sending still get their closing frame at the end of the grace")
+    func floodingClientsGetTheirClosingFrame() async throws {
+        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .milliseconds(300) }) { live in
+            // Fifty clients that send pings without pause, so the server always has unread input
+            // when the grace period ends: closing the socket then made the kernel send a reset
+            // right behind the closing frame, and a client that saw the reset first lost the frame.
+            var clients: [RawClient] = []
+            for index in 0..<50 {
+                var client = try await RawClient.connect(port: live.port)
+                _ = try await client.handshake(name: "flood\(index)")
+                clients.append(client)
+            }
+            let outcomes = await withTaskGroup(of: String?.self) { group in
+                for client in clients {
+                    // The flood only seals and writes, the reader only reads and opens: they share
+                    // no state but the channel, which is thread-safe.
+                    let reader = UncheckedBox(client)
+                    let sender = UncheckedBox(client)
+                    group.addTask {
+                        let flood = Task {
+                            var value: UInt64 = 0
+                            while (try? await sender.value.send(.ping(value))) != nil { value += 1 }
+                        }
+                        defer { flood.cancel() }
+                        var last: ServerMessage?
+                        var stopping = false
+                        while let message = try? await reader.value.receive() {
+                            if message == .serverStopping(graceMilliseconds: 300) { stopping = true }
+                            last = message
+                        }
+                        guard stopping, case .closing(let reason)? = last, reason.code == .serverStopping else {
+                            return "stopping \(stopping), last \(String(describing: last).prefix(60))"
+                        }
+                        return nil
+                    }
+                }
+                await live.group.triggerGracefulShutdown()
+                var failures: [String] = []
+                for await failure in group { if let failure { failures.append(failure) } }
+                return failures
+            }
+            #expect(outcomes.isEmpty, "\(outcomes.count) of 50: \(outcomes.prefix(5))")
+        }
+    }
+
     @Test("a client that says bye when told lets the server stop before the grace period ends")
     func byeEndsEarly() async throws {
         let start = ContinuousClock.now
@@ -61,4 +247,10 @@ struct ShutdownTests {
             await next.close()
         }
     }
+}
+
+/// Hands a value that is not `Sendable` to one other task, which alone uses it from then on.
+private final class UncheckedBox<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -117,7 +117,7 @@ struct TerminalClientTests {
 
         let result = try await ClientProcess.run(
             ["connect", address, "--name", "ada", "--accept-new"], home: home, password: Self.password,
-            input: "/join room\nhello\n/who\n/msg 999999 psst\n/quit\nnot run\n")
+            input: "/join room\nhello\n/who\n/rooms\n/rooms room\n/msg 999999 psst\n/quit\nnot run\n")
         #expect(result.status == 0)
         let lines = result.stdout.split(separator: "\n").map(String.init)
         #expect(lines.contains { $0.hasPrefix("Connected to Terminal Test at \(address) as ada (#") })
@@ -126,6 +126,9 @@ struct TerminalClientTests {
         #expect(lines.contains { $0.hasPrefix("* ada (#") && $0.hasSuffix(") joined room") })
         #expect(lines.contains("[room] ada: hello"))
         #expect(lines.contains { $0.hasPrefix("members of room: ada (#") && $0.hasSuffix(", you)") })
+        // /rooms lists a page; /rooms AFTER the page after that name (here, none).
+        #expect(lines.contains("rooms: room (1)"))
+        #expect(lines.contains("no rooms"))
         #expect(lines.last == "bye")
         #expect(!result.stdout.contains("not run"))
         #expect(result.stderr.contains("error: service error: connection 999999 is not on chat"))

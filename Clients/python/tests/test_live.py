@@ -231,6 +231,22 @@ def test_chat_between_python_clients(server) -> None:
             assert (direct.text, direct.sender, direct.room) == ("psst", ada.connection_id, None)
             rooms = await ada.chat.rooms()
             assert any(room.name == "lobby-py" and room.members == 2 for room in rooms)
+            # One page at a time: following `next` visits every room once, in name order.
+            await ada.chat.join("lobby-py-2")
+            paged, cursor = [], None
+            while True:
+                page = await ada.chat.rooms_page(after=cursor, limit=1)
+                assert len(page.rooms) == 1
+                paged += page.rooms
+                cursor = page.next
+                if cursor is None:
+                    break
+            assert [room.name for room in paged] == sorted(room.name for room in await ada.chat.rooms())
+            assert {"lobby-py", "lobby-py-2"} <= {room.name for room in paged}
+            members = await ada.chat.who_page("lobby-py", limit=1)
+            assert len(members.members) == 1 and members.next is not None
+            assert [m.name for m in await ada.chat.who("lobby-py")] == ["ada", "bob"]
+            await ada.chat.leave("lobby-py-2")
             await bob.chat.leave("lobby-py")
             left = await next_chat(ada, lambda e: e.kind == "left")
             assert left.sender == bob.connection_id

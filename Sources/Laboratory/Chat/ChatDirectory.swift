@@ -1,77 +1,202 @@
-/// Finds rooms by name and remembers which rooms each connection is in. Touched on join, leave,
-/// listing and disconnect only: saying something goes straight to the room's own actor.
+import LaboratoryProtocol
+import OrderedCollections
+
+/// Finds rooms by name, keeps each room's member count and each session's rooms, sink and request
+/// budgets. Touched on join, leave, listing and disconnect only: saying something goes straight to
+/// the room's own actor.
+///
+/// Everything here is bounded by the rooms that exist (at most ``ChatLimits/maximumRooms``, empty
+/// ones included) and the sessions that are connected: a room that is forgotten leaves nothing
+/// behind, so creating and leaving rooms without end uses no more memory than the room limit.
 actor ChatDirectory {
+    private struct Room {
+        let room: ChatRoom
+        /// Members as recorded here, so listing and eviction never have to ask the room.
+        var members: Int
+    }
+
+    private struct Session {
+        var rooms: Set<String> = []
+        var sink: EventSink
+        var listing: TokenBucket?
+        var membership: TokenBucket?
+    }
+
+    /// Which request budget a request draws on.
+    enum RequestKind {
+        case listing, membership, other
+    }
+
     private let limits: ChatLimits
-    private var rooms: [String: ChatRoom] = [:]
-    private var membership: [UInt64: Set<String>] = [:]
-    /// Members per room as recorded here, so eviction never has to ask the rooms.
-    private var memberCounts: [String: Int] = [:]
-    private var sinks: [UInt64: EventSink] = [:]
+    private var rooms: [String: Room] = [:]
+    /// Every room's name in ascending order, for listing a page without sorting.
+    private var names: [String] = []
+    /// The rooms without members, the one that has been empty longest first.
+    private var emptyRooms: OrderedSet<String> = []
+    private var sessions: [UInt64: Session] = [:]
 
     init(limits: ChatLimits) { self.limits = limits }
 
-    /// Remembers how to reach a session for direct messages.
-    func register(_ sink: EventSink) { sinks[sink.connectionID] = sink }
+    var bookkeeping: ChatBookkeeping {
+        ChatBookkeeping(
+            rooms: rooms.count, sortedNames: names.count, emptyRooms: emptyRooms.count, sessions: sessions.count,
+            memberships: sessions.values.reduce(0) { $0 + $1.rooms.count })
+    }
 
-    func sink(for id: UInt64) -> EventSink? { sinks[id] }
+    /// Remembers how to reach a session for direct messages, and takes one request of `kind` from
+    /// its budget.
+    ///
+    /// - Throws: a ``ServiceError`` with a ``ServiceError/retryAfter`` when the budget is spent.
+    func admit(_ sink: EventSink, _ kind: RequestKind) throws {
+        let id = sink.connectionID
+        var session = sessions[id] ?? Session(sink: sink)
+        defer { sessions[id] = session }
+        let now = ContinuousClock.now
+        let wait: Duration?
+        switch kind {
+        case .other:
+            wait = nil
+        case .listing:
+            guard let rate = limits.listingRate else { return }
+            wait = session.listing.take(rate, at: now)
+        case .membership:
+            guard let rate = limits.membershipRate else { return }
+            wait = session.membership.take(rate, at: now)
+        }
+        if let wait {
+            let name = kind == .listing ? "listing" : "join and leave"
+            let rate = (kind == .listing ? limits.listingRate : limits.membershipRate)!
+            throw ServiceError.rateLimited(
+                "too many \(name) requests (at most \(rate.perSecond.formatted) a second, \(rate.burst) at once)",
+                retryAfter: wait)
+        }
+    }
+
+    func sink(for id: UInt64) -> EventSink? { sessions[id]?.sink }
 
     /// The room called `name`, if it exists.
     func room(_ name: String) throws -> ChatRoom {
-        guard let room = rooms[name] else { throw ServiceError("there is no room \"\(name)\"") }
+        guard let room = rooms[name]?.room else { throw ServiceError("there is no room \"\(name)\"") }
         return room
     }
 
     /// Records that connection `id` joins `name`, creating the room if needed, all in one step on
     /// this actor: limits are checked before anything changes, and an empty room is never
     /// evicted while a join is on its way to it.
-    func join(_ id: UInt64, room name: String, serviceName: String) throws -> ChatRoom {
-        var joined = membership[id, default: []]
-        guard joined.contains(name) || joined.count < limits.maximumRoomsPerConnection else {
-            throw ServiceError("you are already in \(joined.count) rooms, the limit; leave one first")
+    func join(_ id: UInt64, sink: EventSink, room name: String, serviceName: String) throws -> ChatRoom {
+        var session = sessions[id] ?? Session(sink: sink)
+        guard session.rooms.contains(name) || session.rooms.count < limits.maximumRoomsPerConnection else {
+            throw ServiceError("you are already in \(session.rooms.count) rooms, the limit; leave one first")
         }
         let room: ChatRoom
         if let existing = rooms[name] {
-            room = existing
+            room = existing.room
         } else {
-            if rooms.count >= limits.maximumRooms,
-                let empty = rooms.keys.first(where: { memberCounts[$0, default: 0] == 0 })
-            {
-                rooms.removeValue(forKey: empty)
-            }
+            if rooms.count >= limits.maximumRooms, let oldest = emptyRooms.first { forgetRoom(oldest) }
             guard rooms.count < limits.maximumRooms else {
                 throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
             }
-            room = ChatRoom(name: name, serviceName: serviceName, historySize: limits.historySize)
-            rooms[name] = room
+            room = ChatRoom(
+                name: name, serviceName: serviceName, historySize: limits.historySize, pageSize: limits.maximumPageSize)
+            rooms[name] = Room(room: room, members: 0)
+            names.insert(name, at: firstIndex(after: name, orEqual: true))
         }
-        if !joined.contains(name) {
-            joined.insert(name)
-            membership[id] = joined
-            memberCounts[name, default: 0] += 1
+        if session.rooms.insert(name).inserted {
+            sessions[id] = session
+            rooms[name]!.members += 1
+            if rooms[name]!.members == 1 { emptyRooms.remove(name) }
         }
         return room
     }
 
     func recordLeave(_ id: UInt64, room: String) {
-        guard membership[id]?.remove(room) != nil else { return }
-        memberCounts[room, default: 1] -= 1
+        guard sessions[id]?.rooms.remove(room) != nil else { return }
+        memberLeft(room)
     }
 
     func roomsOf(_ id: UInt64) -> [ChatRoom] {
-        (membership[id] ?? []).compactMap { rooms[$0] }
+        (sessions[id]?.rooms ?? []).compactMap { rooms[$0]?.room }
     }
 
     /// Forgets a connection entirely; returns the rooms it was in.
     func forget(_ id: UInt64) -> [ChatRoom] {
-        let joined = roomsOf(id)
-        for name in membership.removeValue(forKey: id) ?? [] { memberCounts[name, default: 1] -= 1 }
-        sinks.removeValue(forKey: id)
-        return joined
+        guard let session = sessions.removeValue(forKey: id) else { return [] }
+        for name in session.rooms { memberLeft(name) }
+        return session.rooms.compactMap { rooms[$0]?.room }
     }
 
-    func summaries() async -> [ChatRoomSummary] {
-        var result: [ChatRoomSummary] = []
-        for (name, room) in rooms { result.append(ChatRoomSummary(name: name, members: await room.memberCount)) }
-        return result.sorted { $0.name < $1.name }
+    /// Up to `limit` rooms whose names sort after `after` (from the first room without it), with
+    /// their member counts as recorded here, and the cursor for the next page if more follow.
+    /// Costs a binary search and the page: no room is visited.
+    func page(after: String?, limit: Int) -> (rooms: [ChatRoomSummary], next: String?) {
+        let start = after.map { firstIndex(after: $0, orEqual: false) } ?? 0
+        let end = min(names.count, start + limit)
+        let page = names[start..<end].map { ChatRoomSummary(name: $0, members: rooms[$0]?.members ?? 0) }
+        return (page, end < names.count ? page.last?.name : nil)
+    }
+
+    private func memberLeft(_ name: String) {
+        guard var room = rooms[name] else { return }
+        room.members -= 1
+        rooms[name] = room
+        if room.members == 0 { emptyRooms.append(name) }
+    }
+
+    private func forgetRoom(_ name: String) {
+        rooms.removeValue(forKey: name)
+        emptyRooms.remove(name)
+        let index = firstIndex(after: name, orEqual: true)
+        if index < names.count, names[index] == name { names.remove(at: index) }
+    }
+
+    /// The index of the first name greater than `name` (or equal to it, with `orEqual`).
+    private func firstIndex(after name: String, orEqual: Bool) -> Int {
+        var low = 0
+        var high = names.count
+        while low < high {
+            let middle = (low + high) / 2
+            if names[middle] < name || (!orEqual && names[middle] == name) {
+                low = middle + 1
+            } else {
+                high = middle
+            }
+        }
+        return low
+    }
+}
+
+/// Sizes of the chat directory's tables, for tests that check they stay bounded.
+package struct ChatBookkeeping: Hashable, Sendable {
+    /// Rooms that exist, empty ones included.
+    package var rooms: Int
+    /// Entries in the sorted list of room names.
+    package var sortedNames: Int
+    /// Rooms without members, waiting to be forgotten when space is needed.
+    package var emptyRooms: Int
+    /// Sessions that have used chat and not ended.
+    package var sessions: Int
+    /// Room memberships over all sessions.
+    package var memberships: Int
+
+    package init(rooms: Int, sortedNames: Int, emptyRooms: Int, sessions: Int, memberships: Int) {
+        self.rooms = rooms
+        self.sortedNames = sortedNames
+        self.emptyRooms = emptyRooms
+        self.sessions = sessions
+        self.memberships = memberships
+    }
+}
+
+extension Optional where Wrapped == TokenBucket {
+    /// Takes a token from the bucket, creating it full on first use.
+    fileprivate mutating func take(_ rate: RequestRate, at now: ContinuousClock.Instant) -> Duration? {
+        if self == nil || self?.rate != rate { self = TokenBucket(rate, now: now) }
+        return self!.take(at: now)
+    }
+}
+
+extension Double {
+    fileprivate var formatted: String {
+        self == rounded() ? String(Int(self)) : String(self)
     }
 }

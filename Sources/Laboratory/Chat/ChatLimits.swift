@@ -9,8 +9,18 @@ public struct ChatLimits: Sendable, Hashable {
     public var maximumMessageBytes = 4096
     /// How many rooms one connection may be in at once. Default 16.
     public var maximumRoomsPerConnection = 16
-    /// How many rooms may exist; when full, empty rooms are forgotten to make space. Default 10,000.
+    /// How many rooms may exist, empty ones included; when full, the room that has been empty
+    /// longest is forgotten (with its history) to make space. Default 10,000.
     public var maximumRooms = 10_000
+    /// The most rooms a `rooms` reply lists and the most members a `who` or `join` reply lists;
+    /// a request may ask for fewer. Default 100.
+    public var maximumPageSize = 100
+    /// How often one session may list (`rooms`, `who`); `nil` for no limit. Default 20 a second,
+    /// bursts of 40.
+    public var listingRate: RequestRate? = RequestRate(perSecond: 20, burst: 40)
+    /// How often one session may join or leave a room; `nil` for no limit. Default 20 a second,
+    /// bursts of 40.
+    public var membershipRate: RequestRate? = RequestRate(perSecond: 20, burst: 40)
 
     /// The defaults.
     public init() {}
@@ -30,6 +40,15 @@ public struct ChatLimits: Sendable, Hashable {
         guard !name.isEmpty, name.utf8.count <= maximumRoomNameLength else {
             throw ServiceError("room names are 1 to \(maximumRoomNameLength) characters")
         }
+    }
+
+    /// The page size for a request that asked for `limit` (`nil`: the largest).
+    func pageSize(_ limit: Int?) throws -> Int {
+        guard let limit else { return maximumPageSize }
+        guard (1...maximumPageSize).contains(limit) else {
+            throw ServiceError("limit must be 1 to \(maximumPageSize)")
+        }
+        return limit
     }
 
     /// Throws unless `text` is a sendable message.

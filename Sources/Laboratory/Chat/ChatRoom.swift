@@ -14,22 +14,55 @@ actor ChatRoom {
     /// The name the chat service is registered under; events carry it.
     private let serviceName: String
     private let historySize: Int
+    /// The most members a `join` reply lists.
+    private let pageSize: Int
     private var members: [UInt64: Member] = [:]
+    /// The members' ids in ascending order, for listing a page without sorting them all.
+    private var order: [UInt64] = []
     private var history: Deque<(sequence: UInt64, event: ServiceEvent)> = []
     private(set) var latestSequence: UInt64 = 0
     private static let encoder = JSONEncoder()
 
-    init(name: String, serviceName: String, historySize: Int) {
+    init(name: String, serviceName: String, historySize: Int, pageSize: Int) {
         self.name = name
         self.serviceName = serviceName
         self.historySize = historySize
+        self.pageSize = pageSize
     }
 
     var memberCount: Int { members.count }
     var isEmpty: Bool { members.isEmpty }
 
-    func memberList() -> [ChatMember] {
-        members.map { ChatMember(id: $0.key, name: $0.value.name) }.sorted { $0.id < $1.id }
+    private func add(_ id: UInt64, _ member: Member) {
+        members[id] = member
+        order.insert(id, at: index(notBelow: id))
+    }
+
+    private func remove(_ id: UInt64) -> Member? {
+        guard let member = members.removeValue(forKey: id) else { return nil }
+        let index = index(notBelow: id)
+        if index < order.count, order[index] == id { order.remove(at: index) }
+        return member
+    }
+
+    /// The index in `order` of the first id not below `id`.
+    private func index(notBelow id: UInt64) -> Int {
+        var low = 0
+        var high = order.count
+        while low < high {
+            let middle = (low + high) / 2
+            if order[middle] < id { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Up to `limit` members with ids above `after` (from the lowest without it), in id order, and
+    /// the cursor for the next page if more follow.
+    func memberPage(after: UInt64?, limit: Int) -> (members: [ChatMember], next: String?) {
+        let start = after.map { $0 == .max ? order.count : index(notBelow: $0 + 1) } ?? 0
+        let end = min(order.count, start + limit)
+        let page = order[start..<end].compactMap { id in members[id].map { ChatMember(id: id, name: $0.name) } }
+        return (page, end < order.count ? page.last.map { String($0.id) } : nil)
     }
 
     func contains(_ id: UInt64) -> Bool { members[id] != nil }
@@ -38,7 +71,7 @@ actor ChatRoom {
     func join(_ session: SessionIdentity, sink: EventSink, after: UInt64?) -> ChatReply {
         var reply = ChatReply()
         if members[session.connectionID] == nil {
-            members[session.connectionID] = Member(name: session.displayName, sink: sink)
+            add(session.connectionID, Member(name: session.displayName, sink: sink))
             if let after {
                 let replay = history.filter { $0.sequence > after }
                 for entry in replay { sink.push(entry.event) }
@@ -52,7 +85,7 @@ actor ChatRoom {
             }
             broadcast(kind: .joined, from: session)
         }
-        reply.members = memberList()
+        (reply.members, reply.next) = memberPage(after: nil, limit: pageSize)
         reply.sequence = latestSequence
         return reply
     }
@@ -60,7 +93,7 @@ actor ChatRoom {
     /// Removes a member and announces it. Returns whether it was a member.
     @discardableResult
     func leave(_ session: SessionIdentity) -> Bool {
-        guard members.removeValue(forKey: session.connectionID) != nil else { return false }
+        guard remove(session.connectionID) != nil else { return false }
         broadcast(kind: .left, from: session)
         return true
     }
@@ -102,7 +135,7 @@ actor ChatRoom {
             gone.append((id, member))
         }
         let sequence = latestSequence
-        for (id, member) in gone where members.removeValue(forKey: id) != nil {
+        for (id, member) in gone where remove(id) != nil {
             broadcast(
                 kind: .left, from: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: member.name))
         }

@@ -22,6 +22,11 @@ public struct ChatService: LaboratoryService {
         self.directory = ChatDirectory(limits: limits)
     }
 
+    /// The sizes of the service's internal tables, for tests that check they stay bounded.
+    package var bookkeeping: ChatBookkeeping {
+        get async { await directory.bookkeeping }
+    }
+
     /// Handles one chat request. One session's requests take effect one at a time, in the order
     /// they arrived (see `ChatSessionOrder`); different sessions' requests run concurrently.
     public nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
@@ -36,12 +41,13 @@ public struct ChatService: LaboratoryService {
             throw ServiceError("not a chat request: \(error); see Docs/PROTOCOL.md, section Chat")
         }
         let session = context.session
-        await directory.register(context.events)
+        try await directory.admit(context.events, request.kind)
         let reply: ChatReply
         switch request {
         case .join(let name, let after):
             try limits.validate(room: name)
-            let room = try await directory.join(session.connectionID, room: name, serviceName: context.serviceName)
+            let room = try await directory.join(
+                session.connectionID, sink: context.events, room: name, serviceName: context.serviceName)
             reply = await room.join(session, sink: context.events, after: after)
         case .leave(let name):
             try limits.validate(room: name)
@@ -49,11 +55,23 @@ public struct ChatService: LaboratoryService {
             guard await room.leave(session) else { throw ServiceError("you are not in room \"\(name)\"") }
             await directory.recordLeave(session.connectionID, room: name)
             reply = ChatReply()
-        case .rooms:
-            reply = ChatReply(rooms: await directory.summaries())
-        case .who(let name):
+        case .rooms(let after, let limit):
+            let page = await directory.page(after: after, limit: try limits.pageSize(limit))
+            reply = ChatReply(rooms: page.rooms, next: page.next)
+        case .who(let name, let after, let limit):
             try limits.validate(room: name)
-            reply = ChatReply(members: await (try await directory.room(name)).memberList())
+            let pageSize = try limits.pageSize(limit)
+            let cursor: UInt64?
+            if let after {
+                guard let id = UInt64(after) else {
+                    throw ServiceError("\"after\" is not a cursor from a who reply: \(after.prefix(32))")
+                }
+                cursor = id
+            } else {
+                cursor = nil
+            }
+            let page = await (try await directory.room(name)).memberPage(after: cursor, limit: pageSize)
+            reply = ChatReply(members: page.members, next: page.next)
         case .say(let name, let text):
             try limits.validate(room: name)
             try limits.validate(text: text)
@@ -82,5 +100,17 @@ public struct ChatService: LaboratoryService {
 
     public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {
         for room in await directory.roomsOf(session.connectionID) { await room.rename(session, from: oldName) }
+    }
+}
+
+extension ChatRequest {
+    /// The request budget this request draws on (``ChatLimits/listingRate``,
+    /// ``ChatLimits/membershipRate``).
+    fileprivate var kind: ChatDirectory.RequestKind {
+        switch self {
+        case .rooms, .who: .listing
+        case .join, .leave: .membership
+        case .say, .direct: .other
+        }
     }
 }

@@ -46,9 +46,10 @@ extension LegacyConnection {
                 )
             }
         case "/rooms":
-            if let reply = await chat(.rooms, identity) {
+            if let reply = await chat(.rooms(), identity) {
                 writer.send(
-                    "* rooms: " + (reply.rooms ?? []).map { "\($0.name) (\($0.members))" }.joined(separator: ", "))
+                    "* rooms: " + (reply.rooms ?? []).map { "\($0.name) (\($0.members))" }.joined(separator: ", ")
+                        + (reply.next == nil ? "" : ", ..."))
             }
         case "/msg" where words.count == 3:
             guard let recipient = UInt64(words[1].trimmingCharacters(in: CharacterSet(charactersIn: "#"))) else {

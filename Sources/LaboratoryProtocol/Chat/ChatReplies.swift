@@ -30,10 +30,13 @@ public struct ChatRoomSummary: Codable, Hashable, Sendable {
 
 /// The response body of every chat request (JSON); only the fields the request concerns are set.
 public struct ChatReply: Codable, Hashable, Sendable {
-    /// `join`, `who`: the room's members.
+    /// `join`, `who`: one page of the room's members, in id order.
     public var members: [ChatMember]?
-    /// `rooms`: every room.
+    /// `rooms`: one page of rooms, in name order.
     public var rooms: [ChatRoomSummary]?
+    /// `rooms`, `who`, `join`: present when more rooms or members follow this page; send it as
+    /// `after` (in `rooms` or `who`) to get the next page. An opaque cursor.
+    public var next: String?
     /// `say`: the message's sequence number. `join`: the room's latest sequence number.
     public var sequence: UInt64?
     /// `join` with `after`: how many events were replayed (pushed before this reply).
@@ -47,10 +50,11 @@ public struct ChatReply: Codable, Hashable, Sendable {
     /// Creates a reply; unset fields are left out of the JSON.
     public init(
         members: [ChatMember]? = nil, rooms: [ChatRoomSummary]? = nil, sequence: UInt64? = nil,
-        replayed: Int? = nil, missedFrom: UInt64? = nil, missedTo: UInt64? = nil
+        replayed: Int? = nil, missedFrom: UInt64? = nil, missedTo: UInt64? = nil, next: String? = nil
     ) {
         self.members = members
         self.rooms = rooms
+        self.next = next
         self.sequence = sequence
         self.replayed = replayed
         self.missedFrom = missedFrom

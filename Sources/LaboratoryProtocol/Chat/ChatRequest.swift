@@ -8,10 +8,12 @@ public enum ChatRequest: Hashable, Sendable {
     case join(room: String, after: UInt64?)
     /// Leave a room.
     case leave(room: String)
-    /// List rooms with their member counts.
-    case rooms
-    /// List a room's members.
-    case who(room: String)
+    /// List one page of rooms with their member counts, in name order: those after the cursor
+    /// `after` (a ``ChatReply/next`` from the previous page; `nil` for the first page), at most
+    /// `limit` of them (`nil` for the server's page size, 100 by default).
+    case rooms(after: String? = nil, limit: Int? = nil)
+    /// List one page of a room's members, in id order; `after` and `limit` as for ``rooms(after:limit:)``.
+    case who(room: String, after: String? = nil, limit: Int? = nil)
     /// Say something to a room you are in.
     case say(room: String, text: String)
     /// Send a direct message to one connection id.
@@ -20,7 +22,7 @@ public enum ChatRequest: Hashable, Sendable {
 
 extension ChatRequest: Codable {
     private enum CodingKeys: String, CodingKey {
-        case op, room, after, text, to
+        case op, room, after, text, to, limit
     }
 
     public init(from decoder: any Decoder) throws {
@@ -32,8 +34,15 @@ extension ChatRequest: Codable {
                 room: try container.decode(String.self, forKey: .room),
                 after: try container.decodeIfPresent(UInt64.self, forKey: .after))
         case "leave": self = .leave(room: try container.decode(String.self, forKey: .room))
-        case "rooms": self = .rooms
-        case "who": self = .who(room: try container.decode(String.self, forKey: .room))
+        case "rooms":
+            self = .rooms(
+                after: try container.decodeIfPresent(String.self, forKey: .after),
+                limit: try container.decodeIfPresent(Int.self, forKey: .limit))
+        case "who":
+            self = .who(
+                room: try container.decode(String.self, forKey: .room),
+                after: try container.decodeIfPresent(String.self, forKey: .after),
+                limit: try container.decodeIfPresent(Int.self, forKey: .limit))
         case "say":
             self = .say(
                 room: try container.decode(String.self, forKey: .room),
@@ -59,11 +68,15 @@ extension ChatRequest: Codable {
         case .leave(let room):
             try container.encode("leave", forKey: .op)
             try container.encode(room, forKey: .room)
-        case .rooms:
+        case .rooms(let after, let limit):
             try container.encode("rooms", forKey: .op)
-        case .who(let room):
+            try container.encodeIfPresent(after, forKey: .after)
+            try container.encodeIfPresent(limit, forKey: .limit)
+        case .who(let room, let after, let limit):
             try container.encode("who", forKey: .op)
             try container.encode(room, forKey: .room)
+            try container.encodeIfPresent(after, forKey: .after)
+            try container.encodeIfPresent(limit, forKey: .limit)
         case .say(let room, let text):
             try container.encode("say", forKey: .op)
             try container.encode(room, forKey: .room)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from .errors import RequestError
 
 if TYPE_CHECKING:
     from .session import Session
@@ -34,6 +37,8 @@ class ChatReply:
     missed_from: int | None = None
     missed_to: int | None = None
     rooms: list[ChatRoom] | None = None
+    #: ``rooms``, ``who``, ``join``: the cursor for the next page, if more follow.
+    next: str | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +55,7 @@ class ChatReply:
             missed_from=data.get("missedFrom"),
             missed_to=data.get("missedTo"),
             rooms=[ChatRoom(str(r["name"]), int(r["members"])) for r in rooms] if rooms is not None else None,
+            next=data.get("next"),
             raw=data,
         )
 
@@ -113,11 +119,44 @@ class Chat:
     async def leave(self, room: str) -> ChatReply:
         return await self._call("leave", room=room)
 
+    async def rooms_page(self, after: str | None = None, limit: int | None = None) -> ChatReply:
+        """One page of rooms in name order; pass the reply's ``next`` as ``after`` for the next."""
+        return await self._call("rooms", after=after, limit=limit)
+
     async def rooms(self) -> list[ChatRoom]:
-        return (await self._call("rooms")).rooms or []
+        """Every room, fetched page by page (waiting when the server's listing rate is reached)."""
+        rooms: list[ChatRoom] = []
+        cursor: str | None = None
+        while True:
+            reply = await self._retrying("rooms", after=cursor)
+            rooms += reply.rooms or []
+            cursor = reply.next
+            if cursor is None:
+                return rooms
+
+    async def who_page(self, room: str, after: str | None = None, limit: int | None = None) -> ChatReply:
+        """One page of a room's members in id order; ``next`` as for :meth:`rooms_page`."""
+        return await self._call("who", room=room, after=after, limit=limit)
 
     async def who(self, room: str) -> list[ChatMember]:
-        return (await self._call("who", room=room)).members or []
+        """Every member of ``room``, fetched page by page like :meth:`rooms`."""
+        members: list[ChatMember] = []
+        cursor: str | None = None
+        while True:
+            reply = await self._retrying("who", room=room, after=cursor)
+            members += reply.members or []
+            cursor = reply.next
+            if cursor is None:
+                return members
+
+    async def _retrying(self, op: str, **fields: Any) -> ChatReply:
+        while True:
+            try:
+                return await self._call(op, **fields)
+            except RequestError as error:
+                if error.retry_after is None:
+                    raise
+                await asyncio.sleep(error.retry_after)
 
     async def say(self, room: str, text: str) -> int | None:
         """Says ``text`` in ``room``; returns the message's sequence number."""

@@ -95,7 +95,10 @@ class SessionClosed(LaboratoryError):
 class RequestError(LaboratoryError):
     """A ``response`` with a status other than 0 (PROTOCOL.md §14)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, retry_after: float | None = None) -> None:
         self.status = status
         self.message = message
+        #: For status 4 (rejected) because of a rate limit: seconds to wait before asking again
+        #: (PROTOCOL.md §12, *Request rates*); otherwise ``None``.
+        self.retry_after = retry_after
         super().__init__(f"request failed with status {status}: {message}")

@@ -129,7 +129,11 @@ class Session:
         """Sends a request; returns the response body, or raises :class:`RequestError`."""
         response = await self.call(service, body)
         if response.status != Status.OK:
-            raise RequestError(response.status, response.error_message)
+            retry_after = None
+            # A rate limit's rejection carries the delay as a u32 of milliseconds (§12).
+            if response.status == Status.REJECTED and len(response.body) == 4:
+                retry_after = int.from_bytes(response.body, "big") / 1000
+            raise RequestError(response.status, response.error_message, retry_after)
         return response.body
 
     async def echo(self, text: str) -> str:
