@@ -53,7 +53,9 @@ extension Adversarial {
             )
             honest.expectGoal()
             // Unslowed by penalties, the attack keeps the table full: newcomers got in by eviction.
-            if !penalised { #expect(attack.evictions > 0, "\(attack.summary)") }
+            // (A check of the attack's strength, not of the server: under a sanitizer the attacking
+            // clients are slowed as much as the server, and may not fill the table.)
+            if !penalised, !Sanitizer.isActive { #expect(attack.evictions > 0, "\(attack.summary)") }
             await target.stop()
         }
 
@@ -77,7 +79,9 @@ extension Adversarial {
                 stillRunning || attack.finishedAfter(honest.started), "the flood ended before the honest client began")
             honest.expectGoal()
             // Unslowed by penalties, the attack keeps the table full: newcomers got in by eviction.
-            if !penalised { #expect(attack.evictions > 0, "\(attack.summary)") }
+            // (A check of the attack's strength, not of the server: under a sanitizer the attacking
+            // clients are slowed as much as the server, and may not fill the table.)
+            if !penalised, !Sanitizer.isActive { #expect(attack.evictions > 0, "\(attack.summary)") }
             await target.stop()
         }
     }
