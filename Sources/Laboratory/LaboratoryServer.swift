@@ -164,12 +164,10 @@ public actor LaboratoryServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Each channel keeps its receive buffer between reads. Starting at 512 bytes instead
-            // of NIO's 2 KiB saves 1.5 KiB per idle session; the buffer still doubles as reads
-            // fill it, up to 64 KiB, for sessions that move data.
-            .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
-            )
+            // Until the client is accepted, small reads, one per readable event (see InboundReads);
+            // the connection switches to the session's at acceptance.
+            .childChannelOption(.recvAllocator, value: InboundReads.handshakeAllocator)
+            .childChannelOption(.maxMessagesPerRead, value: InboundReads.handshakeMessagesPerRead)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let limit = FrameSizeLimit(handshakeFrameSize)
