@@ -85,6 +85,7 @@ struct StrictJSONTests {
         arguments: [
             #"{"op":"direct","to":18446744073709551616,"text":"x"}"#, #"{"op":"direct","to":-1,"text":"x"}"#,
             #"{"op":"join","room":"a","after":99999999999999999999999}"#, #"{"op":"direct","to":"1","text":"x"}"#,
+            #"{"op":"join","room":"a","after":null}"#,
         ])
     func integerRange(body: String) throws {
         try StrictJSON.validateObject(Array(body.utf8))

@@ -28,9 +28,11 @@ extension ChatRequest: Codable {
         let op = try container.decode(String.self, forKey: .op)
         // A strict-JSON integer out of a u64's range (or negative) would otherwise be reported by
         // the decoder as "not valid JSON", which it is.
+        // `null` is not an integer either (decodeIfPresent would take it for an absent field).
         func integer(_ key: CodingKeys) throws -> UInt64? {
             do {
-                return try container.decodeIfPresent(UInt64.self, forKey: key)
+                guard container.contains(key) else { return nil }
+                return try container.decode(UInt64.self, forKey: key)
             } catch {
                 throw DecodingError.dataCorruptedError(
                     forKey: key, in: container,
