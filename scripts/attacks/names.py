@@ -15,8 +15,8 @@ from laboratory_client import messages  # noqa: E402
 from laboratory_client.messages import Ping  # noqa: E402
 
 
-async def handshake_with_name(port: int, name: str) -> str:
-    client = await Client.connect(port)
+async def handshake_with_name(port: int, name: str, source: str) -> str:
+    client = await Client.connect(port, source)
     try:
         return describe(await client.handshake(name=name))
     except Exception as error:
@@ -56,11 +56,12 @@ async def main() -> None:
     server = Server(sys.argv[1], "--keepalive-interval", "1", "--idle-timeout", "3")
     try:
         # One grapheme cluster: a base letter and combining acute accents (Mn), valid under §11.
-        for marks in (100, 2000, 2037, 2038, 2100, 30000):
+        # Each from its own address: a refused name earns its address a penalty.
+        for n, marks in enumerate((100, 511, 512, 2000, 2037, 2038, 2100, 30000)):
             name = "a" + "\u0301" * marks
             size = len(messages.name(name)) + 16
             print(f"name of 1 character, {len(name.encode())} bytes (sealed frame {size}): "
-                  f"{await handshake_with_name(server.port, name)}")
+                  f"{await handshake_with_name(server.port, name, f'127.0.2.{n + 1}')}")
         # (From other addresses: the oversized names earned 127.0.0.1 a penalty.)
         for n, mode in enumerate(("prompt", "late", "wrong value", "silent")):
             print(f"keepalive, pongs {mode}: {await keepalive(server.port, mode, f'127.0.3.{n + 1}')}")
