@@ -160,7 +160,15 @@ public actor LaboratoryServer: Service {
     /// never reach the accept loop, and an unfinished `NIOAsyncChannel` writer traps when it is
     /// deallocated (swift-nio#2813): 2 of 8 SIGTERMs under a connect churn crashed the server
     /// with SIGILL. A `Never` writer is finished when it is made.
-    private typealias AcceptedChannel = (NIOAsyncChannel<ByteBuffer, Never>, FrameSizeLimit)
+    typealias AcceptedChannel = (NIOAsyncChannel<ByteBuffer, Never>, FrameSizeLimit)
+
+    /// Sets up an accepted channel on its event loop, before anything is read: the frame decoder
+    /// with the handshake's frame limit, wrapped for the accept loop.
+    static func wrapAccepted(_ channel: any Channel, handshakeFrameSize: Int) throws -> AcceptedChannel {
+        let limit = FrameSizeLimit(handshakeFrameSize)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+        return (try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel), limit)
+    }
 
     private func bind() async throws -> NIOAsyncChannel<AcceptedChannel, Never> {
         // Until the client is accepted only handshake-sized frames are read (the session's maximum
@@ -176,9 +184,7 @@ public actor LaboratoryServer: Service {
             .childChannelOption(.maxMessagesPerRead, value: InboundReads.handshakeMessagesPerRead)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let limit = FrameSizeLimit(handshakeFrameSize)
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
-                    return (try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel), limit)
+                    try Self.wrapAccepted(channel, handshakeFrameSize: handshakeFrameSize)
                 }
             }
     }
