@@ -88,7 +88,7 @@ final class Admission: Sendable {
     /// The connection ended.
     func closed(_ ticket: AdmissionTicket) {
         state.withLockedValue { state in
-            state.table.closed(ticket.id)
+            state.table.closed(ticket.id, at: .now)
             state.evictionHandlers.removeValue(forKey: ticket.id)
             state.evictedEarly.remove(ticket.id)
         }

@@ -14,6 +14,12 @@ import LaboratoryProtocol
 /// network holds its share, the heaviest address of its own network, provided that address holds
 /// at least two more than the newcomer's). Everyone else meets sshd's early random drop and, when
 /// the table is full, a refusal.
+///
+/// Among candidates for eviction of equal weight, the one whose block (IPv4 /24, IPv6 /48) has
+/// most recently had handshakes end unfinished (evicted, abandoned, timed out) goes first, and
+/// only then the oldest: an attacker with more networks than the table has slots, who cycles
+/// connections to push honest handshakes out by age, evicts its own handshakes first, while a
+/// block whose handshakes finish keeps its place (see ``churn``).
 struct AdmissionTable {
     /// What to do with a new connection.
     enum Decision: Equatable {
@@ -35,6 +41,10 @@ struct AdmissionTable {
     private var byAddress: [SourceAddress.Key: Int] = [:]
     private var byNetwork: [SourceAddress.Key: Int] = [:]
     private(set) var penaltyUntil: [SourceAddress.Key: ContinuousClock.Instant] = [:]
+    /// Per block (``SourceAddress/churnKey``): how many of its handshakes ended unfinished,
+    /// halving every ``churnHalfLife``, as of the instant stored with it. It only orders victims
+    /// of eviction; it never refuses anyone, so a busy carrier-grade NAT block is not locked out.
+    private(set) var churn: [SourceAddress.Key: (score: Double, at: ContinuousClock.Instant)] = [:]
     private var nextID: UInt64 = 1
 
     init(policy: AdmissionPolicy) { self.policy = policy }
@@ -77,10 +87,10 @@ struct AdmissionTable {
         if unfinished.count >= startups.start {
             let isFull = unfinished.count >= startups.full
             let victim = fairShareVictim(
-                for: source, addressCount: addressCount, networkCount: networkCount, choosing: isFull)
+                for: source, addressCount: addressCount, networkCount: networkCount, choosing: isFull, at: now)
             if isFull {
                 guard let victim = victim ?? nil else { return .refuse(Self.busy) }
-                evict(victim)
+                if let entry = evict(victim) { recordChurn(entry.source, at: now) }
                 evicting = victim
             } else if victim == nil, roll < startups.refusalPercent(unauthenticated: unfinished.count) {
                 return .refuse(Self.busy)
@@ -97,18 +107,46 @@ struct AdmissionTable {
 
     static let busy = CloseReason(.refused, "the server is busy with handshakes; try again")
 
+    /// How fast a block's record of unfinished handshakes fades.
+    static let churnHalfLife: Duration = .seconds(60)
+    /// Blocks whose record of unfinished handshakes is tracked at once (like the penalties').
+    static let maximumChurnBlocks = 65_536
+
+    /// `block`'s record of unfinished handshakes at `now`.
+    func churnScore(of block: SourceAddress.Key, at now: ContinuousClock.Instant) -> Double {
+        guard let entry = churn[block] else { return 0 }
+        let halfLives = (now - entry.at) / Self.churnHalfLife
+        guard halfLives > 0 else { return entry.score }
+        guard halfLives < 64 else { return 0 }
+        // Halved for each whole half-life, linearly in between (monotonic, no libm needed).
+        let whole = halfLives.rounded(.down)
+        let halved = Double(sign: .plus, exponent: -Int(whole), significand: 1)
+        return entry.score * halved * (1 - (halfLives - whole) / 2)
+    }
+
+    /// One more of `source`'s handshakes ended unfinished at `now`.
+    private mutating func recordChurn(_ source: SourceAddress, at now: ContinuousClock.Instant) {
+        let block = source.churnKey
+        if churn[block] == nil, churn.count >= Self.maximumChurnBlocks {
+            churn = churn.filter { churnScore(of: $0.key, at: now) >= 0.01 }
+            guard churn.count < Self.maximumChurnBlocks else { return }
+        }
+        churn[block] = (churnScore(of: block, at: now) + 1, now)
+    }
+
     /// `nil` if the newcomer holds at least its fair share (it meets the early drop); otherwise
     /// `.some` of the handshake it may take the place of, or `.some(nil)` if none holds more than
     /// it does (or if not `choosing`: the table is not full, and no victim is needed).
     private func fairShareVictim(
-        for source: SourceAddress, addressCount: Int, networkCount: Int, choosing: Bool
+        for source: SourceAddress, addressCount: Int, networkCount: Int, choosing: Bool,
+        at now: ContinuousClock.Instant
     ) -> UInt64?? {
         let networks = byNetwork.count + (networkCount == 0 ? 1 : 0)
         let networkShare = max(1, policy.maxStartups.full / networks)
         if networkCount < networkShare {
             let heaviest = byNetwork.values.max() ?? 0
             guard choosing, networkCount < heaviest else { return .some(nil) }
-            return .some(oldest { byNetwork[$0.network] == heaviest })
+            return .some(oldest(at: now) { byNetwork[$0.network] == heaviest })
         }
         // The network holds its share; within it, an address below its share of the network's
         // may still take a slot from the network's heaviest address.
@@ -122,39 +160,50 @@ struct AdmissionTable {
         // would only churn the network's own handshakes.
         let heaviest = addresses.values.max() ?? 0
         guard choosing, addressCount + 1 < heaviest else { return .some(nil) }
-        return .some(oldest { $0.network == source.network && addresses[$0.address] == heaviest })
+        return .some(oldest(at: now) { $0.network == source.network && addresses[$0.address] == heaviest })
     }
 
-    /// Among the unfinished handshakes whose source passes `isCandidate`, the oldest one of the
-    /// address with the most handshakes.
-    private func oldest(where isCandidate: (SourceAddress) -> Bool) -> UInt64? {
-        var best: (id: UInt64, count: Int, since: ContinuousClock.Instant)?
+    /// Among the unfinished handshakes whose source passes `isCandidate`: of the address with the
+    /// most handshakes, the one whose block has the most recent unfinished handshakes, and of
+    /// those the oldest.
+    private func oldest(at now: ContinuousClock.Instant, where isCandidate: (SourceAddress) -> Bool) -> UInt64? {
+        var best: (id: UInt64, count: Int, churn: Double, since: ContinuousClock.Instant)?
+        var scores: [SourceAddress.Key: Double] = [:]
         for (id, entry) in unfinished where isCandidate(entry.source) {
             let count = byAddress[entry.source.address, default: 0]
+            let block = entry.source.churnKey
+            let churn = scores[block] ?? churnScore(of: block, at: now)
+            scores[block] = churn
             if let current = best {
-                let heavier = count > current.count
-                let older = count == current.count && (entry.since, id) < (current.since, current.id)
-                guard heavier || older else { continue }
+                guard count >= current.count else { continue }
+                if count == current.count {
+                    guard churn >= current.churn else { continue }
+                    if churn == current.churn, (entry.since, id) > (current.since, current.id) { continue }
+                }
             }
-            best = (id, count, entry.since)
+            best = (id, count, churn, entry.since)
         }
         return best?.id
     }
 
-    /// Takes `id` out of the unfinished table (it was evicted, or finished its handshake); it
-    /// still counts towards the total until ``closed(_:)``.
-    private mutating func evict(_ id: UInt64) {
-        guard let entry = unfinished.removeValue(forKey: id) else { return }
+    /// Takes `id` out of the unfinished table (it was evicted, or finished its handshake) and
+    /// returns its entry, `nil` if it was not there; it still counts towards the total until
+    /// ``closed(_:at:)``.
+    @discardableResult
+    private mutating func evict(_ id: UInt64) -> Unfinished? {
+        guard let entry = unfinished.removeValue(forKey: id) else { return nil }
         Self.decrement(&byAddress, entry.source.address)
         Self.decrement(&byNetwork, entry.source.network)
+        return entry
     }
 
     /// Connection `id` finished its handshake: it leaves the unfinished table.
     mutating func authenticated(_ id: UInt64) { evict(id) }
 
-    /// Connection `id` ended (whether or not it finished, or was evicted).
-    mutating func closed(_ id: UInt64) {
-        evict(id)
+    /// Connection `id` ended at `now` (whether or not it finished, or was evicted). One that ends
+    /// unfinished adds to its block's churn.
+    mutating func closed(_ id: UInt64, at now: ContinuousClock.Instant) {
+        if let entry = evict(id) { recordChurn(entry.source, at: now) }
         total -= 1
     }
 

@@ -118,6 +118,7 @@ extension Connection {
             case .accept(let displayName):
                 // Before `accepted` goes out: the client may send a session-sized frame once it has it.
                 frameLimit.raise(to: environment.maximumFrameSize)
+                InboundReads.useSessionReads(on: channel)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(ticket)
                 timers.accepted()

@@ -63,7 +63,7 @@ public actor LaboratoryServer: Service {
     /// then returns once every connection has ended.
     public func run() async throws {
         let serverChannel: NIOAsyncChannel<AcceptedChannel, Never>
-        let legacyChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>?
+        let legacyChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>?
         let environment: ConnectionEnvironment
         do {
             environment = try await makeEnvironment()
@@ -154,7 +154,21 @@ public actor LaboratoryServer: Service {
     }
 
     /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).
-    private typealias AcceptedChannel = (NIOAsyncChannel<ByteBuffer, ByteBuffer>, FrameSizeLimit)
+    ///
+    /// Its outbound side is `Never`: connections write through their own ``Outbound`` (and a
+    /// refusal through the channel). A channel accepted while the listener closes at shutdown may
+    /// never reach the accept loop, and an unfinished `NIOAsyncChannel` writer traps when it is
+    /// deallocated (swift-nio#2813): 2 of 8 SIGTERMs under a connect churn crashed the server
+    /// with SIGILL. A `Never` writer is finished when it is made.
+    typealias AcceptedChannel = (NIOAsyncChannel<ByteBuffer, Never>, FrameSizeLimit)
+
+    /// Sets up an accepted channel on its event loop, before anything is read: the frame decoder
+    /// with the handshake's frame limit, wrapped for the accept loop.
+    static func wrapAccepted(_ channel: any Channel, handshakeFrameSize: Int) throws -> AcceptedChannel {
+        let limit = FrameSizeLimit(handshakeFrameSize)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
+        return (try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel), limit)
+    }
 
     private func bind() async throws -> NIOAsyncChannel<AcceptedChannel, Never> {
         // Until the client is accepted only handshake-sized frames are read (the session's maximum
@@ -164,17 +178,13 @@ public actor LaboratoryServer: Service {
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            // Each channel keeps its receive buffer between reads. Starting at 512 bytes instead
-            // of NIO's 2 KiB saves 1.5 KiB per idle session; the buffer still doubles as reads
-            // fill it, up to 64 KiB, for sessions that move data.
-            .childChannelOption(
-                .recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
-            )
+            // Until the client is accepted, small reads, one per readable event (see InboundReads);
+            // the connection switches to the session's at acceptance.
+            .childChannelOption(.recvAllocator, value: InboundReads.handshakeAllocator)
+            .childChannelOption(.maxMessagesPerRead, value: InboundReads.handshakeMessagesPerRead)
             .bind(host: configuration.host, port: configuration.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let limit = FrameSizeLimit(handshakeFrameSize)
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
-                    return (try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel), limit)
+                    try Self.wrapAccepted(channel, handshakeFrameSize: handshakeFrameSize)
                 }
             }
     }
@@ -199,14 +209,14 @@ public actor LaboratoryServer: Service {
     }
 
     private func bindLegacy(_ legacy: LegacyConfiguration) async throws
-        -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>
+        -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
     {
         let channel = try await ServerBootstrap(group: eventLoopGroup)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .bind(host: legacy.host, port: legacy.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
                 }
             }
         legacyAddress = channel.channel.localAddress
@@ -214,7 +224,7 @@ public actor LaboratoryServer: Service {
     }
 
     private static func serveLegacy(
-        _ listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, ByteBuffer>, Never>, _ legacy: LegacyConfiguration,
+        _ listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>, _ legacy: LegacyConfiguration,
         _ environment: ConnectionEnvironment
     ) async throws {
         try await withThrowingDiscardingTaskGroup { group in
@@ -247,7 +257,7 @@ public actor LaboratoryServer: Service {
 
     /// Runs one connection to its end. Never throws: a failing connection ends alone.
     private static func serve(
-        _ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, ticket: AdmissionTicket, frameLimit: FrameSizeLimit,
+        _ channel: NIOAsyncChannel<ByteBuffer, Never>, ticket: AdmissionTicket, frameLimit: FrameSizeLimit,
         environment: ConnectionEnvironment
     ) async {
         do {
@@ -271,10 +281,10 @@ public actor LaboratoryServer: Service {
     }
 
     /// Tells a refused client why (instead of the hello) and closes.
-    private static func refuse(_ channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>, _ reason: CloseReason) async {
-        try? await channel.executeThenClose { _, outbound in
-            try await outbound.write(
-                ByteBuffer.frame(ServerMessage.closing(reason).encoded(), allocator: channel.channel.allocator))
+    private static func refuse(_ channel: NIOAsyncChannel<ByteBuffer, Never>, _ reason: CloseReason) async {
+        try? await channel.executeThenClose { _ in
+            let frame = ByteBuffer.frame(ServerMessage.closing(reason).encoded(), allocator: channel.channel.allocator)
+            try await channel.channel.writeAndFlush(frame).get()
         }
     }
 }

@@ -36,6 +36,16 @@ struct SourceAddress: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The block whose record of unfinished handshakes orders victims of eviction (see
+    /// ``AdmissionTable``): the /24 (IPv4), or the /48 (IPv6: one site's allocation, which holds
+    /// 65,536 /64 networks).
+    var churnKey: Key {
+        switch address {
+        case .v4, .other: network
+        case .v6(let high, _): .v6(high: high & 0xFFFF_FFFF_FFFF_0000, low: 0)
+        }
+    }
+
     /// What penalties are kept under: the address (IPv4), or its /64 (IPv6).
     var penaltyKey: Key {
         switch address {

@@ -8,6 +8,11 @@ import Foundation
 /// with `#` are comments. Any other line that is not exactly two fields, a valid endpoint and a
 /// `SHA256:` fingerprint is malformed: it never matches a server, and it is kept unchanged when
 /// the file is rewritten. The first entry for an endpoint is the one that counts.
+///
+/// Lines are read and compared code point by code point, as the Python client does: no Unicode
+/// normalization (Swift's `String` equality would make `é` and `e` + U+0301 the same host), no
+/// grapheme clusters (a space or colon followed by a combining mark is still a separator), and a
+/// byte-order mark is not stripped (Foundation's UTF-8 decoding would drop it).
 public struct KnownHostsFile: Sendable {
     /// Where the file lives.
     public let path: String
@@ -21,7 +26,10 @@ public struct KnownHostsFile: Sendable {
             lines = []
             return
         }
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        guard let text = String(validating: bytes, as: UTF8.self) else {
+            throw CocoaError(.fileReadInapplicableStringEncoding, userInfo: [NSFilePathErrorKey: path])
+        }
         // Split on scalars: Swift treats "\r\n" as one Character.
         lines = text.unicodeScalars.split(separator: "\n", omittingEmptySubsequences: false).map {
             var line = String(String.UnicodeScalarView($0))
@@ -39,41 +47,49 @@ public struct KnownHostsFile: Sendable {
         var host = String(
             String.UnicodeScalarView(
                 host.unicodeScalars.map { ("A"..."Z").contains($0) ? Unicode.Scalar($0.value + 32)! : $0 }))
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        let scalars = host.unicodeScalars
+        if scalars.first == "[", scalars.last == "]" {
+            host = String(String.UnicodeScalarView(scalars.dropFirst().dropLast()))
+        }
+        return host.unicodeScalars.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 
     /// The entry a line holds, or `nil` for a comment, a blank line or a malformed line.
     static func entry(_ line: String) -> (endpoint: String, fingerprint: String)? {
-        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-        guard fields.count == 2, !fields[0].hasPrefix("#"), fields[1].hasPrefix("SHA256:"),
+        let fields = line.unicodeScalars.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard fields.count == 2, fields[0].first != "#", fields[1].starts(with: "SHA256:".unicodeScalars),
             let endpoint = canonical(fields[0])
         else { return nil }
-        return (endpoint, String(fields[1]))
+        return (endpoint, String(String.UnicodeScalarView(fields[1])))
     }
 
     /// An endpoint field in canonical form, or `nil` if it is not one. Also reads the unbracketed
     /// IPv6 form (`::1:12800`) that clients before this format wrote, splitting at the last colon.
-    static func canonical(_ field: Substring) -> String? {
+    static func canonical(_ field: String.UnicodeScalarView.SubSequence) -> String? {
         guard let colon = field.lastIndex(of: ":") else { return nil }
-        let portText = field[field.index(after: colon)...]
+        let portText = String(String.UnicodeScalarView(field[field.index(after: colon)...]))
         guard let port = Int(portText), (1...65535).contains(port), String(port) == portText else { return nil }
         var host = field[..<colon]
-        if host.hasPrefix("[") {
-            guard host.hasSuffix("]"), host.count > 2 else { return nil }
+        if host.first == "[" {
+            guard host.last == "]", host.count > 2 else { return nil }
             host = host.dropFirst().dropLast()
         } else if host.contains("[") || host.contains("]") {
             return nil
         }
         guard !host.isEmpty else { return nil }
-        return endpoint(host: String(host), port: port)
+        return endpoint(host: String(String.UnicodeScalarView(host)), port: port)
+    }
+
+    /// Whether two canonical endpoints are the same, code point by code point.
+    private static func same(_ a: String?, _ b: String) -> Bool {
+        a.map { $0.unicodeScalars.elementsEqual(b.unicodeScalars) } ?? false
     }
 
     /// The recorded fingerprint for an endpoint (`host:port`, `[ipv6]:port`, in any case).
     public func fingerprint(for endpoint: String) -> String? {
-        guard let wanted = Self.canonical(Substring(endpoint)) else { return nil }
+        guard let wanted = Self.canonical(endpoint.unicodeScalars[...]) else { return nil }
         for line in lines {
-            if let entry = Self.entry(line), entry.endpoint == wanted { return entry.fingerprint }
+            if let entry = Self.entry(line), Self.same(entry.endpoint, wanted) { return entry.fingerprint }
         }
         return nil
     }
@@ -81,8 +97,8 @@ public struct KnownHostsFile: Sendable {
     /// Records a fingerprint for an endpoint, replacing any entry it had, and writes the file
     /// (atomically, mode 0600). Comments and malformed lines are kept as they were.
     public mutating func add(endpoint: String, fingerprint: String) throws {
-        let key = Self.canonical(Substring(endpoint)) ?? endpoint
-        lines.removeAll { Self.entry($0)?.endpoint == key }
+        let key = Self.canonical(endpoint.unicodeScalars[...]) ?? endpoint
+        lines.removeAll { Self.same(Self.entry($0)?.endpoint, key) }
         lines.append("\(key) \(fingerprint)")
         let text = lines.map { $0 + "\n" }.joined()
         let url = URL(fileURLWithPath: path)

@@ -35,6 +35,22 @@ struct DisplayNameTests {
         #expect(DisplayName.maximumLength == 32)
     }
 
+    @Test("At most 1,024 bytes of UTF-8, however few characters: one character can hold any number of marks")
+    func byteLimit() throws {
+        // One character: a base letter and 511 combining acute accents (Mn, allowed).
+        let longest = "a" + String(repeating: "\u{301}", count: 511)
+        #expect(longest.count == 1 && longest.utf8.count == DisplayName.maximumByteCount - 1)
+        #expect(try DisplayName.validate(longest + "b") == longest + "b")
+        let over = longest + "\u{301}"
+        #expect(over.count == 1 && over.utf8.count == DisplayName.maximumByteCount + 1)
+        let error = try #require(throws: ProtocolError.self) { try DisplayName.validate(over) }
+        #expect(error.closeReason.code == .invalidName)
+        #expect(error.closeReason.message.contains("1025 bytes"))
+        // Every valid name fits the handshake's frame limit as a sealed `name` message.
+        let sealed = 1 + 2 + DisplayName.maximumByteCount + 16
+        #expect(sealed <= Frame.maximumHandshakePayloadByteCount)
+    }
+
     @Test("The reason names the broken rule")
     func reasons() throws {
         let tooLong = try #require(throws: ProtocolError.self) {

@@ -78,6 +78,25 @@ struct StrictJSONTests {
         }
     }
 
+    /// Strict JSON allows integers of any length; `after` and `to` must then fit a u64. A body
+    /// that breaks only that is valid JSON, and the error must say what is wrong with it.
+    @Test(
+        "after and to out of a u64's range: named in the error, not called invalid JSON",
+        arguments: [
+            #"{"op":"direct","to":18446744073709551616,"text":"x"}"#, #"{"op":"direct","to":-1,"text":"x"}"#,
+            #"{"op":"join","room":"a","after":99999999999999999999999}"#, #"{"op":"direct","to":"1","text":"x"}"#,
+            #"{"op":"join","room":"a","after":null}"#,
+        ])
+    func integerRange(body: String) throws {
+        try StrictJSON.validateObject(Array(body.utf8))
+        let error = try #require(throws: DecodingError.self) { try ChatRequest(strictJSON: Array(body.utf8)) }
+        #expect("\(error)".contains("must be an integer from 0 to 18446744073709551615"))
+        #expect(!"\(error)".contains("not valid JSON"))
+        #expect(
+            try ChatRequest(strictJSON: Array(#"{"op":"direct","to":18446744073709551615,"text":"x"}"#.utf8))
+                == .direct(to: .max, text: "x"))
+    }
+
     @Test("the Swift client's encoder only produces conforming JSON, for every request")
     func swiftEncoderConforms() throws {
         let requests: [ChatRequest] = [

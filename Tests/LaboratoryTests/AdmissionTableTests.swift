@@ -82,6 +82,41 @@ struct AdmissionTableTests {
         #expect(try #require(AddressPattern("0.0.0.0/0")).matches("203.0.113.9"))
     }
 
+    /// An attacker with more networks than the table has slots cycles connections, each newcomer
+    /// from a network that holds nothing (the one whose handshake was just evicted, at a fresh
+    /// address; or, in IPv6, a fresh /64 of its /48). By age alone the honest handshake becomes
+    /// the oldest after `full` evictions and is evicted in turn; ordered by the blocks' records of
+    /// unfinished handshakes, the attacker's own go first, however old the honest one gets.
+    @Test(
+        "eviction abuse: an attacker cycling through more networks than slots evicts its own handshakes, never a handshake from a block whose handshakes finish",
+        arguments: [false, true])
+    func evictionAbuse(ipv6: Bool) throws {
+        var table = Self.table(start: 4, full: 8)
+        // IPv4: the attacker's /24s are reused (each at a fresh address). IPv6: every newcomer
+        // comes from a /64 never seen before, all in one /48.
+        let honestAddress = ipv6 ? "2001:db8:2::1" : "10.9.0.1"
+        let freshNetworks = ipv6
+        func address(_ network: Int, _ host: Int) -> String {
+            ipv6 ? "2001:db8:1:\(String(network, radix: 16))::\(host)" : "10.1.\(network).\(host)"
+        }
+        var networkOf: [UInt64: Int] = [:]
+        for network in 1...8 { networkOf[try Self.admit(&table, address(network, 1), at: 0).id] = network }
+        let honest = try Self.admit(&table, honestAddress, at: 1)
+        var free = [networkOf[try #require(honest.evicting)]!]
+        table.closed(try #require(honest.evicting), at: Self.at(1))
+        for round in 0..<40 {
+            let network = freshNetworks ? 100 + round : free.removeFirst()
+            let newcomer = try Self.admit(&table, address(network, round + 2), at: 2 + Double(round) / 10)
+            networkOf[newcomer.id] = network
+            let victim = try #require(newcomer.evicting)
+            #expect(victim != honest.id, "round \(round): the honest handshake was evicted")
+            guard victim != honest.id else { return }
+            free.append(networkOf[victim]!)
+            table.closed(victim, at: Self.at(2 + Double(round) / 10))
+        }
+        #expect(table.isUnfinished(honest.id))
+    }
+
     @Test("a full table: a newcomer from a lighter network evicts the heaviest network's oldest handshake")
     func evictsOldestOfHeaviest() throws {
         var table = Self.table(start: 8, full: 8)
@@ -101,7 +136,7 @@ struct AdmissionTableTests {
         #expect(table.unfinishedCount(of: SourceAddress("10.0.0.1")) == (4, 5))
         #expect(!table.isUnfinished(try #require(newcomer.evicting)))
         // The evicted connection stays in the total until it has closed.
-        table.closed(try #require(newcomer.evicting))
+        table.closed(try #require(newcomer.evicting), at: Self.at(0))
         #expect(table.total == 8 && table.unauthenticated == 8)
         // The next newcomer takes the next oldest of that address.
         let next = try Self.admit(&table, "192.0.2.77", at: 11)
@@ -173,7 +208,7 @@ struct AdmissionTableTests {
         try Self.admit(&small, "10.0.1.1")
         small.authenticated(first.id)
         #expect(Self.refusal(&small, "10.0.2.1") == "the server has too many connections")
-        small.closed(first.id)
+        small.closed(first.id, at: Self.at(0))
         try Self.admit(&small, "10.0.2.1")
     }
 

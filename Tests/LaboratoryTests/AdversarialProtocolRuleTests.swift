@@ -28,6 +28,38 @@ extension Adversarial {
             }
         }
 
+        /// A name of one character is valid however many combining marks it carries by the
+        /// character count alone; the handshake and a rename must agree on the byte limit, and a
+        /// name the handshake's frame limit could not carry must not be accepted in a rename.
+        @Test("a one-character name over 1,024 bytes is refused at the handshake (code 7) and in a rename")
+        func nameByteLimit() async throws {
+            let over = "a" + String(repeating: "\u{301}", count: 512)
+            let longest = "a" + String(repeating: "\u{301}", count: 511)
+            try await LiveServer.with { live in
+                var refused = try await RawClient.connect(port: live.port)
+                try await refused.exchangeKeys()
+                #expect(try await refused.receive() == .passwordPrompt)
+                _ = try await refused.send(.password(LiveServer.password))
+                #expect(try await refused.receive() == .namePrompt)
+                _ = try await refused.send(.name(over))
+                guard case .closing(let reason)? = try await refused.receive() else {
+                    Issue.record("expected closing")
+                    return
+                }
+                #expect(reason.code == .invalidName && reason.message.contains("1025 bytes"))
+                var accepted = try await RawClient.connect(port: live.port, from: "127.0.0.2")
+                _ = try await accepted.handshake(name: longest)
+                _ = try await accepted.send(.rename(requestID: 7, name: over + "\u{301}"))
+                guard case .response(let response)? = try await accepted.receive() else {
+                    Issue.record("expected the rename's response")
+                    return
+                }
+                #expect(response.requestID == 7 && response.status == .rejected)
+                #expect(response.errorMessage.contains("bytes of UTF-8"))
+                await accepted.close()
+            }
+        }
+
         @Test("pipelined requests reach the service in the order sent; responses come as they finish")
         func pipelinedOrder() async throws {
             let count: UInt32 = 40

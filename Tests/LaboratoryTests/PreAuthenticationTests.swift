@@ -260,5 +260,50 @@ extension Adversarial {
             }
             await target.stop()
         }
+
+        /// Frames within the 4 KiB limit pass the decoder, so what the connection had read before
+        /// its wrong password's delay began stays buffered until it ends. NIO read up to 4 × 64
+        /// KiB per readable event before the inbound stream's backpressure applied: about 310 KiB
+        /// per connection (+76 MiB for these 250). Reading once, at most 4 KiB, per event until
+        /// acceptance bounds it by the stream's watermark: about 115 KiB with the connection's own
+        /// state, the same whether 64 KiB or 256 KiB were sent.
+        @Test("wrong passwords followed by 64 legal 4 KiB frames from 250 connections: bounded peak")
+        func wrongPasswordThenHandshakeSizedFrames() async throws {
+            let target = try await TargetProcess.start(["--max-startups", "400:30:500"])
+            let port = target.port
+            try await Task.sleep(for: .seconds(1))
+            let before = try target.memory()
+            var frames = ByteBuffer()
+            for _ in 0..<64 {
+                frames.writeInteger(UInt32(Frame.maximumHandshakePayloadByteCount))
+                frames.writeRepeatingByte(0x41, count: Frame.maximumHandshakePayloadByteCount)
+            }
+            let burst = frames
+            let outcomes = await withTaskGroup(of: CloseReason.Code?.self) { group in
+                for index in 0..<250 {
+                    let source = AttackSource.network(block: 43, index)
+                    group.addTask {
+                        do {
+                            var raw = try await RawClient.connect(port: port, from: source)
+                            try await raw.exchangeKeys()
+                            guard try await raw.receive() == .passwordPrompt else { return nil }
+                            try await raw.send(.password("a wrong guess"))
+                            raw.channel.writeAndFlush(burst, promise: nil)
+                            return await raw.waitForClose(within: .seconds(30)).reason?.code
+                        } catch {
+                            return nil
+                        }
+                    }
+                }
+                var codes: [CloseReason.Code?] = []
+                for await code in group { codes.append(code) }
+                return codes
+            }
+            let atEnd = try target.memory()
+            print("pre-auth buffers: before \(before), at the end \(atEnd)")
+            #expect(outcomes.filter { $0 == .wrongPassword }.count >= 240, "attackers get their code 6: \(outcomes)")
+            ProcessMemory.expectGrowth(from: before, to: atEnd, below: 48 << 20)
+            await target.stop()
+        }
     }
 }

@@ -1,10 +1,40 @@
-import Laboratory
 import LaboratoryClient
+import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 import Testing
+
+@testable import Laboratory
 
 @Suite("Graceful shutdown", .timeLimit(.minutes(1)))
 struct ShutdownTests {
+    /// A connection accepted while the listener closes may never reach the accept loop: its
+    /// wrapped channel is dropped without `executeThenClose`. An unfinished `NIOAsyncChannel`
+    /// writer traps when deallocated (swift-nio#2813), which crashed the server with SIGILL in 2 of
+    /// 8 SIGTERMs under a connect churn. Here every accepted channel is wrapped as the server wraps
+    /// it and dropped at once; its activation then releases the last reference.
+    @Test("a connection accepted as the listener closes, never served, is dropped without trapping")
+    func unservedAcceptedChannel() async throws {
+        let dropped = AcceptCounter()
+        let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    _ = try LaboratoryServer.wrapAccepted(channel, handshakeFrameSize: 4096)
+                    dropped.increment()
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        for _ in 0..<3 {
+            let raw = try await RawClient.connect(port: listener.localAddress!.port!)
+            // The child is active once the client can send; give its activation a round trip.
+            try await raw.sendRaw([0, 0, 0, 0])
+            await raw.close()
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        #expect(dropped.value == 3)
+        try await listener.close()
+    }
+
     @Test("accepted clients are told, may finish within the grace period, then are closed")
     func announcesAndCloses() async throws {
         let start = ContinuousClock.now
@@ -253,4 +283,11 @@ struct ShutdownTests {
 private final class UncheckedBox<Value>: @unchecked Sendable {
     var value: Value
     init(_ value: Value) { self.value = value }
+}
+
+/// Counts from any thread.
+final class AcceptCounter: Sendable {
+    private let count = NIOLockedValueBox(0)
+    func increment() { count.withLockedValue { $0 += 1 } }
+    var value: Int { count.withLockedValue { $0 } }
 }

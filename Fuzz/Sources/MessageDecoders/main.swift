@@ -116,7 +116,10 @@ public func fuzzMessageDecoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
         do {
             let name = try DisplayName.validate(text)
             check(name == text, "validate changed the name")
-            check(!name.isEmpty && name.count <= DisplayName.maximumLength, "a name of \(name.count) characters passed")
+            check(
+                !name.isEmpty && name.count <= DisplayName.maximumLength
+                    && name.utf8.count <= DisplayName.maximumByteCount,
+                "a name of \(name.count) characters, \(name.utf8.count) bytes passed")
             check(name.first?.isWhitespace == false && name.last?.isWhitespace == false, "a padded name passed")
             // A valid name always fits a string field, so the handshake can send it back.
             check(name.utf8.count <= Int(UInt16.max), "a name of \(name.utf8.count) bytes passed")

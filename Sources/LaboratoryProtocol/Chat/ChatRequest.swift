@@ -28,11 +28,24 @@ extension ChatRequest: Codable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let op = try container.decode(String.self, forKey: .op)
+        // A strict-JSON integer out of a u64's range (or negative) would otherwise be reported by
+        // the decoder as "not valid JSON", which it is.
+        // `null` is not an integer either (decodeIfPresent would take it for an absent field).
+        func integer(_ key: CodingKeys) throws -> UInt64? {
+            do {
+                guard container.contains(key) else { return nil }
+                return try container.decode(UInt64.self, forKey: key)
+            } catch {
+                throw DecodingError.dataCorruptedError(
+                    forKey: key, in: container,
+                    debugDescription: "\"\(key.stringValue)\" must be an integer from 0 to \(UInt64.max)")
+            }
+        }
         switch op {
         case "join":
             self = .join(
                 room: try container.decode(String.self, forKey: .room),
-                after: try container.decodeIfPresent(UInt64.self, forKey: .after))
+                after: try integer(.after))
         case "leave": self = .leave(room: try container.decode(String.self, forKey: .room))
         case "rooms":
             self = .rooms(
@@ -48,8 +61,12 @@ extension ChatRequest: Codable {
                 room: try container.decode(String.self, forKey: .room),
                 text: try container.decode(String.self, forKey: .text))
         case "direct":
+            guard let to = try integer(.to) else {
+                throw DecodingError.keyNotFound(
+                    CodingKeys.to, DecodingError.Context(codingPath: [], debugDescription: "\"to\" is missing"))
+            }
             self = .direct(
-                to: try container.decode(UInt64.self, forKey: .to),
+                to: to,
                 text: try container.decode(String.self, forKey: .text))
         default:
             throw DecodingError.dataCorruptedError(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 MAX_NAME_CHARACTERS = 32
+MAX_NAME_BYTES = 1024
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"}
 
 
@@ -20,6 +21,8 @@ def display_name_problem(name: str) -> str | None:
     """Why ``name`` would be refused, or ``None`` if it looks acceptable."""
     if not name:
         return "display name is empty"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        return f"display name is longer than {MAX_NAME_BYTES} bytes of UTF-8"
     for character in name:
         if unicodedata.category(character) in _FORBIDDEN_CATEGORIES:
             return f"display name contains a control, format or unassigned character (U+{ord(character):04X})"
