@@ -210,7 +210,6 @@ extension Adversarial {
         func wrongPasswordThenLargeFrames() async throws {
             // Every attacker admitted at once (the worst case for memory): 90 addresses × 3.
             let target = try await TargetProcess.start(["--max-startups", "400:30:500"])
-            let port = target.port
             try await Task.sleep(for: .seconds(1))
             let before = try target.memory()
             // One 1 MiB frame, shared by every write (a ByteBuffer is copied on write only).
@@ -218,27 +217,12 @@ extension Adversarial {
             large.writeInteger(UInt32(1 << 20))
             large.writeRepeatingByte(0x41, count: 1 << 20)
             let frame = large
-            let outcomes = await withTaskGroup(of: CloseReason.Code?.self) { group in
-                for index in 0..<270 {
-                    // Each address in its own /24, so that the per-network cap does not refuse them.
-                    let source = AttackSource.network(block: 41, index / 3)
-                    group.addTask {
-                        do {
-                            var raw = try await RawClient.connect(port: port, from: source)
-                            try await raw.exchangeKeys()
-                            guard try await raw.receive() == .passwordPrompt else { return nil }
-                            try await raw.send(.password("a wrong guess"))
-                            // Never awaited: the server is expected to stop reading.
-                            for _ in 0..<10 { raw.channel.writeAndFlush(frame, promise: nil) }
-                            return await raw.waitForClose(within: .seconds(30)).reason?.code
-                        } catch {
-                            return nil
-                        }
-                    }
-                }
-                var codes: [CloseReason.Code?] = []
-                for await code in group { codes.append(code) }
-                return codes
+            // Each address in its own /24, so that the per-network cap does not refuse them.
+            let outcomes = await Self.wrongPasswordThenSend(
+                port: target.port, from: (0..<270).map { AttackSource.network(block: 41, $0 / 3) }
+            ) { channel in
+                // Never awaited: the server is expected to stop reading.
+                for _ in 0..<10 { channel.writeAndFlush(frame, promise: nil) }
             }
             let atEnd = try target.memory()
             // The server gives freed memory back within its reclaim interval (10 s) after a burst.
@@ -270,7 +254,6 @@ extension Adversarial {
         @Test("wrong passwords followed by 64 legal 4 KiB frames from 250 connections: bounded peak")
         func wrongPasswordThenHandshakeSizedFrames() async throws {
             let target = try await TargetProcess.start(["--max-startups", "400:30:500"])
-            let port = target.port
             try await Task.sleep(for: .seconds(1))
             let before = try target.memory()
             var frames = ByteBuffer()
@@ -279,16 +262,33 @@ extension Adversarial {
                 frames.writeRepeatingByte(0x41, count: Frame.maximumHandshakePayloadByteCount)
             }
             let burst = frames
-            let outcomes = await withTaskGroup(of: CloseReason.Code?.self) { group in
-                for index in 0..<250 {
-                    let source = AttackSource.network(block: 43, index)
+            let outcomes = await Self.wrongPasswordThenSend(
+                port: target.port, from: (0..<250).map { AttackSource.network(block: 43, $0) }
+            ) { channel in
+                channel.writeAndFlush(burst, promise: nil)
+            }
+            let atEnd = try target.memory()
+            print("pre-auth buffers: before \(before), at the end \(atEnd)")
+            #expect(outcomes.filter { $0 == .wrongPassword }.count >= 240, "attackers get their code 6: \(outcomes)")
+            ProcessMemory.expectGrowth(from: before, to: atEnd, below: 48 << 20)
+            await target.stop()
+        }
+
+        /// One connection from each of `sources` at once: completes the key exchange, sends a
+        /// wrong password, then `send`s on its channel without waiting; returns the close code
+        /// each got (`nil` if it got none, or failed before).
+        static func wrongPasswordThenSend(
+            port: Int, from sources: [String], _ send: @escaping @Sendable (any Channel) -> Void
+        ) async -> [CloseReason.Code?] {
+            await withTaskGroup(of: CloseReason.Code?.self) { group in
+                for source in sources {
                     group.addTask {
                         do {
                             var raw = try await RawClient.connect(port: port, from: source)
                             try await raw.exchangeKeys()
                             guard try await raw.receive() == .passwordPrompt else { return nil }
                             try await raw.send(.password("a wrong guess"))
-                            raw.channel.writeAndFlush(burst, promise: nil)
+                            send(raw.channel)
                             return await raw.waitForClose(within: .seconds(30)).reason?.code
                         } catch {
                             return nil
@@ -299,11 +299,6 @@ extension Adversarial {
                 for await code in group { codes.append(code) }
                 return codes
             }
-            let atEnd = try target.memory()
-            print("pre-auth buffers: before \(before), at the end \(atEnd)")
-            #expect(outcomes.filter { $0 == .wrongPassword }.count >= 240, "attackers get their code 6: \(outcomes)")
-            ProcessMemory.expectGrowth(from: before, to: atEnd, below: 48 << 20)
-            await target.stop()
         }
     }
 }
