@@ -29,19 +29,21 @@ package struct TokenBucket: Sendable {
         self.updated = now
     }
 
-    /// Takes one token if there is one and returns `nil`; otherwise takes nothing and returns how
-    /// long until a token is there.
-    package mutating func take(at now: ContinuousClock.Instant) -> Duration? {
+    /// Takes `cost` tokens if there are that many and returns `nil`; otherwise takes nothing and
+    /// returns how long until there are. A cost above the burst counts as the burst (it could
+    /// never be paid otherwise).
+    package mutating func take(_ cost: Int = 1, at now: ContinuousClock.Instant) -> Duration? {
+        let cost = Double(min(max(cost, 1), rate.burst))
         let elapsed = now - updated
         if elapsed > .zero {
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             tokens = min(Double(rate.burst), tokens + seconds * rate.perSecond)
             updated = now
         }
-        if tokens >= 1 {
-            tokens -= 1
+        if tokens >= cost {
+            tokens -= cost
             return nil
         }
-        return .seconds((1 - tokens) / rate.perSecond)
+        return .seconds((cost - tokens) / rate.perSecond)
     }
 }

@@ -149,12 +149,55 @@ struct ChatResourceTests {
                 try await ada.chat(.leave(room: "lobby"))
             }
             #expect(joins.status == .rejected && joins.message.contains("join and leave"))
-            // Saying something draws on no budget.
+            // Saying something draws on the delivery budget only.
             _ = try await ada.chat(.say(room: "lobby", text: "still here"))
             // Budgets are per session.
             let bob = try await client.session(name: "bob")
             #expect(try await bob.chat(.rooms()).rooms?.count == 2)
         }
+    }
+
+    @Test(
+        "messages cost one delivery per member of their room; a direct message costs one",
+        arguments: ServiceTestMode.allCases)
+    func deliveryBudget(mode: ServiceTestMode) async throws {
+        var limits = ChatLimits()
+        limits.deliveryRate = RequestRate(perSecond: 0.01, burst: 10)
+        try await withServiceTest(registry(limits), mode: mode) { client in
+            let ada = try await client.session(name: "ada")
+            var members = [ada]
+            for name in ["bob", "cy", "dee"] { members.append(try await client.session(name: name)) }
+            for member in members { _ = try await member.chat(.join(room: "lobby", after: nil)) }
+            // Four members: two says cost 8 of ada's 10 deliveries; the third would cost 4 more.
+            _ = try await ada.chat(.say(room: "lobby", text: "one"))
+            _ = try await ada.chat(.say(room: "lobby", text: "two"))
+            let limited = try await #require(throws: ServiceTestError.self) {
+                try await ada.chat(.say(room: "lobby", text: "three"))
+            }
+            #expect(limited.status == .rejected)
+            #expect(limited.message.contains("deliveries") && limited.message.contains("reach 4"), "\(limited.message)")
+            // The 2 left pay for direct messages, one each; then the budget is spent.
+            let bob = members[1].connectionID
+            _ = try await ada.chat(.direct(to: bob, text: "hi"))
+            _ = try await ada.chat(.direct(to: bob, text: "hi again"))
+            await #expect(throws: ServiceTestError.self) { try await ada.chat(.direct(to: bob, text: "and again")) }
+            // Other members' budgets are their own.
+            _ = try await members[2].chat(.say(room: "lobby", text: "mine"))
+        }
+    }
+
+    @Test("a token bucket takes a cost of several tokens, and a cost above the burst as the burst")
+    func tokenBucketCost() {
+        let start = ContinuousClock.now
+        var bucket = TokenBucket(RequestRate(perSecond: 10, burst: 5), now: start)
+        #expect(bucket.take(3, at: start) == nil)
+        #expect(bucket.take(3, at: start).isAbout(.milliseconds(100)))
+        #expect(bucket.take(2, at: start) == nil)
+        // Full again after 500 ms (5 tokens, not the 10 the time would give); 4 left after one.
+        #expect(bucket.take(at: start + .milliseconds(500)) == nil)
+        // 4.5 tokens after another 50 ms; a cost of 50 counts as the burst of 5.
+        #expect(bucket.take(50, at: start + .milliseconds(550)).isAbout(.milliseconds(50)))
+        #expect(bucket.take(50, at: start + .seconds(2)) == nil)
     }
 
     @Test("a token bucket refills at its rate up to its burst and says how long until the next token")

@@ -20,11 +20,14 @@ actor ChatDirectory {
         var sink: EventSink
         var listing: TokenBucket?
         var membership: TokenBucket?
+        var deliveries: TokenBucket?
     }
 
     /// Which request budget a request draws on.
     enum RequestKind {
-        case listing, membership, other
+        case listing, membership
+        /// A message to a room's members (`say`) or to one session (`direct`, no room).
+        case delivery(room: String?)
     }
 
     private let limits: ChatLimits
@@ -52,22 +55,25 @@ actor ChatDirectory {
         var session = sessions[id] ?? Session(sink: sink)
         defer { sessions[id] = session }
         let now = ContinuousClock.now
-        let wait: Duration?
         switch kind {
-        case .other:
-            wait = nil
         case .listing:
-            guard let rate = limits.listingRate else { return }
-            wait = session.listing.take(rate, at: now)
-        case .membership:
-            guard let rate = limits.membershipRate else { return }
-            wait = session.membership.take(rate, at: now)
-        }
-        if let wait {
-            let name = kind == .listing ? "listing" : "join and leave"
-            let rate = (kind == .listing ? limits.listingRate : limits.membershipRate)!
+            guard let rate = limits.listingRate, let wait = session.listing.take(rate, at: now) else { return }
             throw ServiceError.rateLimited(
-                "too many \(name) requests (at most \(rate.perSecond.formatted) a second, \(rate.burst) at once)",
+                "too many listing requests (at most \(rate.perSecond.formatted) a second, \(rate.burst) at once)",
+                retryAfter: wait)
+        case .membership:
+            guard let rate = limits.membershipRate, let wait = session.membership.take(rate, at: now) else { return }
+            throw ServiceError.rateLimited(
+                "too many join and leave requests (at most \(rate.perSecond.formatted) a second, \(rate.burst) at once)",
+                retryAfter: wait)
+        case .delivery(let room):
+            guard let rate = limits.deliveryRate else { return }
+            // A message costs what the server spends on it: one delivery per member.
+            let cost = room.map { max(1, rooms[$0]?.members ?? 1) } ?? 1
+            guard let wait = session.deliveries.take(rate, cost: cost, at: now) else { return }
+            throw ServiceError.rateLimited(
+                "too many messages (at most \(rate.perSecond.formatted) deliveries a second, \(rate.burst) at once; "
+                    + "this one would reach \(cost))",
                 retryAfter: wait)
         }
     }
@@ -189,9 +195,9 @@ package struct ChatBookkeeping: Hashable, Sendable {
 
 extension Optional where Wrapped == TokenBucket {
     /// Takes a token from the bucket, creating it full on first use.
-    fileprivate mutating func take(_ rate: RequestRate, at now: ContinuousClock.Instant) -> Duration? {
+    fileprivate mutating func take(_ rate: RequestRate, cost: Int = 1, at now: ContinuousClock.Instant) -> Duration? {
         if self == nil || self?.rate != rate { self = TokenBucket(rate, now: now) }
-        return self!.take(at: now)
+        return self!.take(cost, at: now)
     }
 }
 

@@ -21,6 +21,11 @@ public struct ChatLimits: Sendable, Hashable {
     /// How often one session may join or leave a room; `nil` for no limit. Default 20 a second,
     /// bursts of 40.
     public var membershipRate: RequestRate? = RequestRate(perSecond: 20, burst: 40)
+    /// How many deliveries one session's messages may cause, `nil` for no limit. A `say` costs one
+    /// delivery per member of its room (so its cost is what the server spends on it: sealing and
+    /// sending to each member), a `direct` one. Default 50,000 a second, bursts of 100,000: a
+    /// member of a 1,000-member room may say 50 things a second, of a 10-member room 5,000.
+    public var deliveryRate: RequestRate? = RequestRate(perSecond: 50_000, burst: 100_000)
 
     /// The defaults.
     public init() {}

@@ -105,12 +105,13 @@ public struct ChatService: LaboratoryService {
 
 extension ChatRequest {
     /// The request budget this request draws on (``ChatLimits/listingRate``,
-    /// ``ChatLimits/membershipRate``).
+    /// ``ChatLimits/membershipRate``, ``ChatLimits/deliveryRate``).
     fileprivate var kind: ChatDirectory.RequestKind {
         switch self {
         case .rooms, .who: .listing
         case .join, .leave: .membership
-        case .say, .direct: .other
+        case .say(let room, _): .delivery(room: room)
+        case .direct: .delivery(room: nil)
         }
     }
 }
