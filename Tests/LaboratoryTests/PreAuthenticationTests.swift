@@ -76,33 +76,18 @@ struct PreAuthenticationTests {
         }
     }
 
-    @Test("a step deadline that passes during the delay closes with code 5 at the deadline")
-    func deadlineDuringDelay() async throws {
+    @Test(
+        "a deadline that passes during the delay closes with code 5 at that deadline",
+        arguments: [
+            // The step's deadline (0.8 s), or the whole handshake's (0.9 s), against a 5 s delay.
+            (Duration.milliseconds(800), Duration.seconds(30), "awaiting password"),
+            (.seconds(10), .milliseconds(900), "handshake not completed"),
+        ])
+    func deadlineDuringDelay(step: Duration, total: Duration, named: String) async throws {
         try await LiveServer.with(
             Tweak {
-                $0.handshakeStepTimeout = .milliseconds(800)
-                $0.admission.penalties.wrongPasswordDelay = .seconds(5)
-            }
-        ) { live in
-            var raw = try await RawClient.connect(port: live.port)
-            try await raw.exchangeKeys()
-            #expect(try await raw.receive() == .passwordPrompt)
-            let start = ContinuousClock.now
-            try await raw.send(.password("wrong"))
-            let close = await raw.waitForClose(within: .seconds(10))
-            let elapsed = ContinuousClock.now - start
-            #expect(close.reason?.code == .handshakeTimeout)
-            #expect(close.reason?.message.contains("awaiting password") == true)
-            #expect(elapsed < Sanitizer.slack(.seconds(3)), "closed at the step deadline, not after the delay")
-        }
-    }
-
-    @Test("the total handshake deadline also cuts the delay short")
-    func totalDeadlineDuringDelay() async throws {
-        try await LiveServer.with(
-            Tweak {
-                $0.handshakeStepTimeout = .seconds(10)
-                $0.handshakeTimeout = .milliseconds(900)
+                $0.handshakeStepTimeout = step
+                $0.handshakeTimeout = total
                 $0.admission.penalties.wrongPasswordDelay = .seconds(5)
             }
         ) { live in
@@ -113,8 +98,10 @@ struct PreAuthenticationTests {
             try await raw.send(.password("wrong"))
             let close = await raw.waitForClose(within: .seconds(10))
             #expect(close.reason?.code == .handshakeTimeout)
-            #expect(close.reason?.message.contains("handshake not completed") == true)
-            #expect(ContinuousClock.now - start < Sanitizer.slack(.seconds(3)))
+            #expect(close.reason?.message.contains(named) == true, "\(String(describing: close.reason))")
+            #expect(
+                ContinuousClock.now - start < Sanitizer.slack(.seconds(3)),
+                "closed at the deadline, not after the delay")
         }
     }
 
