@@ -103,12 +103,22 @@ let package = Package(
             ],
             path: "Examples/EchoHost"
         ),
+        // What the test targets share (one test clock, one live-server fixture, ...); not a product.
+        .target(
+            name: "LaboratoryTestSupport",
+            dependencies: [
+                "LaboratoryTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Tests/LaboratoryTestSupport"
+        ),
         .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
         .testTarget(
             name: "LaboratoryProtocolTests",
             dependencies: [
                 "LaboratoryProtocol",
                 "LaboratoryCrypto",
+                "LaboratoryTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -117,7 +127,9 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import LaboratoryTransport
 import Logging
 import NIOCore
 
@@ -89,7 +90,7 @@ extension Connection {
     }
 
     /// Carries out the handshake's actions in order; returns a close if one of them is a close.
-    func perform(_ actions: [ServerHandshake<ContinuousClock>.Action]) -> Inbound? {
+    func perform(_ actions: [ServerHandshake<AnyTimerClock>.Action]) -> Inbound? {
         var result: Inbound?
         for action in actions {
             switch action {
@@ -110,11 +111,8 @@ extension Connection {
                 // Automatic key renewal only from `accepted` on: the protocol allows no key update
                 // before it (and `accept` comes before it, see below).
                 if case .accepted = message { outbound.startRenewingKeys() }
-            case .setDeadline:
-                // The watchdog reads the machine's current deadline whenever it wakes. A wrong
-                // password's rejection falls due before the step's deadline it is sleeping on:
-                // wake it to sleep again until the new one.
-                if case .rejectingPassword = handshake.state { deadlineAlarm.ring() }
+            case .setDeadline(let deadline):
+                timers.setHandshakeDeadline(deadline)
             case .accept(let displayName):
                 // Before `accepted` goes out: the client may send a session-sized frame once it has it.
                 frameLimit.raise(to: environment.maximumFrameSize)
@@ -122,7 +120,8 @@ extension Connection {
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(ticket)
                 timers.accepted()
-                deadlineAlarm.ring()
+                // The watcher has nothing more to watch.
+                handshakeWakeup.ring()
                 logger.info("accepted", metadata: ["name": "\(displayName)"])
             case .close(let reason):
                 result = .close(reason)

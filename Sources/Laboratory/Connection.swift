@@ -8,13 +8,16 @@ import ServiceLifecycle
 /// One client connection: owns the cipher state, drives the handshake state machine, and serves
 /// requests once the client is accepted.
 ///
-/// Until the client is accepted, two child tasks race: the handshake reader and the deadline
-/// watchdog. The first to produce a ``CloseReason`` wins and the other is cancelled, so a
+/// Every deadline and timer is one of its ``ConnectionTimers``, on the server's clock: the
+/// handshake's deadlines are armed by the state machine's `.setDeadline` actions like any other
+/// action, and the session's clocks (keepalive, the idle timeout, the shutdown grace period) start
+/// at acceptance. Until the client is accepted, two child tasks race: the handshake reader and the
+/// watcher that a passed deadline (or an eviction, or a shutdown) wakes to ask the state machine
+/// what it means. The first to produce a ``CloseReason`` wins and the other is cancelled, so a
 /// deadline is enforced by cancelling the read that is waiting for a slow client. At acceptance
-/// both end and the connection's own task reads the session's frames; its clocks (keepalive, the
-/// idle timeout, the shutdown grace period) are ``SessionTimers`` on the channel's event loop, so
-/// an idle session holds no task but its own. A timer that ends the session sends the reason and
-/// closes the channel, which ends the read; requests in flight are then cancelled.
+/// both end and the connection's own task reads the session's frames, so an idle session holds no
+/// task but its own. A timer that ends the session sends the reason and closes the channel, which
+/// ends the read; requests in flight are then cancelled.
 actor Connection {
     let id: UInt64
     nonisolated let channel: any Channel
@@ -24,16 +27,16 @@ actor Connection {
     /// and penalties) and when it was admitted.
     let ticket: AdmissionTicket
     var logger: Logger
-    var handshake: ServerHandshake<ContinuousClock>
+    var handshake: ServerHandshake<AnyTimerClock>
     /// Seals and writes; shared with the event sinks services hold.
     let outbound: Outbound
     var opener: RecordOpener?
-    /// Wakes the handshake watchdog at the current step's deadline, or at acceptance.
-    let deadlineAlarm: Alarm
+    /// Wakes the handshake watcher when a deadline passes, at acceptance, an eviction or a shutdown.
+    let handshakeWakeup: Wakeup
     /// The inbound frame size limit: the handshake's until acceptance, then the session's.
     let frameLimit: FrameSizeLimit
-    /// Keepalive, the idle timeout and the shutdown grace period, once accepted.
-    let timers: SessionTimers
+    /// The handshake's deadlines; keepalive, the idle timeout and the shutdown grace period.
+    let timers: ConnectionTimers
     /// Set when the handshake accepts the client.
     var identity: SessionIdentity?
     var outstandingRequests = 0
@@ -57,12 +60,16 @@ actor Connection {
         logger[metadataKey: "connection"] = "\(id)"
         if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
         self.logger = logger
-        self.outbound = Outbound(channel: channel, limits: environment.outbound)
-        self.timers = SessionTimers(outbound: outbound, environment: environment)
-        self.deadlineAlarm = Alarm(eventLoop: channel.eventLoop)
+        self.outbound = Outbound(channel: channel, limits: environment.outbound, clock: environment.clock)
+        let handshakeWakeup = Wakeup()
+        self.handshakeWakeup = handshakeWakeup
+        self.timers = ConnectionTimers(
+            outbound: outbound, clock: environment.clock, keepaliveInterval: environment.keepaliveInterval,
+            idleTimeout: environment.idleTimeout, shutdownGracePeriod: environment.shutdownGracePeriod,
+            handshakeDeadlinePassed: { handshakeWakeup.ring() })
         self.handshake = ServerHandshake(
             configuration: environment.handshake, transportKey: environment.transportKeys.offer(), connectionID: id,
-            serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: ContinuousClock())
+            serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: environment.clock)
     }
 
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
@@ -74,14 +81,14 @@ actor Connection {
         let reason = await withGracefulShutdownHandler {
             // Until acceptance the reader races the watchdog; then this task reads on alone.
             let handshakeEnd = await firstCloseReason(
-                { await self.readHandshake(frames) }, { await self.watchHandshakeDeadline() })
+                { await self.readHandshake(frames) }, { await self.watchHandshakeDeadlines() })
             if let handshakeEnd { return handshakeEnd }
             return await self.readSession(frames)
-        } onGracefulShutdown: { [timers, deadlineAlarm] in
+        } onGracefulShutdown: { [timers, handshakeWakeup] in
             timers.shutDown()
             // A handshake that is not reading (a wrong password's delay) learns of it from the
-            // watchdog, which sees the closing reason as soon as it wakes.
-            deadlineAlarm.ring()
+            // watcher, which sees the closing reason as soon as it wakes.
+            handshakeWakeup.ring()
         }
         timers.cancelAll()
         await finish(reason)
@@ -99,16 +106,16 @@ actor Connection {
         do {
             while try await frames.next() != nil {}
         } catch {}
-        // The stream may have ended without the channel closing (the watchdog cancelled the read).
+        // The stream may have ended without the channel closing (the watcher cancelled the read).
         try? await channel.closeFuture.get()
     }
 
     /// Reads handshake frames until the client is accepted (then returns `nil`), the handshake
-    /// ends it, the peer closes, or the watchdog cancels the read.
+    /// ends it, the peer closes, or the watcher cancels the read.
     private func readHandshake(_ frames: InboundFrames) async -> CloseReason? {
         do {
             while identity == nil {
-                // While a wrong password waits out its delay nothing more is read: the watchdog
+                // While a wrong password waits out its delay nothing more is read: the watcher
                 // ends the connection at the delay's end, its deadline, or a shutdown.
                 guard handshake.readsFrames else { return nil }
                 guard let frame = try await frames.next() else { return streamEnded() }
@@ -171,16 +178,16 @@ actor Connection {
         return CloseReason(.peerClosed, "the connection failed: \(error)")
     }
 
-    /// The handshake's watchdog: when the current step's deadline passes, the state machine
+    /// The handshake's watcher: when the deadline the state machine set passes, the machine
     /// decides, and a close it returns wins the race, which cancels the reader waiting for the
     /// slow client. Ends (returns `nil`) when the client is accepted or the handshake has failed.
-    private func watchHandshakeDeadline() async -> CloseReason? {
+    private func watchHandshakeDeadlines() async -> CloseReason? {
         while identity == nil, !Task.isCancelled {
             // A shutdown (or a send failure) has closed the channel: that is the reason, whatever
             // the handshake was waiting for.
             if let failure = outbound.failure { return failure }
-            guard let deadline = handshake.currentDeadline else { return nil }
-            await deadlineAlarm.wait(until: deadline)
+            guard handshake.currentDeadline != nil else { return nil }
+            await handshakeWakeup.wait()
             guard identity == nil, !Task.isCancelled else { return nil }
             if let failure = outbound.failure { return failure }
             if case .close(let reason)? = perform(handshake.deadlineExpired()) { return reason }

@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import LaboratoryTransport
 import Logging
 import Synchronization
 
@@ -19,6 +20,8 @@ struct ConnectionEnvironment: Sendable {
     let transportKeys: TransportKeys
     let admission: Admission
     let memoryReclaimer: MemoryReclaimer
+    /// What every deadline and timer of a connection is kept on.
+    let clock: AnyTimerClock
 }
 
 /// Hands out connection ids, unique for the server's lifetime, starting at 1.

@@ -150,7 +150,7 @@ public actor LaboratoryServer: Service {
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
             connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
-            memoryReclaimer: MemoryReclaimer())
+            memoryReclaimer: MemoryReclaimer(), clock: configuration.clock)
     }
 
     /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).
@@ -266,11 +266,11 @@ public actor LaboratoryServer: Service {
             // A newcomer may evict this connection while its handshake is unfinished: it is told
             // why, and its channel closes, which ends its reader like any other close.
             // (A handshake that is not reading, in a wrong password's delay, learns it from its
-            // watchdog, which the alarm wakes.)
+            // watcher, which the wakeup wakes.)
             environment.admission.onEviction(ticket) {
-                [outbound = connection.outbound, alarm = connection.deadlineAlarm] in
+                [outbound = connection.outbound, wakeup = connection.handshakeWakeup] in
                 outbound.close($0)
-                alarm.ring()
+                wakeup.ring()
             }
             try await channel.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
         } catch {

@@ -1,3 +1,4 @@
+import LaboratoryProtocol
 import Logging
 
 /// A service clients call once their session is accepted: the unit users write.
@@ -126,14 +127,4 @@ public struct ServiceError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// The session the service tried to reach has already ended.
     public static let sessionEnded = ServiceError("the session has ended")
-}
-
-extension Duration {
-    /// This duration as a retry delay in milliseconds: rounded up (a client that waits this long
-    /// is never early), at least 1, at most what the reply's `u32` holds.
-    package var retryMilliseconds: UInt32 {
-        let (seconds, attoseconds) = components
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return UInt32(clamping: max(1, milliseconds))
-    }
 }

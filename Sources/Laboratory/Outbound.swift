@@ -46,7 +46,7 @@ final class Outbound: Sendable {
     /// safe to share.
     private struct State: @unchecked Sendable {
         var sealer: RecordSealer?
-        var keyStarted: ContinuousClock.Instant = .now
+        var keyStarted: AnyTimerClock.Instant
         var failure: CloseReason?
         /// Automatic key renewal starts when the session is accepted.
         var renewsKeys = false
@@ -65,11 +65,14 @@ final class Outbound: Sendable {
     private let queuedBytes = Atomic<Int>(0)
     let channel: any Channel
     let limits: OutboundLimits
+    /// The server's clock: the key's age and the close timeout.
+    let clock: AnyTimerClock
 
-    init(channel: any Channel, limits: OutboundLimits) {
+    init(channel: any Channel, limits: OutboundLimits, clock: AnyTimerClock) {
         self.channel = channel
         self.limits = limits
-        self.state = NIOLockedValueBox(State())
+        self.clock = clock
+        self.state = NIOLockedValueBox(State(keyStarted: clock.now))
     }
 
     /// Why the outbound side gave up (slow consumer, sealing failure), if it did.
@@ -79,7 +82,7 @@ final class Outbound: Sendable {
     func installKey(_ key: [UInt8], iv: [UInt8]) throws {
         try state.withLockedValue { state in
             state.sealer = try RecordSealer(key: key, iv: iv)
-            state.keyStarted = .now
+            state.keyStarted = clock.now
         }
     }
 
@@ -108,7 +111,7 @@ final class Outbound: Sendable {
                 // once the session is accepted (the protocol allows no key update before).
                 if state.renewsKeys, !message.isClosing,
                     sealer.counter >= limits.rekeyAfterFrames || sealer.bytesSealed >= limits.rekeyAfterBytes
-                        || ContinuousClock.now - state.keyStarted >= limits.rekeyInterval
+                        || state.keyStarted.duration(to: clock.now) >= limits.rekeyInterval
                 {
                     try updateKeys(requestingReply: true, &state)
                     guard state.failure == nil else { return false }
@@ -172,7 +175,7 @@ final class Outbound: Sendable {
     /// connection that is gone.
     func closeAfterTimeout() {
         let channel = self.channel
-        let timeout = channel.eventLoop.scheduleTask(in: TimeAmount(limits.closeTimeout)) {
+        let timeout = clock.schedule(at: clock.now.advanced(by: limits.closeTimeout), on: channel.eventLoop) {
             channel.close(promise: nil)
         }
         channel.closeFuture.whenComplete { _ in timeout.cancel() }
@@ -202,7 +205,7 @@ final class Outbound: Sendable {
         let update = try KeyUpdate.random(requestsUpdate: requestingReply)
         guard enqueue(try sealedFrame(ServerMessage.keyUpdate(update).encoded(), sealer), &state) else { return }
         try sealer.apply(update)
-        state.keyStarted = .now
+        state.keyStarted = clock.now
     }
 
     /// Hands one frame (length prefix included) to the channel, counting its bytes until they

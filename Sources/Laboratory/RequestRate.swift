@@ -1,3 +1,5 @@
+import LaboratoryProtocol
+
 /// How often one session may make a kind of request: a token bucket that holds up to `burst`
 /// requests and refills at `perSecond`. A request that finds the bucket empty is not served; it is
 /// answered at once with status `rejected` and the time after which it would be served.
@@ -36,8 +38,7 @@ package struct TokenBucket: Sendable {
         let cost = Double(min(max(cost, 1), rate.burst))
         let elapsed = now - updated
         if elapsed > .zero {
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-            tokens = min(Double(rate.burst), tokens + seconds * rate.perSecond)
+            tokens = min(Double(rate.burst), tokens + elapsed.fractionalSeconds * rate.perSecond)
             updated = now
         }
         if tokens >= cost {

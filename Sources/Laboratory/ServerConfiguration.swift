@@ -1,5 +1,6 @@
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTransport
 
 /// How a ``LaboratoryServer`` listens and what it asks of clients.
 public struct ServerConfiguration: Sendable {
@@ -48,6 +49,8 @@ public struct ServerConfiguration: Sendable {
     /// (`malloc_trim` on glibc; nothing elsewhere), so a flood does not leave the process larger
     /// for good. On by default; turn it off if the embedding process manages its allocator itself.
     public var reclaimsFreedMemory: Bool = true
+    /// The clock connections keep their deadlines and timers on; tests inject one they move by hand.
+    package var clock = AnyTimerClock.continuous
 
     let passwordDigest: [UInt8]
 

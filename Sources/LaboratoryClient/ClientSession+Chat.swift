@@ -40,8 +40,9 @@ extension ClientSession {
         while true {
             do {
                 return try await chat(request, service: service)
-            } catch let error as ClientError where error.retryAfter != nil {
-                try await Task.sleep(for: error.retryAfter!)
+            } catch let error as ClientError {
+                guard let retryAfter = error.retryAfter else { throw error }
+                try await clock.sleep(for: retryAfter)
             }
         }
     }

@@ -28,6 +28,8 @@ public struct ClientConfiguration: Sendable {
     /// How far the server's clock may differ from ours when checking a transport key's validity
     /// window. Default 10 minutes.
     public var clockSkewTolerance: Duration = .seconds(600)
+    /// The clock the session's timeouts and waits are kept on; tests inject one they move by hand.
+    package var clock = AnyTimerClock.continuous
 
     /// The defaults.
     public init() {}
@@ -50,15 +52,18 @@ public final class ClientSession: Sendable {
     /// Events the server pushes, ending with ``ClientEvent/closed(_:)``. Iterate it once.
     public let events: AsyncStream<ClientEvent>
     private let connection: ClientConnection
+    /// The configuration's clock: the close timeout and the waits before retrying a request.
+    let clock: AnyTimerClock
 
     private init(
         acceptance: Acceptance, serverFingerprint: String, events: AsyncStream<ClientEvent>,
-        connection: ClientConnection
+        connection: ClientConnection, clock: AnyTimerClock
     ) {
         self.acceptance = acceptance
         self.serverFingerprint = serverFingerprint
         self.events = events
         self.connection = connection
+        self.clock = clock
     }
 
     /// Connects, checks the server's key, sends the password and name, and returns once accepted.
@@ -76,7 +81,7 @@ public final class ClientSession: Sendable {
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             asyncChannel = try await ClientBootstrap(group: eventLoopGroup)
-                .connectTimeout(TimeAmount(configuration.connectTimeout))
+                .connectTimeout(Self.connectTimeAmount(configuration))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -98,27 +103,26 @@ public final class ClientSession: Sendable {
             events: continuation)
         // The reader lives as long as the connection; close() ends it.
         Task { await connection.readLoop(asyncChannel) }
+        // The handshake's deadline is a timer on the configuration's clock, counted from the TCP
+        // connection; when it passes first, it fails the handshake and closes the socket.
         let timeout = configuration.handshakeTimeout
-        let (acceptance, fingerprint) = try await withThrowingTaskGroup(of: (Acceptance, String)?.self) { group in
-            group.addTask { try await connection.acceptance() }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                if !Task.isCancelled {
-                    await connection.abort(
-                        ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)"))
-                }
-                return nil
+        let clock = configuration.clock
+        let deadline = clock.schedule(at: clock.now.advanced(by: timeout), on: asyncChannel.channel.eventLoop) {
+            Task {
+                await connection.abort(
+                    ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)"))
             }
-            while let result = try await group.next() {
-                if let result {
-                    group.cancelAll()
-                    return result
-                }
-            }
-            throw ClientError(.connectionClosed, step: .connecting, "the handshake ended without a result")
         }
+        defer { deadline.cancel() }
+        let (acceptance, fingerprint) = try await connection.acceptance()
         return ClientSession(
-            acceptance: acceptance, serverFingerprint: fingerprint, events: events, connection: connection)
+            acceptance: acceptance, serverFingerprint: fingerprint, events: events, connection: connection,
+            clock: clock)
+    }
+
+    /// The connect timeout as NIO's bootstrap takes it, fractions of a second included.
+    package static func connectTimeAmount(_ configuration: ClientConfiguration) -> TimeAmount {
+        .nanoseconds(configuration.connectTimeout.clampedNanoseconds)
     }
 
     /// Calls a service and returns its response body. Many requests may be in flight at once.
@@ -158,7 +162,9 @@ public final class ClientSession: Sendable {
     public func close() async {
         await connection.sayBye()
         let channel = connection.channel
-        let deadline = channel.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+        let deadline = clock.schedule(at: clock.now.advanced(by: .seconds(5)), on: channel.eventLoop) {
+            channel.close(promise: nil)
+        }
         try? await channel.closeFuture.get()
         deadline.cancel()
     }

@@ -1,7 +1,8 @@
 extension Duration {
     /// The duration in whole nanoseconds (rounded toward zero), clamped to `0...Int64.max`: what a
-    /// timer or a timeout can use. Every conversion of a `Duration` to a count of some unit goes
-    /// through this or ``wholeMilliseconds``, so none drops the fractional seconds.
+    /// timer or a timeout can use (a NIO `TimeAmount` is `.nanoseconds(d.clampedNanoseconds)`).
+    /// Every conversion of a `Duration` to a count of some unit goes through this file, so none
+    /// drops the fractional seconds (a 500 ms timeout once became 0 that way).
     package var clampedNanoseconds: Int64 {
         let (seconds, attoseconds) = components
         if seconds < 0 || (seconds == 0 && attoseconds <= 0) { return 0 }
@@ -20,5 +21,26 @@ extension Duration {
         if overflow { return .max }
         let (total, overflowAgain) = whole.addingReportingOverflow(UInt64(attoseconds / 1_000_000_000_000_000))
         return overflowAgain ? .max : total
+    }
+
+    /// The duration in whole seconds (rounded toward zero), clamped to `0...Int64.max`: for
+    /// settings that take whole seconds, such as the server's command-line timeouts.
+    package var wholeSeconds: Int64 {
+        let seconds = components.seconds
+        return seconds < 0 ? 0 : seconds
+    }
+
+    /// The duration in seconds, with its fraction: for rates and for showing it.
+    package var fractionalSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
+    }
+
+    /// This duration as a retry delay in milliseconds: rounded up (a client that waits this long
+    /// is never early), at least 1, at most what the reply's `u32` holds.
+    package var retryMilliseconds: UInt32 {
+        let (seconds, attoseconds) = components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return UInt32(clamping: max(1, milliseconds))
     }
 }

@@ -109,9 +109,7 @@ struct InteractiveSession: Sendable {
                 console.show("server name: \(EventText.clean(try await session.serverName()))", as: .info)
             case .ping:
                 let roundTrip = try await session.ping()
-                let milliseconds =
-                    Double(roundTrip.components.attoseconds) / 1e15
-                    + Double(roundTrip.components.seconds) * 1000
+                let milliseconds = roundTrip.fractionalSeconds * 1000
                 console.show("pong in \((milliseconds * 100).rounded() / 100) ms", as: .info)
             case .help:
                 console.show(SessionCommand.helpText, as: .info)

@@ -1,6 +1,7 @@
 import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import Testing
 
 typealias Handshake = ServerHandshake<TestClock>

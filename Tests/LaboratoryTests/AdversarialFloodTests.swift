@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
@@ -14,7 +15,7 @@ extension Adversarial {
         func silentConnections() async throws {
             // A sanitizer slows honest newcomers' handshakes past a one-second step.
             let stepDeadline = Duration.seconds(Sanitizer.isActive ? 4 : 1)
-            let seconds = stepDeadline.components.seconds
+            let seconds = stepDeadline.wholeSeconds
             let target = try await TargetProcess.start([
                 "--handshake-step-timeout", "\(seconds)", "--handshake-timeout", "\(2 * seconds)",
                 "--max-startups", "10:30:100",

@@ -1,4 +1,5 @@
 import Laboratory
+import LaboratoryProtocol
 import NIOCore
 import Synchronization
 import Testing
@@ -17,7 +18,7 @@ extension Adversarial {
         static let honestSource = "127.250.0.1"
 
         static func startTarget(_ arguments: [String] = []) async throws -> TargetProcess {
-            let seconds = deadline.components.seconds
+            let seconds = deadline.wholeSeconds
             return try await TargetProcess.start(
                 ["--handshake-step-timeout", "\(seconds)", "--handshake-timeout", "\(seconds)"] + arguments)
         }

@@ -1,6 +1,8 @@
 import Foundation
 import LaboratoryClient
 import LaboratoryProtocol
+import LaboratoryTestSupport
+import LaboratoryTransport
 import NIOCore
 import NIOPosix
 import Testing
@@ -22,6 +24,40 @@ struct ClientTimeoutTests {
     func conversions(duration: Duration, nanoseconds: Int64, milliseconds: UInt64) {
         #expect(duration.clampedNanoseconds == nanoseconds)
         #expect(duration.wholeMilliseconds == milliseconds)
+    }
+
+    @Test("the connect timeout reaches NIO's bootstrap with its fraction of a second")
+    func connectTimeAmount() {
+        var configuration = ClientConfiguration()
+        configuration.connectTimeout = .milliseconds(500)
+        #expect(ClientSession.connectTimeAmount(configuration) == .milliseconds(500))
+        configuration.connectTimeout = .seconds(2) + .microseconds(1)
+        #expect(ClientSession.connectTimeAmount(configuration) == .nanoseconds(2_000_001_000))
+    }
+
+    @Test("the handshake timeout fails a server that never sends its hello when the clock reaches it (test clock)")
+    func handshakeTimeout() async throws {
+        // A real listener that accepts the TCP connection and never writes a byte.
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(silent.localAddress?.port)
+        let clock = TestClock()
+        var configuration = ClientConfiguration()
+        configuration.handshakeTimeout = .seconds(30)
+        configuration.clock = AnyTimerClock(clock)
+        let attempt = Task {
+            try await ClientSession.connect(
+                host: "127.0.0.1", port: port, password: "x", name: "ada",
+                trust: .pinned(fingerprint: "SHA256:none"), configuration: configuration)
+        }
+        // Connected: the handshake's deadline is armed.
+        await clock.waitForPending(count: 1)
+        clock.advance(by: .seconds(30) - .nanoseconds(1))
+        #expect(clock.pendingCount == 1, "not yet")
+        clock.advance(by: .nanoseconds(1))
+        let error = await #expect(throws: ClientError.self) { try await attempt.value }
+        #expect(error?.code == .handshakeTimeout)
+        try await silent.close()
     }
 
     @Test("a 500 ms connect timeout connects to a live server")

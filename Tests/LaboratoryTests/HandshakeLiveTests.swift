@@ -1,5 +1,8 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryProtocol
+import LaboratoryTestSupport
+import LaboratoryTransport
 import NIOCore
 import Testing
 
@@ -98,19 +101,27 @@ struct HandshakeLiveTests {
         }
     }
 
-    @Test("a client that stops after the hello is closed at the step deadline")
-    func stallAfterHello() async throws {
-        try await LiveServer.with(Tweak { $0.handshakeStepTimeout = .milliseconds(300) }) { live in
+    @Test("a client that stops after a step is closed at that step's deadline, not before (test clock)")
+    func stallAfterStep() async throws {
+        let clock = TestClock()
+        let tweak = Tweak {
+            $0.clock = AnyTimerClock(clock)
+            $0.handshakeStepTimeout = .seconds(10)
+            $0.handshakeTimeout = .seconds(30)
+        }
+        try await LiveServer.with(tweak) { live in
             var raw = try await RawClient.connect(port: live.port)
-            let start = ContinuousClock.now
-            let hello = try ServerHello(decoding: try #require(await raw.nextFrame()))
-            #expect(hello.serverRandom.count == 32)
+            let hello = try #require(await raw.nextFrame())
+            #expect(try ServerHello(decoding: hello).serverRandom.count == 32)
+            // A nanosecond before the first step's deadline, the key exchange is still in time.
+            clock.advance(by: .seconds(10) - .nanoseconds(1))
+            try await raw.exchangeKeys(hello: hello)
+            #expect(try await raw.receive() == .passwordPrompt)
+            // Then silence: the password step's own deadline, ten seconds on, ends the connection.
+            clock.advance(by: .seconds(10))
             let reason = try await raw.closeReason()
-            let elapsed = ContinuousClock.now - start
             #expect(reason?.code == .handshakeTimeout)
-            #expect(elapsed >= .milliseconds(250))
-            // Loose: only "closed by the deadline, not never"; shared machines can be very slow.
-            #expect(elapsed < .seconds(30))
+            #expect(reason?.message.contains("awaiting password") == true, "\(String(describing: reason))")
         }
     }
 

@@ -19,24 +19,6 @@ import LaboratoryProtocol
     import Glibc
 #endif
 
-/// A clock that moves only when the script says so.
-final class ScriptClock: Clock, @unchecked Sendable {
-    // Safety: used from one thread, the fuzzer's.
-    struct Instant: InstantProtocol {
-        var offset: Duration
-        func advanced(by duration: Duration) -> Instant { Instant(offset: offset + duration) }
-        func duration(to other: Instant) -> Duration { other.offset - offset }
-        static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
-    }
-
-    var now = Instant(offset: .zero)
-    var minimumResolution: Duration { .nanoseconds(1) }
-
-    func sleep(until deadline: Instant, tolerance: Duration?) async throws {
-        fatalError("the handshake never sleeps")
-    }
-}
-
 enum Fixture {
     static let password = "fuzz password"
     static let stepTimeout = Duration.seconds(10)
@@ -88,9 +70,9 @@ enum Fixture {
 
 /// One connection's handshake, driven by a script.
 struct Session {
-    typealias Machine = ServerHandshake<ScriptClock>
+    typealias Machine = ServerHandshake<TestClock>
 
-    let clock = ScriptClock()
+    let clock = TestClock()
     var machine: Machine
     /// The server's opener, once it installed keys.
     var opener: RecordOpener?
@@ -191,7 +173,7 @@ struct Session {
 
     /// The script advanced the clock; the connection's timer fires.
     mutating func deadlinePassed(by duration: Duration) {
-        clock.now = clock.now.advanced(by: duration)
+        clock.advance(by: duration)
         let wasFailed = failed
         let actions = machine.deadlineExpired()
         if wasFailed { check(actions.isEmpty, "a failed machine acted on a deadline") }

@@ -1,0 +1,65 @@
+import LaboratoryProtocol
+import NIOCore
+
+/// A clock the server and the client keep every deadline and timer on: the handshake's step
+/// deadlines, keepalive and the idle timeout, the shutdown grace period, the close timeout and the
+/// client's handshake timeout. `ContinuousClock` in production; tests inject a clock they move by
+/// hand, so that a deadline test advances the clock instead of sleeping.
+///
+/// A timer runs its body on an event loop, never on the caller's stack, so code that arms a timer
+/// and code that runs when it fires see the same threading whichever clock is in use.
+package protocol TimerClock: Clock, Sendable where Duration == Swift.Duration {
+    /// Runs `body` on `eventLoop` once this clock has reached `deadline` (at once if it has),
+    /// unless the returned timer is cancelled first.
+    func schedule(at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void)
+        -> ScheduledTimer
+}
+
+extension TimerClock {
+    /// Any clock: a task sleeps on the clock until the deadline. Clocks that can do better (the
+    /// continuous clock on the event loop's own timer, a test clock) provide their own.
+    package func schedule(
+        at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void
+    ) -> ScheduledTimer {
+        let task = Task {
+            try await sleep(until: deadline, tolerance: nil)
+            eventLoop.execute(body)
+        }
+        return ScheduledTimer { task.cancel() }
+    }
+}
+
+extension ContinuousClock: TimerClock {
+    /// On the event loop's own timer, so that a pending deadline costs no suspended task. The
+    /// event loop keeps its own monotonic time: a timer that fires before this clock has reached
+    /// the deadline waits again for the rest, so the body never runs early by this clock.
+    package func schedule(
+        at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void
+    ) -> ScheduledTimer {
+        let pending = PendingTimer()
+        @Sendable func wait() {
+            let delay = now.duration(to: deadline)
+            pending.replace(
+                eventLoop.scheduleTask(in: .nanoseconds(delay.clampedNanoseconds)) {
+                    if now < deadline { wait() } else { body() }
+                })
+        }
+        wait()
+        return ScheduledTimer { pending.cancel() }
+    }
+}
+
+/// A timer armed with ``TimerClock/schedule(at:on:_:)``.
+package struct ScheduledTimer: Sendable {
+    private let cancellation: @Sendable () -> Void
+
+    /// Wraps what cancels the timer.
+    package init(cancel: @escaping @Sendable () -> Void) {
+        self.cancellation = cancel
+    }
+
+    /// Stops the timer if it has not fired yet; harmless afterwards.
+    package func cancel() {
+        cancellation()
+    }
+}

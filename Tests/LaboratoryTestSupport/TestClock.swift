@@ -1,0 +1,148 @@
+import Synchronization
+
+/// A clock that only moves when a test calls ``advance(by:)``: what every deadline and timer test
+/// runs on, so that it advances the clock and observes the result instead of sleeping.
+///
+/// Sleepers and wake-ups registered with ``whenReaching(_:_:)`` run once the clock reaches their
+/// deadline, in deadline order, on the thread that advanced it; one whose deadline has already
+/// passed runs at once. Nothing here waits in real time. (This file uses the standard library
+/// alone: the fuzzer compiles it too.)
+package final class TestClock: Clock, Sendable {
+    package typealias Duration = Swift.Duration
+
+    package struct Instant: InstantProtocol, CustomStringConvertible {
+        /// Time since the clock was created.
+        package var offset: Swift.Duration
+
+        package init(offset: Swift.Duration) { self.offset = offset }
+        package func advanced(by duration: Swift.Duration) -> Instant { Instant(offset: offset + duration) }
+        package func duration(to other: Instant) -> Swift.Duration { other.offset - offset }
+        package static func < (lhs: Instant, rhs: Instant) -> Bool { lhs.offset < rhs.offset }
+        package var description: String { "t+\(offset)" }
+    }
+
+    private struct Wakeup {
+        let id: UInt64
+        let deadline: Instant
+        let run: @Sendable () -> Void
+    }
+
+    private struct State {
+        var now = Instant(offset: .zero)
+        var nextID: UInt64 = 0
+        var wakeups: [Wakeup] = []
+        /// Sleepers cancelled before they were registered.
+        var cancelled: Set<UInt64> = []
+        /// Tests waiting for a number of pending wake-ups.
+        var watchers: [(count: Int, waiter: CheckedContinuation<Void, Never>)] = []
+    }
+
+    private let state = Mutex(State())
+
+    package init() {}
+
+    package var now: Instant { state.withLock { $0.now } }
+
+    package var minimumResolution: Swift.Duration { .nanoseconds(1) }
+
+    /// How many sleepers and wake-ups are waiting for the clock.
+    package var pendingCount: Int { state.withLock { $0.wakeups.count } }
+
+    /// Moves the clock forward and runs every wake-up that falls due, in deadline order.
+    package func advance(by duration: Swift.Duration) {
+        precondition(duration >= .zero, "a clock does not go backwards")
+        let due = state.withLock { state in
+            state.now = state.now.advanced(by: duration)
+            let now = state.now
+            let due = state.wakeups.filter { $0.deadline <= now }.sorted { $0.deadline < $1.deadline }
+            state.wakeups.removeAll { $0.deadline <= now }
+            return due
+        }
+        for wakeup in due { wakeup.run() }
+    }
+
+    /// Runs `action` once the clock reaches `deadline` (at once, here, if it already has).
+    /// Returns an id for ``cancel(_:)``.
+    @discardableResult
+    package func whenReaching(_ deadline: Instant, _ action: @escaping @Sendable () -> Void) -> UInt64 {
+        register(id: makeID(), deadline: deadline, action)
+    }
+
+    /// Drops a wake-up that has not run yet. Returns whether it was still waiting.
+    @discardableResult
+    package func cancel(_ id: UInt64) -> Bool {
+        state.withLock { state in
+            guard let index = state.wakeups.firstIndex(where: { $0.id == id }) else {
+                state.cancelled.insert(id)
+                return false
+            }
+            state.wakeups.remove(at: index)
+            return true
+        }
+    }
+
+    /// Returns once at least `count` sleepers and wake-ups are waiting: a test calls it before
+    /// advancing past a deadline that another task arms (otherwise the deadline could be armed
+    /// after the advance, counted from the later time).
+    package func waitForPending(count: Int) async {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { state in
+                guard state.wakeups.count < count else { return true }
+                state.watchers.append((count, waiter))
+                return false
+            }
+            if ready { waiter.resume() }
+        }
+    }
+
+    package func sleep(until deadline: Instant, tolerance: Swift.Duration? = nil) async throws {
+        let id = makeID()
+        // The sleeper's continuation, and whether the task was cancelled before it was stored.
+        let sleeper = Mutex<(waiter: CheckedContinuation<Void, any Error>?, isCancelled: Bool)>((nil, false))
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let cancelledAlready = sleeper.withLock { sleeper in
+                    if !sleeper.isCancelled { sleeper.waiter = continuation }
+                    return sleeper.isCancelled
+                }
+                if cancelledAlready {
+                    continuation.resume(throwing: CancellationError())
+                    return
+                }
+                register(id: id, deadline: deadline) {
+                    sleeper.withLock { $0.waiter.take() }?.resume()
+                }
+            }
+        } onCancel: {
+            let waiter = sleeper.withLock { sleeper in
+                sleeper.isCancelled = true
+                return sleeper.waiter.take()
+            }
+            cancel(id)
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    private func makeID() -> UInt64 {
+        state.withLock { state in
+            defer { state.nextID += 1 }
+            return state.nextID
+        }
+    }
+
+    @discardableResult
+    private func register(id: UInt64, deadline: Instant, _ action: @escaping @Sendable () -> Void) -> UInt64 {
+        let (runNow, ready) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
+            if state.cancelled.remove(id) != nil { return (false, []) }
+            if deadline <= state.now { return (true, []) }
+            state.wakeups.append(Wakeup(id: id, deadline: deadline, run: action))
+            let count = state.wakeups.count
+            let ready = state.watchers.filter { $0.count <= count }.map(\.waiter)
+            state.watchers.removeAll { $0.count <= count }
+            return (false, ready)
+        }
+        for waiter in ready { waiter.resume() }
+        if runNow { action() }
+        return id
+    }
+}
