@@ -79,7 +79,7 @@ actor Connection {
         _ = perform(handshake.start())
         let frames = InboundFrames(inbound)
         let reason = await withGracefulShutdownHandler {
-            // Until acceptance the reader races the watchdog; then this task reads on alone.
+            // Until acceptance the reader races the deadline watcher; then this task reads on alone.
             let handshakeEnd = await firstCloseReason(
                 { await self.readHandshake(frames) }, { await self.watchHandshakeDeadlines() })
             if let handshakeEnd { return handshakeEnd }

@@ -140,7 +140,7 @@ final class TransportKeys: Sendable {
     private static func certify(
         _ key: RSAPrivateKey, identity: RSAPrivateKey, policy: TransportKeyPolicy, slack: Duration
     ) throws -> TransportKeyOffer {
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
+        let now = Duration.sinceUnixEpoch.wholeMilliseconds
         let window = policy.lifetime + slack
         let windowMilliseconds =
             window.wholeMilliseconds

@@ -106,7 +106,7 @@ actor ClientConnection {
     private func receiveDuringHandshake(_ payload: [UInt8]) throws {
         do {
             if case .awaitingHello = handshake.state {
-                let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+                let now = Duration.sinceUnixEpoch.wholeMilliseconds
                 try perform(try handshake.receiveHello(payload, now: now))
                 return
             }

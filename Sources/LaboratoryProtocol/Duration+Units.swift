@@ -1,3 +1,5 @@
+import Foundation
+
 extension Duration {
     /// The duration in whole nanoseconds (rounded toward zero), clamped to `0...Int64.max`: what a
     /// timer or a timeout can use (a NIO `TimeAmount` is `.nanoseconds(d.clampedNanoseconds)`).
@@ -43,4 +45,8 @@ extension Duration {
         let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
         return UInt32(clamping: max(1, milliseconds))
     }
+
+    /// The wall clock's time since 1970 (not a monotonic clock: only for what the protocol dates,
+    /// such as a transport key's validity window, in ``wholeMilliseconds``).
+    package static var sinceUnixEpoch: Duration { .seconds(Date().timeIntervalSince1970) }
 }

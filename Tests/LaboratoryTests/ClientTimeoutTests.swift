@@ -26,6 +26,14 @@ struct ClientTimeoutTests {
         #expect(duration.wholeMilliseconds == milliseconds)
     }
 
+    @Test("the wall clock in milliseconds since 1970 agrees with Foundation's")
+    func wallClock() {
+        let before = UInt64(Date().timeIntervalSince1970 * 1000)
+        let now = Duration.sinceUnixEpoch.wholeMilliseconds
+        let after = UInt64(Date().timeIntervalSince1970 * 1000)
+        #expect(before <= now && now <= after + 1)
+    }
+
     @Test("the connect timeout reaches NIO's bootstrap with its fraction of a second")
     func connectTimeAmount() {
         var configuration = ClientConfiguration()

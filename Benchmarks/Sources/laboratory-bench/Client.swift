@@ -60,6 +60,7 @@ struct ConnectionFailed: Error, CustomStringConvertible {
 /// It uses no actors or tasks, so the generator's own cost per operation stays small and the same
 /// for the baselines and for Laboratory, apart from the protocol work every client must do.
 final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
+    // Safety: a channel handler; its state is used only on its channel's event loop.
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

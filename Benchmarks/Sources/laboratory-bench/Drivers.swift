@@ -5,6 +5,7 @@ import Synchronization
 /// Non-pipelined request/response: one request in flight per connection, the next sent as soon as
 /// the answer arrives. Used for echo (64 B) and bulk (64 KiB) against every server.
 final class EchoDriver: ConnectionDriver, @unchecked Sendable {
+    // Safety: its vars are used only by its connection's handler, on that channel's event loop.
     private let control: RunControl
     private let stats: LoopStats
     private let body: [UInt8]
@@ -63,7 +64,7 @@ final class EchoDriver: ConnectionDriver, @unchecked Sendable {
 }
 
 /// One handshake per connection: records the time from `connect()` to `accepted`, then says bye.
-final class HandshakeDriver: ConnectionDriver, @unchecked Sendable {
+final class HandshakeDriver: ConnectionDriver, Sendable {
     private let control: RunControl
     private let stats: LoopStats
     private let startedAt: UInt64
@@ -83,7 +84,7 @@ final class HandshakeDriver: ConnectionDriver, @unchecked Sendable {
 }
 
 /// An accepted session that only waits (the sessions scenario).
-final class IdleDriver: ConnectionDriver, @unchecked Sendable {
+final class IdleDriver: ConnectionDriver, Sendable {
     func ready(_ connection: BenchConnection) {}
 }
 
@@ -102,6 +103,7 @@ final class FanoutCounters: Sendable {
 /// carries the sender's monotonic send time, so latency needs no shared table), and member 0 is
 /// also the sender: it keeps `window` `say` requests outstanding while the run is measuring.
 final class MemberDriver: ConnectionDriver, @unchecked Sendable {
+    // Safety: its vars are used only by its connection's handler, on that channel's event loop.
     static let room = "fanout"
     private let control: RunControl
     private let stats: LoopStats

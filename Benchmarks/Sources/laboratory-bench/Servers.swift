@@ -6,7 +6,7 @@ import Foundation
 
 /// A server under test, as a child process: started, read back for its port, watched through
 /// `/proc` for CPU time and resident memory, and stopped.
-final class ServerProcess: @unchecked Sendable {
+final class ServerProcess: Sendable {
     let name: String
     /// nil for a server this generator did not start (`--attach-laboratory`).
     let process: Child?
@@ -116,6 +116,7 @@ final class ServerProcess: @unchecked Sendable {
 
 /// A one-shot value handed from the reader thread to the starter.
 private final class PortWaiter: @unchecked Sendable {
+    // Safety: `done` and `port` are only touched with `condition` locked.
     private let condition = NSCondition()
     private var done = false
     private var port: Int?
