@@ -33,8 +33,13 @@ package final class TestClock: Clock, Sendable {
         var wakeups: [Wakeup] = []
         /// Sleepers cancelled before they were registered.
         var cancelled: Set<UInt64> = []
-        /// Tests waiting for a number of pending wake-ups.
-        var watchers: [(count: Int, waiter: CheckedContinuation<Void, Never>)] = []
+        /// Tests waiting for a number of pending wake-ups (at one instant, or at any).
+        var watchers: [(count: Int, deadline: Instant?, waiter: CheckedContinuation<Void, Never>)] = []
+
+        func pending(at deadline: Instant?) -> Int {
+            guard let deadline else { return wakeups.count }
+            return wakeups.count { $0.deadline == deadline }
+        }
     }
 
     private let state = Mutex(State())
@@ -81,14 +86,15 @@ package final class TestClock: Clock, Sendable {
         }
     }
 
-    /// Returns once at least `count` sleepers and wake-ups are waiting: a test calls it before
-    /// advancing past a deadline that another task arms (otherwise the deadline could be armed
-    /// after the advance, counted from the later time).
-    package func waitForPending(count: Int) async {
+    /// Returns once at least `count` sleepers and wake-ups are waiting, all of them at `deadline`
+    /// if it is given: a test calls it before advancing past a deadline that another task arms
+    /// (otherwise the deadline could be armed after the advance, counted from the later time), or
+    /// to know that something has happened that arms one (a wrong password starts its delay).
+    package func waitForPending(count: Int = 1, at deadline: Instant? = nil) async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             let ready = state.withLock { state in
-                guard state.wakeups.count < count else { return true }
-                state.watchers.append((count, waiter))
+                guard state.pending(at: deadline) < count else { return true }
+                state.watchers.append((count, deadline, waiter))
                 return false
             }
             if ready { waiter.resume() }
@@ -136,9 +142,16 @@ package final class TestClock: Clock, Sendable {
             if state.cancelled.remove(id) != nil { return (false, []) }
             if deadline <= state.now { return (true, []) }
             state.wakeups.append(Wakeup(id: id, deadline: deadline, run: action))
-            let count = state.wakeups.count
-            let ready = state.watchers.filter { $0.count <= count }.map(\.waiter)
-            state.watchers.removeAll { $0.count <= count }
+            var ready: [CheckedContinuation<Void, Never>] = []
+            var waiting: [(count: Int, deadline: Instant?, waiter: CheckedContinuation<Void, Never>)] = []
+            for watcher in state.watchers {
+                if state.pending(at: watcher.deadline) >= watcher.count {
+                    ready.append(watcher.waiter)
+                } else {
+                    waiting.append(watcher)
+                }
+            }
+            state.watchers = waiting
             return (false, ready)
         }
         for waiter in ready { waiter.resume() }

@@ -1,5 +1,7 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
+import LaboratoryTransport
 import NIOCore
 import Testing
 
@@ -33,16 +35,26 @@ struct AdmissionTests {
         }
     }
 
-    @Test("a wrong password is answered only after the delay")
+    @Test("a wrong password is answered only when the delay is over (test clock)")
     func wrongPasswordDelay() async throws {
-        try await LiveServer.with(Tweak { $0.admission.penalties.wrongPasswordDelay = .milliseconds(400) }) { live in
-            let start = ContinuousClock.now
-            await #expect(throws: ClientError.self) {
+        let clock = TestClock()
+        let tweak = Tweak {
+            $0.clock = AnyTimerClock(clock)
+            $0.admission.penalties.wrongPasswordDelay = .milliseconds(400)
+        }
+        try await LiveServer.with(tweak) { live in
+            let rejectAt = clock.now.advanced(by: .milliseconds(400))
+            let attempt = Task {
                 try await ClientSession.connect(
                     host: "127.0.0.1", port: live.port, password: "wrong", name: "eve",
                     trust: .pinned(fingerprint: live.fingerprint))
             }
-            #expect(ContinuousClock.now - start >= .milliseconds(400))
+            // The password has been judged wrong: the rejection waits on the clock, and only a
+            // clock that reaches the end of the delay sends it.
+            await clock.waitForPending(at: rejectAt)
+            clock.advance(by: .milliseconds(400))
+            let error = await #expect(throws: ClientError.self) { try await attempt.value }
+            #expect(error?.code == .wrongPassword)
         }
     }
 
@@ -168,25 +180,36 @@ struct AdmissionTests {
         }
     }
 
-    @Test("an accepted client that answers nothing is pinged, then dropped at the idle timeout")
+    @Test("an accepted client that answers nothing is pinged, then dropped at the idle timeout (test clock)")
     func idleTimeout() async throws {
+        let clock = TestClock()
+        let tweak = Tweak {
+            $0.clock = AnyTimerClock(clock)
+            $0.keepaliveInterval = .milliseconds(200)
+            $0.idleTimeout = .milliseconds(700)
+        }
+        try await LiveServer.with(tweak) { live in
+            var raw = try await RawClient.connect(port: live.port)
+            _ = try await raw.handshake()
+            clock.advance(by: .milliseconds(200))
+            guard case .ping? = try await raw.receive() else {
+                Issue.record("expected a keepalive ping")
+                return
+            }
+            clock.advance(by: .milliseconds(500))
+            #expect(try await raw.closeReason()?.code == .idleTimeout)
+        }
+    }
+
+    @Test("a real client answers the pings by itself and stays")
+    func clientAnswersPings() async throws {
+        // On the real clock: what is tested is the client answering in real time, unprompted.
         try await LiveServer.with(
             Tweak {
                 $0.keepaliveInterval = .milliseconds(200)
                 $0.idleTimeout = .milliseconds(700)
             }
         ) { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
-            let start = ContinuousClock.now
-            guard case .ping? = try await raw.receive() else {
-                Issue.record("expected a keepalive ping")
-                return
-            }
-            #expect(try await raw.closeReason()?.code == .idleTimeout)
-            #expect(ContinuousClock.now - start >= .milliseconds(400))
-
-            // A real client answers the pings and stays.
             let session = try await live.connect()
             try await Task.sleep(for: .milliseconds(1500))
             #expect(try await session.request(service: "echo", body: [3]) == [3])

@@ -1,4 +1,6 @@
 import LaboratoryClient
+import LaboratoryTestSupport
+import LaboratoryTransport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -35,10 +37,15 @@ struct ShutdownTests {
         try await listener.close()
     }
 
-    @Test("accepted clients are told, may finish within the grace period, then are closed")
+    @Test("accepted clients are told, may finish within the grace period, then are closed (test clock)")
     func announcesAndCloses() async throws {
         let start = ContinuousClock.now
-        try await LiveServer.with(Tweak { $0.shutdownGracePeriod = .milliseconds(800) }) { live in
+        let clock = TestClock()
+        let tweak = Tweak {
+            $0.clock = AnyTimerClock(clock)
+            $0.shutdownGracePeriod = .milliseconds(800)
+        }
+        try await LiveServer.with(tweak) { live in
             let session = try await live.connect()
             var events = session.events.makeAsyncIterator()
             var stalled = try await RawClient.connect(port: live.port)
@@ -49,8 +56,12 @@ struct ShutdownTests {
             #expect(await events.next() == .serverStopping(gracePeriod: .milliseconds(800)))
             // Unaccepted connections end at once.
             #expect(try await stalled.closeReason()?.code == .serverStopping)
-            // The accepted session still works during the grace period.
+            // The accepted session still works during the grace period, which lasts until the
+            // clock says it is over.
             #expect(try await session.request(service: "echo", body: [4, 2]) == [4, 2])
+            clock.advance(by: .milliseconds(800) - .nanoseconds(1))
+            #expect(try await session.request(service: "echo", body: [4, 3]) == [4, 3])
+            clock.advance(by: .nanoseconds(1))
             guard case .closed(let reason)? = await events.next() else {
                 Issue.record("expected the session to close")
                 return
