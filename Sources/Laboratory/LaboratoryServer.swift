@@ -135,7 +135,7 @@ public actor LaboratoryServer: Service {
     private func makeEnvironment() async throws -> ConnectionEnvironment {
         let transportKeys = try await TransportKeys.start(
             identity: configuration.hostKey, policy: configuration.transportKeys,
-            validitySlack: configuration.handshakeTimeout, logger: logger)
+            validitySlack: configuration.handshakeTimeout, logger: logger, clock: configuration.clock)
         self.transportKeys = transportKeys
         return ConnectionEnvironment(
             handshake: HandshakeConfiguration(
@@ -150,7 +150,7 @@ public actor LaboratoryServer: Service {
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
             connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
-            memoryReclaimer: MemoryReclaimer(), clock: configuration.clock)
+            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), clock: configuration.clock)
     }
 
     /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).

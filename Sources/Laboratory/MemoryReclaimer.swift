@@ -1,3 +1,4 @@
+import LaboratoryTransport
 import Synchronization
 
 #if canImport(Glibc)
@@ -19,6 +20,12 @@ final class MemoryReclaimer: Sendable {
     static let burst = 64
 
     private let ended = Atomic<Int>(0)
+    /// The server's clock, which ``run()`` waits on.
+    private let clock: AnyTimerClock
+
+    init(clock: AnyTimerClock) {
+        self.clock = clock
+    }
 
     /// A connection has ended.
     func connectionEnded() { ended.add(1, ordering: .relaxed) }
@@ -26,7 +33,7 @@ final class MemoryReclaimer: Sendable {
     /// Checks every ``interval`` until cancelled.
     func run() async {
         var pending = 0
-        while (try? await Task.sleep(for: Self.interval)) != nil {
+        while (try? await clock.sleep(for: Self.interval)) != nil {
             let recent = ended.exchange(0, ordering: .relaxed)
             pending += recent
             if pending >= Self.burst || (pending > 0 && recent == 0) {

@@ -1,6 +1,7 @@
 import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOPosix
@@ -32,7 +33,7 @@ public struct TransportKeyPolicy: Sendable {
 final class TransportKeys: Sendable {
     private struct Current {
         var offer: TransportKeyOffer
-        var retiresAt: ContinuousClock.Instant
+        var retiresAt: AnyTimerClock.Instant
         var handshakes: Int
     }
 
@@ -42,26 +43,31 @@ final class TransportKeys: Sendable {
     private let validitySlack: Duration
     private let current: NIOLockedValueBox<Current>
     private let logger: Logger
+    /// The server's clock: a key's lifetime, and the rotation's waits.
+    private let clock: AnyTimerClock
 
     /// Generates and certifies the first key (off the cooperative thread pool).
-    static func start(identity: RSAPrivateKey, policy: TransportKeyPolicy, validitySlack: Duration, logger: Logger)
-        async throws -> TransportKeys
-    {
+    static func start(
+        identity: RSAPrivateKey, policy: TransportKeyPolicy, validitySlack: Duration, logger: Logger,
+        clock: AnyTimerClock
+    ) async throws -> TransportKeys {
         let first = try await generate(identity: identity, policy: policy, validitySlack: validitySlack)
         return TransportKeys(
-            identity: identity, policy: policy, validitySlack: validitySlack, first: first, logger: logger)
+            identity: identity, policy: policy, validitySlack: validitySlack, first: first, logger: logger,
+            clock: clock)
     }
 
     private init(
         identity: RSAPrivateKey, policy: TransportKeyPolicy, validitySlack: Duration, first: TransportKeyOffer,
-        logger: Logger
+        logger: Logger, clock: AnyTimerClock
     ) {
         self.identity = identity
         self.policy = policy
         self.validitySlack = validitySlack
         self.logger = logger
+        self.clock = clock
         self.current = NIOLockedValueBox(
-            Current(offer: first, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0))
+            Current(offer: first, retiresAt: clock.now.advanced(by: policy.lifetime), handshakes: 0))
     }
 
     /// The key to offer a new connection. Never waits.
@@ -83,7 +89,7 @@ final class TransportKeys: Sendable {
             let (handshakes, retiresAt) = current.withLockedValue { ($0.handshakes, $0.retiresAt) }
             // Prepare the next key during the last fifth of the current key's time or handshakes.
             let prepareAt = retiresAt.advanced(by: .zero - policy.lifetime / 5)
-            if next == nil, ContinuousClock.now >= prepareAt || handshakes >= policy.maximumHandshakes * 4 / 5 {
+            if next == nil, clock.now >= prepareAt || handshakes >= policy.maximumHandshakes * 4 / 5 {
                 do {
                     next = try await Self.generateKey(policy: policy)
                 } catch {
@@ -92,12 +98,12 @@ final class TransportKeys: Sendable {
                 }
             }
             let due = handshakes >= policy.maximumHandshakes
-            if due || ContinuousClock.now >= retiresAt, let prepared = next {
+            if due || clock.now >= retiresAt, let prepared = next {
                 do {
                     let offer = try Self.certify(
                         prepared.privateKey, identity: identity, policy: policy, slack: validitySlack)
                     current.withLockedValue {
-                        $0 = Current(offer: offer, retiresAt: .now.advanced(by: policy.lifetime), handshakes: 0)
+                        $0 = Current(offer: offer, retiresAt: clock.now.advanced(by: policy.lifetime), handshakes: 0)
                     }
                     next = nil
                     logger.debug(
@@ -108,9 +114,9 @@ final class TransportKeys: Sendable {
                 continue
             }
             // Wake at retirement, or within a second to notice the handshake budget running out.
-            let wait = min(retiresAt - .now, .seconds(1))
+            let wait = min(clock.now.duration(to: retiresAt), .seconds(1))
             do {
-                try await Task.sleep(for: max(wait, .milliseconds(1)))
+                try await clock.sleep(for: max(wait, .milliseconds(1)))
             } catch {
                 return
             }
