@@ -179,8 +179,10 @@ actor ClientConnection {
         }
     }
 
-    /// Fails the handshake (for example on the client's own timeout) and closes.
+    /// Fails the handshake (for example on the client's own timeout) and closes. Does nothing once
+    /// the server has accepted the client: a timeout that fires as the acceptance arrives is late.
     func abort(_ error: ClientError) {
+        guard phase == .handshaking else { return }
         end(with: error)
     }
 
