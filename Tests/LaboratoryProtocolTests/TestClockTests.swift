@@ -39,6 +39,19 @@ struct TestClockTests {
         #expect(order.withLock { $0 } == [1, 3, 0])
     }
 
+    @Test("every registration at an instant is counted, also one that replaces an earlier one")
+    func armedCount() async {
+        let clock = TestClock()
+        let deadline = clock.now.advanced(by: .seconds(1))
+        #expect(clock.armedCount(at: deadline) == 0)
+        let first = clock.whenReaching(deadline) {}
+        clock.cancel(first)
+        clock.whenReaching(deadline) {}
+        await clock.waitForArmed(count: 2, at: deadline)
+        #expect(clock.armedCount(at: deadline) == 2)
+        #expect(clock.pendingCount == 1)
+    }
+
     @Test("cancelling a sleeping task ends its sleep with CancellationError")
     func cancellation() async {
         let clock = TestClock()

@@ -33,13 +33,34 @@ package final class TestClock: Clock, Sendable {
         var wakeups: [Wakeup] = []
         /// Sleepers cancelled before they were registered.
         var cancelled: Set<UInt64> = []
-        /// Tests waiting for a number of pending wake-ups (at one instant, or at any).
-        var watchers: [(count: Int, deadline: Instant?, waiter: CheckedContinuation<Void, Never>)] = []
+        /// How many wake-ups have ever been registered at each instant.
+        var armed: [Instant: Int] = [:]
+        /// Tests waiting for a number of wake-ups (at one instant, or at any).
+        var watchers: [Watcher] = []
 
-        func pending(at deadline: Instant?) -> Int {
-            guard let deadline else { return wakeups.count }
-            return wakeups.count { $0.deadline == deadline }
+        func satisfies(_ watcher: Watcher) -> Bool {
+            switch watcher.kind {
+            case .pending(let deadline?):
+                wakeups.count { $0.deadline == deadline } >= watcher.count
+            case .pending(nil):
+                wakeups.count >= watcher.count
+            case .armed(let deadline):
+                armed[deadline, default: 0] >= watcher.count
+            }
         }
+    }
+
+    private struct Watcher {
+        enum Kind {
+            /// Wake-ups waiting, at this instant or at any.
+            case pending(Instant?)
+            /// Wake-ups ever registered at this instant.
+            case armed(Instant)
+        }
+
+        let kind: Kind
+        let count: Int
+        let waiter: CheckedContinuation<Void, Never>
     }
 
     private let state = Mutex(State())
@@ -91,10 +112,27 @@ package final class TestClock: Clock, Sendable {
     /// (otherwise the deadline could be armed after the advance, counted from the later time), or
     /// to know that something has happened that arms one (a wrong password starts its delay).
     package func waitForPending(count: Int = 1, at deadline: Instant? = nil) async {
+        await wait(for: .pending(deadline), count: count)
+    }
+
+    /// How many wake-ups have ever been registered at `deadline`, fired and cancelled ones
+    /// included: with ``waitForArmed(count:at:)``, how a test learns that something armed a
+    /// deadline again at the same instant (a step that keeps the deadline of the one before).
+    package func armedCount(at deadline: Instant) -> Int {
+        state.withLock { $0.armed[deadline, default: 0] }
+    }
+
+    /// Returns once `count` wake-ups in all have been registered at `deadline`.
+    package func waitForArmed(count: Int, at deadline: Instant) async {
+        await wait(for: .armed(deadline), count: count)
+    }
+
+    private func wait(for kind: Watcher.Kind, count: Int) async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
+            let watcher = Watcher(kind: kind, count: count, waiter: waiter)
             let ready = state.withLock { state in
-                guard state.pending(at: deadline) < count else { return true }
-                state.watchers.append((count, deadline, waiter))
+                guard !state.satisfies(watcher) else { return true }
+                state.watchers.append(watcher)
                 return false
             }
             if ready { waiter.resume() }
@@ -140,19 +178,20 @@ package final class TestClock: Clock, Sendable {
     private func register(id: UInt64, deadline: Instant, _ action: @escaping @Sendable () -> Void) -> UInt64 {
         let (runNow, ready) = state.withLock { state -> (Bool, [CheckedContinuation<Void, Never>]) in
             if state.cancelled.remove(id) != nil { return (false, []) }
-            if deadline <= state.now { return (true, []) }
-            state.wakeups.append(Wakeup(id: id, deadline: deadline, run: action))
+            state.armed[deadline, default: 0] += 1
+            let runNow = deadline <= state.now
+            if !runNow { state.wakeups.append(Wakeup(id: id, deadline: deadline, run: action)) }
             var ready: [CheckedContinuation<Void, Never>] = []
-            var waiting: [(count: Int, deadline: Instant?, waiter: CheckedContinuation<Void, Never>)] = []
+            var waiting: [Watcher] = []
             for watcher in state.watchers {
-                if state.pending(at: watcher.deadline) >= watcher.count {
+                if state.satisfies(watcher) {
                     ready.append(watcher.waiter)
                 } else {
                     waiting.append(watcher)
                 }
             }
             state.watchers = waiting
-            return (false, ready)
+            return (runNow, ready)
         }
         for waiter in ready { waiter.resume() }
         if runNow { action() }
