@@ -2,9 +2,11 @@ import LaboratoryProtocol
 import NIOCore
 
 /// A clock the server and the client keep every deadline and timer on: the handshake's step
-/// deadlines, keepalive and the idle timeout, the shutdown grace period, the close timeout and the
-/// client's handshake timeout. `ContinuousClock` in production; tests inject a clock they move by
-/// hand, so that a deadline test advances the clock instead of sleeping.
+/// deadlines, keepalive and the idle timeout, the shutdown grace period, the close timeout, the
+/// client's handshake timeout; the server's background loops and the client's retries sleep on it.
+/// `ContinuousClock` in production; tests inject a clock they move by hand, so that a deadline test
+/// advances the clock instead of sleeping. Any `Clock` can be one: besides its time and `sleep`, it
+/// says how to run a body at an instant.
 ///
 /// A timer runs its body on an event loop, never on the caller's stack, so code that arms a timer
 /// and code that runs when it fires see the same threading whichever clock is in use.
@@ -13,20 +15,6 @@ package protocol TimerClock: Clock, Sendable where Duration == Swift.Duration {
     /// unless the returned timer is cancelled first.
     func schedule(at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void)
         -> ScheduledTimer
-}
-
-extension TimerClock {
-    /// Any clock: a task sleeps on the clock until the deadline. Clocks that can do better (the
-    /// continuous clock on the event loop's own timer, a test clock) provide their own.
-    package func schedule(
-        at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void
-    ) -> ScheduledTimer {
-        let task = Task {
-            try await sleep(until: deadline, tolerance: nil)
-            eventLoop.execute(body)
-        }
-        return ScheduledTimer { task.cancel() }
-    }
 }
 
 extension ContinuousClock: TimerClock {
