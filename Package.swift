@@ -103,12 +103,31 @@ let package = Package(
             ],
             path: "Examples/EchoHost"
         ),
-        .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
+        // What the test targets share: the live test server, the RSA test keys, hex, the raw
+        // client, child processes, attack helpers. Not a product.
+        .target(
+            name: "LaboratoryTestSupport",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
+                "LaboratoryCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/LaboratoryTestSupport"
+        ),
+        .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto", "LaboratoryTestSupport"]),
         .testTarget(
             name: "LaboratoryProtocolTests",
             dependencies: [
                 "LaboratoryProtocol",
                 "LaboratoryCrypto",
+                "LaboratoryTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
@@ -117,6 +136,7 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -129,9 +149,25 @@ let package = Package(
             dependencies: [
                 "LaboratoryClient",
                 "Laboratory",
+                "LaboratoryTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
+        // Tests that need more than the toolchain: the executables run as child processes, tmux,
+        // Xvfb, Python, the openssl and ssh-keygen commands. `scripts/test` installs them.
+        .testTarget(
+            name: "LaboratoryEndToEndTests",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
+                "LaboratoryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
     ]
 )

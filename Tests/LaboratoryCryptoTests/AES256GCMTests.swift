@@ -1,4 +1,5 @@
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 /// A GCM known-answer vector (from "The Galois/Counter Mode of Operation", McGrew and Viega).

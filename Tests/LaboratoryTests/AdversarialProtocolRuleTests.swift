@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -9,7 +10,8 @@ import Testing
 extension Adversarial {
     /// The rules a clean-room implementer found ambiguous in PROTOCOL.md, each now stated with
     /// MUST/MUST NOT, attacked over real sockets: pipelined requests, the renewal counters, what
-    /// the transport key's handshake budget counts, and the fingerprint of the real executable.
+    /// the transport key's handshake budget counts. (The fingerprint of the real executable:
+    /// `ExecutableFingerprintTests` in the end-to-end tests.)
     /// (Strict JSON, names and room names: `ChatRulesTests`, `DisplayNameTests`; known hosts:
     /// `KnownHostsFileTests`, `TerminalClientTests.ipv6KnownHosts`.)
     @Suite("Protocol rules", .timeLimit(.minutes(1)))
@@ -234,7 +236,7 @@ extension Adversarial {
         func budgetCountsHellos() async throws {
             try await LiveServer.with(
                 Tweak {
-                    $0.transportKeys.keySource = { try RSAPrivateKey(bitCount: 2048) }
+                    $0.transportKeys.keySource = TestKeys.rotation()
                     $0.transportKeys.maximumHandshakes = 3
                 }
             ) { live in
@@ -259,27 +261,6 @@ extension Adversarial {
                 await next.close()
                 for raw in silent { await raw.close() }
             }
-        }
-
-        @Test("the executable's printed fingerprint is what PROTOCOL.md's openssl line computes from its key file")
-        func fingerprintOfExecutable() async throws {
-            let target = try await TargetProcess.start([])
-            let keyFile = target.process.stateDirectory + "/host_key.pem"
-            let command =
-                "openssl pkey -in \"$1\" -pubout -outform DER | openssl dgst -sha256 -binary | base64 | tr -d '='"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command, "sh", keyFile]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect("SHA256:" + printed.trimmingCharacters(in: .newlines) == target.fingerprint)
-            let session = try await target.connect(name: "pin")
-            #expect(session.serverFingerprint == target.fingerprint)
-            await session.close()
-            await target.stop()
         }
     }
 }

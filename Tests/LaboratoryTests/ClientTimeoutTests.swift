@@ -1,6 +1,7 @@
 import Foundation
 import LaboratoryClient
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import LaboratoryTransport
 import NIOConcurrencyHelpers
 import NIOCore
@@ -41,7 +42,7 @@ final class ByteRecorder: ChannelInboundHandler, Sendable {
 struct PinMismatchTests {
     @Test("a client whose pin does not match sends nothing at all, so never the password")
     func nothingSent() async throws {
-        let impostorKey = try RSAPrivateKey(bitCount: 2048)
+        let impostorKey = TestKeys.other
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let certificate = try TransportKeyCertificate.issue(
             for: impostorKey.publicKey, by: impostorKey, notBefore: now, notAfter: now + 60_000)

@@ -1,4 +1,5 @@
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

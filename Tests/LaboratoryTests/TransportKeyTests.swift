@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -56,7 +57,7 @@ struct TransportKeyTests {
     func lifetime() async throws {
         try await LiveServer.with(
             Tweak {
-                $0.transportKeys.keySource = { try RSAPrivateKey(bitCount: 2048) }
+                $0.transportKeys.keySource = TestKeys.rotation()
                 $0.transportKeys.lifetime = .milliseconds(500)
             }
         ) { live in
@@ -74,7 +75,7 @@ struct TransportKeyTests {
     func handshakeBudget() async throws {
         try await LiveServer.with(
             Tweak {
-                $0.transportKeys.keySource = { try RSAPrivateKey(bitCount: 2048) }
+                $0.transportKeys.keySource = TestKeys.rotation()
                 $0.transportKeys.maximumHandshakes = 3
             }
         ) { live in
@@ -123,8 +124,8 @@ struct TransportKeyVerificationTests {
     @Test("a transport key signed by another key is refused before anything is sent")
     func wrongSigner() async throws {
         let identity = LiveServer.hostKey
-        let transport = try RSAPrivateKey(bitCount: 2048)
-        let mallory = try RSAPrivateKey(bitCount: 2048)
+        let transport = TestKeys.transport
+        let mallory = TestKeys.other
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let forged = try TransportKeyCertificate.issue(
             for: transport.publicKey, by: mallory, notBefore: now, notAfter: now + 60_000)
@@ -139,7 +140,7 @@ struct TransportKeyVerificationTests {
     @Test("an expired transport key is refused before anything is sent")
     func expired() async throws {
         let identity = LiveServer.hostKey
-        let transport = try RSAPrivateKey(bitCount: 2048)
+        let transport = TestKeys.transport
         let now = UInt64(Date().timeIntervalSince1970 * 1000)
         let old = try TransportKeyCertificate.issue(
             for: transport.publicKey, by: identity, notBefore: now - 7_200_000, notAfter: now - 3_600_000)

@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization

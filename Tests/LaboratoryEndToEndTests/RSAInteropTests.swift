@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 /// Checks against the `openssl` command-line tool, run as a separate process.
@@ -13,7 +14,7 @@ struct RSAInteropTests {
     func opensslEncryptsWeDecrypt() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let secret = try SecureRandom.bytes(count: 32)
         let publicPath = try directory.write("public.pem", try key.publicKey.pem)
         let plainPath = try directory.write("secret.bin", secret)
@@ -31,7 +32,7 @@ struct RSAInteropTests {
     func weEncryptOpensslDecrypts() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let secret = try SecureRandom.bytes(count: 32)
         let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
         let cipherPath = try directory.write("secret.enc", try key.publicKey.encryptOAEP(secret))
@@ -44,7 +45,7 @@ struct RSAInteropTests {
     func sha1OAEPIsRejected() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let publicPath = try directory.write("public.pem", try key.publicKey.pem)
         let plainPath = try directory.write("secret.bin", try SecureRandom.bytes(count: 32))
         _ = try runToolChecked(
@@ -60,7 +61,7 @@ struct RSAInteropTests {
     func traditionalPEM() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
         let traditional = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-traditional"]).text
         #expect(traditional.hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
@@ -72,7 +73,7 @@ struct RSAInteropTests {
     func fingerprintMatchesOpenssl() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        for key in [SharedKeys.rsa2048.publicKey, try RSAPrivateKey(bitCount: 3072).publicKey] {
+        for key in [TestKeys.identity.publicKey, try RSAPrivateKey(bitCount: 3072).publicKey] {
             let publicPath = try directory.write("public.pem", try key.pem)
             let output = try runToolChecked([
                 "sh", "-c",
@@ -95,7 +96,7 @@ struct RSAInteropTests {
     func documentedCommand() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let path = try directory.write("host_key.pem", try key.pkcs8PEM)
         let output = try runToolChecked(["sh", "-c", Self.fingerprintCommand, "sh", path]).text
         #expect("SHA256:" + output.trimmingCharacters(in: .newlines) == key.publicKey.fingerprint)
@@ -111,7 +112,7 @@ struct RSAInteropTests {
     func sshKeygenDiffers() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048.publicKey
+        let key = TestKeys.identity.publicKey
         let pemPath = try directory.write("public.pem", try key.pem)
         let sshLine = try runToolChecked(["ssh-keygen", "-i", "-m", "PKCS8", "-f", pemPath]).text
         let sshPath = try directory.write("key.pub", sshLine)
@@ -129,7 +130,7 @@ struct RSAInteropTests {
     func spkiMatchesOpenssl() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
         let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
         #expect(der.standardOutput == key.publicKey.spkiDER)
@@ -141,7 +142,7 @@ struct RSAInteropTests {
     func encryptedPEMRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let privatePath = try directory.write("private.pem", try SharedKeys.rsa2048.pkcs8PEM)
+        let privatePath = try directory.write("private.pem", try TestKeys.identity.pkcs8PEM)
         let encrypted = try runToolChecked([
             "openssl", "pkcs8", "-topk8", "-in", privatePath, "-v2", "aes-256-cbc", "-passout", "pass:secret",
         ]).text

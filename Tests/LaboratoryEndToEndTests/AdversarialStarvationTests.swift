@@ -1,4 +1,5 @@
 import Laboratory
+import LaboratoryTestSupport
 import NIOCore
 import Synchronization
 import Testing
