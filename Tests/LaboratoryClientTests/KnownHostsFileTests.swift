@@ -1,18 +1,14 @@
 import Foundation
+import LaboratoryTestSupport
 import Testing
 
 @testable import LaboratoryClient
 
 @Suite("Known-hosts file")
 struct KnownHostsFileTests {
-    private func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("known-hosts-\(UUID().uuidString)/known_hosts")
-            .path
-    }
-
     @Test("a missing file is empty; added entries are written with mode 0600 and read back")
     func roundTrip() throws {
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         var file = try KnownHostsFile(path: path)
         #expect(file.fingerprint(for: "127.0.0.1:12800") == nil)
         try file.add(endpoint: "127.0.0.1:12800", fingerprint: "SHA256:one")
@@ -27,7 +23,7 @@ struct KnownHostsFileTests {
 
     @Test("comments and blank lines are ignored")
     func comments() throws {
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try "# a comment\n\nhost:1 SHA256:abc\n#host:2 SHA256:def\n".write(
@@ -45,7 +41,7 @@ struct KnownHostsFileTests {
         #expect(refusal?.contains("SHA256:b") == true)
         #expect(try ServerTrust.acceptAnyKey.check(fingerprint: "SHA256:z", endpoint: "h:1") == nil)
 
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         let tofu = ServerTrust.knownHosts(file: path)
         #expect(try tofu.check(fingerprint: "SHA256:first", endpoint: "h:1") == nil)
         #expect(try tofu.check(fingerprint: "SHA256:first", endpoint: "h:1") == nil)
@@ -89,7 +85,7 @@ struct KnownHostsFileTests {
     @Test("comments, malformed lines, legacy IPv6 entries and CRLF are read as the Python client reads them")
     func sharedLookups() throws {
         let cases = try SharedCases.load()
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
@@ -104,7 +100,7 @@ struct KnownHostsFileTests {
     @Test("recording a key replaces the endpoint's entries and keeps comments and malformed lines")
     func addKeepsOtherLines() throws {
         let cases = try SharedCases.load()
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))

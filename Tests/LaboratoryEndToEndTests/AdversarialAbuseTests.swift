@@ -46,13 +46,9 @@ extension Adversarial {
             await newcomer.close()
 
             let after = try target.memory()
-            let report = await honest.stop()
-            print(
-                "wrong-password flood: first wave \(wave); server memory before \(before), after \(after); honest: \(report)"
-            )
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "wrong-password flood: first wave \(wave)",
+                honest: honest, memoryBefore: before, after: after)
         }
 
         @Test(
@@ -94,13 +90,9 @@ extension Adversarial {
             let after = try target.memory()
             await sender.close()
             await reader.close()
-            let report = await honest.stop()
-            print(
-                "slow consumer: dropped after \(sent) messages of 4000 bytes; server memory before \(before), "
-                    + "after \(after); honest: \(report)")
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "slow consumer: dropped after \(sent) messages of 4000 bytes",
+                honest: honest, memoryBefore: before, after: after)
         }
     }
 }

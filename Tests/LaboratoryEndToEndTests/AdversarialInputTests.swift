@@ -72,13 +72,9 @@ extension Adversarial {
             }
 
             let after = try target.memory()
-            let report = await honest.stop()
-            print(
-                "malformed input: \(attacks.count) attacks; server memory before \(before), after \(after); "
-                    + "honest: \(report)")
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "malformed input: \(attacks.count) attacks",
+                honest: honest, memoryBefore: before, after: after)
         }
     }
 }

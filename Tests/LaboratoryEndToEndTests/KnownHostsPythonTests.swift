@@ -1,4 +1,5 @@
 import Foundation
+import LaboratoryTestSupport
 import Testing
 
 @testable import LaboratoryClient
@@ -6,14 +7,9 @@ import Testing
 /// The known-hosts file as the Python client reads it (the rest of its tests: `KnownHostsFileTests`).
 @Suite("Known-hosts file, read by the Python client")
 struct KnownHostsPythonTests {
-    private func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("known-hosts-\(UUID().uuidString)/known_hosts")
-            .path
-    }
-
     @Test("a file the Swift client writes is read identically by the Python client")
     func pythonReadsSwiftFile() throws {
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         var file = try KnownHostsFile(path: path)
         let endpoints = [("::1", 12800), ("Example.ORG", 443), ("127.0.0.1", 1)]
         for (index, (host, port)) in endpoints.enumerated() {

@@ -55,6 +55,20 @@ struct TargetProcess {
     /// The server's resident memory now and at its peak.
     func memory() throws -> ProcessMemory { try ProcessMemory(pid: process.pid) }
 
+    /// Ends a scenario: stops the honest clients, prints `summary` with the server's memory and
+    /// their report, requires that they kept succeeding and that the server's memory (`after`)
+    /// stayed within ``memoryBound`` of `before`, then stops the server.
+    func finish(
+        _ summary: String, honest: HonestTraffic, memoryBefore before: ProcessMemory, after: ProcessMemory,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async {
+        let report = await honest.stop()
+        print("\(summary); server memory before \(before), after \(after); honest: \(report)")
+        report.expectHealthy(longestGap: .seconds(3), sourceLocation: sourceLocation)
+        ProcessMemory.expectGrowth(from: before, to: after, below: Self.memoryBound, sourceLocation: sourceLocation)
+        await stop()
+    }
+
     /// Stops the server with SIGINT and requires a clean exit: an attack must not have left it
     /// unable to shut down.
     func stop() async {

@@ -34,6 +34,13 @@ package struct LiveServer {
             configuration: configuration)
     }
 
+    /// A raw client that has finished the handshake with the right password.
+    package func acceptedRawClient(name: String = "raw") async throws -> RawClient {
+        var raw = try await RawClient.connect(port: port)
+        _ = try await raw.handshake(name: name)
+        return raw
+    }
+
     /// Starts a server, runs `body`, then shuts the server down gracefully and waits for it.
     package static func with<T: Sendable>(
         _ tweak: Tweak = Tweak { _ in },

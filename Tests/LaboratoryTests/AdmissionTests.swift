@@ -177,8 +177,7 @@ struct AdmissionTests {
                 $0.idleTimeout = .milliseconds(700)
             }
         ) { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             let start = ContinuousClock.now
             guard case .ping? = try await raw.receive() else {
                 Issue.record("expected a keepalive ping")

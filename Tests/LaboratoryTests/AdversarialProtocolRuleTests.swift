@@ -69,8 +69,7 @@ extension Adversarial {
             var services = ServiceRegistry()
             services.register(recorder, as: "order")
             try await LiveServer.with(services: services) { live in
-                var raw = try await RawClient.connect(port: live.port)
-                _ = try await raw.handshake()
+                var raw = try await live.acceptedRawClient()
                 // All requests in one write: the server has every frame before it serves the first.
                 var bytes: [UInt8] = []
                 for index in 1...count {
@@ -195,8 +194,7 @@ extension Adversarial {
             let handshakeBytes = 1 + 2 + LiveServer.password.utf8.count + 1 + 2 + 3
             #expect(handshakeBytes == 37)
             try await LiveServer.with(Tweak { $0.outbound.rekeyAfterBytes = 3000 }) { live in
-                var raw = try await RawClient.connect(port: live.port)
-                _ = try await raw.handshake()
+                var raw = try await live.acceptedRawClient()
                 // Requests of exactly 990 message bytes to a service that does not exist (a short
                 // error comes back, so the server's own direction stays far from the limit).
                 let body = [UInt8](repeating: 0x61, count: 990 - (1 + 8 + 2 + 4 + 4))
@@ -234,13 +232,7 @@ extension Adversarial {
 
         @Test("the handshake budget counts hellos that offer the key, finished handshakes or not")
         func budgetCountsHellos() async throws {
-            try await LiveServer.with(
-                Tweak {
-                    $0.transportKeys.keySource = TestKeys.rotation()
-                    $0.transportKeys.maximumHandshakes = 3
-                }
-            ) { live in
-                let keys = try #require(await live.server.transportKeys)
+            try await LiveServer.withRotatingKeys(Tweak { $0.transportKeys.maximumHandshakes = 3 }) { live, keys in
                 let first = keys.currentOffer.certificate.transportKeySPKI
                 // Three connections that read the hello and never answer it.
                 var silent: [RawClient] = []
@@ -251,10 +243,7 @@ extension Adversarial {
                     silent.append(raw)
                 }
                 // The rotation task looks once a second; the next key is generated meanwhile.
-                let deadline = ContinuousClock.now + .seconds(30)
-                while keys.currentOffer.certificate.transportKeySPKI == first, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await keys.waitForRotation(from: RSAPublicKey.fingerprint(ofSPKI: first), within: .seconds(30))
                 var next = try await RawClient.connect(port: live.port)
                 let hello = try ServerHello(decoding: try #require(await next.nextFrame()))
                 #expect(hello.transportKey.transportKeySPKI != first)
