@@ -85,10 +85,7 @@ struct KnownHostsFileTests {
     @Test("comments, malformed lines, legacy IPv6 entries and CRLF are read as the Python client reads them")
     func sharedLookups() throws {
         let cases = try SharedCases.load()
-        let path = temporaryKnownHostsPath()
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        let path = try write(cases)
         let file = try KnownHostsFile(path: path)
         for lookup in cases.lookups {
             #expect(
@@ -100,10 +97,7 @@ struct KnownHostsFileTests {
     @Test("recording a key replaces the endpoint's entries and keeps comments and malformed lines")
     func addKeepsOtherLines() throws {
         let cases = try SharedCases.load()
-        let path = temporaryKnownHostsPath()
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        let path = try write(cases)
         var file = try KnownHostsFile(path: path)
         try file.add(endpoint: "HOST.example:1", fingerprint: "SHA256:replaced")
         try file.add(endpoint: KnownHostsFile.endpoint(host: "::1", port: 12800), fingerprint: "SHA256:new")
@@ -112,5 +106,14 @@ struct KnownHostsFileTests {
         #expect(text.contains("# a comment\n") && text.contains("malformed-no-port SHA256:x\n"))
         #expect(text.hasSuffix("host.example:1 SHA256:replaced\n[::1]:12800 SHA256:new\n"))
         #expect(try KnownHostsFile(path: path).fingerprint(for: "[::1]:12800") == "SHA256:new")
+    }
+
+    /// Writes the shared cases' file to a new temporary path and returns the path.
+    private func write(_ cases: SharedCases) throws -> String {
+        let path = temporaryKnownHostsPath()
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        return path
     }
 }

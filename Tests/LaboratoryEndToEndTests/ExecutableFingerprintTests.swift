@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+// Opens like every scenario against the executable (AdversarialAbuseTests and others): a suite and a TargetProcess.
 extension Adversarial {
     /// A protocol rule only the real executable can show: the fingerprint it prints is the one
     /// PROTOCOL.md's openssl line computes from its key file.

@@ -5,6 +5,7 @@ import Testing
 @testable import LaboratoryClient
 
 /// The known-hosts file as the Python client reads it (the rest of its tests: `KnownHostsFileTests`).
+// Apart from KnownHostsFileTests, whose opening it shares, because it needs Python.
 @Suite("Known-hosts file, read by the Python client")
 struct KnownHostsPythonTests {
     @Test("a file the Swift client writes is read identically by the Python client")

@@ -11,9 +11,7 @@ extension Adversarial {
         @Test("wrong passwords followed by 1 MiB frames from 270 connections: bounded peak, memory given back")
         func wrongPasswordThenLargeFrames() async throws {
             // Every attacker admitted at once (the worst case for memory): 90 addresses × 3.
-            let target = try await TargetProcess.start(["--max-startups", "400:30:500"])
-            try await Task.sleep(for: .seconds(1))
-            let before = try target.memory()
+            let (target, before) = try await Self.startTarget()
             // One 1 MiB frame, shared by every write (a ByteBuffer is copied on write only).
             var large = ByteBuffer()
             large.writeInteger(UInt32(1 << 20))
@@ -55,9 +53,7 @@ extension Adversarial {
         /// state, the same whether 64 KiB or 256 KiB were sent.
         @Test("wrong passwords followed by 64 legal 4 KiB frames from 250 connections: bounded peak")
         func wrongPasswordThenHandshakeSizedFrames() async throws {
-            let target = try await TargetProcess.start(["--max-startups", "400:30:500"])
-            try await Task.sleep(for: .seconds(1))
-            let before = try target.memory()
+            let (target, before) = try await Self.startTarget()
             var frames = ByteBuffer()
             for _ in 0..<64 {
                 frames.writeInteger(UInt32(Frame.maximumHandshakePayloadByteCount))
@@ -74,6 +70,14 @@ extension Adversarial {
             #expect(outcomes.filter { $0 == .wrongPassword }.count >= 240, "attackers get their code 6: \(outcomes)")
             ProcessMemory.expectGrowth(from: before, to: atEnd, below: 48 << 20)
             await target.stop()
+        }
+
+        /// The executable, admitting up to 400 unfinished handshakes at once, and its memory once it
+        /// has settled for a second.
+        static func startTarget() async throws -> (TargetProcess, ProcessMemory) {
+            let target = try await TargetProcess.start(["--max-startups", "400:30:500"])
+            try await Task.sleep(for: .seconds(1))
+            return (target, try target.memory())
         }
 
         /// One connection from each of `sources` at once: completes the key exchange, sends a

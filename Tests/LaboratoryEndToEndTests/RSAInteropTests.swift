@@ -28,6 +28,7 @@ struct RSAInteropTests {
         #expect(try key.decryptOAEP(ciphertext) == secret)
     }
 
+    // The mirror of opensslEncryptsWeDecrypt, kept apart so that a failure names the direction.
     @Test("We encrypt; openssl decrypts with our PKCS#8 private key")
     func weEncryptOpensslDecrypts() throws {
         let directory = try TemporaryDirectory()
@@ -154,8 +155,6 @@ struct RSAInteropTests {
 
     @Test("A 1024-bit RSA key from openssl genpkey is refused, private and public")
     func rsa1024Refused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let pem = try runToolChecked([
             "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
         ]).text
@@ -164,18 +163,14 @@ struct RSAInteropTests {
         #expect(privateError.isSameKind(as: .invalidArgumentFailure))
         #expect(privateError.reason.contains("1024"))
 
-        let privatePath = try directory.write("private.pem", pem)
-        let publicPEM = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout"]).text
-        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicPEM) }
+        let publicKey = try opensslPublicKey(of: pem)
+        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicKey.pem) }
         #expect(publicError.isSameKind(as: .invalidArgumentFailure))
-        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
-        #expect(throws: CryptoError.self) { try RSAPublicKey(spkiDER: der.standardOutput) }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(spkiDER: publicKey.der) }
     }
 
     @Test("A P-256 EC key is refused as not RSA, private and public")
     func ecKeyRefused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let pem = try runToolChecked([
             "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
         ]).text
@@ -183,12 +178,20 @@ struct RSAInteropTests {
         #expect(privateError.isSameKind(as: .invalidArgumentFailure))
         #expect(privateError.reason.contains("not an RSA key"))
 
-        let privatePath = try directory.write("private.pem", pem)
-        let publicPEM = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout"]).text
-        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicPEM) }
+        let publicKey = try opensslPublicKey(of: pem)
+        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicKey.pem) }
         #expect(publicError.reason.contains("not an RSA key"))
-        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
-        let derError = try #require(throws: CryptoError.self) { try RSAPublicKey(spkiDER: der.standardOutput) }
+        let derError = try #require(throws: CryptoError.self) { try RSAPublicKey(spkiDER: publicKey.der) }
         #expect(derError.operation == "SPKI decode")
+    }
+
+    /// The public half of `privatePEM` as openssl writes it, in PEM and in DER.
+    private func opensslPublicKey(of privatePEM: String) throws -> (pem: String, der: [UInt8]) {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("private.pem", privatePEM)
+        let pem = try runToolChecked(["openssl", "pkey", "-in", path, "-pubout"]).text
+        let der = try runToolChecked(["openssl", "pkey", "-in", path, "-pubout", "-outform", "DER"]).standardOutput
+        return (pem, der)
     }
 }

@@ -4,6 +4,7 @@ import LaboratoryTestSupport
 import NIOCore
 import Testing
 
+// One attack per test, each opening the same way (a live server, a raw client), so that a failure names the attack.
 @Suite("Frames under attack", .timeLimit(.minutes(1)))
 struct FrameAttackTests {
     @Test(

@@ -3,6 +3,7 @@ import LaboratoryTestSupport
 import NIOCore
 import Testing
 
+// One rule per test, each opening the same way (a live server, a raw client), so that a failure names the rule.
 @Suite("Key updates, live", .timeLimit(.minutes(1)))
 struct KeyUpdateLiveTests {
     @Test("a client's key update is answered with the server's own, and traffic continues under the new keys")
