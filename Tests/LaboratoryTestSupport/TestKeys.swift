@@ -24,7 +24,7 @@ package enum TestKeys {
 
     private static let rotationKeys = (0..<3).map { _ in generate() }
 
-    private static func generate() -> RSAPrivateKey {
+    fileprivate static func generate() -> RSAPrivateKey {
         do { return try RSAPrivateKey(bitCount: 2048) } catch { fatalError("RSA key generation failed: \(error)") }
     }
 }
@@ -36,7 +36,7 @@ package final class TransportKeyPool: Sendable {
 
     /// A pool of `count` new keys.
     package convenience init(count: Int) {
-        self.init(keys: (0..<count).map { _ in try! RSAPrivateKey(bitCount: 2048) })
+        self.init(keys: (0..<count).map { _ in TestKeys.generate() })
     }
 
     package init(keys: [RSAPrivateKey]) { self.keys = keys }
