@@ -103,16 +103,25 @@ let package = Package(
             ],
             path: "Examples/EchoHost"
         ),
-        // What the test targets share (one test clock, one live-server fixture, ...); not a product.
+        // What the test targets share: the live test server, the RSA test keys, hex, the raw
+        // client, child processes, attack helpers. Not a product.
         .target(
             name: "LaboratoryTestSupport",
             dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                "LaboratoryProtocol",
                 "LaboratoryTransport",
+                "LaboratoryCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/LaboratoryTestSupport"
         ),
-        .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
+        .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto", "LaboratoryTestSupport"]),
         .testTarget(
             name: "LaboratoryProtocolTests",
             dependencies: [
@@ -141,9 +150,25 @@ let package = Package(
             dependencies: [
                 "LaboratoryClient",
                 "Laboratory",
+                "LaboratoryTestSupport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
+        // Tests that need more than the toolchain: the executables run as child processes, tmux,
+        // Xvfb, Python, the openssl and ssh-keygen commands. `scripts/test` installs them.
+        .testTarget(
+            name: "LaboratoryEndToEndTests",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
+                "LaboratoryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
     ]
 )

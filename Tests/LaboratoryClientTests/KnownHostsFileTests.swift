@@ -1,18 +1,14 @@
 import Foundation
+import LaboratoryTestSupport
 import Testing
 
 @testable import LaboratoryClient
 
 @Suite("Known-hosts file")
 struct KnownHostsFileTests {
-    private func temporaryPath() -> String {
-        FileManager.default.temporaryDirectory.appendingPathComponent("known-hosts-\(UUID().uuidString)/known_hosts")
-            .path
-    }
-
     @Test("a missing file is empty; added entries are written with mode 0600 and read back")
     func roundTrip() throws {
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         var file = try KnownHostsFile(path: path)
         #expect(file.fingerprint(for: "127.0.0.1:12800") == nil)
         try file.add(endpoint: "127.0.0.1:12800", fingerprint: "SHA256:one")
@@ -27,7 +23,7 @@ struct KnownHostsFileTests {
 
     @Test("comments and blank lines are ignored")
     func comments() throws {
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
         try "# a comment\n\nhost:1 SHA256:abc\n#host:2 SHA256:def\n".write(
@@ -45,7 +41,7 @@ struct KnownHostsFileTests {
         #expect(refusal?.contains("SHA256:b") == true)
         #expect(try ServerTrust.acceptAnyKey.check(fingerprint: "SHA256:z", endpoint: "h:1") == nil)
 
-        let path = temporaryPath()
+        let path = temporaryKnownHostsPath()
         let tofu = ServerTrust.knownHosts(file: path)
         #expect(try tofu.check(fingerprint: "SHA256:first", endpoint: "h:1") == nil)
         #expect(try tofu.check(fingerprint: "SHA256:first", endpoint: "h:1") == nil)
@@ -89,10 +85,7 @@ struct KnownHostsFileTests {
     @Test("comments, malformed lines, legacy IPv6 entries and CRLF are read as the Python client reads them")
     func sharedLookups() throws {
         let cases = try SharedCases.load()
-        let path = temporaryPath()
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        let path = try write(cases)
         let file = try KnownHostsFile(path: path)
         for lookup in cases.lookups {
             #expect(
@@ -104,10 +97,7 @@ struct KnownHostsFileTests {
     @Test("recording a key replaces the endpoint's entries and keeps comments and malformed lines")
     func addKeepsOtherLines() throws {
         let cases = try SharedCases.load()
-        let path = temporaryPath()
-        try FileManager.default.createDirectory(
-            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        let path = try write(cases)
         var file = try KnownHostsFile(path: path)
         try file.add(endpoint: "HOST.example:1", fingerprint: "SHA256:replaced")
         try file.add(endpoint: KnownHostsFile.endpoint(host: "::1", port: 12800), fingerprint: "SHA256:new")
@@ -118,33 +108,12 @@ struct KnownHostsFileTests {
         #expect(try KnownHostsFile(path: path).fingerprint(for: "[::1]:12800") == "SHA256:new")
     }
 
-    @Test("a file the Swift client writes is read identically by the Python client")
-    func pythonReadsSwiftFile() throws {
-        let path = temporaryPath()
-        var file = try KnownHostsFile(path: path)
-        let endpoints = [("::1", 12800), ("Example.ORG", 443), ("127.0.0.1", 1)]
-        for (index, (host, port)) in endpoints.enumerated() {
-            try file.add(endpoint: KnownHostsFile.endpoint(host: host, port: port), fingerprint: "SHA256:k\(index)")
-        }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let script = """
-            import sys, laboratory_client as lab
-            known = lab.KnownHosts(sys.argv[1])
-            print(known.lookup("::1", 12800), known.lookup("example.org", 443), known.lookup("127.0.0.1", 1))
-            """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script, path]
-        var environment = ProcessInfo.processInfo.environment
-        environment["PYTHONPATH"] = root.appendingPathComponent("Clients/python/src").path
-        process.environment = environment
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(String(decoding: data, as: UTF8.self) == "SHA256:k0 SHA256:k1 SHA256:k2\n")
+    /// Writes the shared cases' file to a new temporary path and returns the path.
+    private func write(_ cases: SharedCases) throws -> String {
+        let path = temporaryKnownHostsPath()
+        try FileManager.default.createDirectory(
+            atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try Data(cases.file.utf8).write(to: URL(fileURLWithPath: path))
+        return path
     }
 }

@@ -1,4 +1,5 @@
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 /// A GCM known-answer vector (from "The Galois/Counter Mode of Operation", McGrew and Viega).
@@ -53,6 +54,7 @@ struct AES256GCMTests {
         #expect(hex(sealed) == vector.sealed)
     }
 
+    // The mirror of sealKnownAnswer, kept apart so that a failure names the direction that broke.
     @Test("Open recovers the GCM spec plaintexts", arguments: vectors)
     func openKnownAnswer(_ vector: GCMVector) throws {
         let opener = try AES256GCM(key: bytes(hex: vector.key), direction: .open)

@@ -1,4 +1,5 @@
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 @Suite("CryptoError")
@@ -35,7 +36,7 @@ struct CryptoErrorTests {
     @Test("An invalid argument says what was wrong")
     func invalidArgumentDescription() throws {
         let error = try #require(throws: CryptoError.self) {
-            try SharedKeys.rsa2048.decryptOAEP([1, 2, 3])
+            try TestKeys.identity.decryptOAEP([1, 2, 3])
         }
         #expect(error.description == "RSA-OAEP decrypt failed: ciphertext is 3 bytes, expected 256")
     }
@@ -45,11 +46,11 @@ struct CryptoErrorTests {
         let pemError = try #require(throws: CryptoError.self) { try RSAPrivateKey(pem: "garbage") }
         #expect(pemError.reason.contains("PEM") || pemError.reason.contains("DECODER"))
         let garbage = [UInt8](repeating: 0x5a, count: 256)
-        let rsaError = try #require(throws: CryptoError.self) { try SharedKeys.rsa2048.decryptOAEP(garbage) }
+        let rsaError = try #require(throws: CryptoError.self) { try TestKeys.identity.decryptOAEP(garbage) }
         #expect(!rsaError.reason.isEmpty)
         #expect(!rsaError.reason.contains("PEM"))
         #expect(!rsaError.reason.contains("DECODER"))
-        let again = try #require(throws: CryptoError.self) { try SharedKeys.rsa2048.decryptOAEP(garbage) }
+        let again = try #require(throws: CryptoError.self) { try TestKeys.identity.decryptOAEP(garbage) }
         #expect(again.reason == rsaError.reason)
     }
 }

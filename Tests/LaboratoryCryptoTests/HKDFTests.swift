@@ -1,4 +1,5 @@
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 /// A known-answer vector for HKDF-SHA256.

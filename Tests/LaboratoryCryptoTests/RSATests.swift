@@ -1,18 +1,12 @@
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
-
-/// Keys are slow to generate, so the suites share one 2048-bit key.
-enum SharedKeys {
-    static let rsa2048: RSAPrivateKey = {
-        do { return try RSAPrivateKey(bitCount: 2048) } catch { fatalError("RSA key generation failed: \(error)") }
-    }()
-}
 
 @Suite("RSA keys and RSA-OAEP-SHA256")
 struct RSATests {
     @Test("OAEP round trip", arguments: [2048, 4096])
     func oaepRoundTrip(bitCount: Int) throws {
-        let key = bitCount == 2048 ? SharedKeys.rsa2048 : try RSAPrivateKey(bitCount: bitCount)
+        let key = bitCount == 2048 ? TestKeys.identity : try RSAPrivateKey(bitCount: bitCount)
         #expect(key.bitCount == bitCount)
         #expect(key.publicKey.bitCount == bitCount)
         #expect(key.publicKey.ciphertextByteCount == bitCount / 8)
@@ -28,7 +22,7 @@ struct RSATests {
 
     @Test("OAEP is randomised: the same plaintext encrypts differently each time")
     func oaepIsRandomised() throws {
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let secret = try SecureRandom.bytes(count: 32)
         let a = try key.publicKey.encryptOAEP(secret)
         let b = try key.publicKey.encryptOAEP(secret)
@@ -38,7 +32,7 @@ struct RSATests {
 
     @Test("Implicit rejection: the plaintext when it has the expected size, otherwise the fallback")
     func oaepWithFallback() throws {
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let secret = try SecureRandom.bytes(count: 32)
         let fallback = try SecureRandom.bytes(count: 32)
         #expect(key.decryptOAEP(try key.publicKey.encryptOAEP(secret), orFallback: fallback) == secret)
@@ -58,7 +52,7 @@ struct RSATests {
     @Test("A plaintext longer than OAEP allows is refused")
     func oaepPlaintextTooLong() throws {
         let tooLong = [UInt8](repeating: 1, count: 256 - 66 + 1)
-        let error = try #require(throws: CryptoError.self) { try SharedKeys.rsa2048.publicKey.encryptOAEP(tooLong) }
+        let error = try #require(throws: CryptoError.self) { try TestKeys.identity.publicKey.encryptOAEP(tooLong) }
         #expect(error.operation == "RSA-OAEP encrypt")
         #expect(!error.reason.isEmpty)
     }
@@ -66,15 +60,15 @@ struct RSATests {
     @Test("Two generated keys are different")
     func generatedKeysDiffer() throws {
         let other = try RSAPrivateKey(bitCount: 2048)
-        #expect(other.publicKey.spkiDER != SharedKeys.rsa2048.publicKey.spkiDER)
-        #expect(other.publicKey.fingerprint != SharedKeys.rsa2048.publicKey.fingerprint)
+        #expect(other.publicKey.spkiDER != TestKeys.identity.publicKey.spkiDER)
+        #expect(other.publicKey.fingerprint != TestKeys.identity.publicKey.fingerprint)
     }
 
     // MARK: - Encodings
 
     @Test("PKCS#8 private PEM round trip keeps the key")
     func privatePEMRoundTrip() throws {
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let pem = try key.pkcs8PEM
         #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         #expect(pem.hasSuffix("-----END PRIVATE KEY-----\n"))
@@ -89,7 +83,7 @@ struct RSATests {
 
     @Test("SPKI public PEM and DER round trips keep the key")
     func publicRoundTrip() throws {
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let pem = try key.publicKey.pem
         #expect(pem.hasPrefix("-----BEGIN PUBLIC KEY-----\n"))
         #expect(pem.hasSuffix("-----END PUBLIC KEY-----\n"))
@@ -107,7 +101,7 @@ struct RSATests {
 
     @Test("Decrypting garbage of the right size throws instead of crashing")
     func garbageCiphertext() throws {
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         for _ in 0..<8 {
             let garbage = try SecureRandom.bytes(count: 256)
             let error = try #require(throws: CryptoError.self) { try key.decryptOAEP(garbage) }
@@ -122,7 +116,7 @@ struct RSATests {
 
     @Test("A tampered ciphertext does not decrypt")
     func tamperedCiphertext() throws {
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         var ciphertext = try key.publicKey.encryptOAEP(try SecureRandom.bytes(count: 32))
         ciphertext[100] ^= 0x04
         #expect(throws: CryptoError.self) { try key.decryptOAEP(ciphertext) }
@@ -131,7 +125,7 @@ struct RSATests {
     @Test("Ciphertexts of the wrong size are refused", arguments: [0, 1, 255, 257, 512])
     func wrongSizeCiphertext(_ count: Int) throws {
         let error = try #require(throws: CryptoError.self) {
-            try SharedKeys.rsa2048.decryptOAEP([UInt8](repeating: 1, count: count))
+            try TestKeys.identity.decryptOAEP([UInt8](repeating: 1, count: count))
         }
         #expect(error.isSameKind(as: .invalidArgumentFailure))
         #expect(error.reason.contains("\(count) bytes"))
@@ -160,8 +154,8 @@ struct RSATests {
         #expect(derError.operation == "SPKI decode")
         #expect(throws: CryptoError.self) { try RSAPublicKey(spkiDER: []) }
         // A private key PEM is not a public key PEM, and vice versa.
-        #expect(throws: CryptoError.self) { try RSAPublicKey(pem: try SharedKeys.rsa2048.pkcs8PEM) }
-        #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: try SharedKeys.rsa2048.publicKey.pem) }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(pem: try TestKeys.identity.pkcs8PEM) }
+        #expect(throws: CryptoError.self) { try RSAPrivateKey(pem: try TestKeys.identity.publicKey.pem) }
     }
 
     @Test("Generation outside 2048...4096 bits is refused", arguments: [0, 512, 1024, 2047, 4097, 8192])

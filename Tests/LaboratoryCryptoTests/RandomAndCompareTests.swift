@@ -1,4 +1,5 @@
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 /// A pair of byte strings and whether they are equal.

@@ -1,5 +1,6 @@
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import Testing
 
 @Suite("Key update")

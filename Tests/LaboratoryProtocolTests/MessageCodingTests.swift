@@ -82,19 +82,21 @@ struct MessageCodingTests {
 
     @Test("Every strict prefix of a server message is refused", arguments: serverMessages)
     func serverTruncated(_ message: ServerMessage) throws {
-        let encoded = message.encoded()
-        for length in 0..<encoded.count {
-            let code = try closeCode { _ = try ServerMessage(decoding: Array(encoded.prefix(length))) }
-            #expect(code == .protocolViolation, "prefix of \(length) bytes")
-        }
+        try expectPrefixesRefused(message.encoded()) { _ = try ServerMessage(decoding: $0) }
     }
 
     @Test("Every strict prefix of a client message is refused", arguments: clientMessages)
     func clientTruncated(_ message: ClientMessage) throws {
-        let encoded = message.encoded()
+        try expectPrefixesRefused(message.encoded()) { _ = try ClientMessage(decoding: $0) }
+    }
+
+    /// Requires `decode` to refuse every strict prefix of `encoded` as a protocol violation.
+    private func expectPrefixesRefused(
+        _ encoded: [UInt8], sourceLocation: SourceLocation = #_sourceLocation, _ decode: ([UInt8]) throws -> Void
+    ) throws {
         for length in 0..<encoded.count {
-            let code = try closeCode { _ = try ClientMessage(decoding: Array(encoded.prefix(length))) }
-            #expect(code == .protocolViolation, "prefix of \(length) bytes")
+            let code = try closeCode(sourceLocation: sourceLocation) { try decode(Array(encoded.prefix(length))) }
+            #expect(code == .protocolViolation, "prefix of \(length) bytes", sourceLocation: sourceLocation)
         }
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import Testing
 
 /// Checks every test vector in `Docs/PROTOCOL.md` against the code, so the specification and the
@@ -64,7 +65,7 @@ struct ProtocolDocumentTests {
         let values = Dictionary(document.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
         for (name, value) in expected {
             let documented = try #require(values[name], "vector \(name) is missing from the document")
-            #expect(Self.hex(documented) == Self.hex(value), "vector \(name)")
+            #expect(hex(documented) == hex(value), "vector \(name)")
         }
     }
 
@@ -418,7 +419,7 @@ struct ProtocolDocumentTests {
         }
         guard !inBlock else { throw DocumentError(description: "a vector block is not closed") }
         return try entries.map { entry in
-            guard let bytes = bytes(fromHex: entry.hex) else {
+            guard let bytes = bytes(parsingHex: entry.hex) else {
                 throw DocumentError(description: "vector \(entry.name) is not an even number of hex digits")
             }
             return (entry.name, bytes)
@@ -501,31 +502,5 @@ struct ProtocolDocumentTests {
             throw DocumentError(description: "frame prefix says \(length) bytes, \(frame.count - 4) follow")
         }
         return Array(frame.dropFirst(Frame.headerByteCount))
-    }
-
-    static func bytes(fromHex hex: String) -> [UInt8]? {
-        let digits = Array(hex.filter { !$0.isWhitespace }.utf8)
-        guard digits.count.isMultiple(of: 2) else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = nibble(digits[index]), let low = nibble(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    static func nibble(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        default: nil
-        }
-    }
-
-    static func hex(_ bytes: [UInt8]) -> String {
-        bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
     }
 }

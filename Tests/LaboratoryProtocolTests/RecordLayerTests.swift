@@ -1,5 +1,6 @@
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import Testing
 
 /// Both ends of a session derived from one secret.

@@ -1,20 +1,13 @@
 import Foundation
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import Testing
 
-/// RSA keys are slow to generate: the suites share one.
+/// The keys and values the suites share; the keys come from ``TestKeys``, generated once.
 enum Fixtures {
-    static let privateKey: RSAPrivateKey = {
-        do { return try RSAPrivateKey(bitCount: 2048) } catch { fatalError("RSA key generation failed: \(error)") }
-    }()
-}
-
-/// Decodes a hex string (whitespace ignored).
-func bytes(hex: String) -> [UInt8] {
-    let digits = Array(hex.filter { !$0.isWhitespace })
-    precondition(digits.count % 2 == 0, "odd number of hex digits")
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
+    /// The transport key.
+    static var privateKey: RSAPrivateKey { TestKeys.transport }
 }
 
 /// Runs `body`, requires it to throw a ``ProtocolError``, and returns the close code.
@@ -27,9 +20,7 @@ func closeCode(
 
 extension Fixtures {
     /// The long-term identity key that certifies ``privateKey`` as a transport key.
-    static let identityKey: RSAPrivateKey = {
-        do { return try RSAPrivateKey(bitCount: 2048) } catch { fatalError("RSA key generation failed: \(error)") }
-    }()
+    static var identityKey: RSAPrivateKey { TestKeys.identity }
 
     /// ``privateKey`` offered as a transport key, certified by ``identityKey`` for a day from now.
     static let transportOffer: TransportKeyOffer = {

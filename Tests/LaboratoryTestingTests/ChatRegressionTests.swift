@@ -20,6 +20,7 @@ struct ChatRegressionTests {
         "a join refused at the room limit does not use up one of the connection's rooms",
         arguments: ServiceTestMode.allCases)
     func failedJoinKeepsSlot(mode: ServiceTestMode) async throws {
+        // The opening of ChatServiceTests.limits, by design: each test states the limits it runs under.
         var limits = ChatLimits()
         limits.maximumRooms = 1
         limits.maximumRoomsPerConnection = 1

@@ -161,6 +161,7 @@ struct ChatResourceTests {
         "messages cost one delivery per member of their room; a direct message costs one",
         arguments: ServiceTestMode.allCases)
     func deliveryBudget(mode: ServiceTestMode) async throws {
+        // The opening of rateLimits, by design: each test states the limits it runs under.
         var limits = ChatLimits()
         limits.deliveryRate = RequestRate(perSecond: 0.01, burst: 10)
         try await withServiceTest(registry(limits), mode: mode) { client in

@@ -7,8 +7,7 @@ struct ChatServiceTests {
     @Test("join, say, presence: every member gets the same numbered events", arguments: ServiceTestMode.allCases)
     func roomBasics(mode: ServiceTestMode) async throws {
         try await withServiceTest(registry(), mode: mode) { client in
-            let ada = try await client.session(name: "ada")
-            let bob = try await client.session(name: "bob")
+            let (ada, bob) = try await adaAndBob(client)
             var adaEvents = ChatEvents(ada)
             var bobEvents = ChatEvents(bob)
 
@@ -43,11 +42,8 @@ struct ChatServiceTests {
     @Test("a disconnect is announced as left", arguments: ServiceTestMode.allCases)
     func disconnectAnnounced(mode: ServiceTestMode) async throws {
         try await withServiceTest(registry(), mode: mode) { client in
-            let ada = try await client.session(name: "ada")
-            let bob = try await client.session(name: "bob")
-            var events = ChatEvents(ada)
-            _ = try await ada.chat(.join(room: "lobby", after: nil))
-            _ = try await bob.chat(.join(room: "lobby", after: nil))
+            let (ada, bob, adaEvents) = try await lobby(client)
+            var events = adaEvents
             await bob.disconnect()
             let seen = try await events.next(3)
             #expect(seen.map(\.kind) == [.joined, .joined, .left])
@@ -59,11 +55,8 @@ struct ChatServiceTests {
     @Test("rename is visible to the room and to services", arguments: ServiceTestMode.allCases)
     func rename(mode: ServiceTestMode) async throws {
         try await withServiceTest(registry(), mode: mode) { client in
-            let ada = try await client.session(name: "ada")
-            let bob = try await client.session(name: "bob")
-            var events = ChatEvents(ada)
-            _ = try await ada.chat(.join(room: "lobby", after: nil))
-            _ = try await bob.chat(.join(room: "lobby", after: nil))
+            let (ada, bob, adaEvents) = try await lobby(client)
+            var events = adaEvents
             try await bob.rename(to: "Robert")
             _ = try await bob.chat(.say(room: "lobby", text: "new name"))
             let seen = try await events.next(4)
@@ -107,8 +100,7 @@ struct ChatServiceTests {
     @Test("direct messages reach only their recipient", arguments: ServiceTestMode.allCases)
     func direct(mode: ServiceTestMode) async throws {
         try await withServiceTest(registry(), mode: mode) { client in
-            let ada = try await client.session(name: "ada")
-            let bob = try await client.session(name: "bob")
+            let (ada, bob) = try await adaAndBob(client)
             var bobEvents = ChatEvents(bob)
             _ = try await bob.chat(.rooms())  // bob is now on chat
             _ = try await ada.chat(.direct(to: bob.connectionID, text: "psst"))

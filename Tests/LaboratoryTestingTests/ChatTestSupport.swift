@@ -38,3 +38,17 @@ func registry(_ limits: ChatLimits = ChatLimits()) -> ServiceRegistry {
     services.register(ChatService(limits: limits), as: "chat")
     return services
 }
+
+/// Ada and Bob, both in the room "lobby", and Ada's chat events from before either joined.
+func lobby(_ client: ServiceTestClient) async throws -> (ada: TestSession, bob: TestSession, adaEvents: ChatEvents) {
+    let (ada, bob) = try await adaAndBob(client)
+    let events = ChatEvents(ada)
+    _ = try await ada.chat(.join(room: "lobby", after: nil))
+    _ = try await bob.chat(.join(room: "lobby", after: nil))
+    return (ada, bob, events)
+}
+
+/// Two sessions, "ada" and "bob".
+func adaAndBob(_ client: ServiceTestClient) async throws -> (ada: TestSession, bob: TestSession) {
+    (try await client.session(name: "ada"), try await client.session(name: "bob"))
+}

@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import Synchronization
 import Testing
 

@@ -1,4 +1,5 @@
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import Testing
@@ -9,7 +10,8 @@ import Testing
 extension Adversarial {
     /// The rules a clean-room implementer found ambiguous in PROTOCOL.md, each now stated with
     /// MUST/MUST NOT, attacked over real sockets: pipelined requests, the renewal counters, what
-    /// the transport key's handshake budget counts, and the fingerprint of the real executable.
+    /// the transport key's handshake budget counts. (The fingerprint of the real executable:
+    /// `ExecutableFingerprintTests` in the end-to-end tests.)
     /// (Strict JSON, names and room names: `ChatRulesTests`, `DisplayNameTests`; known hosts:
     /// `KnownHostsFileTests`, `TerminalClientTests.ipv6KnownHosts`.)
     @Suite("Protocol rules", .timeLimit(.minutes(1)))
@@ -67,8 +69,7 @@ extension Adversarial {
             var services = ServiceRegistry()
             services.register(recorder, as: "order")
             try await LiveServer.with(services: services) { live in
-                var raw = try await RawClient.connect(port: live.port)
-                _ = try await raw.handshake()
+                var raw = try await live.acceptedRawClient()
                 // All requests in one write: the server has every frame before it serves the first.
                 var bytes: [UInt8] = []
                 for index in 1...count {
@@ -193,8 +194,7 @@ extension Adversarial {
             let handshakeBytes = 1 + 2 + LiveServer.password.utf8.count + 1 + 2 + 3
             #expect(handshakeBytes == 37)
             try await LiveServer.with(Tweak { $0.outbound.rekeyAfterBytes = 3000 }) { live in
-                var raw = try await RawClient.connect(port: live.port)
-                _ = try await raw.handshake()
+                var raw = try await live.acceptedRawClient()
                 // Requests of exactly 990 message bytes to a service that does not exist (a short
                 // error comes back, so the server's own direction stays far from the limit).
                 let body = [UInt8](repeating: 0x61, count: 990 - (1 + 8 + 2 + 4 + 4))
@@ -232,13 +232,7 @@ extension Adversarial {
 
         @Test("the handshake budget counts hellos that offer the key, finished handshakes or not")
         func budgetCountsHellos() async throws {
-            try await LiveServer.with(
-                Tweak {
-                    $0.transportKeys.keySource = { try RSAPrivateKey(bitCount: 2048) }
-                    $0.transportKeys.maximumHandshakes = 3
-                }
-            ) { live in
-                let keys = try #require(await live.server.transportKeys)
+            try await LiveServer.withRotatingKeys(Tweak { $0.transportKeys.maximumHandshakes = 3 }) { live, keys in
                 let first = keys.currentOffer.certificate.transportKeySPKI
                 // Three connections that read the hello and never answer it.
                 var silent: [RawClient] = []
@@ -249,37 +243,13 @@ extension Adversarial {
                     silent.append(raw)
                 }
                 // The rotation task looks once a second; the next key is generated meanwhile.
-                let deadline = ContinuousClock.now + .seconds(30)
-                while keys.currentOffer.certificate.transportKeySPKI == first, ContinuousClock.now < deadline {
-                    try await Task.sleep(for: .milliseconds(50))
-                }
+                try await keys.waitForRotation(from: RSAPublicKey.fingerprint(ofSPKI: first), within: .seconds(30))
                 var next = try await RawClient.connect(port: live.port)
                 let hello = try ServerHello(decoding: try #require(await next.nextFrame()))
                 #expect(hello.transportKey.transportKeySPKI != first)
                 await next.close()
                 for raw in silent { await raw.close() }
             }
-        }
-
-        @Test("the executable's printed fingerprint is what PROTOCOL.md's openssl line computes from its key file")
-        func fingerprintOfExecutable() async throws {
-            let target = try await TargetProcess.start([])
-            let keyFile = target.process.stateDirectory + "/host_key.pem"
-            let command =
-                "openssl pkey -in \"$1\" -pubout -outform DER | openssl dgst -sha256 -binary | base64 | tr -d '='"
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/sh")
-            process.arguments = ["-c", command, "sh", keyFile]
-            let output = Pipe()
-            process.standardOutput = output
-            try process.run()
-            let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
-            #expect("SHA256:" + printed.trimmingCharacters(in: .newlines) == target.fingerprint)
-            let session = try await target.connect(name: "pin")
-            #expect(session.serverFingerprint == target.fingerprint)
-            await session.close()
-            await target.stop()
         }
     }
 }

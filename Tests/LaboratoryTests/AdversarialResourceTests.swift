@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import Testing
 
 extension Adversarial {

@@ -1,5 +1,6 @@
 import Foundation
 import Laboratory
+import LaboratoryTestSupport
 import Testing
 
 extension Adversarial {
@@ -49,7 +50,7 @@ extension Adversarial {
         /// Up to three rounds of interleaved samples, and the public checks for context.
         static func measure() throws -> (rounds: [Round], publicChecks: [String: Duration]) {
             let identity = LiveServer.hostKey
-            let transport = try RSAPrivateKey(bitCount: 2048)
+            let transport = TestKeys.transport
             let now = UInt64(Date().timeIntervalSince1970 * 1000)
             let offer = TransportKeyOffer(
                 privateKey: transport,

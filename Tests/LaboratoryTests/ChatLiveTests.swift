@@ -1,26 +1,9 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
 import Testing
-
-/// Collects chat events from a session until a condition holds.
-struct ChatEventReader {
-    private var iterator: AsyncStream<ClientEvent>.AsyncIterator
-
-    init(_ session: ClientSession) { iterator = session.events.makeAsyncIterator() }
-
-    /// Reads chat events until `count` of them satisfy `isWanted`; returns those, in order.
-    mutating func collect(_ count: Int, where isWanted: (ChatEvent) -> Bool) async -> [ChatEvent] {
-        var wanted: [ChatEvent] = []
-        while wanted.count < count, let event = await iterator.next() {
-            if case .service(let serviceEvent) = event, let chat = ChatEvent(serviceEvent), isWanted(chat) {
-                wanted.append(chat)
-            }
-        }
-        return wanted
-    }
-}
 
 @Suite("Chat, live", .timeLimit(.minutes(3)))
 struct ChatLiveTests {
@@ -88,24 +71,9 @@ struct ChatLiveTests {
             _ = try await stalled.receive()
             try await stalled.channel.setOption(.autoRead, value: false).get()
 
-            let text = String(repeating: "x", count: 2000)
-            var dropped = false
-            var sent = 0
-            while !dropped && sent < 20_000 {
-                _ = try await sender.chat(.say(room: "flood", text: text))
-                sent += 1
-                if sent % 100 == 0 {
-                    let members = try await sender.chat(.who(room: "flood")).members ?? []
-                    dropped = !members.contains { $0.id == acceptance.connectionID }
-                }
-            }
-            #expect(dropped, "the stalled member was never dropped after \(sent) messages")
-            // The reader saw every message, and the stalled member leave.
-            let seen = await readerEvents.collect(sent + 1) {
-                $0.kind == .message || ($0.kind == .left && $0.from == acceptance.connectionID)
-            }
-            #expect(seen.filter { $0.kind == .message }.count == sent)
-            #expect(seen.contains { $0.kind == .left && $0.from == acceptance.connectionID })
+            _ = try await SlowConsumerFlood.run(
+                from: sender, in: "flood", until: acceptance.connectionID, isDroppedSeenBy: &readerEvents,
+                textBytes: 2000, maximumMessages: 20_000, checkEvery: 100)
             #expect(try await reader.request(service: "echo", body: [1]) == [1])
             await stalled.close()
             await sender.close()

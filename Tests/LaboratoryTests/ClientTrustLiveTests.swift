@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import Testing
 
 @Suite("Client trust and failures, live", .timeLimit(.minutes(1)))
@@ -19,7 +20,7 @@ struct ClientTrustLiveTests {
             return live.port
         }
         // A different server key on the same address.
-        let otherKey = try RSAPrivateKey(bitCount: 2048)
+        let otherKey = TestKeys.other
         try await LiveServer.with(
             Tweak {
                 $0.hostKey = otherKey

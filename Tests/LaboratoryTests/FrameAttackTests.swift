@@ -1,8 +1,10 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import Testing
 
+// One attack per test, each opening the same way (a live server, a raw client), so that a failure names the attack.
 @Suite("Frames under attack", .timeLimit(.minutes(1)))
 struct FrameAttackTests {
     @Test(
@@ -26,8 +28,7 @@ struct FrameAttackTests {
     @Test("after the handshake an oversized prefix is answered with a sealed reason")
     func oversizedInSession() async throws {
         try await LiveServer.with(Tweak { $0.maximumFrameSize = 4096 }) { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             try await raw.sendRaw(Frame.header(payloadLength: 4097))
             let frame = try #require(await raw.nextFrame())
             #expect(
@@ -40,8 +41,7 @@ struct FrameAttackTests {
     @Test("a flipped bit in an encrypted frame closes the connection", arguments: [0, 13, 40])
     func flippedBit(position: Int) async throws {
         try await LiveServer.with { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             var sealed = try raw.sealer!.seal(
                 ClientMessage.request(Request(id: 1, service: "echo", body: Array(repeating: 0x41, count: 20)))
                     .encoded())
@@ -54,8 +54,7 @@ struct FrameAttackTests {
     @Test("a replayed frame closes the connection")
     func replay() async throws {
         try await LiveServer.with { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             let sealed = try await raw.send(.request(Request(id: 1, service: "echo", body: [1, 2, 3])))
             #expect(try await raw.receive() == .response(Response(requestID: 1, status: .ok, body: [1, 2, 3])))
             try await raw.sendFrame(sealed)
@@ -66,8 +65,7 @@ struct FrameAttackTests {
     @Test("reordered frames close the connection")
     func reorder() async throws {
         try await LiveServer.with { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             let first = try raw.sealer!.seal(ClientMessage.ping(1).encoded())
             let second = try raw.sealer!.seal(ClientMessage.ping(2).encoded())
             // One write: the server may close as soon as it reads `second`, and a second write
@@ -135,8 +133,7 @@ struct OversizedFieldTests {
     @Test("a service name too long to quote in the error does not stop the server")
     func longServiceName() async throws {
         try await LiveServer.with { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             let hugeName = String(repeating: "x", count: 70_000)
             // A string field holds at most 65,535 bytes, so the request is built by hand.
             var writer = ByteWriter()

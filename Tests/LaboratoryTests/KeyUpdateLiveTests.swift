@@ -1,14 +1,15 @@
 import Laboratory
+import LaboratoryTestSupport
 import NIOCore
 import Testing
 
+// One rule per test, each opening the same way (a live server, a raw client), so that a failure names the rule.
 @Suite("Key updates, live", .timeLimit(.minutes(1)))
 struct KeyUpdateLiveTests {
     @Test("a client's key update is answered with the server's own, and traffic continues under the new keys")
     func clientInitiated() async throws {
         try await LiveServer.with { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             let update = try KeyUpdate.random(requestsUpdate: true)
             try await raw.send(.keyUpdate(update))
             try raw.sealer!.apply(update)
@@ -28,8 +29,7 @@ struct KeyUpdateLiveTests {
     @Test("a frame sealed with the old key after a key update does not open")
     func oldKeyRefused() async throws {
         try await LiveServer.with { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             let update = try KeyUpdate.random(requestsUpdate: false)
             try await raw.send(.keyUpdate(update))
             // Deliberately keep sealing with the old key.
@@ -74,8 +74,7 @@ struct KeyUpdateLiveTests {
     @Test("a client that ignores key update requests is closed past twice the limit")
     func ignoredRequests() async throws {
         try await LiveServer.with(Tweak { $0.outbound.rekeyAfterFrames = 5 }) { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             var reason: CloseReason?
             var value: UInt64 = 0
             sending: while value < 50 {
@@ -104,8 +103,7 @@ struct OutboundEdgeTests {
     @Test("nothing follows the closing message, even when a key renewal is due")
     func nothingAfterClosing() async throws {
         try await LiveServer.with(Tweak { $0.outbound.rekeyInterval = .zero }) { live in
-            var raw = try await RawClient.connect(port: live.port)
-            _ = try await raw.handshake()
+            var raw = try await live.acceptedRawClient()
             try await raw.send(.bye)
             var last: ServerMessage?
             while let frame = await raw.nextFrame() {

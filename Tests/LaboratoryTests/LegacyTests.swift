@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
 import Testing

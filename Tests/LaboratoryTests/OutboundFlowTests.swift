@@ -1,6 +1,7 @@
 import Laboratory
 import LaboratoryClient
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
 import Testing

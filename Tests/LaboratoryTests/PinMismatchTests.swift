@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import LaboratoryTransport
 import NIOConcurrencyHelpers
 import NIOCore
@@ -41,13 +42,8 @@ final class ByteRecorder: ChannelInboundHandler, Sendable {
 struct PinMismatchTests {
     @Test("a client whose pin does not match sends nothing at all, so never the password")
     func nothingSent() async throws {
-        let impostorKey = try RSAPrivateKey(bitCount: 2048)
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let certificate = try TransportKeyCertificate.issue(
-            for: impostorKey.publicKey, by: impostorKey, notBefore: now, notAfter: now + 60_000)
-        let hello = ServerHello(
-            identityKeySPKI: impostorKey.publicKey.spkiDER, transportKey: certificate,
-            serverRandom: try SecureRandom.bytes(count: 32))
+        let impostorKey = TestKeys.other
+        let hello = try ServerHello.certified(identity: impostorKey, transport: impostorKey)
         let recorder = ByteRecorder(hello: hello.encoded())
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in

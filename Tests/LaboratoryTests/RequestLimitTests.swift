@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import Testing
 
 /// A service that holds every request until the test opens the gate.

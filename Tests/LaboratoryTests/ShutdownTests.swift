@@ -251,6 +251,7 @@ struct ShutdownTests {
                         return nil
                     }
                 }
+                // Shut down while every client runs, then gather what each saw, as in the test above.
                 await live.group.triggerGracefulShutdown()
                 var failures: [String] = []
                 for await failure in group { if let failure { failures.append(failure) } }

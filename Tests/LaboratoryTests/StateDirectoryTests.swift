@@ -5,6 +5,7 @@ import Testing
 
 /// The server's files on a real file system: permissions, interrupted writes, and the messages an
 /// operator sees for a bad key or password file.
+// Each refusal is its own test, opening the same way on a scratch folder, so that a failure names the state refused.
 @Suite("State directory and password files")
 struct StateDirectoryTests {
     /// A fresh directory under the system's temporary directory, removed at the end.

@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
 import Testing
@@ -54,31 +55,16 @@ struct TransportKeyTests {
 
     @Test("a transport key rotates when its lifetime is over")
     func lifetime() async throws {
-        try await LiveServer.with(
-            Tweak {
-                $0.transportKeys.keySource = { try RSAPrivateKey(bitCount: 2048) }
-                $0.transportKeys.lifetime = .milliseconds(500)
-            }
-        ) { live in
-            let keys = try #require(await live.server.transportKeys)
-            let first = keys.currentOffer.privateKey.publicKey.fingerprint
-            let deadline = ContinuousClock.now + .seconds(60)
-            while keys.currentOffer.privateKey.publicKey.fingerprint == first, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(50))
-            }
-            #expect(keys.currentOffer.privateKey.publicKey.fingerprint != first)
+        try await LiveServer.withRotatingKeys(Tweak { $0.transportKeys.lifetime = .milliseconds(500) }) { _, keys in
+            let first = keys.currentFingerprint
+            try await keys.waitForRotation(from: first, within: .seconds(60))
+            #expect(keys.currentFingerprint != first)
         }
     }
 
     @Test("a transport key rotates after its handshake budget; new connections never wait")
     func handshakeBudget() async throws {
-        try await LiveServer.with(
-            Tweak {
-                $0.transportKeys.keySource = { try RSAPrivateKey(bitCount: 2048) }
-                $0.transportKeys.maximumHandshakes = 3
-            }
-        ) { live in
-            let keys = try #require(await live.server.transportKeys)
+        try await LiveServer.withRotatingKeys(Tweak { $0.transportKeys.maximumHandshakes = 3 }) { live, keys in
             let first = keys.currentOffer.privateKey.publicKey.fingerprint
             var seen: Set<String> = []
             for index in 0..<12 {
@@ -123,14 +109,8 @@ struct TransportKeyVerificationTests {
     @Test("a transport key signed by another key is refused before anything is sent")
     func wrongSigner() async throws {
         let identity = LiveServer.hostKey
-        let transport = try RSAPrivateKey(bitCount: 2048)
-        let mallory = try RSAPrivateKey(bitCount: 2048)
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let forged = try TransportKeyCertificate.issue(
-            for: transport.publicKey, by: mallory, notBefore: now, notAfter: now + 60_000)
-        let hello = ServerHello(
-            identityKeySPKI: identity.publicKey.spkiDER, transportKey: forged,
-            serverRandom: try SecureRandom.bytes(count: 32))
+        let mallory = TestKeys.other
+        let hello = try ServerHello.certified(identity: identity, transport: TestKeys.transport, signer: mallory)
         let error = try await clientSendsNothing(to: hello, pin: identity.publicKey.fingerprint)
         #expect(error.code == .serverKeyMismatch)
         #expect(error.message.contains("not signed"))
@@ -139,13 +119,9 @@ struct TransportKeyVerificationTests {
     @Test("an expired transport key is refused before anything is sent")
     func expired() async throws {
         let identity = LiveServer.hostKey
-        let transport = try RSAPrivateKey(bitCount: 2048)
-        let now = UInt64(Date().timeIntervalSince1970 * 1000)
-        let old = try TransportKeyCertificate.issue(
-            for: transport.publicKey, by: identity, notBefore: now - 7_200_000, notAfter: now - 3_600_000)
-        let hello = ServerHello(
-            identityKeySPKI: identity.publicKey.spkiDER, transportKey: old,
-            serverRandom: try SecureRandom.bytes(count: 32))
+        // Valid from two hours ago until an hour ago.
+        let hello = try ServerHello.certified(
+            identity: identity, transport: TestKeys.transport, valid: Duration.seconds(-7200)...Duration.seconds(-3600))
         let error = try await clientSendsNothing(to: hello, pin: identity.publicKey.fingerprint)
         #expect(error.code == .serverKeyMismatch)
         #expect(error.message.contains("valid from"))

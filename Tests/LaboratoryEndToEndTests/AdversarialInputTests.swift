@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import Testing
 
@@ -71,13 +72,9 @@ extension Adversarial {
             }
 
             let after = try target.memory()
-            let report = await honest.stop()
-            print(
-                "malformed input: \(attacks.count) attacks; server memory before \(before), after \(after); "
-                    + "honest: \(report)")
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "malformed input: \(attacks.count) attacks",
+                honest: honest, memoryBefore: before, after: after)
         }
     }
 }
@@ -282,7 +279,7 @@ extension InputAttack {
         // After the password: the server expects the name.
         for (label, message) in strayMessages where label != "name" {
             add("awaiting the name: a \(label) message", .reason(.protocolViolation)) { raw in
-                try await raw.toName()
+                try await raw.toName(password: TargetProcess.password)
                 await raw.push(Frame.encode(try raw.sealer!.seal(message.encoded())))
             }
         }
@@ -293,7 +290,7 @@ extension InputAttack {
             await raw.push(Frame.encode(sealed))
         }
         add("awaiting the name: a name with control characters", .reason(.invalidName)) { raw in
-            try await raw.toName()
+            try await raw.toName(password: TargetProcess.password)
             await raw.push(Frame.encode(try raw.sealer!.seal(ClientMessage.name("eve\u{0}\u{7}").encoded())))
         }
 
@@ -369,45 +366,4 @@ extension InputAttack {
         "ping": .ping(1), "pong": .pong(1), "bye": .bye, "rename": .rename(requestID: 1, name: "eve"),
         "key update": .keyUpdate(try! KeyUpdate.random(requestsUpdate: false)),
     ]
-}
-
-extension RawClient {
-    /// Reads the hello; throws if the server sent anything else.
-    mutating func readHello() async throws -> [UInt8] {
-        guard let payload = await nextFrame() else { throw RawClientError("closed before the hello") }
-        _ = try ServerHello(decoding: payload)
-        return payload
-    }
-
-    /// Runs the key exchange and reads the password prompt.
-    mutating func toPassword() async throws {
-        try await exchangeKeys()
-        guard try await receive() == .passwordPrompt else { throw RawClientError("no password prompt") }
-    }
-
-    /// Runs the key exchange, sends the password, and reads the name prompt.
-    mutating func toName(password: String = TargetProcess.password) async throws {
-        try await toPassword()
-        try await send(.password(password))
-        guard try await receive() == .namePrompt else { throw RawClientError("no name prompt") }
-    }
-
-    /// Reads the prompt the server sends after a key exchange it could not decrypt: a frame the
-    /// size of a sealed prompt that this client cannot open; then sends a frame for the server to
-    /// fail on.
-    mutating func expectUnreadablePrompt() async throws {
-        guard let prompt = await nextFrame() else { throw RawClientError("closed instead of prompting") }
-        guard prompt.count == ServerMessage.passwordPrompt.encoded().count + AES256GCM.tagByteCount else {
-            throw RawClientError("the prompt is \(prompt.count) bytes")
-        }
-        if let opener, (try? opener.open(prompt)) != nil {
-            throw RawClientError("the prompt opened with the client's keys")
-        }
-        await push(Frame.encode(try SecureRandom.bytes(count: 40)))
-    }
-
-    /// Writes attack bytes; the server may already have closed, so a failed write is expected.
-    func push(_ bytes: [UInt8]) async {
-        try? await sendRaw(bytes)
-    }
 }

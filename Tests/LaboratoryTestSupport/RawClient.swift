@@ -5,16 +5,16 @@ import NIOCore
 import NIOPosix
 
 /// A client that speaks frames by hand, so tests can send what a real client never would.
-struct RawClient {
-    let channel: any Channel
+package struct RawClient {
+    package let channel: any Channel
     private var frames: AsyncStream<[UInt8]>.AsyncIterator
-    private(set) var sealer: RecordSealer?
-    private(set) var opener: RecordOpener?
-    private(set) var hello: ServerHello?
+    package private(set) var sealer: RecordSealer?
+    package private(set) var opener: RecordOpener?
+    package private(set) var hello: ServerHello?
 
     /// Connects to the server on loopback; `from` picks the source address (any 127.x.y.z), so
     /// tests can play clients on different addresses.
-    static func connect(port: Int, from source: String? = nil, receiveBufferSize: Int? = nil) async throws
+    package static func connect(port: Int, from source: String? = nil, receiveBufferSize: Int? = nil) async throws
         -> RawClient
     {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
@@ -39,45 +39,45 @@ struct RawClient {
     }
 
     /// The next frame payload, or `nil` once the server has closed the connection.
-    mutating func nextFrame() async -> [UInt8]? { await frames.next() }
+    package mutating func nextFrame() async -> [UInt8]? { await frames.next() }
 
     /// Reads frames until the server closes; returns them all.
-    mutating func remainingFrames() async -> [[UInt8]] {
+    package mutating func remainingFrames() async -> [[UInt8]] {
         var all: [[UInt8]] = []
         while let frame = await frames.next() { all.append(frame) }
         return all
     }
 
     /// Writes bytes exactly as given.
-    func sendRaw(_ bytes: [UInt8]) async throws {
+    package func sendRaw(_ bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
     }
 
     /// Writes one frame around `payload`.
-    func sendFrame(_ payload: [UInt8]) async throws { try await sendRaw(Frame.encode(payload)) }
+    package func sendFrame(_ payload: [UInt8]) async throws { try await sendRaw(Frame.encode(payload)) }
 
     /// Seals and writes a message; returns the sealed payload (for replaying).
     @discardableResult
-    func send(_ message: ClientMessage) async throws -> [UInt8] {
+    package func send(_ message: ClientMessage) async throws -> [UInt8] {
         let sealed = try sealer!.seal(message.encoded())
         try await sendFrame(sealed)
         return sealed
     }
 
     /// Reads and opens the next message; `nil` if the server closed.
-    mutating func receive() async throws -> ServerMessage? {
+    package mutating func receive() async throws -> ServerMessage? {
         guard let frame = await nextFrame() else { return nil }
         return try ServerMessage(decoding: try opener!.open(frame))
     }
 
     /// Reads the hello and sends a fresh secret; afterwards frames are sealed.
-    mutating func exchangeKeys() async throws {
+    package mutating func exchangeKeys() async throws {
         guard let payload = await nextFrame() else { throw RawClientError("closed before the hello") }
         try await exchangeKeys(hello: payload)
     }
 
     /// Sends a fresh secret for an already received hello.
-    mutating func exchangeKeys(hello payload: [UInt8]) async throws {
+    package mutating func exchangeKeys(hello payload: [UInt8]) async throws {
         try await sendFrame(try prepareKeyExchange(hello: payload))
     }
 
@@ -85,7 +85,7 @@ struct RawClient {
     /// returns the key exchange payload (the encrypted secret) instead of sending it.
     /// The key exchange is the client state machine's (`ClientHandshake`), which also checks the
     /// transport key's certificate; the identity key is trusted as it comes.
-    mutating func prepareKeyExchange(hello payload: [UInt8]) throws -> [UInt8] {
+    package mutating func prepareKeyExchange(hello payload: [UInt8]) throws -> [UInt8] {
         var client = ClientHandshake(credentials: .init(password: "", name: ""))
         let actions: [ClientHandshake.Action]
         do {
@@ -107,13 +107,17 @@ struct RawClient {
     }
 
     /// Runs the whole handshake and returns the acceptance.
-    mutating func handshake(password: String = LiveServer.password, name: String = "raw") async throws -> Acceptance {
+    package mutating func handshake(password: String = LiveServer.password, name: String = "raw") async throws
+        -> Acceptance
+    {
         guard let hello = await nextFrame() else { throw RawClientError("closed before the hello") }
         return try await handshakeAfterHello(hello, password: password, name: name)
     }
 
     /// Runs the rest of the handshake after the hello; a rejection throws with the server's reason.
-    mutating func handshakeAfterHello(_ hello: [UInt8], password: String = LiveServer.password, name: String = "raw")
+    package mutating func handshakeAfterHello(
+        _ hello: [UInt8], password: String = LiveServer.password, name: String = "raw"
+    )
         async throws -> Acceptance
     {
         try await exchangeKeys(hello: hello)
@@ -129,7 +133,7 @@ struct RawClient {
 
     /// Reads until the server's `closing` message (sealed or not) and returns its reason; then
     /// expects the connection to end.
-    mutating func closeReason() async throws -> CloseReason? {
+    package mutating func closeReason() async throws -> CloseReason? {
         while let frame = await nextFrame() {
             let plain = (try? opener?.open(frame)) ?? frame
             if case .closing(let reason)? = try? ServerMessage(decoding: plain) {
@@ -140,31 +144,31 @@ struct RawClient {
         return nil
     }
 
-    func close() async { try? await channel.close() }
+    package func close() async { try? await channel.close() }
 }
 
-struct RawClientError: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
+package struct RawClientError: Error, CustomStringConvertible {
+    package let description: String
+    package init(_ description: String) { self.description = description }
 }
 
 /// Hands every inbound frame to an AsyncStream and finishes it when the connection closes.
-final class FrameCollector: ChannelInboundHandler, Sendable {
-    typealias InboundIn = ByteBuffer
-    let continuation: AsyncStream<[UInt8]>.Continuation
+package final class FrameCollector: ChannelInboundHandler, Sendable {
+    package typealias InboundIn = ByteBuffer
+    package let continuation: AsyncStream<[UInt8]>.Continuation
 
-    init(continuation: AsyncStream<[UInt8]>.Continuation) { self.continuation = continuation }
+    package init(continuation: AsyncStream<[UInt8]>.Continuation) { self.continuation = continuation }
 
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         continuation.yield(Array(unwrapInboundIn(data).readableBytesView))
     }
 
-    func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         continuation.finish()
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
         continuation.finish()
         context.close(promise: nil)
     }

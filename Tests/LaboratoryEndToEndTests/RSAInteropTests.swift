@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryCrypto
+import LaboratoryTestSupport
 import Testing
 
 /// Checks against the `openssl` command-line tool, run as a separate process.
@@ -13,7 +14,7 @@ struct RSAInteropTests {
     func opensslEncryptsWeDecrypt() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let secret = try SecureRandom.bytes(count: 32)
         let publicPath = try directory.write("public.pem", try key.publicKey.pem)
         let plainPath = try directory.write("secret.bin", secret)
@@ -27,11 +28,12 @@ struct RSAInteropTests {
         #expect(try key.decryptOAEP(ciphertext) == secret)
     }
 
+    // The mirror of opensslEncryptsWeDecrypt, kept apart so that a failure names the direction.
     @Test("We encrypt; openssl decrypts with our PKCS#8 private key")
     func weEncryptOpensslDecrypts() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let secret = try SecureRandom.bytes(count: 32)
         let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
         let cipherPath = try directory.write("secret.enc", try key.publicKey.encryptOAEP(secret))
@@ -44,7 +46,7 @@ struct RSAInteropTests {
     func sha1OAEPIsRejected() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let publicPath = try directory.write("public.pem", try key.publicKey.pem)
         let plainPath = try directory.write("secret.bin", try SecureRandom.bytes(count: 32))
         _ = try runToolChecked(
@@ -60,7 +62,7 @@ struct RSAInteropTests {
     func traditionalPEM() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
         let traditional = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-traditional"]).text
         #expect(traditional.hasPrefix("-----BEGIN RSA PRIVATE KEY-----"))
@@ -72,7 +74,7 @@ struct RSAInteropTests {
     func fingerprintMatchesOpenssl() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        for key in [SharedKeys.rsa2048.publicKey, try RSAPrivateKey(bitCount: 3072).publicKey] {
+        for key in [TestKeys.identity.publicKey, try RSAPrivateKey(bitCount: 3072).publicKey] {
             let publicPath = try directory.write("public.pem", try key.pem)
             let output = try runToolChecked([
                 "sh", "-c",
@@ -95,7 +97,7 @@ struct RSAInteropTests {
     func documentedCommand() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let path = try directory.write("host_key.pem", try key.pkcs8PEM)
         let output = try runToolChecked(["sh", "-c", Self.fingerprintCommand, "sh", path]).text
         #expect("SHA256:" + output.trimmingCharacters(in: .newlines) == key.publicKey.fingerprint)
@@ -111,7 +113,7 @@ struct RSAInteropTests {
     func sshKeygenDiffers() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048.publicKey
+        let key = TestKeys.identity.publicKey
         let pemPath = try directory.write("public.pem", try key.pem)
         let sshLine = try runToolChecked(["ssh-keygen", "-i", "-m", "PKCS8", "-f", pemPath]).text
         let sshPath = try directory.write("key.pub", sshLine)
@@ -129,7 +131,7 @@ struct RSAInteropTests {
     func spkiMatchesOpenssl() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let key = SharedKeys.rsa2048
+        let key = TestKeys.identity
         let privatePath = try directory.write("private.pem", try key.pkcs8PEM)
         let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
         #expect(der.standardOutput == key.publicKey.spkiDER)
@@ -141,7 +143,7 @@ struct RSAInteropTests {
     func encryptedPEMRefused() throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let privatePath = try directory.write("private.pem", try SharedKeys.rsa2048.pkcs8PEM)
+        let privatePath = try directory.write("private.pem", try TestKeys.identity.pkcs8PEM)
         let encrypted = try runToolChecked([
             "openssl", "pkcs8", "-topk8", "-in", privatePath, "-v2", "aes-256-cbc", "-passout", "pass:secret",
         ]).text
@@ -153,8 +155,6 @@ struct RSAInteropTests {
 
     @Test("A 1024-bit RSA key from openssl genpkey is refused, private and public")
     func rsa1024Refused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let pem = try runToolChecked([
             "openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024",
         ]).text
@@ -163,18 +163,14 @@ struct RSAInteropTests {
         #expect(privateError.isSameKind(as: .invalidArgumentFailure))
         #expect(privateError.reason.contains("1024"))
 
-        let privatePath = try directory.write("private.pem", pem)
-        let publicPEM = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout"]).text
-        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicPEM) }
+        let publicKey = try opensslPublicKey(of: pem)
+        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicKey.pem) }
         #expect(publicError.isSameKind(as: .invalidArgumentFailure))
-        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
-        #expect(throws: CryptoError.self) { try RSAPublicKey(spkiDER: der.standardOutput) }
+        #expect(throws: CryptoError.self) { try RSAPublicKey(spkiDER: publicKey.der) }
     }
 
     @Test("A P-256 EC key is refused as not RSA, private and public")
     func ecKeyRefused() throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.remove() }
         let pem = try runToolChecked([
             "openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256",
         ]).text
@@ -182,12 +178,20 @@ struct RSAInteropTests {
         #expect(privateError.isSameKind(as: .invalidArgumentFailure))
         #expect(privateError.reason.contains("not an RSA key"))
 
-        let privatePath = try directory.write("private.pem", pem)
-        let publicPEM = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout"]).text
-        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicPEM) }
+        let publicKey = try opensslPublicKey(of: pem)
+        let publicError = try #require(throws: CryptoError.self) { try RSAPublicKey(pem: publicKey.pem) }
         #expect(publicError.reason.contains("not an RSA key"))
-        let der = try runToolChecked(["openssl", "pkey", "-in", privatePath, "-pubout", "-outform", "DER"])
-        let derError = try #require(throws: CryptoError.self) { try RSAPublicKey(spkiDER: der.standardOutput) }
+        let derError = try #require(throws: CryptoError.self) { try RSAPublicKey(spkiDER: publicKey.der) }
         #expect(derError.operation == "SPKI decode")
+    }
+
+    /// The public half of `privatePEM` as openssl writes it, in PEM and in DER.
+    private func opensslPublicKey(of privatePEM: String) throws -> (pem: String, der: [UInt8]) {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = try directory.write("private.pem", privatePEM)
+        let pem = try runToolChecked(["openssl", "pkey", "-in", path, "-pubout"]).text
+        let der = try runToolChecked(["openssl", "pkey", "-in", path, "-pubout", "-outform", "DER"]).standardOutput
+        return (pem, der)
     }
 }

@@ -4,31 +4,28 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
-import Synchronization
 
 /// A change to the test server's configuration.
-struct Tweak {
-    let apply: (inout ServerConfiguration) -> Void
+package struct Tweak {
+    package let apply: (inout ServerConfiguration) -> Void
 
-    init(_ apply: @escaping (inout ServerConfiguration) -> Void) { self.apply = apply }
+    package init(_ apply: @escaping (inout ServerConfiguration) -> Void) { self.apply = apply }
 }
 
 /// A real server on 127.0.0.1, port 0, run in a ServiceGroup for the length of a test.
-struct LiveServer {
-    static let hostKey = try! RSAPrivateKey(bitCount: 2048)
-    /// Transport keys for every test server, generated once: dozens of servers each generating
-    /// their own would make key generation most of the run on a small machine.
-    static let transportKeyPool = TransportKeyPool(count: 4)
-    static let password = "correct horse battery staple"
+package struct LiveServer {
+    /// The identity key of every test server: ``TestKeys/identity``.
+    package static var hostKey: RSAPrivateKey { TestKeys.identity }
+    package static let password = "correct horse battery staple"
 
-    let server: LaboratoryServer
-    let group: ServiceGroup
-    let port: Int
+    package let server: LaboratoryServer
+    package let group: ServiceGroup
+    package let port: Int
 
-    var fingerprint: String { Self.hostKey.publicKey.fingerprint }
+    package var fingerprint: String { Self.hostKey.publicKey.fingerprint }
 
     /// Connects a client with the right password.
-    func connect(name: String = "ada", configuration: ClientConfiguration = ClientConfiguration())
+    package func connect(name: String = "ada", configuration: ClientConfiguration = ClientConfiguration())
         async throws -> ClientSession
     {
         try await ClientSession.connect(
@@ -37,8 +34,15 @@ struct LiveServer {
             configuration: configuration)
     }
 
+    /// A raw client that has finished the handshake with the right password.
+    package func acceptedRawClient(name: String = "raw") async throws -> RawClient {
+        var raw = try await RawClient.connect(port: port)
+        _ = try await raw.handshake(name: name)
+        return raw
+    }
+
     /// Starts a server, runs `body`, then shuts the server down gracefully and waits for it.
-    static func with<T: Sendable>(
+    package static func with<T: Sendable>(
         _ tweak: Tweak = Tweak { _ in },
         services: ServiceRegistry = .standard,
         eventLoopGroup: (any EventLoopGroup)? = nil,
@@ -47,7 +51,7 @@ struct LiveServer {
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
         configuration.port = 0
         configuration.shutdownGracePeriod = .milliseconds(500)
-        let pool = transportKeyPool
+        let pool = TestKeys.serverTransportKeys
         configuration.transportKeys.keySource = { pool.next() }
         tweak.apply(&configuration)
         var logger = Logger(label: "test.server")
@@ -71,19 +75,5 @@ struct LiveServer {
                 throw error
             }
         }
-    }
-}
-
-/// A few pre-generated RSA keys handed out in turn.
-final class TransportKeyPool: Sendable {
-    private let keys: [RSAPrivateKey]
-    private let counter = Atomic<Int>(0)
-
-    init(count: Int) {
-        keys = (0..<count).map { _ in try! RSAPrivateKey(bitCount: 2048) }
-    }
-
-    func next() -> RSAPrivateKey {
-        keys[counter.wrappingAdd(1, ordering: .relaxed).oldValue % keys.count]
     }
 }

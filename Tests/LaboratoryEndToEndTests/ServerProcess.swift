@@ -1,4 +1,5 @@
 import Foundation
+import LaboratoryTestSupport
 
 /// The `laboratory-server` executable, run as a real child process with its own state directory.
 final class ServerProcess: Sendable {

@@ -3,15 +3,15 @@ import Foundation
 import NIOConcurrencyHelpers
 
 /// A real child process whose standard output is read line by line.
-final class ChildProcess: @unchecked Sendable {
+package final class ChildProcess: @unchecked Sendable {
     // Safety: `process` is only configured before `run()`; `lines` is used by one test task.
-    let process = Process()
+    package let process = Process()
     private var lines: AsyncStream<String>.AsyncIterator
     private let stderrPipe = Pipe()
     /// Standard error, read as it comes so that a chatty child never blocks on a full pipe.
     private let errors = CollectedOutput()
 
-    init(
+    package init(
         executable: URL, arguments: [String], environment: [String: String] = [:], removing: [String] = [],
         directory: URL? = nil
     ) throws {
@@ -45,18 +45,20 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    /// `python3` running one of the scripts next to the tests (`Tests/LaboratoryTests/<path>`).
-    static func python(_ script: String, _ arguments: [String]) throws -> ChildProcess {
-        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(script).path
+    /// `python3` running `script`, a path relative to the folder of the test file that calls this.
+    package static func python(_ script: String, _ arguments: [String], caller: StaticString = #filePath) throws
+        -> ChildProcess
+    {
+        let path = URL(fileURLWithPath: "\(caller)").deletingLastPathComponent().appendingPathComponent(script).path
         return try ChildProcess(
             executable: URL(fileURLWithPath: "/usr/bin/env"), arguments: ["python3", path] + arguments)
     }
 
     /// The next line of standard output, or `nil` at its end.
-    func nextLine() async -> String? { await lines.next() }
+    package func nextLine() async -> String? { await lines.next() }
 
     /// Reads lines until one starts with `prefix`; returns the rest of that line.
-    func value(after prefix: String) async -> String? {
+    package func value(after prefix: String) async -> String? {
         while let line = await lines.next() {
             if line.hasPrefix(prefix) { return String(line.dropFirst(prefix.count)) }
         }
@@ -64,14 +66,14 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     /// Reads the remaining output lines.
-    func remainingLines() async -> [String] {
+    package func remainingLines() async -> [String] {
         var all: [String] = []
         while let line = await lines.next() { all.append(line) }
         return all
     }
 
     /// Waits for the process to exit; returns its status and everything it wrote to stderr.
-    func waitForExit() async -> (status: Int32, stderr: String) {
+    package func waitForExit() async -> (status: Int32, stderr: String) {
         let process = self.process
         let errors = self.errors
         return await withCheckedContinuation { continuation in
@@ -83,7 +85,7 @@ final class ChildProcess: @unchecked Sendable {
         }
     }
 
-    func interrupt() { process.interrupt() }
+    package func interrupt() { process.interrupt() }
 
     deinit {
         if process.isRunning { process.terminate() }
@@ -95,7 +97,7 @@ private final class CollectedOutput: Sendable {
     private let data = NIOLockedValueBox(Data())
     private let finished = DispatchSemaphore(value: 0)
 
-    func collect(_ handle: FileHandle) {
+    package func collect(_ handle: FileHandle) {
         DispatchQueue.global().async { [self] in
             while true {
                 let chunk = handle.availableData
@@ -107,7 +109,7 @@ private final class CollectedOutput: Sendable {
     }
 
     /// Waits until the pipe is closed (the process exited) and returns everything read.
-    func waitForEnd() -> String {
+    package func waitForEnd() -> String {
         finished.wait()
         finished.signal()
         return data.withLockedValue { String(decoding: $0, as: UTF8.self) }

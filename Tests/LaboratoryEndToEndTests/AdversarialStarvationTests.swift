@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import NIOCore
 import Synchronization
 import Testing

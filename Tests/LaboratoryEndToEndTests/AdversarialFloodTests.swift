@@ -1,6 +1,7 @@
 import Laboratory
 import LaboratoryClient
 import LaboratoryProtocol
+import LaboratoryTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
@@ -84,14 +85,10 @@ extension Adversarial {
             await late.close()
 
             let after = try target.memory()
-            let report = await honest.stop()
-            print(
+            await target.finish(
                 "silent flood: \(refused) refused, \(timedOut.count) closed at the deadline "
-                    + "(\(fastest) to \(slowest) after connecting); newcomers' attempts \(newcomers.map(\.attempts)); "
-                    + "server memory before \(before), after \(after); honest: \(report)")
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+                    + "(\(fastest) to \(slowest) after connecting); newcomers' attempts \(newcomers.map(\.attempts))",
+                honest: honest, memoryBefore: before, after: after)
         }
 
         @Test("slowloris: a byte every half step never keeps a handshake open past its deadlines")
@@ -139,13 +136,9 @@ extension Adversarial {
             }
 
             let after = try target.memory()
-            let report = await honest.stop()
-            print(
-                "slowloris: closed after \(outcomes.map { "\($0.1.elapsed)" }); server memory before \(before), "
-                    + "after \(after); honest: \(report)")
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "slowloris: closed after \(outcomes.map { "\($0.1.elapsed)" })",
+                honest: honest, memoryBefore: before, after: after)
         }
 
         /// Connects from 127.0.0.1, retrying (at most `tries` times) only when refused at accept.

@@ -1,4 +1,5 @@
 import Foundation
+import LaboratoryTestSupport
 import Testing
 
 /// Runs the Python client's pytest suite (`Clients/python/tests`) against the binaries this test

@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import LaboratoryTestSupport
 import NIOCore
 import Testing
 
@@ -45,13 +46,9 @@ extension Adversarial {
             await newcomer.close()
 
             let after = try target.memory()
-            let report = await honest.stop()
-            print(
-                "wrong-password flood: first wave \(wave); server memory before \(before), after \(after); honest: \(report)"
-            )
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "wrong-password flood: first wave \(wave)",
+                honest: honest, memoryBefore: before, after: after)
         }
 
         @Test(
@@ -82,24 +79,9 @@ extension Adversarial {
             try await stalled.channel.setOption(.autoRead, value: false).get()
             let before = try target.memory()
 
-            let text = String(repeating: "x", count: 4000)
-            var dropped = false
-            var sent = 0
-            while !dropped && sent < 5000 {
-                _ = try await sender.chat(.say(room: "flood", text: text))
-                sent += 1
-                if sent % 50 == 0 {
-                    let members = try await sender.chat(.who(room: "flood")).members ?? []
-                    dropped = !members.contains { $0.id == acceptance.connectionID }
-                }
-            }
-            #expect(dropped, "the stalled member was never dropped after \(sent) messages")
-            // The reader saw every message, and the stalled member leave.
-            let seen = await readerEvents.collect(sent + 1) {
-                $0.kind == .message || ($0.kind == .left && $0.from == acceptance.connectionID)
-            }
-            #expect(seen.filter { $0.kind == .message }.count == sent)
-            #expect(seen.contains { $0.kind == .left && $0.from == acceptance.connectionID })
+            let sent = try await SlowConsumerFlood.run(
+                from: sender, in: "flood", until: acceptance.connectionID, isDroppedSeenBy: &readerEvents,
+                textBytes: 4000, maximumMessages: 5000, checkEvery: 50)
             #expect(try await sender.request(service: "echo", body: [1]) == [1])
             // Reading again, the stalled member finds that the server closed its connection.
             try await stalled.channel.setOption(.autoRead, value: true).get()
@@ -108,13 +90,9 @@ extension Adversarial {
             let after = try target.memory()
             await sender.close()
             await reader.close()
-            let report = await honest.stop()
-            print(
-                "slow consumer: dropped after \(sent) messages of 4000 bytes; server memory before \(before), "
-                    + "after \(after); honest: \(report)")
-            report.expectHealthy(longestGap: .seconds(3))
-            ProcessMemory.expectGrowth(from: before, to: after, below: TargetProcess.memoryBound)
-            await target.stop()
+            await target.finish(
+                "slow consumer: dropped after \(sent) messages of 4000 bytes",
+                honest: honest, memoryBefore: before, after: after)
         }
     }
 }

@@ -1,17 +1,5 @@
 import Foundation
 
-/// Decodes a hex string (whitespace ignored); traps on malformed input since vectors are constants.
-func bytes(hex: String) -> [UInt8] {
-    let digits = Array(hex.filter { !$0.isWhitespace })
-    precondition(digits.count % 2 == 0, "odd number of hex digits")
-    return stride(from: 0, to: digits.count, by: 2).map { UInt8(String(digits[$0...$0 + 1]), radix: 16)! }
-}
-
-/// Lower-case hex of `bytes`.
-func hex(_ bytes: [UInt8]) -> String {
-    bytes.map { String(format: "%02x", $0) }.joined()
-}
-
 /// The result of an external command.
 struct ToolResult {
     var status: Int32
