@@ -47,7 +47,6 @@ class ChatEvent:
         )
 
 
-
 @dataclass(frozen=True)
 class ServiceEvent:
     service: str
