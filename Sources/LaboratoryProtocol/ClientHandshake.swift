@@ -168,16 +168,15 @@ public struct ClientHandshake: Sendable {
             throw fail(.closedByServer(reason), "the server refused: \(reason.message)")
         }
         let hello: ServerHello
-        let identity: RSAPublicKey
         do {
             hello = try ServerHello(decoding: payload)
-            identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
         } catch let error as ProtocolError {
             throw fail(.protocolViolation, error.closeReason.message)
         } catch {
-            throw fail(.protocolViolation, "the server's identity key is unusable: \(error)")
+            throw fail(.protocolViolation, "the server's hello is malformed: \(error)")
         }
-        // Only a transport key the identity signed, within its validity window, is ever used.
+        // Only a transport key the identity signed, within its validity window, is ever used. A
+        // kept key stands in for the signature check only for the very same identity and certificate.
         let transportKey: VerifiedTransportKey
         do {
             if let known = verified(hello.transportKey), known.certificate == hello.transportKey,
@@ -186,6 +185,12 @@ public struct ClientHandshake: Sendable {
                 try Self.checkValidity(of: known.certificate, now: now, skew: credentials.clockSkewMilliseconds)
                 transportKey = known
             } else {
+                let identity: RSAPublicKey
+                do {
+                    identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
+                } catch {
+                    throw fail(.protocolViolation, "the server's identity key is unusable: \(error)")
+                }
                 transportKey = VerifiedTransportKey(
                     identityKeySPKI: hello.identityKeySPKI, certificate: hello.transportKey,
                     publicKey: try hello.transportKey.verify(
