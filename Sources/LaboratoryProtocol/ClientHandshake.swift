@@ -101,9 +101,28 @@ public struct ClientHandshake: Sendable {
     public struct AwaitingTrust: Sendable {
         let helloPayload: [UInt8]
         let serverRandom: [UInt8]
-        let transportKey: RSAPublicKey
+        /// The transport key, its certificate checked against the hello's identity key. A client
+        /// that opens many connections to one server may keep it for the next hello (see
+        /// ``ClientHandshake/receiveHello(_:now:verified:)``).
+        public let transportKey: VerifiedTransportKey
         /// The identity key's fingerprint (`SHA256:` and unpadded base64), as the caller checks it.
         public let fingerprint: String
+    }
+
+    /// A transport key whose certificate's signature a client has checked against an identity key.
+    ///
+    /// Checking the signature is one RSA public-key operation per connection. A client that opens
+    /// many connections to the same server (a load generator) may keep the value it got from
+    /// ``AwaitingTrust/transportKey`` and offer it for later hellos: when the hello carries exactly
+    /// the same identity key and certificate, the signature is not checked again. The validity
+    /// window is checked on every hello all the same.
+    public struct VerifiedTransportKey: Sendable {
+        /// The identity key (DER SubjectPublicKeyInfo) the certificate was checked against.
+        public let identityKeySPKI: [UInt8]
+        /// The checked certificate.
+        public let certificate: TransportKeyCertificate
+        /// The certified transport key, which the client encrypts its secret to.
+        public let publicKey: RSAPublicKey
     }
 
     /// The current state.
@@ -133,29 +152,50 @@ public struct ClientHandshake: Sendable {
 
     /// Handles the server's first frame: a hello, or a `closing` refusing the connection.
     ///
-    /// - Parameter now: the client's clock, in milliseconds since 1970, for the certificate's
-    ///   validity window.
-    public mutating func receiveHello(_ payload: [UInt8], now: UInt64) throws -> [Action] {
+    /// - Parameters:
+    ///   - now: the client's clock, in milliseconds since 1970, for the certificate's validity
+    ///     window.
+    ///   - verified: looks up a transport key this client has already verified for the hello's
+    ///     certificate (see ``VerifiedTransportKey``); by default there is none and the signature
+    ///     is checked.
+    public mutating func receiveHello(
+        _ payload: [UInt8], now: UInt64,
+        verified: (TransportKeyCertificate) -> VerifiedTransportKey? = { _ in nil }
+    ) throws -> [Action] {
         guard case .awaitingHello = state else { throw fail(.protocolViolation, "a second hello") }
         // A server refusing the connection at accept sends its reason instead of the hello.
         if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
             throw fail(.closedByServer(reason), "the server refused: \(reason.message)")
         }
         let hello: ServerHello
-        let identity: RSAPublicKey
         do {
             hello = try ServerHello(decoding: payload)
-            identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
         } catch let error as ProtocolError {
             throw fail(.protocolViolation, error.closeReason.message)
         } catch {
-            throw fail(.protocolViolation, "the server's identity key is unusable: \(error)")
+            throw fail(.protocolViolation, "the server's hello is malformed: \(error)")
         }
-        // Only a transport key the identity signed, within its validity window, is ever used.
-        let transportKey: RSAPublicKey
+        // Only a transport key the identity signed, within its validity window, is ever used. A
+        // kept key stands in for the signature check only for the very same identity and certificate.
+        let transportKey: VerifiedTransportKey
         do {
-            transportKey = try hello.transportKey.verify(
-                identity: identity, now: now, skew: credentials.clockSkewMilliseconds)
+            if let known = verified(hello.transportKey), known.certificate == hello.transportKey,
+                known.identityKeySPKI == hello.identityKeySPKI
+            {
+                try Self.checkValidity(of: known.certificate, now: now, skew: credentials.clockSkewMilliseconds)
+                transportKey = known
+            } else {
+                let identity: RSAPublicKey
+                do {
+                    identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
+                } catch {
+                    throw fail(.protocolViolation, "the server's identity key is unusable: \(error)")
+                }
+                transportKey = VerifiedTransportKey(
+                    identityKeySPKI: hello.identityKeySPKI, certificate: hello.transportKey,
+                    publicKey: try hello.transportKey.verify(
+                        identity: identity, now: now, skew: credentials.clockSkewMilliseconds))
+            }
         } catch let error as ProtocolError {
             throw fail(.badCertificate, error.closeReason.message)
         }
@@ -185,7 +225,7 @@ public struct ClientHandshake: Sendable {
         do {
             keys = try SessionKeys.derive(
                 secret: secret, serverRandom: awaiting.serverRandom, helloPayload: awaiting.helloPayload)
-            exchange = try awaiting.transportKey.encryptOAEP(secret)
+            exchange = try awaiting.transportKey.publicKey.encryptOAEP(secret)
         } catch {
             throw fail(.badCertificate, "could not encrypt to the transport key: \(error)")
         }
@@ -221,6 +261,20 @@ public struct ClientHandshake: Sendable {
             throw fail(.closedByServer(reason), "the server refused: \(reason.message)")
         }
         throw fail(.decryptionFailed, "a frame from the server did not authenticate")
+    }
+
+    /// The validity-window half of ``TransportKeyCertificate/verify(identity:now:skew:)``, for a
+    /// certificate whose signature was checked before; the same rule and message.
+    private static func checkValidity(of certificate: TransportKeyCertificate, now: UInt64, skew: UInt64) throws {
+        guard certificate.notBefore <= certificate.notAfter, now + skew >= certificate.notBefore,
+            now <= certificate.notAfter &+ skew
+        else {
+            throw ProtocolError(
+                CloseReason(
+                    .protocolViolation,
+                    "the transport key is valid from \(certificate.notBefore) to \(certificate.notAfter) ms but it "
+                        + "is now \(now) ms (check both clocks)"))
+        }
     }
 
     private mutating func fail(_ kind: Failure.Kind, _ message: String) -> Failure {

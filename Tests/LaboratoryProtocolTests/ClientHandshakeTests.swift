@@ -161,6 +161,70 @@ struct ClientHandshakeTests {
             .kind == .badCertificate)
     }
 
+    @Test("A transport key verified on an earlier hello is reused only for the same identity and certificate")
+    func verifiedTransportKeyReuse() throws {
+        var first = ClientHandshake(credentials: .init(password: "pw", name: "Ada"))
+        _ = try first.receiveHello(ClientHarness.hello, now: ClientHarness.now)
+        guard case .awaitingTrust(let awaiting) = first.state else { throw UnexpectedClientActions(actions: []) }
+        let known = awaiting.transportKey
+        #expect(known.certificate == Fixtures.transportOffer.certificate)
+        #expect(known.identityKeySPKI == Fixtures.identityKey.publicKey.spkiDER)
+        var offered: [TransportKeyCertificate] = []
+        let lookup: (TransportKeyCertificate) -> ClientHandshake.VerifiedTransportKey? = {
+            offered.append($0)
+            return known
+        }
+
+        // The same hello again: the kept key is used, and the exchange still reaches the transport key.
+        var second = ClientHandshake(credentials: .init(password: "pw", name: "Ada"))
+        #expect(
+            try second.receiveHello(ClientHarness.hello, now: ClientHarness.now, verified: lookup) == [
+                .checkTrust(fingerprint: Fixtures.identityKey.publicKey.fingerprint)
+            ])
+        #expect(offered == [Fixtures.transportOffer.certificate])
+        let secret = [UInt8](repeating: 3, count: 32)
+        let actions = try second.trustDecided(mismatch: nil, secret: secret)
+        guard case .sendPlaintext(let exchange) = actions.first else { throw UnexpectedClientActions(actions: actions) }
+        #expect(try Fixtures.privateKey.decryptOAEP(exchange) == secret)
+
+        // The validity window is still checked against a kept key.
+        var late = ClientHandshake(credentials: .init(password: "pw", name: "Ada", clockSkewMilliseconds: 0))
+        #expect(
+            (try #require(throws: ClientHandshake.Failure.self) {
+                try late.receiveHello(ClientHarness.hello, now: ClientHarness.now + 2 * 86_400_000, verified: lookup)
+            })
+            .kind == .badCertificate)
+
+        // Another certificate from the same identity: the kept key does not stand in for it.
+        let now = ClientHarness.now
+        let rotated = ServerHello(
+            identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER,
+            transportKey: try TransportKeyCertificate.issue(
+                for: Fixtures.identityKey.publicKey, by: Fixtures.identityKey, notBefore: now - 60_000,
+                notAfter: now + 60_000),
+            serverRandom: Array(repeating: 7, count: 32)
+        ).encoded()
+        var afterRotation = ClientHandshake(credentials: .init(password: "pw", name: "Ada"))
+        _ = try afterRotation.receiveHello(rotated, now: now, verified: lookup)
+        let rotatedActions = try afterRotation.trustDecided(mismatch: nil, secret: secret)
+        guard case .sendPlaintext(let rotatedExchange) = rotatedActions.first else {
+            throw UnexpectedClientActions(actions: rotatedActions)
+        }
+        #expect(try Fixtures.identityKey.decryptOAEP(rotatedExchange) == secret)
+
+        // The same certificate under another identity key (not its signer): checked, and refused.
+        let forged = ServerHello(
+            identityKeySPKI: Fixtures.privateKey.publicKey.spkiDER, transportKey: Fixtures.transportOffer.certificate,
+            serverRandom: Array(repeating: 7, count: 32)
+        ).encoded()
+        var impostor = ClientHandshake(credentials: .init(password: "pw", name: "Ada"))
+        #expect(
+            (try #require(throws: ClientHandshake.Failure.self) {
+                try impostor.receiveHello(forged, now: now, verified: lookup)
+            })
+            .kind == .badCertificate)
+    }
+
     @Test("A refusal instead of the hello, and a closing at each step, report the server's reason")
     func closedByServer() throws {
         let refusal = CloseReason(.refused, "busy")

@@ -36,16 +36,20 @@ extension ConnectionDriver {
 /// client verifies the signature on every connection (one RSA public operation, tens of
 /// microseconds); the generator does it once per certificate so that its CPU goes to what every
 /// connection must do (RSA-OAEP encrypt, key derivation, sealing), not to repeating the check.
+/// `ClientHandshake` still checks the validity window, and uses a kept key only for the same
+/// identity key and certificate.
 final class TransportKeyCache: Sendable {
-    private let cache = Mutex<[TransportKeyCertificate: RSAPublicKey]>([:])
+    private let cache = Mutex<[TransportKeyCertificate: ClientHandshake.VerifiedTransportKey]>([:])
 
-    func key(for hello: ServerHello) throws -> RSAPublicKey {
-        if let key = cache.withLock({ $0[hello.transportKey] }) { return key }
-        let identity = try RSAPublicKey(spkiDER: hello.identityKeySPKI)
-        let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
-        let key = try hello.transportKey.verify(identity: identity, now: now, skew: 60_000)
-        cache.withLock { $0[hello.transportKey] = key }
-        return key
+    /// The kept key for `certificate`, if any.
+    func verified(_ certificate: TransportKeyCertificate) -> ClientHandshake.VerifiedTransportKey? {
+        cache.withLock { $0[certificate] }
+    }
+
+    /// Keeps the key `handshake` has just verified (it is waiting for the trust decision).
+    func keep(from handshake: ClientHandshake) {
+        guard case .awaitingTrust(let awaiting) = handshake.state else { return }
+        cache.withLock { $0[awaiting.transportKey.certificate] = awaiting.transportKey }
     }
 
     static let shared = TransportKeyCache()
@@ -55,17 +59,17 @@ struct ConnectionFailed: Error, CustomStringConvertible {
     var description: String
 }
 
-/// A minimal client on classic NIO handlers: frames, the Laboratory handshake (the same steps as
-/// `LaboratoryClient`, with the same `LaboratoryProtocol` types), then hands messages to a driver.
-/// It uses no actors or tasks, so the generator's own cost per operation stays small and the same
-/// for the baselines and for Laboratory, apart from the protocol work every client must do.
+/// A minimal client on classic NIO handlers: frames, the Laboratory handshake (driven by
+/// `ClientHandshake`, the same state machine as `LaboratoryClient`), then hands messages to a
+/// driver. It uses no actors or tasks, so the generator's own cost per operation stays small and
+/// the same for the baselines and for Laboratory, apart from the protocol work every client must do.
 final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
     // Safety: a channel handler; its state is used only on its channel's event loop.
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
     private enum Step {
-        case hello, passwordPrompt, namePrompt, accepted, ready, closed
+        case handshake, ready, closed
     }
 
     let wire: Wire
@@ -73,7 +77,9 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
     /// Succeeds when the connection is ready, fails if it closes first.
     let readyPromise: EventLoopPromise<Void>
     private(set) var channel: (any Channel)?
-    private var step: Step = .hello
+    private var step: Step = .handshake
+    /// The client's handshake (Laboratory only).
+    private var handshake: ClientHandshake?
     private var sealer: RecordSealer?
     private var opener: RecordOpener?
     private var nextRequestID: UInt64 = 1
@@ -82,6 +88,9 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         self.wire = wire
         self.driver = driver
         self.readyPromise = eventLoop.makePromise()
+        if case .laboratory(let password, let name) = wire {
+            handshake = ClientHandshake(credentials: .init(password: password, name: name))
+        }
     }
 
     var eventLoop: any EventLoop { readyPromise.futureResult.eventLoop }
@@ -115,11 +124,12 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         do {
-            if step == .hello {
-                try receiveHello(Array(payload.readableBytesView))
-            } else {
+            if step == .ready {
                 // Opened where it lies in the inbound buffer, as the server does.
-                try receiveSealed(try payload.withUnsafeReadableBytes { try opener!.open($0) })
+                try receiveSession(
+                    try ServerMessage(decoding: try payload.withUnsafeReadableBytes { try opener!.open($0) }))
+            } else {
+                try receiveDuringHandshake(payload)
             }
         } catch {
             readyPromise.fail(error)
@@ -127,51 +137,77 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func receiveHello(_ bytes: [UInt8]) throws {
-        // A server refusing the connection at accept (admission limits) sends its reason instead.
-        if case .closing(let reason)? = try? ServerMessage(decoding: bytes) {
-            throw ConnectionFailed(description: "the server refused the connection: \(reason)")
+    /// Hands a handshake frame to the state machine (opened, once there are keys) and carries out
+    /// what it returns.
+    private func receiveDuringHandshake(_ payload: ByteBuffer) throws {
+        guard var machine = handshake else { return }
+        defer { handshake = machine }
+        do {
+            if case .awaitingHello = machine.state {
+                let now = UInt64(max(0, Date().timeIntervalSince1970 * 1000))
+                var kept = false
+                let actions = try machine.receiveHello(Array(payload.readableBytesView), now: now) { certificate in
+                    let known = TransportKeyCache.shared.verified(certificate)
+                    kept = known != nil
+                    return known
+                }
+                if !kept { TransportKeyCache.shared.keep(from: machine) }
+                try perform(actions, &machine)
+                return
+            }
+            let opened: [UInt8]
+            do {
+                guard let opener else { throw ConnectionFailed(description: "no keys") }
+                opened = try payload.withUnsafeReadableBytes { try opener.open($0) }
+            } catch {
+                try machine.receiveUnopenable(Array(payload.readableBytesView))
+            }
+            try perform(try machine.receive(try ServerMessage(decoding: opened)), &machine)
+        } catch let failure as ClientHandshake.Failure {
+            throw ConnectionFailed(description: "the handshake failed: \(failure)")
         }
-        let hello = try ServerHello(decoding: bytes)
-        let key = try TransportKeyCache.shared.key(for: hello)
-        let secret = try SecureRandom.bytes(count: SessionKeys.secretByteCount)
-        let keys = try SessionKeys.derive(secret: secret, serverRandom: hello.serverRandom, helloPayload: bytes)
-        writeFrame(try key.encryptOAEP(secret))
-        sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
-        opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
-        step = .passwordPrompt
     }
 
-    private func receiveSealed(_ plaintext: [UInt8]) throws {
-        guard case .laboratory(let password, let name) = wire else { return }
-        let message = try ServerMessage(decoding: plaintext)
-        switch (step, message) {
-        case (.ready, .keyUpdate(let update)):
+    /// Carries out the handshake machine's actions in order.
+    private func perform(_ actions: [ClientHandshake.Action], _ machine: inout ClientHandshake) throws {
+        for action in actions {
+            switch action {
+            case .checkTrust:
+                // The generator trusts the server it started itself.
+                try perform(
+                    try machine.trustDecided(
+                        mismatch: nil, secret: try SecureRandom.bytes(count: SessionKeys.secretByteCount)),
+                    &machine)
+            case .sendPlaintext(let payload):
+                writeFrame(payload)
+            case .installKeys(let keys):
+                sealer = try RecordSealer(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+                opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
+            case .send(let message):
+                send(message)
+            case .accepted:
+                step = .ready
+                readyPromise.succeed()
+                driver.ready(self)
+            }
+        }
+    }
+
+    /// Handles a message of the accepted session.
+    private func receiveSession(_ message: ServerMessage) throws {
+        switch message {
+        case .keyUpdate(let update):
             try opener!.apply(update)
             if update.requestsUpdate {
                 let reply = try KeyUpdate.random(requestsUpdate: false)
                 send(.keyUpdate(reply))
                 try sealer!.apply(reply)
             }
-        case (.ready, .ping(let value)):
+        case .ping(let value):
             // Keepalive: an accepted session that does not answer is disconnected as idle.
             send(.pong(value))
-        case (.ready, let message):
-            driver.received(self, message: message)
-        case (.passwordPrompt, .passwordPrompt):
-            send(.password(password))
-            step = .namePrompt
-        case (.namePrompt, .namePrompt):
-            send(.name(name))
-            step = .accepted
-        case (.accepted, .accepted):
-            step = .ready
-            readyPromise.succeed()
-            driver.ready(self)
-        case (_, .closing(let reason)):
-            throw ConnectionFailed(description: "the server closed: \(reason)")
         default:
-            throw ConnectionFailed(description: "unexpected message \(message)")
+            driver.received(self, message: message)
         }
     }
 

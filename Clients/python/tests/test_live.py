@@ -200,14 +200,14 @@ def test_rekey_under_traffic(server) -> None:
 def test_rename_is_visible_in_the_room(server) -> None:
     async def scenario():
         async with connect(server, name="alice") as alice, connect(server, name="bob") as bob:
-            await alice.chat.join("renames")
-            await bob.chat.join("renames")
+            await lab.Chat(alice).join("renames")
+            await lab.Chat(bob).join("renames")
             await next_chat(alice, lambda e: e.kind == "joined" and e.sender == bob.connection_id)
             await alice.rename("Alice L.")
             renamed = await next_chat(bob, lambda e: e.kind == "renamed")
             assert (renamed.sender, renamed.old_name, renamed.name) == (alice.connection_id, "alice", "Alice L.")
             assert renamed.room == "renames"
-            members = await bob.chat.who("renames")
+            members = await lab.Chat(bob).who("renames")
             assert {m.name for m in members} == {"Alice L.", "bob"}
             with pytest.raises(lab.RequestError) as failure:
                 await alice.rename("trailing ")
@@ -220,38 +220,38 @@ def test_rename_is_visible_in_the_room(server) -> None:
 def test_chat_between_python_clients(server) -> None:
     async def scenario():
         async with connect(server, name="ada") as ada, connect(server, name="bob") as bob:
-            reply = await ada.chat.join("lobby-py")
+            reply = await lab.Chat(ada).join("lobby-py")
             assert [m.name for m in reply.members] == ["ada"]
-            await bob.chat.join("lobby-py")
-            sequence = await bob.chat.say("lobby-py", "hi ada")
+            await lab.Chat(bob).join("lobby-py")
+            sequence = await lab.Chat(bob).say("lobby-py", "hi ada")
             message = await next_chat(ada, lambda e: e.kind == "message")
             assert (message.name, message.text, message.room, message.sequence) == ("bob", "hi ada", "lobby-py", sequence)
-            await ada.chat.direct(bob.connection_id, "psst")
+            await lab.Chat(ada).direct(bob.connection_id, "psst")
             direct = await next_chat(bob, lambda e: e.kind == "direct")
             assert (direct.text, direct.sender, direct.room) == ("psst", ada.connection_id, None)
-            rooms = await ada.chat.rooms()
+            rooms = await lab.Chat(ada).rooms()
             assert any(room.name == "lobby-py" and room.members == 2 for room in rooms)
             # One page at a time: following `next` visits every room once, in name order.
-            await ada.chat.join("lobby-py-2")
+            await lab.Chat(ada).join("lobby-py-2")
             paged, cursor = [], None
             while True:
-                page = await ada.chat.rooms_page(after=cursor, limit=1)
+                page = await lab.Chat(ada).rooms_page(after=cursor, limit=1)
                 assert len(page.rooms) == 1
                 paged += page.rooms
                 cursor = page.next
                 if cursor is None:
                     break
-            assert [room.name for room in paged] == sorted(room.name for room in await ada.chat.rooms())
+            assert [room.name for room in paged] == sorted(room.name for room in await lab.Chat(ada).rooms())
             assert {"lobby-py", "lobby-py-2"} <= {room.name for room in paged}
-            members = await ada.chat.who_page("lobby-py", limit=1)
+            members = await lab.Chat(ada).who_page("lobby-py", limit=1)
             assert len(members.members) == 1 and members.next is not None
-            assert [m.name for m in await ada.chat.who("lobby-py")] == ["ada", "bob"]
-            await ada.chat.leave("lobby-py-2")
-            await bob.chat.leave("lobby-py")
+            assert [m.name for m in await lab.Chat(ada).who("lobby-py")] == ["ada", "bob"]
+            await lab.Chat(ada).leave("lobby-py-2")
+            await lab.Chat(bob).leave("lobby-py")
             left = await next_chat(ada, lambda e: e.kind == "left")
             assert left.sender == bob.connection_id
             with pytest.raises(lab.RequestError) as failure:
-                await ada.chat.join("Not A Room")
+                await lab.Chat(ada).join("Not A Room")
             assert failure.value.status == lab.Status.SERVICE_ERROR
 
     run(scenario())

@@ -40,13 +40,13 @@ def test_chat_with_the_swift_terminal_client(server, tmp_path) -> None:
     async def scenario() -> None:
         trust = lab.Pinned(server.fingerprint)
         async with lab.connect(server.host, server.port, password=PASSWORD, name="python", trust=trust) as py:
-            await py.chat.join("interop")
+            await lab.Chat(py).join("interop")
             await asyncio.to_thread(output.wait_for, r"Connected to Laboratory")
             type_line("/join interop")
             joined = await next_chat(py, lambda e: e.kind == "joined" and e.name == "swift")
             await asyncio.to_thread(output.wait_for, r"joined interop; members: .*python")
 
-            await py.chat.say("interop", "hello from python")
+            await lab.Chat(py).say("interop", "hello from python")
             await asyncio.to_thread(output.wait_for, r"\[interop\] python: hello from python")
 
             type_line("hello from swift")

@@ -4,7 +4,7 @@ import LaboratoryProtocol
 /// The built-in chat service, registered as `"chat"`: rooms created on first join, messages
 /// numbered per room, presence events, history with resume, direct messages.
 ///
-/// Requests and replies are JSON (``ChatRequest``, ``ChatReply``); events are ``ChatEvent``.
+/// Requests and replies are JSON (`ChatRequest`, `ChatReply`); events are `ChatEvent`.
 /// Each room is its own actor, so rooms never wait on each other; one session's requests take
 /// effect in the order it sent them, even when pipelined; pushes go through each
 /// session's bounded outbound queue, so a slow member is disconnected instead of slowing a room.

@@ -12,7 +12,7 @@ import queue
 import threading
 from typing import Any, Coroutine, TypeVar
 
-from .chat import ChatMember, ChatReply, ChatRoom
+from .chat import Chat, ChatMember, ChatReply, ChatRoom
 from .events import Closed, SessionEvent
 from .session import DEFAULT_PORT, Session
 from .session import connect as async_connect
@@ -46,24 +46,25 @@ class LoopThread:
 class BlockingChat:
     def __init__(self, session: "BlockingSession") -> None:
         self._session = session
+        self._chat = Chat(session.session)
 
     def join(self, room: str, after: int | None = None) -> ChatReply:
-        return self._session._run(self._session.session.chat.join(room, after))
+        return self._session._run(self._chat.join(room, after))
 
     def leave(self, room: str) -> ChatReply:
-        return self._session._run(self._session.session.chat.leave(room))
+        return self._session._run(self._chat.leave(room))
 
     def rooms(self) -> list[ChatRoom]:
-        return self._session._run(self._session.session.chat.rooms())
+        return self._session._run(self._chat.rooms())
 
     def who(self, room: str) -> list[ChatMember]:
-        return self._session._run(self._session.session.chat.who(room))
+        return self._session._run(self._chat.who(room))
 
     def say(self, room: str, text: str) -> int | None:
-        return self._session._run(self._session.session.chat.say(room, text))
+        return self._session._run(self._chat.say(room, text))
 
     def direct(self, to: int, text: str) -> None:
-        self._session._run(self._session.session.chat.direct(to, text))
+        self._session._run(self._chat.direct(to, text))
 
 
 class BlockingSession:

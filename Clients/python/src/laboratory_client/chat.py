@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .errors import RequestError
+from .events import CHAT_SERVICE as SERVICE
+from .events import ChatEvent
+from .session import Session
 
-if TYPE_CHECKING:
-    from .session import Session
-
-SERVICE = "chat"
+__all__ = ["SERVICE", "ChatEvent", "ChatMember", "ChatReply", "ChatRoom", "Chat", "request_body"]
 
 
 @dataclass(frozen=True)
@@ -60,39 +60,6 @@ class ChatReply:
         )
 
 
-@dataclass(frozen=True)
-class ChatEvent:
-    """A pushed chat event: ``kind`` is ``message``, ``joined``, ``left``, ``renamed`` or ``direct``
-    (or a kind this client does not know). ``room`` and ``sequence`` are ``None`` for ``direct``."""
-
-    kind: str
-    sender: int  # the "from" connection id
-    name: str
-    room: str | None = None
-    sequence: int | None = None
-    text: str | None = None
-    old_name: str | None = None
-    time: int | None = None
-    raw: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def parse(cls, body: bytes) -> "ChatEvent":
-        data = json.loads(body.decode("utf-8"))
-        if not isinstance(data, dict):
-            raise ValueError("a chat event is a JSON object")
-        return cls(
-            kind=str(data["kind"]),
-            sender=int(data["from"]),
-            name=str(data["name"]),
-            room=data.get("room"),
-            sequence=data.get("sequence"),
-            text=data.get("text"),
-            old_name=data.get("oldName"),
-            time=data.get("time"),
-            raw=data,
-        )
-
-
 def request_body(op: str, **fields: Any) -> bytes:
     """The request as the protocol's strict JSON (PROTOCOL.md §17): numbers only as integers, so
     a ``float`` or ``bool`` where an integer belongs is refused here rather than by the server."""
@@ -104,10 +71,11 @@ def request_body(op: str, **fields: Any) -> bytes:
 
 
 class Chat:
-    """Chat requests over a session: ``await session.chat.join("lobby")``. Failures raise
-    :class:`RequestError` (status 2 with the server's message)."""
+    """Chat requests over a session: ``await Chat(session).join("lobby")``. Failures raise
+    :class:`RequestError` (status 2 with the server's message). The session knows nothing of chat
+    (this module sits above it); pushed chat events arrive as ``ServiceEvent.chat``."""
 
-    def __init__(self, session: "Session") -> None:
+    def __init__(self, session: Session) -> None:
         self._session = session
 
     async def _call(self, op: str, **fields: Any) -> ChatReply:

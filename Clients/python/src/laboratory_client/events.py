@@ -1,12 +1,50 @@
-"""What a session pushes to its application: service events, the server stopping, the end."""
+"""What a session pushes to its application: service events (and the chat service's events,
+PROTOCOL.md §17), the server stopping, the end. The bottom of the session layers: the session
+module builds on this one and the chat module on both; this one imports neither."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
-from .chat import SERVICE as CHAT_SERVICE
-from .chat import ChatEvent
 from .errors import SessionClosed
+
+CHAT_SERVICE = "chat"
+"""The chat service's name."""
+
+
+@dataclass(frozen=True)
+class ChatEvent:
+    """A pushed chat event: ``kind`` is ``message``, ``joined``, ``left``, ``renamed`` or ``direct``
+    (or a kind this client does not know). ``room`` and ``sequence`` are ``None`` for ``direct``."""
+
+    kind: str
+    sender: int  # the "from" connection id
+    name: str
+    room: str | None = None
+    sequence: int | None = None
+    text: str | None = None
+    old_name: str | None = None
+    time: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, body: bytes) -> "ChatEvent":
+        data = json.loads(body.decode("utf-8"))
+        if not isinstance(data, dict):
+            raise ValueError("a chat event is a JSON object")
+        return cls(
+            kind=str(data["kind"]),
+            sender=int(data["from"]),
+            name=str(data["name"]),
+            room=data.get("room"),
+            sequence=data.get("sequence"),
+            text=data.get("text"),
+            old_name=data.get("oldName"),
+            time=data.get("time"),
+            raw=data,
+        )
 
 
 @dataclass(frozen=True)

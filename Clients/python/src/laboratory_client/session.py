@@ -1,6 +1,7 @@
 """An accepted session (PROTOCOL.md §12): requests matched by id, pushed events, server name,
 ping, rename, key updates in both directions, keepalive answers, bye. And :func:`connect`, the
-asyncio entry point."""
+asyncio entry point. Service clients build on it (``Chat(session)`` in :mod:`.chat`); it imports
+none of them."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from collections import deque
 from typing import AsyncIterator
 
 from . import messages
-from .chat import Chat
 from .codes import Status
 from .crypto import CryptoFailure, Direction, random_secret
 from .errors import HandshakeError, LaboratoryError, ProtocolError, RequestError, SessionClosed, Step
@@ -43,7 +43,6 @@ class Session:
         self.server_name = result.accepted.server_name
         self.services = result.accepted.services
         self.server_fingerprint = result.fingerprint
-        self.chat = Chat(self)
         self._reader = reader
         self._writer = writer
         self._send = result.send

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..blocking import LoopThread
+from ..chat import Chat
 from ..errors import LaboratoryError, UnknownServerKey
 from ..events import Closed, ServerStopping, ServiceEvent
 from ..known_hosts import KnownHosts
@@ -92,15 +93,15 @@ class NetworkWorker:
             if verb == "echo":
                 result: Any = await session.echo(argument or "")
             elif verb == "join":
-                result = await session.chat.join(argument or "")
+                result = await Chat(session).join(argument or "")
             elif verb == "leave":
-                result = await session.chat.leave(argument or "")
+                result = await Chat(session).leave(argument or "")
             elif verb == "who":
-                result = await session.chat.who(argument or "")
+                result = await Chat(session).who(argument or "")
             elif verb == "rooms":
-                result = await session.chat.rooms()
+                result = await Chat(session).rooms()
             elif verb == "msg":
-                result = await session.chat.direct(target or 0, argument or "")
+                result = await Chat(session).direct(target or 0, argument or "")
             elif verb == "rename":
                 result = await session.rename(argument or "")
             elif verb == "rekey":
@@ -124,7 +125,7 @@ class NetworkWorker:
 
         async def say() -> None:
             try:
-                await session.chat.say(room, text)
+                await Chat(session).say(room, text)
             except LaboratoryError as error:
                 self.post("failed", "say", getattr(error, "message", None) or str(error))
 
