@@ -41,6 +41,7 @@ struct LiveServer {
     static func with<T: Sendable>(
         _ tweak: Tweak = Tweak { _ in },
         services: ServiceRegistry = .standard,
+        listeners: [any LaboratoryListener] = [],
         eventLoopGroup: (any EventLoopGroup)? = nil,
         _ body: (LiveServer) async throws -> T
     ) async throws -> T {
@@ -53,7 +54,7 @@ struct LiveServer {
         var logger = Logger(label: "test.server")
         logger.logLevel = .warning
         let server = LaboratoryServer(
-            configuration: configuration, services: services, logger: logger,
+            configuration: configuration, services: services, listeners: listeners, logger: logger,
             eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
         let group = ServiceGroup(services: [server], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in

@@ -1,3 +1,5 @@
+import LaboratoryProtocol
+
 /// Splits the prototype's stream of `\0`-terminated UTF-8 messages, whatever the read boundaries:
 /// several messages in one read, or one message across several.
 public struct LegacyMessageSplitter {

@@ -1,13 +1,14 @@
 import CLaboratorySSL
 
-// The original prototype's wire format: PKCS#1 ("RSA PUBLIC KEY") PEM public keys and RSA
-// PKCS#1 v1.5 encryption, as Python's `rsa` package does them. Only the opt-in legacy listener
-// and the client's legacy mode use these; protocol v1 never does.
+// RSA in its older encodings: PKCS#1 `RSA PUBLIC KEY` PEM and PKCS#1 v1.5 encryption padding.
+// Protocol v1 never uses them; they are here because only this module may call OpenSSL.
 
 extension RSAPublicKey {
-    /// Loads a public key from a PKCS#1 PEM block (`-----BEGIN RSA PUBLIC KEY-----`), the form the
-    /// prototype sends. Keys from 1024 bits are accepted, unlike everywhere else in this library.
-    public convenience init(legacyPKCS1PEM pem: String) throws {
+    /// Loads a public key from a PKCS#1 PEM block (`-----BEGIN RSA PUBLIC KEY-----`).
+    ///
+    /// - Throws: ``CryptoError`` if the block does not decode or the key's size is outside
+    ///   `allowedBitCounts`.
+    package convenience init(pkcs1PEM pem: String, allowedBitCounts: ClosedRange<Int>) throws {
         let operation = "PKCS#1 public key decode"
         var key: OpaquePointer? = nil
         guard
@@ -22,35 +23,25 @@ extension RSAPublicKey {
             return OSSL_DECODER_from_data(decoder, &pointer, &length)
         }
         guard status == 1, let key else { throw CryptoError.openSSL(operation) }
-        // Prototype servers may use keys below v1's 2048-bit floor; accept 1024 and up here only.
-        guard Int(EVP_PKEY_get_bits(key)) >= 1024, Int(EVP_PKEY_get_bits(key)) <= 4096 else {
-            let bits = EVP_PKEY_get_bits(key)
+        let bits = Int(EVP_PKEY_get_bits(key))
+        guard allowedBitCounts.contains(bits) else {
             EVP_PKEY_free(key)
-            throw CryptoError.invalidArgument(operation, "RSA key of \(bits) bits is outside 1024...4096")
+            throw CryptoError.invalidArgument(
+                operation,
+                "RSA key of \(bits) bits is outside \(allowedBitCounts.lowerBound)...\(allowedBitCounts.upperBound)"
+            )
         }
         try self.init(taking: key)
     }
 
-    /// The key as a PKCS#1 PEM block (`-----BEGIN RSA PUBLIC KEY-----`): the `RSAPublicKey`
-    /// structure carried inside the SubjectPublicKeyInfo's BIT STRING.
-    public var legacyPKCS1PEM: String {
-        get throws {
-            let pkcs1 = try Self.rsaPublicKeyDER(inSPKI: spkiDER)
-            let body = Base64.encode(pkcs1)
-            var lines = ["-----BEGIN RSA PUBLIC KEY-----"]
-            var index = body.startIndex
-            while index < body.endIndex {
-                let end = body.index(index, offsetBy: 64, limitedBy: body.endIndex) ?? body.endIndex
-                lines.append(String(body[index..<end]))
-                index = end
-            }
-            lines.append("-----END RSA PUBLIC KEY-----")
-            return lines.joined(separator: "\n") + "\n"
-        }
+    /// The key as a PKCS#1 `RSAPublicKey` structure (DER): the content of the
+    /// SubjectPublicKeyInfo's BIT STRING.
+    package var pkcs1DER: [UInt8] {
+        get throws { try Self.rsaPublicKeyDER(inSPKI: spkiDER) }
     }
 
     /// Extracts the PKCS#1 `RSAPublicKey` DER from `SEQUENCE { AlgorithmIdentifier, BIT STRING }`.
-    static func rsaPublicKeyDER(inSPKI der: [UInt8]) throws -> [UInt8] {
+    private static func rsaPublicKeyDER(inSPKI der: [UInt8]) throws -> [UInt8] {
         func element(at start: Int, in bytes: [UInt8]) throws -> (tag: UInt8, content: Range<Int>) {
             guard start + 2 <= bytes.count else { throw CryptoError.invalidArgument("SPKI parse", "truncated") }
             var index = start + 1
@@ -76,16 +67,16 @@ extension RSAPublicKey {
         return Array(der[(bitString.content.lowerBound + 1)..<bitString.content.upperBound])
     }
 
-    /// Encrypts with RSA PKCS#1 v1.5 padding, as the prototype's clients do. Not for protocol v1.
-    public func legacyEncryptPKCS1v15(_ plaintext: [UInt8]) throws -> [UInt8] {
+    /// Encrypts with RSA PKCS#1 v1.5 padding. Not for protocol v1, which uses OAEP.
+    package func encryptPKCS1v15(_ plaintext: [UInt8]) throws -> [UInt8] {
         try encrypt(plaintext, operation: "RSA PKCS#1 v1.5 encrypt", padding: configurePKCS1v15)
     }
 }
 
 extension RSAPrivateKey {
-    /// Decrypts RSA PKCS#1 v1.5 padding, as the prototype's server does. Callers must not reveal
-    /// whether this failed (padding oracles): the legacy listener carries on with a random key.
-    public func legacyDecryptPKCS1v15(_ ciphertext: [UInt8]) throws -> [UInt8] {
+    /// Decrypts RSA PKCS#1 v1.5 padding. Callers must not reveal whether this failed (padding
+    /// oracles): carry on with a random value instead.
+    package func decryptPKCS1v15(_ ciphertext: [UInt8]) throws -> [UInt8] {
         try decrypt(ciphertext, operation: "RSA PKCS#1 v1.5 decrypt", padding: configurePKCS1v15)
     }
 }

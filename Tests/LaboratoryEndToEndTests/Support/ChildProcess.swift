@@ -1,0 +1,1 @@
+../../LaboratoryTests/ChildProcess.swift

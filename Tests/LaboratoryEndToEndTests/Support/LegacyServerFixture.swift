@@ -1,0 +1,1 @@
+../../LaboratoryLegacyTests/LegacyServerFixture.swift
