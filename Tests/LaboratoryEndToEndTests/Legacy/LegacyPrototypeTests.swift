@@ -11,7 +11,7 @@ private func prototypeScript(_ script: String, _ arguments: [String]) throws -> 
 }
 
 @Suite("Legacy v0 listener, driven by a Python prototype client", .timeLimit(.minutes(2)))
-struct LegacyListenerTests {
+struct LegacyPrototypeClientTests {
     @Test(
         "prototype scenarios pass against our server",
         arguments: ["echo", "batched", "split", "wrong_password", "timeout", "stop_server_ignored"])
@@ -64,7 +64,7 @@ struct LegacyListenerTests {
 }
 
 @Suite("Swift client in legacy mode", .timeLimit(.minutes(2)))
-struct LegacyClientTests {
+struct LegacyPrototypeServerTests {
     @Test("talks to a Python prototype server")
     func againstPythonPrototype() async throws {
         let fixture = try prototypeScript("legacy_server.py", ["fixture-password", "Prototype"])

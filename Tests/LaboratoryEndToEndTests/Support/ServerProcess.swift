@@ -1,0 +1,1 @@
+../../LaboratoryTests/ServerProcess.swift
