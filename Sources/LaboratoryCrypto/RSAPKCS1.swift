@@ -4,34 +4,42 @@ import CLaboratorySSL
 // Protocol v1 never uses them; they are here because only this module may call OpenSSL.
 
 extension RSAPublicKey {
-    /// Loads a public key from a PKCS#1 PEM block (`-----BEGIN RSA PUBLIC KEY-----`).
+    /// Loads a public key from a PKCS#1 `RSAPublicKey` structure (DER), parsed as the
+    /// SubjectPublicKeyInfo that carries it.
     ///
-    /// - Throws: ``CryptoError`` if the block does not decode or the key's size is outside
+    /// - Throws: ``CryptoError`` if the bytes do not decode or the key's size is outside
     ///   `allowedBitCounts`.
-    package convenience init(pkcs1PEM pem: String, allowedBitCounts: ClosedRange<Int>) throws {
+    package convenience init(pkcs1DER: [UInt8], allowedBitCounts: ClosedRange<Int>) throws {
         let operation = "PKCS#1 public key decode"
-        var key: OpaquePointer? = nil
-        guard
-            let decoder = OSSL_DECODER_CTX_new_for_pkey(
-                &key, "PEM", "type-specific", "RSA", CLaboratorySSL_EVP_PKEY_PUBLIC_KEY(), nil, nil)
-        else { throw CryptoError.openSSL(operation) }
-        defer { OSSL_DECODER_CTX_free(decoder) }
-        var bytes = Array(pem.utf8)
-        let status = bytes.withUnsafeMutableBufferPointer { buffer -> Int32 in
-            var pointer: UnsafePointer<UInt8>? = UnsafePointer(buffer.baseAddress)
-            var length = buffer.count
-            return OSSL_DECODER_from_data(decoder, &pointer, &length)
+        let spki = Self.spkiDER(wrappingPKCS1: pkcs1DER)
+        let parsed = spki.withUnsafeBufferPointer { buffer -> OpaquePointer? in
+            var cursor = buffer.baseAddress
+            return d2i_PUBKEY(nil, &cursor, buffer.count)
         }
-        guard status == 1, let key else { throw CryptoError.openSSL(operation) }
-        let bits = Int(EVP_PKEY_get_bits(key))
-        guard allowedBitCounts.contains(bits) else {
-            EVP_PKEY_free(key)
+        guard let parsed else { throw CryptoError.openSSL(operation) }
+        let bits = Int(EVP_PKEY_get_bits(parsed))
+        guard EVP_PKEY_get_base_id(parsed) == EVP_PKEY_RSA, allowedBitCounts.contains(bits) else {
+            EVP_PKEY_free(parsed)
             throw CryptoError.invalidArgument(
                 operation,
-                "RSA key of \(bits) bits is outside \(allowedBitCounts.lowerBound)...\(allowedBitCounts.upperBound)"
-            )
+                "RSA key of \(bits) bits is outside \(allowedBitCounts.lowerBound)...\(allowedBitCounts.upperBound)")
         }
-        try self.init(taking: key)
+        try self.init(taking: parsed)
+    }
+
+    /// `SEQUENCE { AlgorithmIdentifier rsaEncryption, BIT STRING { pkcs1 } }`.
+    private static func spkiDER(wrappingPKCS1 pkcs1: [UInt8]) -> [UInt8] {
+        func length(_ count: Int) -> [UInt8] {
+            guard count >= 0x80 else { return [UInt8(count)] }
+            let bytes = withUnsafeBytes(of: UInt32(count).bigEndian, Array.init).drop { $0 == 0 }
+            return [0x80 | UInt8(bytes.count)] + bytes
+        }
+        let rsaEncryption: [UInt8] = [
+            0x30, 0x0D, 0x06, 0x09, 0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x01, 0x01, 0x05, 0x00,
+        ]
+        let bitString = [0x03] + length(pkcs1.count + 1) + [0x00] + pkcs1
+        let content = rsaEncryption + bitString
+        return [0x30] + length(content.count) + content
     }
 
     /// The key as a PKCS#1 `RSAPublicKey` structure (DER): the content of the

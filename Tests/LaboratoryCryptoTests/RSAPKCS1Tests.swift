@@ -15,22 +15,16 @@ struct RSAPKCS1Tests {
         #expect(throws: CryptoError.self) { try key.decryptPKCS1v15([UInt8](repeating: 1, count: 256)) }
     }
 
-    @Test("a PKCS#1 PEM loads the same key, and only within the allowed sizes")
-    func pkcs1PEMSizes() throws {
+    @Test("a PKCS#1 structure loads the same key, and only within the allowed sizes")
+    func pkcs1DERSizes() throws {
         let key = try RSAPrivateKey(bitCount: 2048)
-        let body = Base64.encode(try key.publicKey.pkcs1DER)
-        var lines = ["-----BEGIN RSA PUBLIC KEY-----"]
-        var rest = Substring(body)
-        while !rest.isEmpty {
-            lines.append(String(rest.prefix(64)))
-            rest = rest.dropFirst(64)
-        }
-        lines.append("-----END RSA PUBLIC KEY-----")
-        let pem = lines.joined(separator: "\n") + "\n"
+        let pkcs1 = try key.publicKey.pkcs1DER
         // The SPKI's BIT STRING carries the PKCS#1 structure whole, at its end.
-        #expect(
-            key.publicKey.spkiDER.suffix(try key.publicKey.pkcs1DER.count) == ArraySlice(try key.publicKey.pkcs1DER))
-        #expect(try RSAPublicKey(pkcs1PEM: pem, allowedBitCounts: 1024...4096).spkiDER == key.publicKey.spkiDER)
-        #expect(throws: CryptoError.self) { try RSAPublicKey(pkcs1PEM: pem, allowedBitCounts: 3072...4096) }
+        #expect(key.publicKey.spkiDER.suffix(pkcs1.count) == ArraySlice(pkcs1))
+        #expect(try RSAPublicKey(pkcs1DER: pkcs1, allowedBitCounts: 1024...4096).spkiDER == key.publicKey.spkiDER)
+        #expect(throws: CryptoError.self) { try RSAPublicKey(pkcs1DER: pkcs1, allowedBitCounts: 3072...4096) }
+        #expect(throws: CryptoError.self) {
+            try RSAPublicKey(pkcs1DER: Array(pkcs1.dropLast()), allowedBitCounts: 1024...4096)
+        }
     }
 }

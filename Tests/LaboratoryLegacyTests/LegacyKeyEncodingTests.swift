@@ -1,3 +1,4 @@
+import Foundation
 import LaboratoryCrypto
 import Testing
 
@@ -15,4 +16,15 @@ struct LegacyKeyEncodingTests {
         #expect(loaded.spkiDER == key.publicKey.spkiDER)
     }
 
+    @Test("a prototype key is read whatever its line breaks, and anything else is refused")
+    func parsing() throws {
+        let key = try RSAPrivateKey(bitCount: 2048)
+        let pem = try key.publicKey.legacyPKCS1PEM
+        let crlfNoFinalNewline = pem.replacingOccurrences(of: "\n", with: "\r\n").trimmingCharacters(in: .newlines)
+        #expect(try RSAPublicKey(legacyPKCS1PEM: crlfNoFinalNewline).spkiDER == key.publicKey.spkiDER)
+        #expect(throws: CryptoError.self) { try RSAPublicKey(legacyPKCS1PEM: key.publicKey.pem) }
+        #expect(throws: CryptoError.self) {
+            try RSAPublicKey(legacyPKCS1PEM: pem.replacingOccurrences(of: "M", with: "!"))
+        }
+    }
 }
