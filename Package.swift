@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Laboratory", targets: ["Laboratory"]),
         .library(name: "LaboratoryClient", targets: ["LaboratoryClient"]),
         .library(name: "LaboratoryTesting", targets: ["LaboratoryTesting"]),
+        .library(name: "LaboratoryLegacy", targets: ["LaboratoryLegacy"]),
         .library(name: "LaboratoryProtocol", targets: ["LaboratoryProtocol"]),
         .library(name: "LaboratoryCrypto", targets: ["LaboratoryCrypto"]),
         .executable(name: "laboratory-server", targets: ["laboratory-server"]),
@@ -66,6 +67,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The original prototype's wire format: a listener that plugs into the server, and a client.
+        .target(
+            name: "LaboratoryLegacy",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Helpers users import to test their own services, in memory or against a live server.
         .target(
             name: "LaboratoryTesting",
@@ -81,6 +97,7 @@ let package = Package(
             name: "laboratory-server",
             dependencies: [
                 "Laboratory",
+                "LaboratoryLegacy",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -112,6 +129,7 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryLegacy",
                 "LaboratoryProtocol",
                 "LaboratoryTransport",
                 "LaboratoryCrypto",
@@ -144,8 +162,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            exclude: ["Legacy/legacy_client.py", "Legacy/legacy_server.py"]
+            ]
         ),
         .testTarget(
             name: "LaboratoryClientTests",
@@ -157,6 +174,19 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
+        .testTarget(
+            name: "LaboratoryLegacyTests",
+            dependencies: [
+                "LaboratoryLegacy",
+                "Laboratory",
+                "LaboratoryClient",
+                "LaboratoryTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Tests that need more than the toolchain: the executables run as child processes, tmux,
         // Xvfb, Python, the openssl and ssh-keygen commands. `scripts/test` installs them.
         .testTarget(
@@ -164,13 +194,17 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryLegacy",
                 "LaboratoryProtocol",
                 "LaboratoryCrypto",
                 "LaboratoryTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-            ]
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            exclude: ["Legacy/legacy_client.py", "Legacy/legacy_server.py"]
         ),
     ]
 )

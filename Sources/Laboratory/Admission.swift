@@ -2,7 +2,7 @@ import LaboratoryProtocol
 import NIOConcurrencyHelpers
 
 /// One admitted connection's place in the admission counts.
-struct AdmissionTicket: Sendable {
+package struct AdmissionTicket: Sendable {
     let id: UInt64
     let source: SourceAddress
     /// When it was admitted: the start of the time it holds an unfinished-handshake slot.
@@ -10,7 +10,7 @@ struct AdmissionTicket: Sendable {
 }
 
 /// Whether a new connection is served.
-enum AdmissionOutcome: Sendable {
+package enum AdmissionOutcome: Sendable {
     case admitted(AdmissionTicket)
     /// Refused, with the reason sent instead of the hello.
     case refused(CloseReason)

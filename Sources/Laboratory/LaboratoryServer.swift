@@ -7,21 +7,22 @@ import NIOPosix
 import ServiceLifecycle
 
 /// A Laboratory server: listens for TCP connections, runs the encrypted handshake with each, and
-/// routes accepted clients' requests to the services in its ``ServiceRegistry``.
+/// routes accepted clients' requests to the services in its ``ServiceRegistry``. Extra ways in
+/// (``LaboratoryListener``s) are served alongside the TCP listener and reach the same services.
 ///
 /// It conforms to ServiceLifecycle's `Service`: run it in a `ServiceGroup`. On graceful shutdown
 /// it stops accepting, tells every accepted client the server is stopping, lets sessions finish
-/// for ``ServerConfiguration/shutdownGracePeriod``, then closes the rest and returns. Clients
-/// cannot stop the server.
+/// for ``ServerConfiguration/shutdownGracePeriod``, then closes the rest and returns once every
+/// listener has drained too. Clients cannot stop the server.
 public actor LaboratoryServer: Service {
     private let configuration: ServerConfiguration
     private let services: ServiceRegistry
+    private let listeners: [any LaboratoryListener]
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let admission: Admission
     private var state: ListeningState = .idle
     private(set) var transportKeys: TransportKeys?
-    private var legacyAddress: SocketAddress?
 
     private enum ListeningState {
         case idle
@@ -30,14 +31,16 @@ public actor LaboratoryServer: Service {
         case stopped(any Error)
     }
 
-    /// Creates a server. Nothing happens until ``run()``.
+    /// Creates a server that also serves `listeners` (see ``LaboratoryListener``). Nothing
+    /// happens until ``run()``.
     public init(
         configuration: ServerConfiguration, services: ServiceRegistry = .standard,
-        logger: Logger = Logger(label: "laboratory.server"),
+        listeners: [any LaboratoryListener] = [], logger: Logger = Logger(label: "laboratory.server"),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
         self.configuration = configuration
         self.services = services
+        self.listeners = listeners
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.admission = Admission(policy: configuration.admission)
@@ -59,20 +62,17 @@ public actor LaboratoryServer: Service {
         }
     }
 
-    /// Generates the first transport key, binds, serves until graceful shutdown or cancellation,
-    /// then returns once every connection has ended.
+    /// Generates the first transport key, binds (its own listener, then every extra one), serves
+    /// until graceful shutdown or cancellation, then returns once every connection has ended.
     public func run() async throws {
         let serverChannel: NIOAsyncChannel<AcceptedChannel, Never>
-        let legacyChannel: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>?
         let environment: ConnectionEnvironment
+        let listenerRuns: [@Sendable () async throws -> Void]
         do {
             environment = try await makeEnvironment()
             serverChannel = try await bind()
-            if let legacy = configuration.legacy {
-                legacyChannel = try await bindLegacy(legacy)
-            } else {
-                legacyChannel = nil
-            }
+            let context = LaboratoryListenerContext(environment: environment, eventLoopGroup: eventLoopGroup)
+            listenerRuns = try await Self.bind(listeners, context: context, orClose: serverChannel.channel)
         } catch {
             publish(.stopped(error))
             throw error
@@ -90,19 +90,12 @@ public actor LaboratoryServer: Service {
                 "PLAINTEXT SESSIONS ARE ALLOWED: a client may choose no encryption, exposing its password and traffic"
             )
         }
-        if let legacyChannel {
-            logger.warning(
-                "LEGACY LISTENER ENABLED: the prototype's wire format has no server authentication and, with the default transform, no encryption",
-                metadata: ["address": "\(legacyChannel.channel.localAddress!)"])
-        }
         try await withThrowingTaskGroup(of: Void.self) { background in
             background.addTask { await environment.transportKeys.rotate() }
             if configuration.reclaimsFreedMemory {
                 background.addTask { await environment.memoryReclaimer.run() }
             }
-            if let legacyChannel, let legacy = configuration.legacy {
-                background.addTask { try await Self.serveLegacy(legacyChannel, legacy, environment) }
-            }
+            async let extraListeners: Void = Self.runAll(listenerRuns)
             try await withGracefulShutdownHandler {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await serverChannel.executeThenClose { inbound in
@@ -122,14 +115,55 @@ public actor LaboratoryServer: Service {
                 }
             } onGracefulShutdown: {
                 serverChannel.channel.close(promise: nil)
-                legacyChannel?.channel.close(promise: nil)
             }
-            // The legacy accept loop ends when its channel closes; its connections end on their own.
-            if legacyChannel != nil { try await background.next() }
+            // Each extra listener stops accepting on the same graceful shutdown and returns once
+            // its connections have ended.
+            try await extraListeners
             background.cancelAll()
         }
         publish(.stopped(ServerStoppedError()))
         logger.info("stopped")
+    }
+
+    /// Runs every bound extra listener; returns when all have returned.
+    private static func runAll(_ runs: [@Sendable () async throws -> Void]) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for run in runs { group.addTask { try await run() } }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Binds every extra listener; returns how to run each. If one cannot bind, closes `channel`
+    /// and what the others bound, and throws.
+    private static func bind(
+        _ listeners: [any LaboratoryListener], context: LaboratoryListenerContext, orClose channel: any Channel
+    ) async throws -> [@Sendable () async throws -> Void] {
+        var runs: [@Sendable () async throws -> Void] = []
+        do {
+            for listener in listeners { runs.append(try await bind(listener, context: context)) }
+        } catch {
+            channel.close(promise: nil)
+            await abandon(runs)
+            throw error
+        }
+        return runs
+    }
+
+    /// Binds `listener`; returns how to run it.
+    private static func bind<Listener: LaboratoryListener>(
+        _ listener: Listener, context: LaboratoryListenerContext
+    ) async throws -> @Sendable () async throws -> Void {
+        let bound = try await listener.bind(context: context)
+        return { try await listener.run(bound, context: context) }
+    }
+
+    /// Runs bound listeners in a cancelled task, so that each closes what it bound (the server
+    /// failed to start).
+    private static func abandon(_ runs: [@Sendable () async throws -> Void]) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.cancelAll()
+            for run in runs { group.addTask { try? await run() } }
+        }
     }
 
     private func makeEnvironment() async throws -> ConnectionEnvironment {
@@ -200,56 +234,6 @@ public actor LaboratoryServer: Service {
             }
         }
         state = newState
-    }
-
-    /// The legacy listener's address, once it is listening; `nil` if it is not configured.
-    public func legacyListeningAddress() async throws -> SocketAddress? {
-        _ = try await listeningAddress()
-        return legacyAddress
-    }
-
-    private func bindLegacy(_ legacy: LegacyConfiguration) async throws
-        -> NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>
-    {
-        let channel = try await ServerBootstrap(group: eventLoopGroup)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: legacy.host, port: legacy.port) { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel)
-                }
-            }
-        legacyAddress = channel.channel.localAddress
-        return channel
-    }
-
-    private static func serveLegacy(
-        _ listener: NIOAsyncChannel<NIOAsyncChannel<ByteBuffer, Never>, Never>, _ legacy: LegacyConfiguration,
-        _ environment: ConnectionEnvironment
-    ) async throws {
-        try await withThrowingDiscardingTaskGroup { group in
-            try await listener.executeThenClose { inbound in
-                for try await child in inbound {
-                    let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
-                    // The prototype's clients cannot read a refusal (or an eviction); they are
-                    // simply closed.
-                    guard case .admitted(let ticket) = environment.admission.admit(source: source) else {
-                        child.channel.close(promise: nil)
-                        continue
-                    }
-                    environment.admission.onEviction(ticket) { [channel = child.channel] _ in
-                        channel.close(promise: nil)
-                    }
-                    group.addTask {
-                        let connection = LegacyConnection(
-                            channel: child.channel, ticket: ticket, environment: environment, legacy: legacy)
-                        try? await child.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
-                        environment.admission.closed(ticket)
-                        environment.memoryReclaimer.connectionEnded()
-                    }
-                }
-            }
-        }
     }
 
     /// Counts of open connections, for tests and monitoring.

@@ -7,7 +7,7 @@ public struct ServerConfiguration: Sendable {
     /// The address to bind. Defaults to loopback only.
     public var host: String = "127.0.0.1"
     /// The TCP port; 0 picks a free one (read it back with ``LaboratoryServer/listeningAddress()``).
-    /// Defaults to 12800, the original prototype's port.
+    /// Defaults to 12800.
     public var port: Int = 12800
     /// The name sent to accepted clients and returned by the server-name query.
     public var serverName: String = "Laboratory"
@@ -39,11 +39,9 @@ public struct ServerConfiguration: Sendable {
     /// The bounded outbound queue per session (slow consumers are disconnected) and when keys are
     /// renewed.
     public var outbound = OutboundLimits()
-    /// An extra listener for the original prototype's clients (off by default). See
-    /// ``LegacyConfiguration``.
-    public var legacy: LegacyConfiguration?
-    /// Lets a client choose an unencrypted session by sending an empty secret, as the original
-    /// prototype did. Off by default; the server logs a warning at start and for every such session.
+    /// Lets a client choose an unencrypted session by sending an empty secret: its password and
+    /// traffic then travel in the clear. Off by default; the server logs a warning at start and for
+    /// every such session.
     public var allowsPlaintext: Bool = false
     /// After bursts of ended connections, give the memory they freed back to the system
     /// (`malloc_trim` on glibc; nothing elsewhere), so a flood does not leave the process larger
@@ -56,7 +54,7 @@ public struct ServerConfiguration: Sendable {
 
     /// Creates a configuration.
     ///
-    /// - Throws: ``ConfigurationError`` if the password is empty or is the prototype's default
+    /// - Throws: ``ConfigurationError`` if the password is empty or is the well-known default
     ///   `PASSWORD`.
     public init(hostKey: RSAPrivateKey, password: String) throws {
         try Self.validate(password: password)
@@ -74,7 +72,7 @@ public struct ServerConfiguration: Sendable {
         }
         if password == "PASSWORD" {
             throw ConfigurationError(
-                "the server password is the original prototype's default \"PASSWORD\"; choose a strong one")
+                "the server password is the well-known default \"PASSWORD\"; choose a strong one")
         }
     }
 }

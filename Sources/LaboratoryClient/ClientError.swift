@@ -54,7 +54,7 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// before sending the request again (PROTOCOL.md §12, *Request rates*).
     public var retryAfter: Duration?
 
-    init(
+    package init(
         _ code: Code, step: Step, _ message: String, closeReason: CloseReason? = nil,
         responseStatus: Response.Status? = nil
     ) {

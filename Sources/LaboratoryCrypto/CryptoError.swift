@@ -49,7 +49,7 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
             reason: "authentication tag did not verify (wrong key or nonce, or the data was altered)")
     }
 
-    static func invalidArgument(_ operation: String, _ reason: String) -> CryptoError {
+    package static func invalidArgument(_ operation: String, _ reason: String) -> CryptoError {
         CryptoError(code: .invalidArgument, operation: operation, reason: reason)
     }
 

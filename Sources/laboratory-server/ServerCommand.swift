@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Laboratory
+import LaboratoryLegacy
 import Logging
 import ServiceLifecycle
 
@@ -152,14 +153,16 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.admission.penalties.exempt = penaltyExempt
         configuration.maximumFrameSize = maxFrameSize
         configuration.allowsPlaintext = allowPlaintext
-        if let legacyPort {
+        let legacyListener = legacyPort.map { legacyPort in
             var legacy = LegacyConfiguration(port: legacyPort)
             legacy.host = host
             legacy.stepTimeout = .milliseconds(Int64(legacyStepTimeout * 1000))
-            configuration.legacy = legacy
+            return LegacyListener(configuration: legacy)
         }
 
-        let server = LaboratoryServer(configuration: configuration, services: .standard, logger: logger)
+        let server = LaboratoryServer(
+            configuration: configuration, services: .standard, listeners: legacyListener.map { [$0] } ?? [],
+            logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -167,7 +170,7 @@ struct ServerCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 let address = try await server.listeningAddress()
-                if let legacy = try await server.legacyListeningAddress() {
+                if let legacy = legacyListener?.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")

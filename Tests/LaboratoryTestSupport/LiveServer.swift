@@ -45,6 +45,7 @@ package struct LiveServer {
     package static func with<T: Sendable>(
         _ tweak: Tweak = Tweak { _ in },
         services: ServiceRegistry = .standard,
+        listeners: [any LaboratoryListener] = [],
         eventLoopGroup: (any EventLoopGroup)? = nil,
         _ body: (LiveServer) async throws -> T
     ) async throws -> T {
@@ -57,7 +58,7 @@ package struct LiveServer {
         var logger = Logger(label: "test.server")
         logger.logLevel = .warning
         let server = LaboratoryServer(
-            configuration: configuration, services: services, logger: logger,
+            configuration: configuration, services: services, listeners: listeners, logger: logger,
             eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
         let group = ServiceGroup(services: [server], logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in

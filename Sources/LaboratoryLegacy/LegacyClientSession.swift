@@ -1,6 +1,6 @@
+import LaboratoryClient
 import LaboratoryCrypto
 import LaboratoryProtocol
-import LaboratoryTransport
 import NIOCore
 import NIOPosix
 
@@ -92,7 +92,7 @@ public actor LegacyClientSession {
         }
         let encrypted: [UInt8]
         do {
-            encrypted = try serverKey.legacyEncryptPKCS1v15(Array(key.utf8))
+            encrypted = try serverKey.encryptPKCS1v15(Array(key.utf8))
         } catch {
             throw ClientError(.protocolViolation, step: .keyExchange, "could not encrypt the key: \(error)")
         }
@@ -177,12 +177,14 @@ public actor LegacyClientSession {
                 }
                 return
             }
+            let key: RSAPublicKey
             do {
-                publicKey = try RSAPublicKey(legacyPKCS1PEM: String(decoding: keyBuffer[..<end], as: UTF8.self))
+                key = try RSAPublicKey(legacyPKCS1PEM: String(decoding: keyBuffer[..<end], as: UTF8.self))
             } catch {
                 throw ClientError(.protocolViolation, step: .hello, "the server's key is unusable: \(error)")
             }
-            keyWaiter?.resume(returning: publicKey!)
+            publicKey = key
+            keyWaiter?.resume(returning: key)
             keyWaiter = nil
             keyBuffer = []
             return

@@ -1,5 +1,5 @@
 """A client for the original prototype's wire format, written from its description, using the
-`rsa` package as the prototype did. Run by LegacyTests.swift: `legacy_client.py SCENARIO PORT
+`rsa` package as the prototype did. Run by LegacyPrototypeTests.swift: `legacy_client.py SCENARIO PORT
 PASSWORD`; prints `OK` and exits 0 when the scenario's expectations hold, else prints why and
 exits 1.
 

@@ -1,4 +1,5 @@
 import Foundation
+import Laboratory
 import LaboratoryProtocol
 
 /// What an accepted prototype client can do: ask the server's name, echo, and chat through the
@@ -12,7 +13,7 @@ extension LegacyConnection {
     func serve(_ message: String) async {
         guard let identity else { return }
         if message == "NAME ?" {
-            writer.send(environment.handshake.serverName)
+            writer.send(context.serverName)
             return
         }
         if message == "STOP SERVER" {
@@ -61,23 +62,27 @@ extension LegacyConnection {
             if let current = room {
                 _ = await chat(.say(room: current, text: message), identity)
             } else {
-                writer.send(legacy.echoReply(message))
+                writer.send(configuration.echoReply(message))
             }
         }
     }
 
     /// Calls the chat service; on failure sends `! reason` and returns `nil`.
     private func chat(_ request: ChatRequest, _ identity: SessionIdentity) async -> ChatReply? {
-        guard environment.registry.service(named: ChatService.defaultName) != nil else {
+        guard context.services.service(named: ChatService.defaultName) != nil else {
             writer.send("! this server has no chat service")
             return nil
         }
-        let context = ServiceContext(
-            session: identity, logger: logger, serviceName: ChatService.defaultName, events: eventSink)
-        // Encoding our own value cannot fail.
-        let body = Array(try! JSONEncoder().encode(request))
-        let response = await environment.registry.respond(
-            to: Request(id: 0, service: ChatService.defaultName, body: body), context: context)
+        let body: [UInt8]
+        do {
+            body = Array(try JSONEncoder().encode(request))
+        } catch {
+            writer.send("! the request could not be encoded")
+            return nil
+        }
+        let response = await context.respond(
+            to: Request(id: 0, service: ChatService.defaultName, body: body), session: identity, events: eventSink,
+            logger: logger)
         guard response.status == .ok, let reply = try? JSONDecoder().decode(ChatReply.self, from: Data(response.body))
         else {
             writer.send("! \(response.errorMessage)")
@@ -89,7 +94,7 @@ extension LegacyConnection {
     /// Turns pushed events into text lines for the prototype client.
     nonisolated var eventSink: EventSink {
         EventSink(connectionID: id) { [writer] event in
-            guard let chat = ChatEvent(decoding: event) else {
+            guard let chat = Self.chatEvent(in: event) else {
                 return writer.send("[\(event.service)] " + String(decoding: event.body, as: UTF8.self))
             }
             return writer.send(Self.line(for: chat))
@@ -106,12 +111,9 @@ extension LegacyConnection {
         case .direct: return "[direct] \(event.name) (#\(event.from)): \(event.text ?? "")"
         }
     }
-}
 
-extension ChatEvent {
-    /// Decodes a chat event from any service event whose body is one.
-    init?(decoding event: ServiceEvent) {
-        guard let decoded = try? JSONDecoder().decode(ChatEvent.self, from: Data(event.body)) else { return nil }
-        self = decoded
+    /// The chat event in any service event whose body is one.
+    static func chatEvent(in event: ServiceEvent) -> ChatEvent? {
+        try? JSONDecoder().decode(ChatEvent.self, from: Data(event.body))
     }
 }

@@ -1,6 +1,6 @@
 import LaboratoryProtocol
 
-/// The opt-in listener for the original prototype's clients. Its wire format has no
+/// How a ``LegacyListener`` for the original prototype's clients listens. Its wire format has no
 /// authentication of the server and, with the default transform, no encryption at all: enable it
 /// only for prototype clients on a trusted network. See `Docs/SECURITY.md`.
 public struct LegacyConfiguration: Sendable {

@@ -37,8 +37,9 @@ final class LegacyWriter: Sendable {
     @discardableResult
     func send(_ text: String) -> Bool {
         state.withLockedValue { state in
-            guard state.isOpen, state.codec != nil else { return false }
-            let bytes = state.codec!.encode(LegacyMessageSplitter.encode(text))
+            guard state.isOpen, var codec = state.codec else { return false }
+            let bytes = codec.encode(LegacyMessageSplitter.encode(text))
+            state.codec = codec
             let queued = queuedBytes.add(bytes.count, ordering: .relaxed).newValue
             guard queued == bytes.count || queued <= maximumQueuedBytes else {
                 state.isOpen = false

@@ -1,3 +1,4 @@
+import Laboratory
 import LaboratoryCrypto
 import LaboratoryProtocol
 import Logging
@@ -19,8 +20,8 @@ actor LegacyConnection {
     let source: String
     /// The connection's place in the admission counts.
     let ticket: AdmissionTicket
-    let environment: ConnectionEnvironment
-    let legacy: LegacyConfiguration
+    let context: LaboratoryListenerContext
+    let configuration: LegacyConfiguration
     let writer: LegacyWriter
     var logger: Logger
     var phase: Phase = .awaitingKey(buffer: [])
@@ -33,32 +34,35 @@ actor LegacyConnection {
     /// The chat room plain lines go to: the last one joined.
     var room: String?
 
-    init(channel: any Channel, ticket: AdmissionTicket, environment: ConnectionEnvironment, legacy: LegacyConfiguration)
-    {
-        self.id = environment.connectionIDs.make()
-        self.source = ticket.source.description
+    init(
+        channel: any Channel, ticket: AdmissionTicket, context: LaboratoryListenerContext,
+        configuration: LegacyConfiguration
+    ) {
+        self.id = context.makeConnectionID()
+        self.source = ticket.remoteAddress
         self.ticket = ticket
-        self.environment = environment
-        self.legacy = legacy
+        self.context = context
+        self.configuration = configuration
         self.writer = LegacyWriter(channel: channel, maximumQueuedBytes: 1 << 20)
-        self.splitter = LegacyMessageSplitter(maximumMessageBytes: legacy.maximumMessageBytes)
-        var logger = environment.logger
+        self.splitter = LegacyMessageSplitter(maximumMessageBytes: configuration.maximumMessageBytes)
+        var logger = context.logger
         logger[metadataKey: "connection"] = "\(id)"
         logger[metadataKey: "legacy"] = "true"
         logger[metadataKey: "peer"] = "\(source)"
         self.logger = logger
-        self.transportKey = environment.transportKeys.offer().privateKey
+        self.transportKey = context.transportKey
     }
 
     /// Runs the connection; returns whether the client was accepted.
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
         do {
-            writer.sendRaw(Array(try transportKey!.publicKey.legacyPKCS1PEM.utf8))
+            guard let transportKey else { return false }
+            writer.sendRaw(Array(try transportKey.publicKey.legacyPKCS1PEM.utf8))
         } catch {
             logger.error("could not encode the legacy public key", metadata: ["error": "\(error)"])
             return false
         }
-        deadline = .now.advanced(by: legacy.stepTimeout)
+        deadline = .now.advanced(by: configuration.stepTimeout)
         let reason =
             await firstCloseReason(
                 { await self.read(inbound) }, { await self.watchDeadline() }, { await self.watchShutdown() })
@@ -90,20 +94,21 @@ actor LegacyConnection {
         let size = key.publicKey.ciphertextByteCount
         // As in v1, a key that does not decrypt is not reported: carry on with a random one.
         let fallback = try SecureRandom.bytes(count: 16)
-        let symmetricKey = (try? key.legacyDecryptPKCS1v15(Array(buffer.prefix(size)))) ?? fallback
+        let symmetricKey = (try? key.decryptPKCS1v15(Array(buffer.prefix(size)))) ?? fallback
         transportKey = nil
-        decoder = legacy.transform.makeCodec(key: symmetricKey)
-        writer.install(legacy.transform, key: symmetricKey)
+        decoder = configuration.transform.makeCodec(key: symmetricKey)
+        writer.install(configuration.transform, key: symmetricKey)
         if symmetricKey.isEmpty { logger.notice("legacy client uses no key (the prototype's plaintext)") }
         phase = .awaitingPassword
         writer.send("PASSWORD ?")
-        deadline = .now.advanced(by: legacy.stepTimeout)
+        deadline = .now.advanced(by: configuration.stepTimeout)
         return try await receiveMessages(Array(buffer.dropFirst(size)))
     }
 
     private func receiveMessages(_ bytes: [UInt8]) async throws -> CloseReason? {
-        guard !bytes.isEmpty, decoder != nil else { return nil }
-        let decoded = decoder!.decode(bytes)
+        guard !bytes.isEmpty, var codec = decoder else { return nil }
+        let decoded = codec.decode(bytes)
+        decoder = codec
         for message in try splitter.append(decoded) {
             if let reason = try await handle(message) { return reason }
         }
@@ -115,13 +120,12 @@ actor LegacyConnection {
         case .awaitingKey:
             return nil
         case .awaitingPassword:
-            let given = SHA256.hash(Array(message.utf8))
-            guard constantTimeEquals(given, environment.handshake.passwordDigest) else {
+            guard context.isServerPassword(message) else {
                 return CloseReason(.wrongPassword, "wrong password")
             }
             phase = .awaitingName
             writer.send("NAME ?")
-            deadline = .now.advanced(by: legacy.stepTimeout)
+            deadline = .now.advanced(by: configuration.stepTimeout)
         case .awaitingName:
             let name: String
             do {
@@ -132,7 +136,7 @@ actor LegacyConnection {
             identity = SessionIdentity(connectionID: id, remoteAddress: source, displayName: name)
             phase = .accepted
             deadline = nil
-            environment.admission.authenticated(ticket)
+            context.authenticated(ticket)
             logger.info("legacy client accepted", metadata: ["name": "\(name)"])
             writer.send("ACCEPTED")
         case .accepted:
@@ -165,10 +169,10 @@ actor LegacyConnection {
     }
 
     private func finish(_ reason: CloseReason) async {
-        environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
-        if reason.code == .wrongPassword { try? await Task.sleep(for: environment.wrongPasswordDelay) }
+        context.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
+        if reason.code == .wrongPassword { try? await Task.sleep(for: context.wrongPasswordDelay) }
         writer.close()
         logger.info("legacy connection closed", metadata: ["reason": "\(reason)"])
-        if let identity { await environment.registry.sessionDidEnd(identity) }
+        if let identity { await context.services.sessionDidEnd(identity) }
     }
 }

@@ -1,19 +1,21 @@
+import LaboratoryProtocol
+
 /// Splits the prototype's stream of `\0`-terminated UTF-8 messages, whatever the read boundaries:
 /// several messages in one read, or one message across several.
-public struct LegacyMessageSplitter {
+package struct LegacyMessageSplitter {
     /// The longest message accepted, in bytes; a longer one is an error. Default 64 KiB.
-    public let maximumMessageBytes: Int
+    package let maximumMessageBytes: Int
     private var pending: [UInt8] = []
 
     /// Creates an empty splitter.
-    public init(maximumMessageBytes: Int = 64 * 1024) {
+    package init(maximumMessageBytes: Int = 64 * 1024) {
         self.maximumMessageBytes = maximumMessageBytes
     }
 
     /// Adds decoded bytes and returns every message they complete, without terminators.
     ///
     /// - Throws: ``ProtocolError`` when a message grows past the maximum or is not UTF-8.
-    public mutating func append(_ bytes: [UInt8]) throws -> [String] {
+    package mutating func append(_ bytes: [UInt8]) throws -> [String] {
         pending.append(contentsOf: bytes)
         var messages: [String] = []
         var start = pending.startIndex
@@ -36,5 +38,5 @@ public struct LegacyMessageSplitter {
     }
 
     /// `text` as the prototype sends it: UTF-8 followed by `\0`.
-    public static func encode(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
+    package static func encode(_ text: String) -> [UInt8] { Array(text.utf8) + [0] }
 }

@@ -1,0 +1,89 @@
+import LaboratoryCrypto
+import LaboratoryProtocol
+import Logging
+import NIOCore
+
+/// What a ``LaboratoryListener`` gets from the server it serves: the server's services (and so its
+/// chat rooms and other shared state), its logger, event loops and shutdown grace period, and a
+/// connection id for every connection it accepts.
+///
+/// A listener's sessions are the server's sessions: they call the same ``ServiceRegistry`` the TCP
+/// sessions call, so a chat room holds members from every listener. Connection ids come from the
+/// same counter, so an id names one connection whichever way it came in.
+public struct LaboratoryListenerContext: Sendable {
+    /// The server's logger. Attach the connection id to the copy each connection logs with.
+    public let logger: Logger
+    /// The server's services, shared with its TCP sessions.
+    public let services: ServiceRegistry
+    /// The event loops the server runs on; bind on them.
+    public let eventLoopGroup: any EventLoopGroup
+    /// How long sessions may go on after a graceful shutdown begins before they are closed.
+    public var shutdownGracePeriod: Duration { environment.shutdownGracePeriod }
+    /// The name the server shows its clients.
+    public var serverName: String { environment.handshake.serverName }
+
+    let environment: ConnectionEnvironment
+
+    init(environment: ConnectionEnvironment, eventLoopGroup: any EventLoopGroup) {
+        self.environment = environment
+        self.logger = environment.logger
+        self.services = environment.registry
+        self.eventLoopGroup = eventLoopGroup
+    }
+
+    /// A new connection id, unique for the server's lifetime among the connections of every
+    /// listener.
+    public func makeConnectionID() -> UInt64 { environment.connectionIDs.make() }
+
+    /// Calls the service `request` names on behalf of `session`, as a TCP session's request would
+    /// be, and returns its response (an error response if the service is unknown or fails).
+    /// Events the service pushes to the session, now or later, go to `events`.
+    public func respond(to request: Request, session: SessionIdentity, events: EventSink, logger: Logger? = nil) async
+        -> Response
+    {
+        let context = ServiceContext(
+            session: session, logger: logger ?? self.logger, serviceName: request.service, events: events)
+        return await services.respond(to: request, context: context)
+    }
+
+    // Admission, the password and the transport key: for the listeners of this package.
+
+    /// Admits a connection from `source` (its IP address) against the same limits as the server's
+    /// TCP connections, or says why it is refused. Call ``closed(_:)`` when an admitted one ends.
+    package func admit(source: String) -> AdmissionOutcome { environment.admission.admit(source: source) }
+
+    /// How to end `ticket`'s connection if a newcomer evicts its unfinished handshake.
+    package func onEviction(_ ticket: AdmissionTicket, _ handler: @escaping @Sendable (CloseReason) -> Void) {
+        environment.admission.onEviction(ticket, handler)
+    }
+
+    /// The connection finished its handshake: it no longer holds an unfinished-handshake slot.
+    package func authenticated(_ ticket: AdmissionTicket) { environment.admission.authenticated(ticket) }
+
+    /// Charges the connection's source the penalty that ending for `reason` earns, if any.
+    package func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool) {
+        environment.admission.penalize(ticket, for: reason, wasAuthenticated: wasAuthenticated)
+    }
+
+    /// The connection has ended: it leaves the admission counts.
+    package func closed(_ ticket: AdmissionTicket) {
+        environment.admission.closed(ticket)
+        environment.memoryReclaimer.connectionEnded()
+    }
+
+    /// Whether `password` is the server's password (compared in constant time).
+    package func isServerPassword(_ password: String) -> Bool {
+        constantTimeEquals(SHA256.hash(Array(password.utf8)), environment.handshake.passwordDigest)
+    }
+
+    /// How long a connection that gave a wrong password is held before it is closed.
+    package var wrongPasswordDelay: Duration { environment.wrongPasswordDelay }
+
+    /// The server's current transport key.
+    package var transportKey: RSAPrivateKey { environment.transportKeys.offer().privateKey }
+}
+
+extension AdmissionTicket {
+    /// The connection's source address, as written in logs and session identities.
+    package var remoteAddress: String { source.description }
+}
