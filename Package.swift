@@ -75,6 +75,7 @@ let package = Package(
                 "LaboratoryClient",
                 "LaboratoryProtocol",
                 "LaboratoryCrypto",
+                "LaboratoryTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

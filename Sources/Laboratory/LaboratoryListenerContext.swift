@@ -1,5 +1,6 @@
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTransport
 import Logging
 import NIOCore
 
@@ -78,6 +79,9 @@ public struct LaboratoryListenerContext: Sendable {
 
     /// How long a connection that gave a wrong password is held before it is closed.
     package var wrongPasswordDelay: Duration { environment.wrongPasswordDelay }
+
+    /// The server's clock, for a listener's deadlines and delays (a test clock in tests).
+    package var clock: AnyTimerClock { environment.clock }
 
     /// The server's current transport key.
     package var transportKey: RSAPrivateKey { environment.transportKeys.offer().privateKey }

@@ -1,6 +1,7 @@
 import LaboratoryClient
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTransport
 import NIOCore
 import NIOPosix
 
@@ -65,9 +66,8 @@ public actor LegacyClientSession {
         }
         let session = LegacyClientSession(channel: asyncChannel.channel, transform: transform)
         Task { await session.readLoop(asyncChannel) }
-        let deadline = asyncChannel.channel.eventLoop.scheduleTask(
-            in: TimeAmount(timeout)
-        ) {
+        let clock = AnyTimerClock.continuous
+        let deadline = clock.schedule(at: clock.now.advanced(by: timeout), on: asyncChannel.channel.eventLoop) {
             asyncChannel.channel.close(promise: nil)
         }
         defer { deadline.cancel() }

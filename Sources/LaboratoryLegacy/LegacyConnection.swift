@@ -1,6 +1,7 @@
 import Laboratory
 import LaboratoryCrypto
 import LaboratoryProtocol
+import LaboratoryTransport
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -29,7 +30,7 @@ actor LegacyConnection {
     var transportKey: RSAPrivateKey?
     var decoder: (any LegacyCodec)?
     var splitter: LegacyMessageSplitter
-    var deadline: ContinuousClock.Instant?
+    var deadline: AnyTimerClock.Instant?
     var identity: SessionIdentity?
     /// The chat room plain lines go to: the last one joined.
     var room: String?
@@ -62,7 +63,7 @@ actor LegacyConnection {
             logger.error("could not encode the legacy public key", metadata: ["error": "\(error)"])
             return false
         }
-        deadline = .now.advanced(by: configuration.stepTimeout)
+        deadline = context.clock.now.advanced(by: configuration.stepTimeout)
         let reason =
             await firstCloseReason(
                 { await self.read(inbound) }, { await self.watchDeadline() }, { await self.watchShutdown() })
@@ -101,7 +102,7 @@ actor LegacyConnection {
         if symmetricKey.isEmpty { logger.notice("legacy client uses no key (the prototype's plaintext)") }
         phase = .awaitingPassword
         writer.send("PASSWORD ?")
-        deadline = .now.advanced(by: configuration.stepTimeout)
+        deadline = context.clock.now.advanced(by: configuration.stepTimeout)
         return try await receiveMessages(Array(buffer.dropFirst(size)))
     }
 
@@ -125,7 +126,7 @@ actor LegacyConnection {
             }
             phase = .awaitingName
             writer.send("NAME ?")
-            deadline = .now.advanced(by: configuration.stepTimeout)
+            deadline = context.clock.now.advanced(by: configuration.stepTimeout)
         case .awaitingName:
             let name: String
             do {
@@ -148,7 +149,7 @@ actor LegacyConnection {
     private func watchDeadline() async -> CloseReason? {
         while let current = deadline {
             do {
-                try await Task.sleep(until: current, clock: .continuous)
+                try await context.clock.sleep(until: current, tolerance: nil)
             } catch {
                 return nil
             }
@@ -170,7 +171,7 @@ actor LegacyConnection {
 
     private func finish(_ reason: CloseReason) async {
         context.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
-        if reason.code == .wrongPassword { try? await Task.sleep(for: context.wrongPasswordDelay) }
+        if reason.code == .wrongPassword { try? await context.clock.sleep(for: context.wrongPasswordDelay) }
         writer.close()
         logger.info("legacy connection closed", metadata: ["reason": "\(reason)"])
         if let identity { await context.services.sessionDidEnd(identity) }
