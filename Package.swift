@@ -8,8 +8,10 @@ let package = Package(
         .library(name: "Laboratory", targets: ["Laboratory"]),
         .library(name: "LaboratoryClient", targets: ["LaboratoryClient"]),
         .library(name: "LaboratoryTesting", targets: ["LaboratoryTesting"]),
-        .library(name: "LaboratoryProtocol", targets: ["LaboratoryProtocol"]),
-        .library(name: "LaboratoryCrypto", targets: ["LaboratoryCrypto"]),
+        // Not for users: no public API of its own (the few user-facing types are re-exported by the
+        // products above); the rest is `package`, or `@_spi(Benchmarks) public` for this
+        // repository's Benchmarks package, the only reason this product exists.
+        .library(name: "_LaboratoryInternals", targets: ["LaboratoryProtocol", "LaboratoryCrypto"]),
         .executable(name: "laboratory-server", targets: ["laboratory-server"]),
         .executable(name: "laboratory", targets: ["laboratory-client"]),
     ],
@@ -70,6 +72,8 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -79,6 +83,7 @@ let package = Package(
             name: "laboratory-server",
             dependencies: [
                 "Laboratory",
+                "LaboratoryProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,7 +106,9 @@ let package = Package(
                 "Laboratory",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Examples/EchoHost"
+            path: "Examples/EchoHost",
+            // The proof that the public API suffices: the example sees no `package` declaration.
+            packageAccess: false
         ),
         .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto"]),
         .testTarget(
@@ -117,6 +124,8 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -129,9 +138,11 @@ let package = Package(
             dependencies: [
                 "LaboratoryClient",
                 "Laboratory",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
+        .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting", "LaboratoryProtocol"]),
     ]
 )

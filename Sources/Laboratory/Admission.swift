@@ -1,4 +1,4 @@
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOConcurrencyHelpers
 
 /// One admitted connection's place in the admission counts.

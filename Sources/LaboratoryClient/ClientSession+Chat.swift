@@ -1,5 +1,5 @@
 import Foundation
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 
 extension ClientSession {
     /// Sends a request to the built-in chat service and decodes its reply.

@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// The client side of the v1 handshake as a pure state machine, the mirror of
 /// ``ServerHandshake``.
@@ -16,20 +16,20 @@ import LaboratoryCrypto
 /// key against what the client trusts, which is the caller's decision (a pin, a known-hosts file,
 /// a custom rule): ``Action/checkTrust(fingerprint:)`` asks for it and ``trustDecided(mismatch:secret:)``
 /// answers. Nothing is sent before that answer.
-public struct ClientHandshake: Sendable {
+@_spi(Benchmarks) public struct ClientHandshake: Sendable {
     /// What the client answers the prompts with.
-    public struct Credentials: Sendable {
+    @_spi(Benchmarks) public struct Credentials: Sendable {
         /// The server password.
-        public var password: String
+        @_spi(Benchmarks) public var password: String
         /// The display name to ask for.
-        public var name: String
+        @_spi(Benchmarks) public var name: String
         /// Ask for an unencrypted session (only servers that allow it accept).
-        public var plaintext: Bool
+        @_spi(Benchmarks) public var plaintext: Bool
         /// How far apart the two clocks may be when checking the transport key's validity.
-        public var clockSkewMilliseconds: UInt64
+        @_spi(Benchmarks) public var clockSkewMilliseconds: UInt64
 
         /// Creates credentials; the clock skew tolerance defaults to 10 minutes.
-        public init(password: String, name: String, plaintext: Bool = false, clockSkewMilliseconds: UInt64 = 600_000) {
+        @_spi(Benchmarks) public init(password: String, name: String, plaintext: Bool = false, clockSkewMilliseconds: UInt64 = 600_000) {
             self.password = password
             self.name = name
             self.plaintext = plaintext
@@ -38,7 +38,7 @@ public struct ClientHandshake: Sendable {
     }
 
     /// Something the connection must do.
-    public enum Action: Hashable, Sendable {
+    @_spi(Benchmarks) public enum Action: Hashable, Sendable {
         /// Decide whether the identity key with this fingerprint is the server's (pin, known
         /// hosts, custom), then call ``ClientHandshake/trustDecided(mismatch:secret:)``.
         case checkTrust(fingerprint: String)
@@ -54,14 +54,14 @@ public struct ClientHandshake: Sendable {
     }
 
     /// The step of the handshake a failure happened in.
-    public enum Step: String, Hashable, Sendable {
+    @_spi(Benchmarks) public enum Step: String, Hashable, Sendable {
         case hello, keyExchange, password, name
     }
 
     /// Why the handshake failed, and at which step. Nothing more is sent after a failure.
-    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+    @_spi(Benchmarks) public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
         /// The kinds of failure.
-        public enum Kind: Hashable, Sendable {
+        @_spi(Benchmarks) public enum Kind: Hashable, Sendable {
             /// The server sent `closing` (a refusal at accept, a wrong password, a timeout, ...).
             case closedByServer(CloseReason)
             /// The transport key's certificate is not valid (not signed by the identity key, out of
@@ -76,17 +76,17 @@ public struct ClientHandshake: Sendable {
         }
 
         /// What went wrong.
-        public var kind: Kind
+        @_spi(Benchmarks) public var kind: Kind
         /// At which step.
-        public var step: Step
+        @_spi(Benchmarks) public var step: Step
         /// In words.
-        public var message: String
+        @_spi(Benchmarks) public var message: String
 
-        public var description: String { "\(step): \(message)" }
+        @_spi(Benchmarks) public var description: String { "\(step): \(message)" }
     }
 
     /// The phase the handshake is in.
-    public enum State: Sendable {
+    @_spi(Benchmarks) public enum State: Sendable {
         case awaitingHello
         /// The hello and its certificate are good; the caller decides whether to trust the key.
         case awaitingTrust(AwaitingTrust)
@@ -98,25 +98,25 @@ public struct ClientHandshake: Sendable {
     }
 
     /// A checked hello, waiting for the trust decision.
-    public struct AwaitingTrust: Sendable {
+    @_spi(Benchmarks) public struct AwaitingTrust: Sendable {
         let helloPayload: [UInt8]
         let serverRandom: [UInt8]
         let transportKey: RSAPublicKey
         /// The identity key's fingerprint (`SHA256:` and unpadded base64), as the caller checks it.
-        public let fingerprint: String
+        @_spi(Benchmarks) public let fingerprint: String
     }
 
     /// The current state.
-    public private(set) var state: State = .awaitingHello
+    @_spi(Benchmarks) public private(set) var state: State = .awaitingHello
     private let credentials: Credentials
 
     /// Creates the machine; feed it the first frame with ``receiveHello(_:now:)``.
-    public init(credentials: Credentials) {
+    @_spi(Benchmarks) public init(credentials: Credentials) {
         self.credentials = credentials
     }
 
     /// The step the handshake is at, for errors.
-    public var step: Step {
+    @_spi(Benchmarks) public var step: Step {
         switch state {
         case .awaitingHello, .awaitingTrust: .hello
         case .awaitingPasswordPrompt: .keyExchange
@@ -126,7 +126,7 @@ public struct ClientHandshake: Sendable {
     }
 
     /// Whether the server has accepted the client.
-    public var isAccepted: Bool {
+    @_spi(Benchmarks) public var isAccepted: Bool {
         if case .accepted = state { return true }
         return false
     }
@@ -135,7 +135,7 @@ public struct ClientHandshake: Sendable {
     ///
     /// - Parameter now: the client's clock, in milliseconds since 1970, for the certificate's
     ///   validity window.
-    public mutating func receiveHello(_ payload: [UInt8], now: UInt64) throws -> [Action] {
+    @_spi(Benchmarks) public mutating func receiveHello(_ payload: [UInt8], now: UInt64) throws -> [Action] {
         guard case .awaitingHello = state else { throw fail(.protocolViolation, "a second hello") }
         // A server refusing the connection at accept sends its reason instead of the hello.
         if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
@@ -172,7 +172,7 @@ public struct ClientHandshake: Sendable {
     ///
     /// - Parameter secret: 32 fresh random bytes for the key exchange (injected so tests are
     ///   deterministic); unused for a plaintext session.
-    public mutating func trustDecided(mismatch: String?, secret: [UInt8]) throws -> [Action] {
+    @_spi(Benchmarks) public mutating func trustDecided(mismatch: String?, secret: [UInt8]) throws -> [Action] {
         guard case .awaitingTrust(let awaiting) = state else {
             throw fail(.protocolViolation, "a trust decision without a hello to decide on")
         }
@@ -193,7 +193,7 @@ public struct ClientHandshake: Sendable {
     }
 
     /// Handles an opened message from the server during the handshake.
-    public mutating func receive(_ message: ServerMessage) throws -> [Action] {
+    @_spi(Benchmarks) public mutating func receive(_ message: ServerMessage) throws -> [Action] {
         switch (state, message) {
         case (.awaitingHello, _), (.awaitingTrust, _), (.accepted, _), (.failed, _):
             throw fail(.protocolViolation, "a message from the server before the hello was handled or after the end")
@@ -216,7 +216,7 @@ public struct ClientHandshake: Sendable {
     /// A frame from the server did not open with the session keys (or did not decode). Before the
     /// server has processed the key exchange it can only close in plaintext, so a plaintext
     /// `closing` then is the server's reason; anything else is a decryption failure. Always throws.
-    public mutating func receiveUnopenable(_ payload: [UInt8]) throws -> Never {
+    @_spi(Benchmarks) public mutating func receiveUnopenable(_ payload: [UInt8]) throws -> Never {
         if case .awaitingPasswordPrompt = state, case .closing(let reason)? = try? ServerMessage(decoding: payload) {
             throw fail(.closedByServer(reason), "the server refused: \(reason.message)")
         }

@@ -1,6 +1,6 @@
 /// Messages the client sends once the key exchange is done. Each is one frame; the first byte is
 /// its type. Layouts are in `Docs/PROTOCOL.md`.
-public enum ClientMessage: Hashable, Sendable {
+@_spi(Benchmarks) public enum ClientMessage: Hashable, Sendable {
     /// The server password, answering ``ServerMessage/passwordPrompt``. (0x81)
     case password(String)
     /// The display name, answering ``ServerMessage/namePrompt``. (0x82)
@@ -22,7 +22,7 @@ public enum ClientMessage: Hashable, Sendable {
     case keyUpdate(KeyUpdate)
 
     /// Encodes the message as a frame payload (before sealing).
-    public func encoded() -> [UInt8] {
+    @_spi(Benchmarks) public func encoded() -> [UInt8] {
         var writer = ByteWriter()
         switch self {
         case .password(let password):
@@ -57,7 +57,7 @@ public enum ClientMessage: Hashable, Sendable {
     }
 
     /// Decodes a frame payload (after opening).
-    public init(decoding payload: [UInt8]) throws {
+    @_spi(Benchmarks) public init(decoding payload: [UInt8]) throws {
         var reader = ByteReader(payload)
         let type = try reader.readUInt8("message type")
         switch type {
@@ -81,7 +81,7 @@ public enum ClientMessage: Hashable, Sendable {
     }
 
     /// A short name for logs and errors, never containing secrets.
-    public var kind: String {
+    @_spi(Benchmarks) public var kind: String {
         switch self {
         case .password: "password"
         case .name: "name"
@@ -97,16 +97,16 @@ public enum ClientMessage: Hashable, Sendable {
 }
 
 /// A call to a service.
-public struct Request: Hashable, Sendable {
+@_spi(Benchmarks) public struct Request: Hashable, Sendable {
     /// Chosen by the client; the response carries it back. Ids of outstanding requests are unique.
-    public var id: UInt64
+    @_spi(Benchmarks) public var id: UInt64
     /// The name the service is registered under.
-    public var service: String
+    @_spi(Benchmarks) public var service: String
     /// The service-defined payload.
-    public var body: [UInt8]
+    @_spi(Benchmarks) public var body: [UInt8]
 
     /// Creates a request.
-    public init(id: UInt64, service: String, body: [UInt8]) {
+    @_spi(Benchmarks) public init(id: UInt64, service: String, body: [UInt8]) {
         self.id = id
         self.service = service
         self.body = body

@@ -1,29 +1,29 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// What the server side of the handshake needs to know. Built once by the server and shared by
 /// every connection. It holds no private key: each connection gets the current transport key.
-public struct HandshakeConfiguration: Sendable {
+@_spi(Benchmarks) public struct HandshakeConfiguration: Sendable {
     /// The long-term identity public key (DER SPKI) the hello carries.
-    public var identityKeySPKI: [UInt8]
+    @_spi(Benchmarks) public var identityKeySPKI: [UInt8]
     /// SHA-256 of the server password; the password itself is never kept.
-    public var passwordDigest: [UInt8]
+    @_spi(Benchmarks) public var passwordDigest: [UInt8]
     /// The server's name, sent in the acceptance.
-    public var serverName: String
+    @_spi(Benchmarks) public var serverName: String
     /// The registered service names, sent in the acceptance.
-    public var services: [String]
+    @_spi(Benchmarks) public var services: [String]
     /// How long each handshake step may take, measured from the moment the step begins.
-    public var stepTimeout: Duration
+    @_spi(Benchmarks) public var stepTimeout: Duration
     /// How long the whole handshake may take, from the connection's start, whatever the steps do:
     /// trickling bytes never extends it.
-    public var totalTimeout: Duration
+    @_spi(Benchmarks) public var totalTimeout: Duration
     /// Whether a client may ask for an unencrypted session by sending an empty secret.
-    public var allowsPlaintext: Bool
+    @_spi(Benchmarks) public var allowsPlaintext: Bool
     /// How long a wrong password waits before it is rejected (never past the step's deadline).
     /// Default 1 second; zero rejects at once.
-    public var wrongPasswordDelay: Duration
+    @_spi(Benchmarks) public var wrongPasswordDelay: Duration
 
     /// Creates a configuration. The password is hashed at once and not stored.
-    public init(
+    @_spi(Benchmarks) public init(
         identityKeySPKI: [UInt8], password: String, serverName: String, services: [String],
         stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false,
         wrongPasswordDelay: Duration = .seconds(1)
@@ -35,7 +35,7 @@ public struct HandshakeConfiguration: Sendable {
     }
 
     /// Creates a configuration from the SHA-256 digest of the password.
-    public init(
+    @_spi(Benchmarks) public init(
         identityKeySPKI: [UInt8], passwordDigest: [UInt8], serverName: String, services: [String],
         stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false,
         wrongPasswordDelay: Duration = .seconds(1)
@@ -53,14 +53,14 @@ public struct HandshakeConfiguration: Sendable {
 
 /// The transport key a connection's hello offers: the private half to decrypt the key exchange,
 /// and the certificate to send. The handshake drops it as soon as the key exchange is processed.
-public struct TransportKeyOffer: Sendable {
+@_spi(Benchmarks) public struct TransportKeyOffer: Sendable {
     /// The transport private key.
-    public var privateKey: RSAPrivateKey
+    @_spi(Benchmarks) public var privateKey: RSAPrivateKey
     /// Its certificate, signed by the identity key.
-    public var certificate: TransportKeyCertificate
+    @_spi(Benchmarks) public var certificate: TransportKeyCertificate
 
     /// Pairs a transport key with its certificate.
-    public init(privateKey: RSAPrivateKey, certificate: TransportKeyCertificate) {
+    @_spi(Benchmarks) public init(privateKey: RSAPrivateKey, certificate: TransportKeyCertificate) {
         self.privateKey = privateKey
         self.certificate = certificate
     }

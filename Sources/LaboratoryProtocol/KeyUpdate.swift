@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// A key change for one direction, sent over the already encrypted channel.
 ///
@@ -10,24 +10,24 @@ import LaboratoryCrypto
 ///
 /// Layout: secret (32 bytes), then one byte: 1 if the receiver should update its own sending
 /// direction in reply (with a key update of its own that does not request one), else 0.
-public struct KeyUpdate: Hashable, Sendable {
+@_spi(Benchmarks) public struct KeyUpdate: Hashable, Sendable {
     /// The fresh random secret.
-    public var secret: [UInt8]
+    @_spi(Benchmarks) public var secret: [UInt8]
     /// Whether the receiver should answer with a key update for its own direction.
-    public var requestsUpdate: Bool
+    @_spi(Benchmarks) public var requestsUpdate: Bool
 
     /// The fixed HKDF info for key updates.
-    public static let infoLabel: [UInt8] = Array("laboratory v1 key update".utf8)
+    @_spi(Benchmarks) public static let infoLabel: [UInt8] = Array("laboratory v1 key update".utf8)
 
     /// Creates a key update from a 32-byte secret.
-    public init(secret: [UInt8], requestsUpdate: Bool) {
+    @_spi(Benchmarks) public init(secret: [UInt8], requestsUpdate: Bool) {
         precondition(secret.count == SessionKeys.secretByteCount, "a key update secret is 32 bytes")
         self.secret = secret
         self.requestsUpdate = requestsUpdate
     }
 
     /// A key update with a fresh random secret.
-    public static func random(requestsUpdate: Bool) throws -> KeyUpdate {
+    @_spi(Benchmarks) public static func random(requestsUpdate: Bool) throws -> KeyUpdate {
         KeyUpdate(secret: try SecureRandom.bytes(count: SessionKeys.secretByteCount), requestsUpdate: requestsUpdate)
     }
 
@@ -46,7 +46,7 @@ public struct KeyUpdate: Hashable, Sendable {
     }
 
     /// The next key and IV for a direction currently using `currentKey`.
-    public func nextKey(after currentKey: [UInt8]) throws -> (key: [UInt8], iv: [UInt8]) {
+    @_spi(Benchmarks) public func nextKey(after currentKey: [UInt8]) throws -> (key: [UInt8], iv: [UInt8]) {
         let okm = try HKDF.deriveKey(inputKeyMaterial: secret, salt: currentKey, info: Self.infoLabel, outputLength: 44)
         return (Array(okm[0..<32]), Array(okm[32..<44]))
     }

@@ -1,6 +1,6 @@
 /// Messages the server sends once the key exchange is done. Each is one frame; the first byte is
 /// its type. Layouts are in `Docs/PROTOCOL.md`.
-public enum ServerMessage: Hashable, Sendable {
+@_spi(Benchmarks) public enum ServerMessage: Hashable, Sendable {
     /// "Send the server password." (0x01)
     case passwordPrompt
     /// "Send your display name." (0x02)
@@ -25,7 +25,7 @@ public enum ServerMessage: Hashable, Sendable {
     case keyUpdate(KeyUpdate)
 
     /// Encodes the message as a frame payload (before sealing).
-    public func encoded() -> [UInt8] {
+    @_spi(Benchmarks) public func encoded() -> [UInt8] {
         var writer = ByteWriter()
         switch self {
         case .passwordPrompt: writer.write(UInt8(0x01))
@@ -72,7 +72,7 @@ public enum ServerMessage: Hashable, Sendable {
     }
 
     /// Decodes a frame payload (after opening).
-    public init(decoding payload: [UInt8]) throws {
+    @_spi(Benchmarks) public init(decoding payload: [UInt8]) throws {
         var reader = ByteReader(payload)
         let type = try reader.readUInt8("message type")
         switch type {
@@ -125,47 +125,50 @@ public struct Acceptance: Hashable, Sendable {
     }
 }
 
-/// The answer to a request.
-public struct Response: Hashable, Sendable {
-    /// Whether the request succeeded, and if not, why. Zero is success.
-    public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: UInt16
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
+/// Whether a request succeeded, and if not, why: the status of a response. Zero is success.
+public struct ResponseStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-        /// The service returned a body.
-        public static let ok = Status(rawValue: 0)
-        /// No service is registered under the requested name.
-        public static let unknownService = Status(rawValue: 1)
-        /// The service failed with an error it chose to report.
-        public static let serviceError = Status(rawValue: 2)
-        /// The service failed unexpectedly; details are in the server's log only.
-        public static let internalError = Status(rawValue: 3)
-        /// The request was not acceptable (for example too many outstanding requests).
-        public static let rejected = Status(rawValue: 4)
+    /// The service returned a body.
+    public static let ok = ResponseStatus(rawValue: 0)
+    /// No service is registered under the requested name.
+    public static let unknownService = ResponseStatus(rawValue: 1)
+    /// The service failed with an error it chose to report.
+    public static let serviceError = ResponseStatus(rawValue: 2)
+    /// The service failed unexpectedly; details are in the server's log only.
+    public static let internalError = ResponseStatus(rawValue: 3)
+    /// The request was not acceptable (for example too many outstanding requests).
+    public static let rejected = ResponseStatus(rawValue: 4)
 
-        public var description: String {
-            switch self {
-            case .ok: "ok"
-            case .unknownService: "unknown service"
-            case .serviceError: "service error"
-            case .internalError: "internal error"
-            case .rejected: "rejected"
-            default: "status \(rawValue)"
-            }
+    public var description: String {
+        switch self {
+        case .ok: "ok"
+        case .unknownService: "unknown service"
+        case .serviceError: "service error"
+        case .internalError: "internal error"
+        case .rejected: "rejected"
+        default: "status \(rawValue)"
         }
     }
+}
+
+/// The answer to a request.
+@_spi(Benchmarks) public struct Response: Hashable, Sendable {
+    /// Whether the request succeeded, and if not, why.
+    @_spi(Benchmarks) public typealias Status = ResponseStatus
 
     /// The id of the request this answers.
-    public var requestID: UInt64
+    @_spi(Benchmarks) public var requestID: UInt64
     /// The outcome.
-    public var status: Status
+    @_spi(Benchmarks) public var status: Status
     /// Empty on success; on failure, what went wrong.
-    public var errorMessage: String
+    @_spi(Benchmarks) public var errorMessage: String
     /// The service's answer on success; empty otherwise.
-    public var body: [UInt8]
+    @_spi(Benchmarks) public var body: [UInt8]
 
     /// Creates a response.
-    public init(requestID: UInt64, status: Status, errorMessage: String = "", body: [UInt8] = []) {
+    @_spi(Benchmarks) public init(requestID: UInt64, status: Status, errorMessage: String = "", body: [UInt8] = []) {
         self.requestID = requestID
         self.status = status
         self.errorMessage = errorMessage

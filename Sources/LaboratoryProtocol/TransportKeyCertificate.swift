@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// A short-lived RSA transport key, certified by the server's long-term identity key.
 ///
@@ -9,21 +9,21 @@ import LaboratoryCrypto
 /// The signature is RSA-PSS-SHA256 (MGF1-SHA256, 32-byte salt) by the identity key over
 /// `"laboratory v1 transport key"` ‖ u16 SPKI length ‖ transport SPKI DER ‖ u64 notBefore ‖
 /// u64 notAfter, times in milliseconds since 1970 (UTC).
-public struct TransportKeyCertificate: Hashable, Sendable {
+@_spi(Benchmarks) public struct TransportKeyCertificate: Hashable, Sendable {
     /// The signature's fixed prefix.
-    public static let label: [UInt8] = Array("laboratory v1 transport key".utf8)
+    @_spi(Benchmarks) public static let label: [UInt8] = Array("laboratory v1 transport key".utf8)
 
     /// The transport public key, DER SubjectPublicKeyInfo.
-    public var transportKeySPKI: [UInt8]
+    @_spi(Benchmarks) public var transportKeySPKI: [UInt8]
     /// When the key becomes valid, in milliseconds since 1970.
-    public var notBefore: UInt64
+    @_spi(Benchmarks) public var notBefore: UInt64
     /// When the key stops being valid, in milliseconds since 1970.
-    public var notAfter: UInt64
+    @_spi(Benchmarks) public var notAfter: UInt64
     /// The identity key's signature over ``signedBytes``.
-    public var signature: [UInt8]
+    @_spi(Benchmarks) public var signature: [UInt8]
 
     /// Creates a certificate from its fields (see ``issue(for:by:notBefore:notAfter:)`` to sign one).
-    public init(transportKeySPKI: [UInt8], notBefore: UInt64, notAfter: UInt64, signature: [UInt8]) {
+    @_spi(Benchmarks) public init(transportKeySPKI: [UInt8], notBefore: UInt64, notAfter: UInt64, signature: [UInt8]) {
         self.transportKeySPKI = transportKeySPKI
         self.notBefore = notBefore
         self.notAfter = notAfter
@@ -31,7 +31,7 @@ public struct TransportKeyCertificate: Hashable, Sendable {
     }
 
     /// Signs a certificate for `transportKey` valid from `notBefore` to `notAfter`.
-    public static func issue(
+    @_spi(Benchmarks) public static func issue(
         for transportKey: RSAPublicKey, by identity: RSAPrivateKey, notBefore: UInt64, notAfter: UInt64
     ) throws -> TransportKeyCertificate {
         var certificate = TransportKeyCertificate(
@@ -41,7 +41,7 @@ public struct TransportKeyCertificate: Hashable, Sendable {
     }
 
     /// The bytes the signature covers.
-    public var signedBytes: [UInt8] {
+    @_spi(Benchmarks) public var signedBytes: [UInt8] {
         var writer = ByteWriter(capacity: 64 + transportKeySPKI.count)
         writer.write(raw: Self.label)
         writer.write(UInt16(transportKeySPKI.count))
@@ -54,7 +54,7 @@ public struct TransportKeyCertificate: Hashable, Sendable {
     /// Checks the signature against `identity` and the validity window against `now` (ms since
     /// 1970), allowing `skew` milliseconds of clock difference. Returns the transport key, or
     /// throws a ``ProtocolError`` saying what is wrong.
-    public func verify(identity: RSAPublicKey, now: UInt64, skew: UInt64) throws -> RSAPublicKey {
+    @_spi(Benchmarks) public func verify(identity: RSAPublicKey, now: UInt64, skew: UInt64) throws -> RSAPublicKey {
         guard identity.verifyPSS(signature, for: signedBytes) else {
             throw ProtocolError(
                 CloseReason(.protocolViolation, "the transport key is not signed by the server's identity key"))

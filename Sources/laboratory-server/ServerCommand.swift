@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Laboratory
+import LaboratoryProtocol
 import Logging
 import ServiceLifecycle
 

@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import Testing
 
 /// A GCM known-answer vector (from "The Galois/Counter Mode of Operation", McGrew and Viega).

@@ -1,5 +1,5 @@
 import Foundation
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import Testing
 
 @Suite("Legacy RSA (prototype compatibility)")

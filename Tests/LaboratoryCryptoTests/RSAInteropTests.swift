@@ -1,5 +1,5 @@
 import Foundation
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import Testing
 
 /// Checks against the `openssl` command-line tool, run as a separate process.

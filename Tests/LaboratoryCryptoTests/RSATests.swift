@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import Testing
 
 /// Keys are slow to generate, so the suites share one 2048-bit key.

@@ -1,4 +1,5 @@
 import Laboratory
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTesting
 import Testing
 

@@ -1,4 +1,5 @@
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOCore
 import Testing
 

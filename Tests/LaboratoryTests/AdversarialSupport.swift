@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

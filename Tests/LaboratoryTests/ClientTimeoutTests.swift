@@ -1,6 +1,6 @@
 import Foundation
 import LaboratoryClient
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOCore
 import NIOPosix
 import Testing

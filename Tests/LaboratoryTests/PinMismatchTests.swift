@@ -1,6 +1,8 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import NIOConcurrencyHelpers
 import NIOCore

@@ -1,4 +1,5 @@
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix

@@ -1,5 +1,5 @@
 import Foundation
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 
 /// What an accepted prototype client can do: ask the server's name, echo, and chat through the
 /// same services v1 clients use, with text commands.
@@ -72,7 +72,7 @@ extension LegacyConnection {
             writer.send("! this server has no chat service")
             return nil
         }
-        let context = ServiceContext(
+        let context = LaboratoryServiceContext(
             session: identity, logger: logger, serviceName: ChatService.defaultName, events: eventSink)
         // Encoding our own value cannot fail.
         let body = Array(try! JSONEncoder().encode(request))
