@@ -2,6 +2,10 @@
 // reasons, response statuses, pushed events, the chat service's requests and replies), re-exported
 // one by one: `import LaboratoryClient` brings these names and nothing else from the lower modules.
 // See Docs/ARCHITECTURE.md, "Public API".
+//
+// `IdentityLegacyTransform`, `LegacyCodec` and `LegacyTransform` keep the prototype's client
+// (`LegacyClientSession`) as public as it was until it moves to its own module (issue 13,
+// section 4); those three lines go with it.
 @_exported import struct LaboratoryProtocol.Acceptance
 @_exported import struct LaboratoryProtocol.ChatEvent
 @_exported import struct LaboratoryProtocol.ChatMember
@@ -9,5 +13,8 @@
 @_exported import enum LaboratoryProtocol.ChatRequest
 @_exported import struct LaboratoryProtocol.ChatRoomSummary
 @_exported import struct LaboratoryProtocol.CloseReason
+@_exported import struct LaboratoryProtocol.IdentityLegacyTransform
+@_exported import protocol LaboratoryProtocol.LegacyCodec
+@_exported import protocol LaboratoryProtocol.LegacyTransform
 @_exported import struct LaboratoryProtocol.ResponseStatus
 @_exported import struct LaboratoryProtocol.ServiceEvent

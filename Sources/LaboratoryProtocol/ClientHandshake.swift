@@ -29,7 +29,9 @@
         @_spi(Benchmarks) public var clockSkewMilliseconds: UInt64
 
         /// Creates credentials; the clock skew tolerance defaults to 10 minutes.
-        @_spi(Benchmarks) public init(password: String, name: String, plaintext: Bool = false, clockSkewMilliseconds: UInt64 = 600_000) {
+        @_spi(Benchmarks) public init(
+            password: String, name: String, plaintext: Bool = false, clockSkewMilliseconds: UInt64 = 600_000
+        ) {
             self.password = password
             self.name = name
             self.plaintext = plaintext

@@ -40,7 +40,9 @@
     /// Seals one frame payload into `output`, which must be exactly `plaintext.count + 16` bytes
     /// (for example the writable part of the buffer the frame is sent in), so the steady-state
     /// path allocates nothing. Throws once 2^64 − 1 frames have been sealed.
-    @_spi(Benchmarks) public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+    @_spi(Benchmarks) public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
+        throws
+    {
         guard counter < UInt64.max else {
             throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
         }

@@ -22,7 +22,9 @@
     @_spi(Benchmarks) public var serverRandom: [UInt8]
 
     /// Creates a hello.
-    @_spi(Benchmarks) public init(identityKeySPKI: [UInt8], transportKey: TransportKeyCertificate, serverRandom: [UInt8]) {
+    @_spi(Benchmarks) public init(
+        identityKeySPKI: [UInt8], transportKey: TransportKeyCertificate, serverRandom: [UInt8]
+    ) {
         precondition(serverRandom.count == Self.randomByteCount, "server random must be 32 bytes")
         self.identityKeySPKI = identityKeySPKI
         self.transportKey = transportKey

@@ -21,7 +21,9 @@
     @_spi(Benchmarks) public var serverToClientIV: [UInt8]
 
     /// Derives the keys from the client's secret and the exact hello payload the server sent.
-    @_spi(Benchmarks) public static func derive(secret: [UInt8], serverRandom: [UInt8], helloPayload: [UInt8]) throws -> SessionKeys {
+    @_spi(Benchmarks) public static func derive(secret: [UInt8], serverRandom: [UInt8], helloPayload: [UInt8]) throws
+        -> SessionKeys
+    {
         precondition(secret.count == secretByteCount, "the secret must be 32 bytes")
         let okm = try HKDF.deriveKey(
             inputKeyMaterial: secret, salt: serverRandom, info: infoLabel + SHA256.hash(helloPayload),

@@ -20,7 +20,9 @@ extension Adversarial {
             let started = NIOLockedValueBox<[UInt32]>([])
             let count: UInt32
 
-            nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8] {
+            nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws
+                -> [UInt8]
+            {
                 let index = body.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
                 // Before the first suspension: this runs before the server reads the next frame.
                 started.withLockedValue { $0.append(index) }
