@@ -12,9 +12,9 @@
 // perf works, `swift package benchmark --metric instructions` adds them.
 import Benchmark
 import Foundation
-import Laboratory
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import Laboratory
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import Logging
 import NIOCore
 import Synchronization
