@@ -18,20 +18,18 @@
 /// answers. Nothing is sent before that answer.
 @_spi(Benchmarks) public struct ClientHandshake: Sendable {
     /// What the client answers the prompts with.
-    @_spi(Benchmarks) public struct Credentials: Sendable {
+    public struct Credentials: Sendable {
         /// The server password.
-        @_spi(Benchmarks) public var password: String
+        public var password: String
         /// The display name to ask for.
-        @_spi(Benchmarks) public var name: String
+        public var name: String
         /// Ask for an unencrypted session (only servers that allow it accept).
-        @_spi(Benchmarks) public var plaintext: Bool
+        public var plaintext: Bool
         /// How far apart the two clocks may be when checking the transport key's validity.
-        @_spi(Benchmarks) public var clockSkewMilliseconds: UInt64
+        public var clockSkewMilliseconds: UInt64
 
         /// Creates credentials; the clock skew tolerance defaults to 10 minutes.
-        @_spi(Benchmarks) public init(
-            password: String, name: String, plaintext: Bool = false, clockSkewMilliseconds: UInt64 = 600_000
-        ) {
+        public init(password: String, name: String, plaintext: Bool = false, clockSkewMilliseconds: UInt64 = 600_000) {
             self.password = password
             self.name = name
             self.plaintext = plaintext
@@ -40,7 +38,7 @@
     }
 
     /// Something the connection must do.
-    @_spi(Benchmarks) public enum Action: Hashable, Sendable {
+    public enum Action: Hashable, Sendable {
         /// Decide whether the identity key with this fingerprint is the server's (pin, known
         /// hosts, custom), then call ``ClientHandshake/trustDecided(mismatch:secret:)``.
         case checkTrust(fingerprint: String)
@@ -56,14 +54,14 @@
     }
 
     /// The step of the handshake a failure happened in.
-    @_spi(Benchmarks) public enum Step: String, Hashable, Sendable {
+    public enum Step: String, Hashable, Sendable {
         case hello, keyExchange, password, name
     }
 
     /// Why the handshake failed, and at which step. Nothing more is sent after a failure.
-    @_spi(Benchmarks) public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
+    public struct Failure: Error, Hashable, Sendable, CustomStringConvertible {
         /// The kinds of failure.
-        @_spi(Benchmarks) public enum Kind: Hashable, Sendable {
+        public enum Kind: Hashable, Sendable {
             /// The server sent `closing` (a refusal at accept, a wrong password, a timeout, ...).
             case closedByServer(CloseReason)
             /// The transport key's certificate is not valid (not signed by the identity key, out of
@@ -78,17 +76,17 @@
         }
 
         /// What went wrong.
-        @_spi(Benchmarks) public var kind: Kind
+        public var kind: Kind
         /// At which step.
-        @_spi(Benchmarks) public var step: Step
+        public var step: Step
         /// In words.
-        @_spi(Benchmarks) public var message: String
+        public var message: String
 
-        @_spi(Benchmarks) public var description: String { "\(step): \(message)" }
+        public var description: String { "\(step): \(message)" }
     }
 
     /// The phase the handshake is in.
-    @_spi(Benchmarks) public enum State: Sendable {
+    public enum State: Sendable {
         case awaitingHello
         /// The hello and its certificate are good; the caller decides whether to trust the key.
         case awaitingTrust(AwaitingTrust)
@@ -100,25 +98,25 @@
     }
 
     /// A checked hello, waiting for the trust decision.
-    @_spi(Benchmarks) public struct AwaitingTrust: Sendable {
+    public struct AwaitingTrust: Sendable {
         let helloPayload: [UInt8]
         let serverRandom: [UInt8]
         let transportKey: RSAPublicKey
         /// The identity key's fingerprint (`SHA256:` and unpadded base64), as the caller checks it.
-        @_spi(Benchmarks) public let fingerprint: String
+        public let fingerprint: String
     }
 
     /// The current state.
-    @_spi(Benchmarks) public private(set) var state: State = .awaitingHello
+    public private(set) var state: State = .awaitingHello
     private let credentials: Credentials
 
     /// Creates the machine; feed it the first frame with ``receiveHello(_:now:)``.
-    @_spi(Benchmarks) public init(credentials: Credentials) {
+    public init(credentials: Credentials) {
         self.credentials = credentials
     }
 
     /// The step the handshake is at, for errors.
-    @_spi(Benchmarks) public var step: Step {
+    public var step: Step {
         switch state {
         case .awaitingHello, .awaitingTrust: .hello
         case .awaitingPasswordPrompt: .keyExchange
@@ -128,7 +126,7 @@
     }
 
     /// Whether the server has accepted the client.
-    @_spi(Benchmarks) public var isAccepted: Bool {
+    public var isAccepted: Bool {
         if case .accepted = state { return true }
         return false
     }
@@ -137,7 +135,7 @@
     ///
     /// - Parameter now: the client's clock, in milliseconds since 1970, for the certificate's
     ///   validity window.
-    @_spi(Benchmarks) public mutating func receiveHello(_ payload: [UInt8], now: UInt64) throws -> [Action] {
+    public mutating func receiveHello(_ payload: [UInt8], now: UInt64) throws -> [Action] {
         guard case .awaitingHello = state else { throw fail(.protocolViolation, "a second hello") }
         // A server refusing the connection at accept sends its reason instead of the hello.
         if case .closing(let reason)? = try? ServerMessage(decoding: payload) {
@@ -174,7 +172,7 @@
     ///
     /// - Parameter secret: 32 fresh random bytes for the key exchange (injected so tests are
     ///   deterministic); unused for a plaintext session.
-    @_spi(Benchmarks) public mutating func trustDecided(mismatch: String?, secret: [UInt8]) throws -> [Action] {
+    public mutating func trustDecided(mismatch: String?, secret: [UInt8]) throws -> [Action] {
         guard case .awaitingTrust(let awaiting) = state else {
             throw fail(.protocolViolation, "a trust decision without a hello to decide on")
         }
@@ -195,7 +193,7 @@
     }
 
     /// Handles an opened message from the server during the handshake.
-    @_spi(Benchmarks) public mutating func receive(_ message: ServerMessage) throws -> [Action] {
+    public mutating func receive(_ message: ServerMessage) throws -> [Action] {
         switch (state, message) {
         case (.awaitingHello, _), (.awaitingTrust, _), (.accepted, _), (.failed, _):
             throw fail(.protocolViolation, "a message from the server before the hello was handled or after the end")
@@ -218,7 +216,7 @@
     /// A frame from the server did not open with the session keys (or did not decode). Before the
     /// server has processed the key exchange it can only close in plaintext, so a plaintext
     /// `closing` then is the server's reason; anything else is a decryption failure. Always throws.
-    @_spi(Benchmarks) public mutating func receiveUnopenable(_ payload: [UInt8]) throws -> Never {
+    public mutating func receiveUnopenable(_ payload: [UInt8]) throws -> Never {
         if case .awaitingPasswordPrompt = state, case .closing(let reason)? = try? ServerMessage(decoding: payload) {
             throw fail(.closedByServer(reason), "the server refused: \(reason.message)")
         }

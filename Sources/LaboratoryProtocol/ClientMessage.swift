@@ -22,7 +22,7 @@
     case keyUpdate(KeyUpdate)
 
     /// Encodes the message as a frame payload (before sealing).
-    @_spi(Benchmarks) public func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var writer = ByteWriter()
         switch self {
         case .password(let password):
@@ -57,7 +57,7 @@
     }
 
     /// Decodes a frame payload (after opening).
-    @_spi(Benchmarks) public init(decoding payload: [UInt8]) throws {
+    public init(decoding payload: [UInt8]) throws {
         var reader = ByteReader(payload)
         let type = try reader.readUInt8("message type")
         switch type {
@@ -81,7 +81,7 @@
     }
 
     /// A short name for logs and errors, never containing secrets.
-    @_spi(Benchmarks) public var kind: String {
+    public var kind: String {
         switch self {
         case .password: "password"
         case .name: "name"
@@ -99,14 +99,14 @@
 /// A call to a service.
 @_spi(Benchmarks) public struct Request: Hashable, Sendable {
     /// Chosen by the client; the response carries it back. Ids of outstanding requests are unique.
-    @_spi(Benchmarks) public var id: UInt64
+    public var id: UInt64
     /// The name the service is registered under.
-    @_spi(Benchmarks) public var service: String
+    public var service: String
     /// The service-defined payload.
-    @_spi(Benchmarks) public var body: [UInt8]
+    public var body: [UInt8]
 
     /// Creates a request.
-    @_spi(Benchmarks) public init(id: UInt64, service: String, body: [UInt8]) {
+    public init(id: UInt64, service: String, body: [UInt8]) {
         self.id = id
         self.service = service
         self.body = body

@@ -4,26 +4,26 @@
 /// every connection. It holds no private key: each connection gets the current transport key.
 @_spi(Benchmarks) public struct HandshakeConfiguration: Sendable {
     /// The long-term identity public key (DER SPKI) the hello carries.
-    @_spi(Benchmarks) public var identityKeySPKI: [UInt8]
+    public var identityKeySPKI: [UInt8]
     /// SHA-256 of the server password; the password itself is never kept.
-    @_spi(Benchmarks) public var passwordDigest: [UInt8]
+    public var passwordDigest: [UInt8]
     /// The server's name, sent in the acceptance.
-    @_spi(Benchmarks) public var serverName: String
+    public var serverName: String
     /// The registered service names, sent in the acceptance.
-    @_spi(Benchmarks) public var services: [String]
+    public var services: [String]
     /// How long each handshake step may take, measured from the moment the step begins.
-    @_spi(Benchmarks) public var stepTimeout: Duration
+    public var stepTimeout: Duration
     /// How long the whole handshake may take, from the connection's start, whatever the steps do:
     /// trickling bytes never extends it.
-    @_spi(Benchmarks) public var totalTimeout: Duration
+    public var totalTimeout: Duration
     /// Whether a client may ask for an unencrypted session by sending an empty secret.
-    @_spi(Benchmarks) public var allowsPlaintext: Bool
+    public var allowsPlaintext: Bool
     /// How long a wrong password waits before it is rejected (never past the step's deadline).
     /// Default 1 second; zero rejects at once.
-    @_spi(Benchmarks) public var wrongPasswordDelay: Duration
+    public var wrongPasswordDelay: Duration
 
     /// Creates a configuration. The password is hashed at once and not stored.
-    @_spi(Benchmarks) public init(
+    public init(
         identityKeySPKI: [UInt8], password: String, serverName: String, services: [String],
         stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false,
         wrongPasswordDelay: Duration = .seconds(1)
@@ -35,7 +35,7 @@
     }
 
     /// Creates a configuration from the SHA-256 digest of the password.
-    @_spi(Benchmarks) public init(
+    public init(
         identityKeySPKI: [UInt8], passwordDigest: [UInt8], serverName: String, services: [String],
         stepTimeout: Duration = .seconds(10), totalTimeout: Duration = .seconds(30), allowsPlaintext: Bool = false,
         wrongPasswordDelay: Duration = .seconds(1)
@@ -55,12 +55,12 @@
 /// and the certificate to send. The handshake drops it as soon as the key exchange is processed.
 @_spi(Benchmarks) public struct TransportKeyOffer: Sendable {
     /// The transport private key.
-    @_spi(Benchmarks) public var privateKey: RSAPrivateKey
+    public var privateKey: RSAPrivateKey
     /// Its certificate, signed by the identity key.
-    @_spi(Benchmarks) public var certificate: TransportKeyCertificate
+    public var certificate: TransportKeyCertificate
 
     /// Pairs a transport key with its certificate.
-    @_spi(Benchmarks) public init(privateKey: RSAPrivateKey, certificate: TransportKeyCertificate) {
+    public init(privateKey: RSAPrivateKey, certificate: TransportKeyCertificate) {
         self.privateKey = privateKey
         self.certificate = certificate
     }

@@ -12,22 +12,22 @@
 /// direction in reply (with a key update of its own that does not request one), else 0.
 @_spi(Benchmarks) public struct KeyUpdate: Hashable, Sendable {
     /// The fresh random secret.
-    @_spi(Benchmarks) public var secret: [UInt8]
+    public var secret: [UInt8]
     /// Whether the receiver should answer with a key update for its own direction.
-    @_spi(Benchmarks) public var requestsUpdate: Bool
+    public var requestsUpdate: Bool
 
     /// The fixed HKDF info for key updates.
-    @_spi(Benchmarks) public static let infoLabel: [UInt8] = Array("laboratory v1 key update".utf8)
+    public static let infoLabel: [UInt8] = Array("laboratory v1 key update".utf8)
 
     /// Creates a key update from a 32-byte secret.
-    @_spi(Benchmarks) public init(secret: [UInt8], requestsUpdate: Bool) {
+    public init(secret: [UInt8], requestsUpdate: Bool) {
         precondition(secret.count == SessionKeys.secretByteCount, "a key update secret is 32 bytes")
         self.secret = secret
         self.requestsUpdate = requestsUpdate
     }
 
     /// A key update with a fresh random secret.
-    @_spi(Benchmarks) public static func random(requestsUpdate: Bool) throws -> KeyUpdate {
+    public static func random(requestsUpdate: Bool) throws -> KeyUpdate {
         KeyUpdate(secret: try SecureRandom.bytes(count: SessionKeys.secretByteCount), requestsUpdate: requestsUpdate)
     }
 
@@ -46,7 +46,7 @@
     }
 
     /// The next key and IV for a direction currently using `currentKey`.
-    @_spi(Benchmarks) public func nextKey(after currentKey: [UInt8]) throws -> (key: [UInt8], iv: [UInt8]) {
+    public func nextKey(after currentKey: [UInt8]) throws -> (key: [UInt8], iv: [UInt8]) {
         let okm = try HKDF.deriveKey(inputKeyMaterial: secret, salt: currentKey, info: Self.infoLabel, outputLength: 44)
         return (Array(okm[0..<32]), Array(okm[32..<44]))
     }

@@ -7,19 +7,19 @@
     private var key: [UInt8]
     private var iv: [UInt8]
     /// The counter the next sealed frame will use; back to 0 after each key update.
-    @_spi(Benchmarks) public private(set) var counter: UInt64 = 0
+    public private(set) var counter: UInt64 = 0
     /// Payload bytes sealed with the current key.
-    @_spi(Benchmarks) public private(set) var bytesSealed: UInt64 = 0
+    public private(set) var bytesSealed: UInt64 = 0
 
     /// Creates a sealer for one direction's key and IV.
-    @_spi(Benchmarks) public init(key: [UInt8], iv: [UInt8]) throws {
+    public init(key: [UInt8], iv: [UInt8]) throws {
         cipher = try AES256GCM(key: key, direction: .seal)
         self.key = key
         self.iv = iv
     }
 
     /// Switches to the key that `update` derives; call right after sealing the update itself.
-    @_spi(Benchmarks) public func apply(_ update: KeyUpdate) throws {
+    public func apply(_ update: KeyUpdate) throws {
         let next = try update.nextKey(after: key)
         cipher = try AES256GCM(key: next.key, direction: .seal)
         key = next.key
@@ -29,7 +29,7 @@
     }
 
     /// Seals one frame payload. Throws once 2^64 − 1 frames have been sealed.
-    @_spi(Benchmarks) public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
+    public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
         var sealed = [UInt8](repeating: 0, count: plaintext.count + AES256GCM.tagByteCount)
         try plaintext.withUnsafeBytes { plaintext in
             try sealed.withUnsafeMutableBytes { output in try seal(plaintext, into: output) }
@@ -40,9 +40,7 @@
     /// Seals one frame payload into `output`, which must be exactly `plaintext.count + 16` bytes
     /// (for example the writable part of the buffer the frame is sent in), so the steady-state
     /// path allocates nothing. Throws once 2^64 − 1 frames have been sealed.
-    @_spi(Benchmarks) public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer)
-        throws
-    {
+    public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
         guard counter < UInt64.max else {
             throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
         }
@@ -61,19 +59,19 @@
     private var key: [UInt8]
     private var iv: [UInt8]
     /// The counter the next frame must have been sealed with; back to 0 after each key update.
-    @_spi(Benchmarks) public private(set) var counter: UInt64 = 0
+    public private(set) var counter: UInt64 = 0
     /// Payload bytes opened with the current key.
-    @_spi(Benchmarks) public private(set) var bytesOpened: UInt64 = 0
+    public private(set) var bytesOpened: UInt64 = 0
 
     /// Creates an opener for one direction's key and IV.
-    @_spi(Benchmarks) public init(key: [UInt8], iv: [UInt8]) throws {
+    public init(key: [UInt8], iv: [UInt8]) throws {
         cipher = try AES256GCM(key: key, direction: .open)
         self.key = key
         self.iv = iv
     }
 
     /// Switches to the key that `update` derives; call right after opening the update itself.
-    @_spi(Benchmarks) public func apply(_ update: KeyUpdate) throws {
+    public func apply(_ update: KeyUpdate) throws {
         let next = try update.nextKey(after: key)
         cipher = try AES256GCM(key: next.key, direction: .open)
         key = next.key
@@ -83,12 +81,12 @@
     }
 
     /// Opens one frame payload.
-    @_spi(Benchmarks) public func open(_ sealed: [UInt8]) throws -> [UInt8] {
+    public func open(_ sealed: [UInt8]) throws -> [UInt8] {
         try sealed.withUnsafeBytes { try open($0) }
     }
 
     /// Opens one frame payload read in place (for example from the buffer it arrived in).
-    @_spi(Benchmarks) public func open(_ sealed: UnsafeRawBufferPointer) throws -> [UInt8] {
+    public func open(_ sealed: UnsafeRawBufferPointer) throws -> [UInt8] {
         guard counter < UInt64.max else {
             throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
         }
@@ -120,7 +118,7 @@ func withRecordNonce<R>(iv: [UInt8], counter: UInt64, _ body: (UnsafeRawBufferPo
 }
 
 /// The nonce for frame `counter`: the IV with the counter XORed into its last eight bytes.
-@_spi(Benchmarks) public func recordNonce(iv: [UInt8], counter: UInt64) -> [UInt8] {
+package func recordNonce(iv: [UInt8], counter: UInt64) -> [UInt8] {
     precondition(iv.count == AES256GCM.nonceByteCount, "IV must be 12 bytes")
     var nonce = iv
     for index in 0..<8 {

@@ -10,7 +10,7 @@
 /// step: the deadline for a step is fixed when the step begins.
 @_spi(Benchmarks) public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     /// Something the connection must do.
-    @_spi(Benchmarks) public enum Action: Hashable, Sendable {
+    public enum Action: Hashable, Sendable {
         /// Send this payload as a plaintext frame (only the hello).
         case sendPlaintext([UInt8])
         /// From now on, seal outbound and open inbound frames with these keys.
@@ -28,7 +28,7 @@
     }
 
     /// Waiting for the client's encrypted secret. The only state that holds the transport key.
-    @_spi(Benchmarks) public struct AwaitingKey: Sendable {
+    public struct AwaitingKey: Sendable {
         let hello: [UInt8]
         let serverRandom: [UInt8]
         let transportKey: RSAPrivateKey
@@ -36,7 +36,7 @@
     }
 
     /// Keys are installed; waiting for the password.
-    @_spi(Benchmarks) public struct AwaitingPassword: Sendable {
+    public struct AwaitingPassword: Sendable {
         let deadline: C.Instant
         init(from previous: AwaitingKey, deadline: C.Instant) { self.deadline = deadline }
     }
@@ -45,7 +45,7 @@
     /// reads nothing meanwhile. Whichever comes first ends it: the step's deadline (code 5, handshake
     /// timeout), or the end of the delay (code 6, wrong password). A graceful shutdown ends it at once
     /// (the connection's business: code 9).
-    @_spi(Benchmarks) public struct RejectingPassword: Sendable {
+    public struct RejectingPassword: Sendable {
         let deadline: C.Instant
         let rejectAt: C.Instant
         init(from previous: AwaitingPassword, rejectAt: C.Instant) {
@@ -55,20 +55,20 @@
     }
 
     /// The password was right; waiting for the display name.
-    @_spi(Benchmarks) public struct AwaitingName: Sendable {
+    public struct AwaitingName: Sendable {
         let deadline: C.Instant
         init(from previous: AwaitingPassword, deadline: C.Instant) { self.deadline = deadline }
     }
 
     /// The client is in.
-    @_spi(Benchmarks) public struct Accepted: Sendable {
+    public struct Accepted: Sendable {
         /// The validated display name.
-        @_spi(Benchmarks) public let displayName: String
+        public let displayName: String
         init(from previous: AwaitingName, displayName: String) { self.displayName = displayName }
     }
 
     /// The phase the handshake is in.
-    @_spi(Benchmarks) public enum State: Sendable {
+    public enum State: Sendable {
         case awaitingKey(AwaitingKey)
         case awaitingPassword(AwaitingPassword)
         case rejectingPassword(RejectingPassword)
@@ -78,7 +78,7 @@
     }
 
     /// The current state.
-    @_spi(Benchmarks) public private(set) var state: State
+    public private(set) var state: State
     private let configuration: HandshakeConfiguration
     private let connectionID: UInt64
     private let clock: C
@@ -91,7 +91,7 @@
     ///   - transportKey: the transport key this connection's hello offers; it is released as soon
     ///     as the key exchange has been processed.
     ///   - serverRandom: 32 fresh random bytes (injected so tests are deterministic).
-    @_spi(Benchmarks) public init(
+    public init(
         configuration: HandshakeConfiguration, transportKey: TransportKeyOffer, connectionID: UInt64,
         serverRandom: [UInt8], clock: C
     ) {
@@ -118,7 +118,7 @@
     }
 
     /// The actions that open the connection: send the hello, arm the first deadline.
-    @_spi(Benchmarks) public mutating func start() -> [Action] {
+    public mutating func start() -> [Action] {
         defer { pendingStart = [] }
         return pendingStart
     }
@@ -126,7 +126,7 @@
     /// Whether the connection should read another frame now. `false` while a wrong password waits
     /// out its delay: the connection stops reading, so a client cannot make it buffer anything,
     /// and only ``deadlineExpired()`` (at ``currentDeadline``) moves the machine on.
-    @_spi(Benchmarks) public var readsFrames: Bool {
+    public var readsFrames: Bool {
         switch state {
         case .rejectingPassword, .accepted, .failed: false
         case .awaitingKey, .awaitingPassword, .awaitingName: true
@@ -134,13 +134,13 @@
     }
 
     /// Whether the next inbound frame is the plaintext key exchange rather than a message.
-    @_spi(Benchmarks) public var expectsKeyExchange: Bool {
+    public var expectsKeyExchange: Bool {
         if case .awaitingKey = state { return true }
         return false
     }
 
     /// The name of the current step, for logs and close reasons.
-    @_spi(Benchmarks) public var stepName: String {
+    public var stepName: String {
         switch state {
         case .awaitingKey: "awaiting key"
         case .awaitingPassword: "awaiting password"
@@ -157,7 +157,7 @@
     /// A ciphertext that does not decrypt to 32 bytes is not reported: the server carries on with
     /// a random secret (implicit rejection), so the client's next frame fails to open. A wrong
     /// ciphertext and a garbled one therefore look the same on the wire.
-    @_spi(Benchmarks) public mutating func receiveKeyExchange(_ payload: [UInt8]) throws -> [Action] {
+    public mutating func receiveKeyExchange(_ payload: [UInt8]) throws -> [Action] {
         guard case .awaitingKey(let awaiting) = state else {
             throw fail(.unexpected("key exchange", in: stepName))
         }
@@ -189,7 +189,7 @@
     }
 
     /// Handles an opened message during the handshake.
-    @_spi(Benchmarks) public mutating func receive(_ message: ClientMessage) throws -> [Action] {
+    public mutating func receive(_ message: ClientMessage) throws -> [Action] {
         let expired = deadlineExpired()
         guard expired.isEmpty else { return expired }
         switch (state, message) {
@@ -236,7 +236,7 @@
 
     /// The deadline the connection armed has passed. Returns a close action if the current step's
     /// deadline really is past (a stale timer for an earlier step returns nothing).
-    @_spi(Benchmarks) public mutating func deadlineExpired() -> [Action] {
+    public mutating func deadlineExpired() -> [Action] {
         if case .rejectingPassword(let rejecting) = state, clock.now < rejecting.deadline {
             guard clock.now >= rejecting.rejectAt else { return [] }
             state = .failed(Self.wrongPasswordReason)
@@ -263,14 +263,14 @@
     /// When ``deadlineExpired()`` must next be called: the current step's deadline, or while a
     /// wrong password is being rejected, the earlier of the end of its delay and that deadline.
     /// `nil` once accepted or failed.
-    @_spi(Benchmarks) public var currentDeadline: C.Instant? {
+    public var currentDeadline: C.Instant? {
         if case .rejectingPassword(let s) = state { return min(s.rejectAt, s.deadline) }
         return stepDeadline
     }
 
     /// Why the connection ends if the current deadline passes: the step's own limit, or the total
     /// one when the step's deadline is the handshake's. `nil` once accepted or failed.
-    @_spi(Benchmarks) public var timeoutReason: CloseReason? {
+    package var timeoutReason: CloseReason? {
         guard let deadline = stepDeadline else { return nil }
         // A rejected password's step is still the password step.
         let step = if case .rejectingPassword = state { "awaiting password" } else { stepName }

@@ -8,23 +8,21 @@
 /// server random (32 bytes). See ``TransportKeyCertificate`` for what the signature covers.
 @_spi(Benchmarks) public struct ServerHello: Hashable, Sendable {
     /// The protocol magic, ASCII `LABR`.
-    @_spi(Benchmarks) public static let magic: [UInt8] = Array("LABR".utf8)
+    public static let magic: [UInt8] = Array("LABR".utf8)
     /// The protocol version this library speaks.
-    @_spi(Benchmarks) public static let version: UInt16 = 1
+    public static let version: UInt16 = 1
     /// Size of the server random.
-    @_spi(Benchmarks) public static let randomByteCount = 32
+    public static let randomByteCount = 32
 
     /// The server's long-term identity key (the one clients pin) as DER SubjectPublicKeyInfo.
-    @_spi(Benchmarks) public var identityKeySPKI: [UInt8]
+    public var identityKeySPKI: [UInt8]
     /// The transport key the client encrypts its secret to, with the identity key's signature.
-    @_spi(Benchmarks) public var transportKey: TransportKeyCertificate
+    public var transportKey: TransportKeyCertificate
     /// 32 fresh random bytes, the HKDF salt.
-    @_spi(Benchmarks) public var serverRandom: [UInt8]
+    public var serverRandom: [UInt8]
 
     /// Creates a hello.
-    @_spi(Benchmarks) public init(
-        identityKeySPKI: [UInt8], transportKey: TransportKeyCertificate, serverRandom: [UInt8]
-    ) {
+    public init(identityKeySPKI: [UInt8], transportKey: TransportKeyCertificate, serverRandom: [UInt8]) {
         precondition(serverRandom.count == Self.randomByteCount, "server random must be 32 bytes")
         self.identityKeySPKI = identityKeySPKI
         self.transportKey = transportKey
@@ -34,7 +32,7 @@
     /// Parses a hello frame payload.
     ///
     /// - Throws: ``ProtocolError`` on a wrong magic, an unsupported version or malformed bytes.
-    @_spi(Benchmarks) public init(decoding payload: [UInt8]) throws {
+    public init(decoding payload: [UInt8]) throws {
         var reader = ByteReader(payload)
         guard try reader.readBytes(count: 4, "magic") == Self.magic else {
             throw ProtocolError.malformed("hello does not start with the magic \"LABR\"; is this a Laboratory server?")
@@ -57,7 +55,7 @@
     }
 
     /// The frame payload.
-    @_spi(Benchmarks) public func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var writer = ByteWriter(capacity: 64 + identityKeySPKI.count + 2 * transportKey.transportKeySPKI.count)
         writer.write(raw: Self.magic)
         writer.write(Self.version)

@@ -25,7 +25,7 @@
     case keyUpdate(KeyUpdate)
 
     /// Encodes the message as a frame payload (before sealing).
-    @_spi(Benchmarks) public func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var writer = ByteWriter()
         switch self {
         case .passwordPrompt: writer.write(UInt8(0x01))
@@ -72,7 +72,7 @@
     }
 
     /// Decodes a frame payload (after opening).
-    @_spi(Benchmarks) public init(decoding payload: [UInt8]) throws {
+    public init(decoding payload: [UInt8]) throws {
         var reader = ByteReader(payload)
         let type = try reader.readUInt8("message type")
         switch type {
@@ -156,19 +156,19 @@ public struct ResponseStatus: RawRepresentable, Hashable, Sendable, CustomString
 /// The answer to a request.
 @_spi(Benchmarks) public struct Response: Hashable, Sendable {
     /// Whether the request succeeded, and if not, why.
-    @_spi(Benchmarks) public typealias Status = ResponseStatus
+    public typealias Status = ResponseStatus
 
     /// The id of the request this answers.
-    @_spi(Benchmarks) public var requestID: UInt64
+    public var requestID: UInt64
     /// The outcome.
-    @_spi(Benchmarks) public var status: Status
+    public var status: Status
     /// Empty on success; on failure, what went wrong.
-    @_spi(Benchmarks) public var errorMessage: String
+    public var errorMessage: String
     /// The service's answer on success; empty otherwise.
-    @_spi(Benchmarks) public var body: [UInt8]
+    public var body: [UInt8]
 
     /// Creates a response.
-    @_spi(Benchmarks) public init(requestID: UInt64, status: Status, errorMessage: String = "", body: [UInt8] = []) {
+    public init(requestID: UInt64, status: Status, errorMessage: String = "", body: [UInt8] = []) {
         self.requestID = requestID
         self.status = status
         self.errorMessage = errorMessage

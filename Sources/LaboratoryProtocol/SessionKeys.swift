@@ -7,23 +7,21 @@
 /// client-to-server IV (12) and the server-to-client IV (12).
 @_spi(Benchmarks) public struct SessionKeys: Hashable, Sendable {
     /// Size of the client's secret.
-    @_spi(Benchmarks) public static let secretByteCount = 32
+    public static let secretByteCount = 32
     /// The fixed prefix of the HKDF info.
-    @_spi(Benchmarks) public static let infoLabel: [UInt8] = Array("laboratory v1 session keys".utf8)
+    public static let infoLabel: [UInt8] = Array("laboratory v1 session keys".utf8)
 
     /// The key sealing client-to-server frames.
-    @_spi(Benchmarks) public var clientToServerKey: [UInt8]
+    public var clientToServerKey: [UInt8]
     /// The key sealing server-to-client frames.
-    @_spi(Benchmarks) public var serverToClientKey: [UInt8]
+    public var serverToClientKey: [UInt8]
     /// The IV of client-to-server nonces.
-    @_spi(Benchmarks) public var clientToServerIV: [UInt8]
+    public var clientToServerIV: [UInt8]
     /// The IV of server-to-client nonces.
-    @_spi(Benchmarks) public var serverToClientIV: [UInt8]
+    public var serverToClientIV: [UInt8]
 
     /// Derives the keys from the client's secret and the exact hello payload the server sent.
-    @_spi(Benchmarks) public static func derive(secret: [UInt8], serverRandom: [UInt8], helloPayload: [UInt8]) throws
-        -> SessionKeys
-    {
+    public static func derive(secret: [UInt8], serverRandom: [UInt8], helloPayload: [UInt8]) throws -> SessionKeys {
         precondition(secret.count == secretByteCount, "the secret must be 32 bytes")
         let okm = try HKDF.deriveKey(
             inputKeyMaterial: secret, salt: serverRandom, info: infoLabel + SHA256.hash(helloPayload),

@@ -11,19 +11,19 @@
 /// u64 notAfter, times in milliseconds since 1970 (UTC).
 @_spi(Benchmarks) public struct TransportKeyCertificate: Hashable, Sendable {
     /// The signature's fixed prefix.
-    @_spi(Benchmarks) public static let label: [UInt8] = Array("laboratory v1 transport key".utf8)
+    public static let label: [UInt8] = Array("laboratory v1 transport key".utf8)
 
     /// The transport public key, DER SubjectPublicKeyInfo.
-    @_spi(Benchmarks) public var transportKeySPKI: [UInt8]
+    public var transportKeySPKI: [UInt8]
     /// When the key becomes valid, in milliseconds since 1970.
-    @_spi(Benchmarks) public var notBefore: UInt64
+    public var notBefore: UInt64
     /// When the key stops being valid, in milliseconds since 1970.
-    @_spi(Benchmarks) public var notAfter: UInt64
+    public var notAfter: UInt64
     /// The identity key's signature over ``signedBytes``.
-    @_spi(Benchmarks) public var signature: [UInt8]
+    public var signature: [UInt8]
 
     /// Creates a certificate from its fields (see ``issue(for:by:notBefore:notAfter:)`` to sign one).
-    @_spi(Benchmarks) public init(transportKeySPKI: [UInt8], notBefore: UInt64, notAfter: UInt64, signature: [UInt8]) {
+    public init(transportKeySPKI: [UInt8], notBefore: UInt64, notAfter: UInt64, signature: [UInt8]) {
         self.transportKeySPKI = transportKeySPKI
         self.notBefore = notBefore
         self.notAfter = notAfter
@@ -31,7 +31,7 @@
     }
 
     /// Signs a certificate for `transportKey` valid from `notBefore` to `notAfter`.
-    @_spi(Benchmarks) public static func issue(
+    public static func issue(
         for transportKey: RSAPublicKey, by identity: RSAPrivateKey, notBefore: UInt64, notAfter: UInt64
     ) throws -> TransportKeyCertificate {
         var certificate = TransportKeyCertificate(
@@ -41,7 +41,7 @@
     }
 
     /// The bytes the signature covers.
-    @_spi(Benchmarks) public var signedBytes: [UInt8] {
+    public var signedBytes: [UInt8] {
         var writer = ByteWriter(capacity: 64 + transportKeySPKI.count)
         writer.write(raw: Self.label)
         writer.write(UInt16(transportKeySPKI.count))
@@ -54,7 +54,7 @@
     /// Checks the signature against `identity` and the validity window against `now` (ms since
     /// 1970), allowing `skew` milliseconds of clock difference. Returns the transport key, or
     /// throws a ``ProtocolError`` saying what is wrong.
-    @_spi(Benchmarks) public func verify(identity: RSAPublicKey, now: UInt64, skew: UInt64) throws -> RSAPublicKey {
+    public func verify(identity: RSAPublicKey, now: UInt64, skew: UInt64) throws -> RSAPublicKey {
         guard identity.verifyPSS(signature, for: signedBytes) else {
             throw ProtocolError(
                 CloseReason(.protocolViolation, "the transport key is not signed by the server's identity key"))
