@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 import NIOConcurrencyHelpers
 
 /// One admitted connection's place in the admission counts.

@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// Limits on who may connect, checked when a connection is accepted, before any work is done
 /// for it. The defaults and their reasons are in `Docs/SECURITY.md`.

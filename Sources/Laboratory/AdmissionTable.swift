@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// Admission's decisions as a value: the connection counts, the unfinished-handshake table and
 /// the penalties, with time and chance passed in, so every decision can be tested with plain

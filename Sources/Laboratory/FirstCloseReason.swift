@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// Runs a connection's tasks (its reader and its watchers) side by side; the first to return a
 /// reason wins and the others are cancelled. This is how a deadline or a shutdown interrupts a

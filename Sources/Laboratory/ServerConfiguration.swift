@@ -1,5 +1,5 @@
-@_spi(Benchmarks) import LaboratoryCrypto
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryCrypto
+import LaboratoryProtocol
 
 /// How a ``LaboratoryServer`` listens and what it asks of clients.
 public struct ServerConfiguration: Sendable {

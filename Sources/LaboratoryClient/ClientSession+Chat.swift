@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 extension ClientSession {
     /// Sends a request to the built-in chat service and decodes its reply.

@@ -1,5 +1,5 @@
-@_spi(Benchmarks) import LaboratoryCrypto
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryCrypto
+import LaboratoryProtocol
 import LaboratoryTransport
 import NIOCore
 import NIOPosix

@@ -1,5 +1,5 @@
 import LaboratoryClient
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// How server events and replies read on screen. Everything that came from the network goes
 /// through ``clean(_:)`` first, so no peer can move the cursor, recolour or fake extra lines.

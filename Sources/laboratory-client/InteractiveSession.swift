@@ -1,5 +1,5 @@
 import LaboratoryClient
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// A connected session driven by lines from a ``Console``: plain lines are said in the current
 /// room (the last one joined) or sent to the echo service when there is none; slash commands

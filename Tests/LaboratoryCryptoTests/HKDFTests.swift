@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryCrypto
+import LaboratoryCrypto
 import Testing
 
 /// A known-answer vector for HKDF-SHA256.

@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 import Testing
 
 /// The strict JSON rules for chat requests (PROTOCOL.md §17): what a general-purpose decoder lets

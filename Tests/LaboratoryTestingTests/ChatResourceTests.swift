@@ -1,5 +1,5 @@
 import Laboratory
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 import LaboratoryTesting
 import Testing
 

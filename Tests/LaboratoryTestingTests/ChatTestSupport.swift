@@ -1,6 +1,6 @@
 import Foundation
 import Laboratory
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 import LaboratoryTesting
 
 extension TestSession {

@@ -1,6 +1,6 @@
 import Foundation
 import LaboratoryClient
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 import NIOCore
 import NIOPosix
 import Testing

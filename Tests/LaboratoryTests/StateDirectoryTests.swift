@@ -1,6 +1,6 @@
 import Foundation
 import Laboratory
-@_spi(Benchmarks) import LaboratoryCrypto
+import LaboratoryCrypto
 import Testing
 
 /// The server's files on a real file system: permissions, interrupted writes, and the messages an

@@ -7,7 +7,7 @@
 // refused prefix really exceeds it; the pending buffer never holds more than one header and one
 // maximum payload; splitting in chunks gives the same frames as splitting the whole stream.
 
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 let maximums = [0, 1, 16, 255, 256, 4096, 65_536, Frame.defaultMaximumPayloadByteCount]
 

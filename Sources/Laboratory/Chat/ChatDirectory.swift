@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 import OrderedCollections
 
 /// Finds rooms by name, keeps each room's member count and each session's rooms, sink and request

@@ -1,6 +1,6 @@
 import DequeModule
 import Foundation
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// One chat room: its members, its sequence counter and its recent history. Every event is
 /// numbered and pushed to every member from inside the actor, so all members see the same order.

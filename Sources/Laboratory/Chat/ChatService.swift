@@ -1,5 +1,5 @@
 import Foundation
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// The built-in chat service, registered as `"chat"`: rooms created on first join, messages
 /// numbered per room, presence events, history with resume, direct messages.

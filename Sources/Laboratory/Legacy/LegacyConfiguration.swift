@@ -1,4 +1,4 @@
-@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryProtocol
 
 /// The opt-in listener for the original prototype's clients. Its wire format has no
 /// authentication of the server and, with the default transform, no encryption at all: enable it
