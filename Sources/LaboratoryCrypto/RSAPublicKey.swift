@@ -58,8 +58,8 @@ public final class RSAPublicKey: @unchecked Sendable {
         }
     }
 
-    /// `SHA256:` followed by the unpadded base64 of the SHA-256 of ``spkiDER``, the form
-    /// `ssh-keygen -l` prints.
+    /// `SHA256:` followed by the unpadded base64 of the SHA-256 of the key's DER-encoded
+    /// SubjectPublicKeyInfo, the form `ssh-keygen -l` prints.
     public var fingerprint: String { Self.fingerprint(ofSPKI: spkiDER) }
 
     /// The fingerprint of a DER-encoded SubjectPublicKeyInfo; see ``fingerprint``.
