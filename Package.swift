@@ -9,8 +9,10 @@ let package = Package(
         .library(name: "LaboratoryClient", targets: ["LaboratoryClient"]),
         .library(name: "LaboratoryTesting", targets: ["LaboratoryTesting"]),
         .library(name: "LaboratoryLegacy", targets: ["LaboratoryLegacy"]),
-        .library(name: "LaboratoryProtocol", targets: ["LaboratoryProtocol"]),
-        .library(name: "LaboratoryCrypto", targets: ["LaboratoryCrypto"]),
+        // Not for users: no public API of its own (the few user-facing types are re-exported by the
+        // products above); the rest is `package`, or `@_spi(Benchmarks) public` for this
+        // repository's Benchmarks package, the only reason this product exists.
+        .library(name: "_LaboratoryInternals", targets: ["LaboratoryProtocol", "LaboratoryCrypto"]),
         .executable(name: "laboratory-server", targets: ["laboratory-server"]),
         .executable(name: "laboratory", targets: ["laboratory-client"]),
     ],
@@ -89,6 +91,8 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -99,6 +103,7 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryLegacy",
+                "LaboratoryProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -121,7 +126,9 @@ let package = Package(
                 "Laboratory",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Examples/EchoHost"
+            path: "Examples/EchoHost",
+            // The proof that the public API suffices: the example sees no `package` declaration.
+            packageAccess: false
         ),
         // What the test targets share: the live test server, the RSA test keys, hex, the raw
         // client, child processes, attack helpers. Not a product.
@@ -158,6 +165,8 @@ let package = Package(
                 "Laboratory",
                 "LaboratoryClient",
                 "LaboratoryTestSupport",
+                "LaboratoryProtocol",
+                "LaboratoryCrypto",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -174,7 +183,7 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
-        .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting"]),
+        .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting", "LaboratoryProtocol"]),
         .testTarget(
             name: "LaboratoryLegacyTests",
             dependencies: [

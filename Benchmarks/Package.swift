@@ -26,8 +26,7 @@ let package = Package(
             name: "laboratory-bench",
             dependencies: [
                 "BenchFraming",
-                .product(name: "LaboratoryProtocol", package: "Laboratory"),
-                .product(name: "LaboratoryCrypto", package: "Laboratory"),
+                .product(name: "_LaboratoryInternals", package: "Laboratory"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -67,8 +66,7 @@ let package = Package(
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Laboratory", package: "Laboratory"),
-                .product(name: "LaboratoryProtocol", package: "Laboratory"),
-                .product(name: "LaboratoryCrypto", package: "Laboratory"),
+                .product(name: "_LaboratoryInternals", package: "Laboratory"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging
 import NIOCore
@@ -139,7 +140,7 @@ extension Connection {
     func serve(_ request: Request) async {
         defer { outstandingRequests -= 1 }
         guard let identity else { return }
-        let context = ServiceContext(
+        let context = LaboratoryServiceContext(
             session: identity, logger: serviceLogger(for: request.service), serviceName: request.service,
             events: eventSink)
         let response = await environment.registry.respond(to: request, context: context)

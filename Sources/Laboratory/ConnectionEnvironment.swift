@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging
 import Synchronization

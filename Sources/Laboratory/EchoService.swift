@@ -7,7 +7,9 @@ public struct EchoService: LaboratoryService {
     public init() {}
 
     /// Returns `body`.
-    public nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+    public nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws
+        -> [UInt8]
+    {
         body
     }
 }

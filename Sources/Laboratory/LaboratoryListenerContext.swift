@@ -1,5 +1,5 @@
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging
 import NIOCore
@@ -39,10 +39,11 @@ public struct LaboratoryListenerContext: Sendable {
     /// Calls the service `request` names on behalf of `session`, as a TCP session's request would
     /// be, and returns its response (an error response if the service is unknown or fails).
     /// Events the service pushes to the session, now or later, go to `events`.
-    public func respond(to request: Request, session: SessionIdentity, events: EventSink, logger: Logger? = nil) async
+    /// `package` for now: `Request` and `Response` are not public API.
+    package func respond(to request: Request, session: SessionIdentity, events: EventSink, logger: Logger? = nil) async
         -> Response
     {
-        let context = ServiceContext(
+        let context = LaboratoryServiceContext(
             session: session, logger: logger ?? self.logger, serviceName: request.service, events: events)
         return await services.respond(to: request, context: context)
     }

@@ -6,7 +6,7 @@ import Logging
 /// Named `LaboratoryService` so that a file importing both Laboratory and ServiceLifecycle (whose
 /// protocol for long-running tasks is called `Service`) needs no module prefix.
 ///
-/// A service receives each request's body with a ``ServiceContext`` and returns the response
+/// A service receives each request's body with a ``LaboratoryServiceContext`` and returns the response
 /// body. Shared mutable state belongs in an actor the service holds; the service itself is a
 /// `Sendable` value. Throw a ``ServiceError`` to send the client a message of your choosing; any
 /// other error is logged and the client gets a generic "internal error".
@@ -17,7 +17,7 @@ public protocol LaboratoryService: Sendable {
     /// built with the `NonisolatedNonsendingByDefault` feature) runs on the connection's event
     /// loop, which is fastest for quick work; a plain `async` implementation runs on the
     /// cooperative pool, which suits work that takes long between suspensions.
-    nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8]
+    nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8]
 
     /// Called once when an accepted session ends, for cleanup such as leaving chat rooms. The
     /// default does nothing.
@@ -56,7 +56,11 @@ public struct SessionIdentity: Hashable, Sendable, CustomStringConvertible {
 }
 
 /// What a service gets with each request.
-public struct ServiceContext: Sendable {
+///
+/// Named `LaboratoryServiceContext` so that a file importing both Laboratory and
+/// swift-distributed-tracing (whose task-local context is called `ServiceContext`) needs no module
+/// prefix.
+public struct LaboratoryServiceContext: Sendable {
     /// The calling session, as it was when the request arrived.
     public var session: SessionIdentity
     /// A logger with the connection id and service name attached.

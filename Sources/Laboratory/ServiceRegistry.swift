@@ -1,4 +1,4 @@
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import Logging
 
 /// The services a server offers, by name. Built completely before the server starts, then
@@ -38,7 +38,9 @@ public struct ServiceRegistry: Sendable {
     /// Calls the service a request names and turns the outcome into a response. Never throws: an
     /// unknown service or a failing service becomes an error response. Runs on the caller's
     /// executor.
-    public nonisolated(nonsending) func respond(to request: Request, context: ServiceContext) async -> Response {
+    @_spi(Benchmarks) public nonisolated(nonsending) func respond(
+        to request: Request, context: LaboratoryServiceContext
+    ) async -> Response {
         guard let service = services[request.service] else {
             return Response(
                 requestID: request.id, status: .unknownService,

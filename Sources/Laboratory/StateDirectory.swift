@@ -1,5 +1,5 @@
 import Foundation
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// The files a server keeps between runs: its host key and, if none is configured, its password.
 ///

@@ -1,6 +1,6 @@
 import Foundation
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import NIOCore
 

@@ -1,4 +1,4 @@
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 
 /// Why connecting or talking to a server failed: which step, what happened, and the server's own
 /// reason when it sent one.
@@ -32,11 +32,17 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// Where in the conversation the failure happened.
     public enum Step: String, Hashable, Sendable {
+        /// Opening the TCP connection, or the handshake as a whole (its time limit).
         case connecting = "connecting"
+        /// Reading and checking the server's hello and its key.
         case hello = "reading the server hello"
+        /// Sending the encrypted session secret.
         case keyExchange = "sending the key exchange"
+        /// Sending the password.
         case password = "sending the password"
+        /// Sending the display name.
         case name = "sending the name"
+        /// After acceptance: requests, events, renames, key updates.
         case session = "in session"
     }
 
@@ -49,7 +55,7 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The reason the server gave when it closed the connection, if any.
     public var closeReason: CloseReason?
     /// For ``Code/requestFailed``: the response status.
-    public var responseStatus: Response.Status?
+    public var responseStatus: ResponseStatus?
     /// For ``Code/requestFailed`` with status `rejected` because of a rate limit: how long to wait
     /// before sending the request again (PROTOCOL.md §12, *Request rates*).
     public var retryAfter: Duration?

@@ -5,16 +5,16 @@ import CLaboratorySSL
 /// The key schedule is computed once in `init`; each ``seal(_:nonce:authenticating:)`` or
 /// ``open(_:nonce:authenticating:)`` only sets the nonce, which keeps the per-frame path free of
 /// context allocation. An instance is not thread-safe: give each direction its own.
-public final class AES256GCM {
+@_spi(Benchmarks) public final class AES256GCM {
     /// Key size in bytes.
-    public static let keyByteCount = 32
+    package static let keyByteCount = 32
     /// Nonce size in bytes.
-    public static let nonceByteCount = 12
+    package static let nonceByteCount = 12
     /// Authentication tag size in bytes, appended to every sealed message.
-    public static let tagByteCount = 16
+    @_spi(Benchmarks) public static let tagByteCount = 16
 
     /// Whether this context seals or opens.
-    public enum Direction: Sendable {
+    package enum Direction: Sendable {
         /// Encrypt and tag.
         case seal
         /// Verify and decrypt.
@@ -25,7 +25,7 @@ public final class AES256GCM {
     private let direction: Direction
 
     /// Creates a context for `direction` with a 32-byte key.
-    public init(key: [UInt8], direction: Direction) throws {
+    package init(key: [UInt8], direction: Direction) throws {
         let operation = "AES-256-GCM init"
         guard key.count == Self.keyByteCount else {
             throw CryptoError.invalidArgument(operation, "key must be 32 bytes, got \(key.count)")
@@ -48,7 +48,7 @@ public final class AES256GCM {
     deinit { EVP_CIPHER_CTX_free(context) }
 
     /// Encrypts `plaintext` and returns the ciphertext followed by the 16-byte tag.
-    public func seal(_ plaintext: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
+    package func seal(_ plaintext: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
         var output = [UInt8](repeating: 0, count: plaintext.count + Self.tagByteCount)
         try plaintext.withUnsafeBytes { plaintext in
             try nonce.withUnsafeBytes { nonce in
@@ -65,7 +65,7 @@ public final class AES256GCM {
     /// Encrypts `plaintext` into `output`, which must be exactly `plaintext.count + 16` bytes: the
     /// ciphertext, then the tag. For callers that seal straight into the buffer they send, with no
     /// intermediate array.
-    public func seal(
+    package func seal(
         _ plaintext: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
         authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into output: UnsafeMutableRawBufferPointer
@@ -101,7 +101,7 @@ public final class AES256GCM {
     /// Verifies and decrypts `sealed` (ciphertext followed by the tag) and returns the plaintext.
     ///
     /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
-    public func open(_ sealed: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
+    package func open(_ sealed: [UInt8], nonce: [UInt8], authenticating aad: [UInt8] = []) throws -> [UInt8] {
         try sealed.withUnsafeBytes { sealed in
             try nonce.withUnsafeBytes { nonce in
                 try aad.withUnsafeBytes { aad in try open(sealed, nonce: nonce, authenticating: aad) }
@@ -113,7 +113,7 @@ public final class AES256GCM {
     /// that hold the frame in a buffer of their own, and returns the plaintext.
     ///
     /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
-    public func open(
+    package func open(
         _ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
         authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) throws -> [UInt8] {

@@ -1,9 +1,9 @@
 import CLaboratorySSL
 
 /// Standard base64 (RFC 4648 section 4) through OpenSSL's encoder.
-public enum Base64 {
+package enum Base64 {
     /// Encodes `bytes`; with `padding: false` the trailing `=` are removed.
-    public static func encode(_ bytes: [UInt8], padding: Bool = true) -> String {
+    package static func encode(_ bytes: [UInt8], padding: Bool = true) -> String {
         guard !bytes.isEmpty else { return "" }
         var output = [UInt8](repeating: 0, count: 4 * ((bytes.count + 2) / 3) + 1)
         let length = output.withUnsafeMutableBufferPointer { out in

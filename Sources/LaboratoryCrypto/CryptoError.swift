@@ -3,7 +3,7 @@ import CLaboratorySSL
 /// An error from a cryptographic operation, carrying OpenSSL's own reason when it gave one.
 ///
 /// Public errors are a struct over a private code so that new cases never break callers.
-public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
     private enum Code: Hashable, Sendable {
         case openSSL
         case authenticationFailed
@@ -12,9 +12,9 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
 
     private let code: Code
     /// The operation that failed, for example `"RSA-OAEP decrypt"`.
-    public let operation: String
+    package let operation: String
     /// Why it failed: OpenSSL's error queue when it had something to say, otherwise our own words.
-    public let reason: String
+    package let reason: String
 
     private init(code: Code, operation: String, reason: String) {
         self.code = code
@@ -23,18 +23,18 @@ public struct CryptoError: Error, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// OpenSSL reported a failure; `reason` holds its error queue.
-    public static let openSSLFailure = CryptoError(code: .openSSL, operation: "", reason: "")
+    package static let openSSLFailure = CryptoError(code: .openSSL, operation: "", reason: "")
     /// An authenticated decryption failed: wrong key, wrong nonce, or tampered data.
-    public static let authenticationFailure = CryptoError(
+    package static let authenticationFailure = CryptoError(
         code: .authenticationFailed, operation: "", reason: "")
     /// An argument had the wrong size or form.
-    public static let invalidArgumentFailure = CryptoError(
+    package static let invalidArgumentFailure = CryptoError(
         code: .invalidArgument, operation: "", reason: "")
 
     /// Whether two errors are of the same kind, ignoring operation and reason.
-    public func isSameKind(as other: CryptoError) -> Bool { code == other.code }
+    package func isSameKind(as other: CryptoError) -> Bool { code == other.code }
 
-    public var description: String {
+    package var description: String {
         reason.isEmpty ? "\(operation) failed" : "\(operation) failed: \(reason)"
     }
 

@@ -1,11 +1,11 @@
 import CLaboratorySSL
 
 /// HKDF with SHA-256 (RFC 5869), extract then expand.
-public enum HKDF {
+package enum HKDF {
     /// Derives `outputLength` bytes from input keying material, a salt and context information.
     ///
     /// - Throws: ``CryptoError`` when `outputLength` exceeds 255 × 32 bytes or OpenSSL fails.
-    public static func deriveKey(
+    package static func deriveKey(
         inputKeyMaterial: [UInt8], salt: [UInt8], info: [UInt8], outputLength: Int
     ) throws -> [UInt8] {
         let operation = "HKDF-SHA256"

@@ -77,7 +77,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// Decrypts an RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) ciphertext.
     ///
     /// - Throws: ``CryptoError`` if the ciphertext has the wrong size or its padding does not check.
-    public func decryptOAEP(_ ciphertext: [UInt8]) throws -> [UInt8] {
+    @_spi(Benchmarks) public func decryptOAEP(_ ciphertext: [UInt8]) throws -> [UInt8] {
         try decrypt(ciphertext, operation: "RSA-OAEP decrypt", padding: configureOAEP)
     }
 
@@ -109,7 +109,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
     /// padding does not check costs the same as one that decrypts to a secret the caller did not
     /// expect. Only the ciphertext's length, which is public, is checked before the private-key
     /// operation.
-    public func decryptOAEP(_ ciphertext: [UInt8], orFallback fallback: [UInt8]) -> [UInt8] {
+    package func decryptOAEP(_ ciphertext: [UInt8], orFallback fallback: [UInt8]) -> [UInt8] {
         var output = [UInt8](repeating: 0, count: publicKey.ciphertextByteCount)
         precondition(fallback.count <= output.count, "the fallback is longer than any OAEP plaintext")
         var length = 0

@@ -7,7 +7,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     let key: OpaquePointer
 
     /// The key's DER-encoded SubjectPublicKeyInfo.
-    public let spkiDER: [UInt8]
+    @_spi(Benchmarks) public let spkiDER: [UInt8]
 
     init(taking key: OpaquePointer) throws {
         self.key = key
@@ -25,7 +25,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     ///
     /// - Throws: ``CryptoError`` if the bytes are not an SPKI, the key is not RSA, or its size is
     ///   outside ``RSAPrivateKey/allowedBitCounts``.
-    public convenience init(spkiDER: [UInt8]) throws {
+    @_spi(Benchmarks) public convenience init(spkiDER: [UInt8]) throws {
         let parsed = spkiDER.withUnsafeBufferPointer { buffer -> OpaquePointer? in
             var cursor = buffer.baseAddress
             return d2i_PUBKEY(nil, &cursor, buffer.count)
@@ -49,7 +49,7 @@ public final class RSAPublicKey: @unchecked Sendable {
     public var bitCount: Int { Int(EVP_PKEY_get_bits(key)) }
 
     /// The largest ciphertext (and the exact size of every ciphertext) this key produces, in bytes.
-    public var ciphertextByteCount: Int { Int(EVP_PKEY_get_size(key)) }
+    package var ciphertextByteCount: Int { Int(EVP_PKEY_get_size(key)) }
 
     /// The key as a PEM `PUBLIC KEY` block.
     public var pem: String {
@@ -58,17 +58,17 @@ public final class RSAPublicKey: @unchecked Sendable {
         }
     }
 
-    /// `SHA256:` followed by the unpadded base64 of the SHA-256 of ``spkiDER``, the form
-    /// `ssh-keygen -l` prints.
+    /// `SHA256:` followed by the unpadded base64 of the SHA-256 of the key's DER-encoded
+    /// SubjectPublicKeyInfo, the form `ssh-keygen -l` prints.
     public var fingerprint: String { Self.fingerprint(ofSPKI: spkiDER) }
 
     /// The fingerprint of a DER-encoded SubjectPublicKeyInfo; see ``fingerprint``.
-    public static func fingerprint(ofSPKI der: [UInt8]) -> String {
+    package static func fingerprint(ofSPKI der: [UInt8]) -> String {
         "SHA256:" + Base64.encode(SHA256.hash(der), padding: false)
     }
 
     /// Encrypts `plaintext` with RSA-OAEP, SHA-256 as both the hash and the MGF1 hash, empty label.
-    public func encryptOAEP(_ plaintext: [UInt8]) throws -> [UInt8] {
+    @_spi(Benchmarks) public func encryptOAEP(_ plaintext: [UInt8]) throws -> [UInt8] {
         try encrypt(plaintext, operation: "RSA-OAEP encrypt", padding: configureOAEP)
     }
 

@@ -3,7 +3,7 @@ import CLaboratorySSL
 /// RSA-PSS signatures with SHA-256, MGF1-SHA-256 and a 32-byte salt (the digest length).
 extension RSAPrivateKey {
     /// Signs `message` with RSA-PSS-SHA256.
-    public func signPSS(_ message: [UInt8]) throws -> [UInt8] {
+    package func signPSS(_ message: [UInt8]) throws -> [UInt8] {
         let operation = "RSA-PSS sign"
         guard let context = EVP_MD_CTX_new() else { throw CryptoError.openSSL(operation) }
         defer { EVP_MD_CTX_free(context) }
@@ -28,7 +28,7 @@ extension RSAPrivateKey {
 extension RSAPublicKey {
     /// Whether `signature` is a valid RSA-PSS-SHA256 signature of `message` by this key. Any
     /// malformed input is simply not valid.
-    public func verifyPSS(_ signature: [UInt8], for message: [UInt8]) -> Bool {
+    package func verifyPSS(_ signature: [UInt8], for message: [UInt8]) -> Bool {
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
         var keyContext: OpaquePointer? = nil

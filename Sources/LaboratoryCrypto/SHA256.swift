@@ -1,12 +1,12 @@
 import CLaboratorySSL
 
 /// SHA-256 digests.
-public enum SHA256 {
+package enum SHA256 {
     /// The digest's size in bytes.
-    public static let byteCount = 32
+    package static let byteCount = 32
 
     /// Returns the SHA-256 digest of `data`.
-    public static func hash(_ data: [UInt8]) -> [UInt8] {
+    package static func hash(_ data: [UInt8]) -> [UInt8] {
         var digest = [UInt8](repeating: 0, count: byteCount)
         var length: UInt32 = 0
         let status = data.withUnsafeBytes { input in

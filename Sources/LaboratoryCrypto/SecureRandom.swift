@@ -1,9 +1,9 @@
 import CLaboratorySSL
 
 /// The operating system's cryptographically secure random source, through OpenSSL's `RAND_bytes`.
-public enum SecureRandom {
+@_spi(Benchmarks) public enum SecureRandom {
     /// Returns `count` random bytes.
-    public static func bytes(count: Int) throws -> [UInt8] {
+    @_spi(Benchmarks) public static func bytes(count: Int) throws -> [UInt8] {
         precondition(count >= 0, "count must not be negative")
         var output = [UInt8](repeating: 0, count: count)
         guard count > 0 else { return output }
@@ -13,7 +13,7 @@ public enum SecureRandom {
     }
 
     /// A random 64-bit value.
-    public static func uint64() throws -> UInt64 {
+    package static func uint64() throws -> UInt64 {
         try bytes(count: 8).reduce(0) { $0 << 8 | UInt64($1) }
     }
 }
@@ -21,7 +21,7 @@ public enum SecureRandom {
 /// Compares two byte strings in time that depends only on their lengths, never on their contents.
 ///
 /// Lengths are not secret here: compare fixed-size digests when the length must stay hidden too.
-public func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
+package func constantTimeEquals(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
     guard lhs.count == rhs.count else { return false }
     guard !lhs.isEmpty else { return true }
     return lhs.withUnsafeBytes { l in

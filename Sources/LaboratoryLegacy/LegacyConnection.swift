@@ -1,6 +1,8 @@
 import Laboratory
 import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging
 import NIOCore

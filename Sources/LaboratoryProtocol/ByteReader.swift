@@ -1,46 +1,46 @@
 /// Reads the protocol's primitive fields from a byte array: big-endian integers, length-prefixed
 /// UTF-8 strings (u16 length) and byte strings (u32 length). Every read is bounds-checked.
-public struct ByteReader {
+package struct ByteReader {
     private let bytes: [UInt8]
     private var index: Int
 
     /// Starts reading at the beginning of `bytes`.
-    public init(_ bytes: [UInt8]) {
+    package init(_ bytes: [UInt8]) {
         self.bytes = bytes
         self.index = 0
     }
 
     /// How many bytes remain unread.
-    public var remaining: Int { bytes.count - index }
+    package var remaining: Int { bytes.count - index }
 
     /// Reads one byte.
-    public mutating func readUInt8(_ field: String) throws -> UInt8 {
+    package mutating func readUInt8(_ field: String) throws -> UInt8 {
         UInt8(try readInteger(byteCount: 1, field))
     }
 
     /// Reads a big-endian 16-bit integer.
-    public mutating func readUInt16(_ field: String) throws -> UInt16 {
+    package mutating func readUInt16(_ field: String) throws -> UInt16 {
         UInt16(try readInteger(byteCount: 2, field))
     }
 
     /// Reads a big-endian 32-bit integer.
-    public mutating func readUInt32(_ field: String) throws -> UInt32 {
+    package mutating func readUInt32(_ field: String) throws -> UInt32 {
         UInt32(try readInteger(byteCount: 4, field))
     }
 
     /// Reads a big-endian 64-bit integer.
-    public mutating func readUInt64(_ field: String) throws -> UInt64 {
+    package mutating func readUInt64(_ field: String) throws -> UInt64 {
         try readInteger(byteCount: 8, field)
     }
 
     /// Reads exactly `count` bytes.
-    public mutating func readBytes(count: Int, _ field: String) throws -> [UInt8] {
+    package mutating func readBytes(count: Int, _ field: String) throws -> [UInt8] {
         let range = try take(count, field)
         return Array(bytes[range])
     }
 
     /// Reads a u16 length and that many bytes of UTF-8.
-    public mutating func readString(_ field: String) throws -> String {
+    package mutating func readString(_ field: String) throws -> String {
         let length = Int(try readInteger(byteCount: 2, "\(field) length"))
         let range = try take(length, field)
         // Validates straight from the payload, without copying the bytes into an array first.
@@ -51,13 +51,13 @@ public struct ByteReader {
     }
 
     /// Reads a u32 length and that many bytes.
-    public mutating func readByteString(_ field: String) throws -> [UInt8] {
+    package mutating func readByteString(_ field: String) throws -> [UInt8] {
         let length = Int(try readInteger(byteCount: 4, "\(field) length"))
         return try readBytes(count: length, field)
     }
 
     /// Throws unless every byte has been read.
-    public func expectEnd(_ message: String) throws {
+    package func expectEnd(_ message: String) throws {
         guard remaining == 0 else {
             throw ProtocolError.malformed("\(message) has \(remaining) unexpected trailing bytes")
         }
@@ -83,35 +83,35 @@ public struct ByteReader {
 }
 
 /// Writes the protocol's primitive fields; the counterpart of ``ByteReader``.
-public struct ByteWriter {
+package struct ByteWriter {
     /// The bytes written so far.
-    public private(set) var bytes: [UInt8]
+    package private(set) var bytes: [UInt8]
 
     /// Starts an empty buffer, reserving `capacity` bytes.
-    public init(capacity: Int = 64) {
+    package init(capacity: Int = 64) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
     /// Appends one byte.
-    public mutating func write(_ value: UInt8) { bytes.append(value) }
+    package mutating func write(_ value: UInt8) { bytes.append(value) }
 
     /// Appends a big-endian 16-bit integer.
-    public mutating func write(_ value: UInt16) { writeInteger(UInt64(value), byteCount: 2) }
+    package mutating func write(_ value: UInt16) { writeInteger(UInt64(value), byteCount: 2) }
 
     /// Appends a big-endian 32-bit integer.
-    public mutating func write(_ value: UInt32) { writeInteger(UInt64(value), byteCount: 4) }
+    package mutating func write(_ value: UInt32) { writeInteger(UInt64(value), byteCount: 4) }
 
     /// Appends a big-endian 64-bit integer.
-    public mutating func write(_ value: UInt64) { writeInteger(value, byteCount: 8) }
+    package mutating func write(_ value: UInt64) { writeInteger(value, byteCount: 8) }
 
     /// Appends raw bytes with no length.
-    public mutating func write(raw: [UInt8]) { bytes.append(contentsOf: raw) }
+    package mutating func write(raw: [UInt8]) { bytes.append(contentsOf: raw) }
 
     /// Appends a u16 length and the string's UTF-8. A string longer than 65,535 bytes is cut at
     /// the last whole character that fits (strings that must not be cut, such as names, are
     /// validated far shorter before they get here), so no peer-supplied text can stop the writer.
-    public mutating func write(string: String) {
+    package mutating func write(string: String) {
         let count = string.utf8.count
         if count <= Int(UInt16.max) {
             // The common case appends the UTF-8 view directly, without an intermediate array.
@@ -131,7 +131,7 @@ public struct ByteWriter {
     }
 
     /// Appends a u32 length and the bytes.
-    public mutating func write(byteString: [UInt8]) {
+    package mutating func write(byteString: [UInt8]) {
         precondition(byteString.count <= Int(UInt32.max), "byte string longer than 4 GiB")
         write(UInt32(byteString.count))
         bytes.append(contentsOf: byteString)

@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// The client side of the v1 handshake as a pure state machine, the mirror of
 /// ``ServerHandshake``.
@@ -16,7 +16,7 @@ import LaboratoryCrypto
 /// key against what the client trusts, which is the caller's decision (a pin, a known-hosts file,
 /// a custom rule): ``Action/checkTrust(fingerprint:)`` asks for it and ``trustDecided(mismatch:secret:)``
 /// answers. Nothing is sent before that answer.
-public struct ClientHandshake: Sendable {
+@_spi(Benchmarks) public struct ClientHandshake: Sendable {
     /// What the client answers the prompts with.
     public struct Credentials: Sendable {
         /// The server password.

@@ -1,6 +1,6 @@
 /// Messages the client sends once the key exchange is done. Each is one frame; the first byte is
 /// its type. Layouts are in `Docs/PROTOCOL.md`.
-public enum ClientMessage: Hashable, Sendable {
+@_spi(Benchmarks) public enum ClientMessage: Hashable, Sendable {
     /// The server password, answering ``ServerMessage/passwordPrompt``. (0x81)
     case password(String)
     /// The display name, answering ``ServerMessage/namePrompt``. (0x82)
@@ -97,7 +97,7 @@ public enum ClientMessage: Hashable, Sendable {
 }
 
 /// A call to a service.
-public struct Request: Hashable, Sendable {
+@_spi(Benchmarks) public struct Request: Hashable, Sendable {
     /// Chosen by the client; the response carries it back. Ids of outstanding requests are unique.
     public var id: UInt64
     /// The name the service is registered under.

@@ -3,19 +3,19 @@
 /// A name is 1 to 32 Unicode characters and at most 1,024 bytes of UTF-8, has no leading or
 /// trailing whitespace, and contains no control or format characters (so it cannot rewrite a
 /// terminal or hide text).
-public enum DisplayName {
+package enum DisplayName {
     /// The longest name, in characters.
-    public static let maximumLength = 32
+    package static let maximumLength = 32
     /// The longest name, in bytes of UTF-8. One character can hold any number of combining marks,
     /// so the character count alone bounds nothing: without this a valid name could be too long
     /// for the handshake's 4 KiB frame limit (PROTOCOL.md §3), or 64 KiB in a rename. 1,024 bytes
     /// is 32 bytes per character, beyond any real script's clusters.
-    public static let maximumByteCount = 1024
+    package static let maximumByteCount = 1024
 
     /// Returns `name` if it follows the rules.
     ///
     /// - Throws: ``ProtocolError`` with ``CloseReason/Code/invalidName`` and the rule broken.
-    public static func validate(_ name: String) throws -> String {
+    package static func validate(_ name: String) throws -> String {
         func reject(_ why: String) -> ProtocolError {
             ProtocolError(CloseReason(.invalidName, "display name \(why)"))
         }

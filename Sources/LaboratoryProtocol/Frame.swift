@@ -1,24 +1,24 @@
 /// Framing: every frame is a 4-byte big-endian length followed by that many payload bytes.
-public enum Frame {
+package enum Frame {
     /// Size of the length prefix.
-    public static let headerByteCount = 4
+    package static let headerByteCount = 4
     /// The default maximum payload size, 1 MiB.
-    public static let defaultMaximumPayloadByteCount = 1 << 20
+    package static let defaultMaximumPayloadByteCount = 1 << 20
     /// The largest payload a server accepts before the client is accepted: 4 KiB, above the
     /// largest legal handshake message (a key exchange for a 16,384-bit transport key is 2 KiB; a
     /// sealed password of the longest allowed 1,024 bytes is 1,043), and far below the session's
     /// maximum, so an unauthenticated client cannot make the server buffer much.
-    public static let maximumHandshakePayloadByteCount = 4096
+    package static let maximumHandshakePayloadByteCount = 4096
     /// The longest password, in UTF-8 bytes, a server can be configured with (and so the longest a
     /// client can usefully send).
-    public static let maximumPasswordByteCount = 1024
+    package static let maximumPasswordByteCount = 1024
 
     /// Reads a length prefix and checks it against `maximum` before anything is allocated for it.
     ///
     /// - Parameter header: exactly four bytes.
     /// - Throws: ``ProtocolError`` with ``CloseReason/Code/frameTooLarge`` when the length exceeds
     ///   `maximum`.
-    public static func payloadLength(header: some Collection<UInt8>, maximum: Int) throws -> Int {
+    package static func payloadLength(header: some Collection<UInt8>, maximum: Int) throws -> Int {
         precondition(header.count == headerByteCount, "a frame header is four bytes")
         let length = header.reduce(0) { $0 << 8 | Int($1) }
         guard length <= maximum else {
@@ -29,7 +29,7 @@ public enum Frame {
     }
 
     /// The four-byte length prefix for a payload of `length` bytes.
-    public static func header(payloadLength length: Int) -> [UInt8] {
+    package static func header(payloadLength length: Int) -> [UInt8] {
         precondition(length >= 0 && length <= Int(UInt32.max), "frame payload length out of range")
         return [
             UInt8(truncatingIfNeeded: length >> 24), UInt8(truncatingIfNeeded: length >> 16),
@@ -38,7 +38,7 @@ public enum Frame {
     }
 
     /// `payload` with its length prefix.
-    public static func encode(_ payload: [UInt8]) -> [UInt8] {
+    package static func encode(_ payload: [UInt8]) -> [UInt8] {
         header(payloadLength: payload.count) + payload
     }
 }

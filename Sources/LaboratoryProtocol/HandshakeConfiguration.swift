@@ -1,8 +1,8 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// What the server side of the handshake needs to know. Built once by the server and shared by
 /// every connection. It holds no private key: each connection gets the current transport key.
-public struct HandshakeConfiguration: Sendable {
+@_spi(Benchmarks) public struct HandshakeConfiguration: Sendable {
     /// The long-term identity public key (DER SPKI) the hello carries.
     public var identityKeySPKI: [UInt8]
     /// SHA-256 of the server password; the password itself is never kept.
@@ -53,7 +53,7 @@ public struct HandshakeConfiguration: Sendable {
 
 /// The transport key a connection's hello offers: the private half to decrypt the key exchange,
 /// and the certificate to send. The handshake drops it as soon as the key exchange is processed.
-public struct TransportKeyOffer: Sendable {
+@_spi(Benchmarks) public struct TransportKeyOffer: Sendable {
     /// The transport private key.
     public var privateKey: RSAPrivateKey
     /// Its certificate, signed by the identity key.

@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// A key change for one direction, sent over the already encrypted channel.
 ///
@@ -10,7 +10,7 @@ import LaboratoryCrypto
 ///
 /// Layout: secret (32 bytes), then one byte: 1 if the receiver should update its own sending
 /// direction in reply (with a key update of its own that does not request one), else 0.
-public struct KeyUpdate: Hashable, Sendable {
+@_spi(Benchmarks) public struct KeyUpdate: Hashable, Sendable {
     /// The fresh random secret.
     public var secret: [UInt8]
     /// Whether the receiver should answer with a key update for its own direction.

@@ -1,8 +1,8 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// Seals the frames of one direction: AES-256-GCM, nonce = IV XOR the 64-bit frame counter
 /// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
-public final class RecordSealer {
+@_spi(Benchmarks) public final class RecordSealer {
     private var cipher: AES256GCM
     private var key: [UInt8]
     private var iv: [UInt8]
@@ -54,7 +54,7 @@ public final class RecordSealer {
 
 /// Opens the frames of one direction; the counterpart of ``RecordSealer``. A frame that fails to
 /// open (tampered, replayed, reordered, reflected, wrong key) throws and the session must end.
-public final class RecordOpener {
+@_spi(Benchmarks) public final class RecordOpener {
     private var cipher: AES256GCM
     private var key: [UInt8]
     private var iv: [UInt8]
@@ -118,7 +118,7 @@ func withRecordNonce<R>(iv: [UInt8], counter: UInt64, _ body: (UnsafeRawBufferPo
 }
 
 /// The nonce for frame `counter`: the IV with the counter XORed into its last eight bytes.
-public func recordNonce(iv: [UInt8], counter: UInt64) -> [UInt8] {
+package func recordNonce(iv: [UInt8], counter: UInt64) -> [UInt8] {
     precondition(iv.count == AES256GCM.nonceByteCount, "IV must be 12 bytes")
     var nonce = iv
     for index in 0..<8 {

@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// The server side of the v1 handshake as a pure state machine.
 ///
@@ -8,7 +8,7 @@ import LaboratoryCrypto
 /// Any message that is not the one expected in the current state throws a ``ProtocolError`` and
 /// moves the machine to `failed`. Deadlines come from the injected clock and are absolute per
 /// step: the deadline for a step is fixed when the step begins.
-public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
+@_spi(Benchmarks) public struct ServerHandshake<C: Clock>: Sendable where C.Duration == Duration {
     /// Something the connection must do.
     public enum Action: Hashable, Sendable {
         /// Send this payload as a plaintext frame (only the hello).

@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// The server's first frame, sent in plaintext: magic, version, the long-term identity key, a
 /// certified short-lived transport key, and the server random.
@@ -6,7 +6,7 @@ import LaboratoryCrypto
 /// Layout: `"LABR"` (4 bytes), version (u16, 1), identity SPKI (u16 length + DER), transport SPKI
 /// (u16 length + DER), notBefore (u64 ms), notAfter (u64 ms), signature (u16 length + bytes),
 /// server random (32 bytes). See ``TransportKeyCertificate`` for what the signature covers.
-public struct ServerHello: Hashable, Sendable {
+@_spi(Benchmarks) public struct ServerHello: Hashable, Sendable {
     /// The protocol magic, ASCII `LABR`.
     public static let magic: [UInt8] = Array("LABR".utf8)
     /// The protocol version this library speaks.

@@ -1,6 +1,6 @@
 /// Messages the server sends once the key exchange is done. Each is one frame; the first byte is
 /// its type. Layouts are in `Docs/PROTOCOL.md`.
-public enum ServerMessage: Hashable, Sendable {
+@_spi(Benchmarks) public enum ServerMessage: Hashable, Sendable {
     /// "Send the server password." (0x01)
     case passwordPrompt
     /// "Send your display name." (0x02)
@@ -125,35 +125,38 @@ public struct Acceptance: Hashable, Sendable {
     }
 }
 
-/// The answer to a request.
-public struct Response: Hashable, Sendable {
-    /// Whether the request succeeded, and if not, why. Zero is success.
-    public struct Status: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: UInt16
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
+/// Whether a request succeeded, and if not, why: the status of a response. Zero is success.
+public struct ResponseStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
 
-        /// The service returned a body.
-        public static let ok = Status(rawValue: 0)
-        /// No service is registered under the requested name.
-        public static let unknownService = Status(rawValue: 1)
-        /// The service failed with an error it chose to report.
-        public static let serviceError = Status(rawValue: 2)
-        /// The service failed unexpectedly; details are in the server's log only.
-        public static let internalError = Status(rawValue: 3)
-        /// The request was not acceptable (for example too many outstanding requests).
-        public static let rejected = Status(rawValue: 4)
+    /// The service returned a body.
+    public static let ok = ResponseStatus(rawValue: 0)
+    /// No service is registered under the requested name.
+    public static let unknownService = ResponseStatus(rawValue: 1)
+    /// The service failed with an error it chose to report.
+    public static let serviceError = ResponseStatus(rawValue: 2)
+    /// The service failed unexpectedly; details are in the server's log only.
+    public static let internalError = ResponseStatus(rawValue: 3)
+    /// The request was not acceptable (for example too many outstanding requests).
+    public static let rejected = ResponseStatus(rawValue: 4)
 
-        public var description: String {
-            switch self {
-            case .ok: "ok"
-            case .unknownService: "unknown service"
-            case .serviceError: "service error"
-            case .internalError: "internal error"
-            case .rejected: "rejected"
-            default: "status \(rawValue)"
-            }
+    public var description: String {
+        switch self {
+        case .ok: "ok"
+        case .unknownService: "unknown service"
+        case .serviceError: "service error"
+        case .internalError: "internal error"
+        case .rejected: "rejected"
+        default: "status \(rawValue)"
         }
     }
+}
+
+/// The answer to a request.
+@_spi(Benchmarks) public struct Response: Hashable, Sendable {
+    /// Whether the request succeeded, and if not, why.
+    public typealias Status = ResponseStatus
 
     /// The id of the request this answers.
     public var requestID: UInt64

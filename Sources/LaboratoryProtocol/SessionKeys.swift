@@ -1,11 +1,11 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// The per-direction keys and IVs of a session, derived with HKDF-SHA256.
 ///
 /// `HKDF(ikm: secret, salt: server random, info: "laboratory v1 session keys" || SHA-256(hello),
 /// L: 88)` split in order into the client-to-server key (32), the server-to-client key (32), the
 /// client-to-server IV (12) and the server-to-client IV (12).
-public struct SessionKeys: Hashable, Sendable {
+@_spi(Benchmarks) public struct SessionKeys: Hashable, Sendable {
     /// Size of the client's secret.
     public static let secretByteCount = 32
     /// The fixed prefix of the HKDF info.

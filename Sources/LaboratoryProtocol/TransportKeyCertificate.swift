@@ -1,4 +1,4 @@
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 
 /// A short-lived RSA transport key, certified by the server's long-term identity key.
 ///
@@ -9,7 +9,7 @@ import LaboratoryCrypto
 /// The signature is RSA-PSS-SHA256 (MGF1-SHA256, 32-byte salt) by the identity key over
 /// `"laboratory v1 transport key"` ‖ u16 SPKI length ‖ transport SPKI DER ‖ u64 notBefore ‖
 /// u64 notAfter, times in milliseconds since 1970 (UTC).
-public struct TransportKeyCertificate: Hashable, Sendable {
+@_spi(Benchmarks) public struct TransportKeyCertificate: Hashable, Sendable {
     /// The signature's fixed prefix.
     public static let label: [UInt8] = Array("laboratory v1 transport key".utf8)
 

@@ -1,4 +1,5 @@
-import Laboratory
+@_spi(Benchmarks) import Laboratory
+@_spi(Benchmarks) import LaboratoryProtocol
 import Logging
 import Synchronization
 
@@ -55,7 +56,7 @@ actor InMemorySession {
         }
         var logger = self.logger
         logger[metadataKey: "service"] = "\(service)"
-        let context = ServiceContext(session: identity, logger: logger, serviceName: service, events: sink)
+        let context = LaboratoryServiceContext(session: identity, logger: logger, serviceName: service, events: sink)
         let response = await registry.respond(to: Request(id: 0, service: service, body: body), context: context)
         guard response.status == .ok else {
             throw ServiceTestError(status: response.status, message: response.errorMessage)

@@ -1,5 +1,7 @@
 import Laboratory
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import Logging
 import NIOCore
 import ServiceLifecycle

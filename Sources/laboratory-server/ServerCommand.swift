@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Laboratory
 import LaboratoryLegacy
+import LaboratoryProtocol
 import Logging
 import ServiceLifecycle
 

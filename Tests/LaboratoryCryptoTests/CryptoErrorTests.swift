@@ -1,4 +1,5 @@
 import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import LaboratoryTestSupport
 import Testing
 

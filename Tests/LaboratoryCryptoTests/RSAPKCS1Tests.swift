@@ -1,5 +1,6 @@
 import Foundation
-import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import Testing
 
 @Suite("RSA PKCS#1 encodings and v1.5 padding")

@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import NIOCore
 import Testing

@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import NIOCore
 import Synchronization

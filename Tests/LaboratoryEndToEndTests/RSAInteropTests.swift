@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import LaboratoryTestSupport
 import Testing
 

@@ -1,9 +1,9 @@
 import Laboratory
 import LaboratoryClient
 import LaboratoryLegacy
+import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
-import LaboratoryTestSupport
 import Testing
 
 @Suite("Legacy listener, driven by the Swift legacy client", .timeLimit(.minutes(2)))

@@ -1,6 +1,6 @@
 import Foundation
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import Testing
 
 /// The client machine's phases, for comparing states.

@@ -1,5 +1,5 @@
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import Testing
 
 @Suite("Message encoding")

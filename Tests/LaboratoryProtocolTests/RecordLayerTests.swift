@@ -1,5 +1,7 @@
 import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import Testing
 

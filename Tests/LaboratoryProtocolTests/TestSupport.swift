@@ -1,6 +1,8 @@
 import Foundation
 import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryCrypto
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import Testing
 

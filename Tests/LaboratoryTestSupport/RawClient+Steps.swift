@@ -1,5 +1,5 @@
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 
 /// The steps of a handshake as attacks take them, one at a time.
 extension RawClient {

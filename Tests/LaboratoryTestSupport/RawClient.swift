@@ -1,5 +1,7 @@
 import Foundation
 import Laboratory
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import NIOCore
 import NIOPosix

@@ -1,4 +1,5 @@
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOCore
 
 /// How a connection under attack ended.

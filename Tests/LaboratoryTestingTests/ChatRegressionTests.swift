@@ -1,4 +1,5 @@
 import Laboratory
+import LaboratoryProtocol
 import LaboratoryTesting
 import Testing
 

@@ -1,5 +1,6 @@
 import Foundation
 import Laboratory
+import LaboratoryProtocol
 import LaboratoryTesting
 import Testing
 

@@ -8,7 +8,6 @@ import Testing
 
 // Until the context's rename (`ServiceContext` -> `LaboratoryServiceContext`) is merged; delete
 // this line then.
-typealias LaboratoryServiceContext = ServiceContext
 
 /// Greets the calling session by the name it gave at the handshake.
 struct GreetingService: LaboratoryService {

@@ -1,4 +1,5 @@
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import NIOCore
 import Testing

@@ -1,5 +1,6 @@
 import Foundation
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import NIOConcurrencyHelpers
 import NIOCore
@@ -21,7 +22,9 @@ extension Adversarial {
             let started = NIOLockedValueBox<[UInt32]>([])
             let count: UInt32
 
-            nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+            nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws
+                -> [UInt8]
+            {
                 let index = body.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
                 // Before the first suspension: this runs before the server reads the next frame.
                 started.withLockedValue { $0.append(index) }
@@ -153,7 +156,7 @@ extension Adversarial {
 
         /// Pushes `count` events (given as the body's single byte), then answers.
         struct Burst: LaboratoryService {
-            func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+            func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8] {
                 for index in 0..<Int(body.first ?? 0) { try context.push([UInt8(index)]) }
                 return []
             }

@@ -8,8 +8,8 @@ import Testing
 /// file measures earlier versions too.
 @Suite("Chat measurements", .enabled(if: ProcessInfo.processInfo.environment["LABORATORY_MEASURE"] != nil))
 struct ChatMeasurements {
-    static func context(_ id: UInt64) -> ServiceContext {
-        ServiceContext(
+    static func context(_ id: UInt64) -> LaboratoryServiceContext {
+        LaboratoryServiceContext(
             session: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: "m\(id)"),
             logger: Logger(label: "measure"), serviceName: "chat",
             events: EventSink(connectionID: id) { _ in true })

@@ -1,4 +1,5 @@
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import LaboratoryTransport
 import NIOConcurrencyHelpers

@@ -1,6 +1,7 @@
 import Laboratory
 import LaboratoryClient
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import LaboratoryTransport
 import NIOCore

@@ -1,10 +1,12 @@
 import Foundation
 @_spi(Testing) import Laboratory
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
+import LaboratoryTestSupport
 import Logging
 import NIOConcurrencyHelpers
 import ServiceLifecycle
-import LaboratoryTestSupport
 import Testing
 
 /// A tiny listener with no socket of its own: when it runs it is one session of its own, in the

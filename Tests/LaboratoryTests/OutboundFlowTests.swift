@@ -1,6 +1,7 @@
 import Laboratory
 import LaboratoryClient
 import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
@@ -16,7 +17,7 @@ struct OutboundFlowTests {
         /// Told when a push is refused: the session was dropped.
         var refused: AsyncStream<Void>.Continuation?
 
-        func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+        func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8] {
             let count = Int(body[0]) << 8 | Int(body[1])
             let sink = context.events
             let delivered = try await loop.submit {

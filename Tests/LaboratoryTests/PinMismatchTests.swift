@@ -1,6 +1,8 @@
 import Foundation
 import Laboratory
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import LaboratoryTransport
 import NIOConcurrencyHelpers
@@ -43,7 +45,7 @@ struct PinMismatchTests {
     @Test("a client whose pin does not match sends nothing at all, so never the password")
     func nothingSent() async throws {
         let impostorKey = TestKeys.other
-        let hello = try ServerHello.certified(identity: impostorKey, transport: impostorKey)
+        let hello = try certifiedHello(identity: impostorKey, transport: impostorKey)
         let recorder = ByteRecorder(hello: hello.encoded())
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in

@@ -7,7 +7,7 @@ import Testing
 struct GateService: LaboratoryService {
     let gate: Gate
 
-    func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+    func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8] {
         await gate.wait()
         return body
     }

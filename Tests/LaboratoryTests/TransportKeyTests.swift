@@ -1,5 +1,7 @@
 import Foundation
 import LaboratoryClient
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import NIOCore
 import NIOPosix
@@ -110,7 +112,7 @@ struct TransportKeyVerificationTests {
     func wrongSigner() async throws {
         let identity = LiveServer.hostKey
         let mallory = TestKeys.other
-        let hello = try ServerHello.certified(identity: identity, transport: TestKeys.transport, signer: mallory)
+        let hello = try certifiedHello(identity: identity, transport: TestKeys.transport, signer: mallory)
         let error = try await clientSendsNothing(to: hello, pin: identity.publicKey.fingerprint)
         #expect(error.code == .serverKeyMismatch)
         #expect(error.message.contains("not signed"))
@@ -120,7 +122,7 @@ struct TransportKeyVerificationTests {
     func expired() async throws {
         let identity = LiveServer.hostKey
         // Valid from two hours ago until an hour ago.
-        let hello = try ServerHello.certified(
+        let hello = try certifiedHello(
             identity: identity, transport: TestKeys.transport, valid: Duration.seconds(-7200)...Duration.seconds(-3600))
         let error = try await clientSendsNothing(to: hello, pin: identity.publicKey.fingerprint)
         #expect(error.code == .serverKeyMismatch)

@@ -1,3 +1,5 @@
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import Testing
 

@@ -12,9 +12,9 @@
 // perf works, `swift package benchmark --metric instructions` adds them.
 import Benchmark
 import Foundation
-import Laboratory
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import Laboratory
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import Logging
 import NIOCore
 import Synchronization
@@ -302,7 +302,7 @@ func drive(
 func dispatchBenchmarks() {
     var registry = ServiceRegistry.standard
     registry.register(NothingService(), as: "nothing")
-    let context = ServiceContext(
+    let context = LaboratoryServiceContext(
         session: SessionIdentity(connectionID: 1, remoteAddress: "127.0.0.1:1", displayName: "ada"),
         logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }), serviceName: "echo",
         events: EventSink(connectionID: 1) { _ in true })
@@ -327,7 +327,7 @@ func dispatchBenchmarks() {
 }
 
 struct NothingService: LaboratoryService {
-    func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] { [] }
+    func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8] { [] }
 }
 
 // MARK: - Chat
@@ -345,9 +345,9 @@ func chatBenchmarks() {
             let chat = ChatService()
             let delivered = Atomic<Int>(0)
             let logger = Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() })
-            var contexts: [ServiceContext] = []
+            var contexts: [LaboratoryServiceContext] = []
             for id in 1...UInt64(members) {
-                let context = ServiceContext(
+                let context = LaboratoryServiceContext(
                     session: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: "m\(id)"),
                     logger: logger, serviceName: "chat",
                     events: EventSink(connectionID: id) { _ in

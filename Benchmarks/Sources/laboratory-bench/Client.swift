@@ -1,7 +1,7 @@
 import BenchFraming
 import Foundation
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOCore
 import NIOPosix
 import Synchronization

@@ -1,4 +1,4 @@
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
 import NIOCore
 import Synchronization
 

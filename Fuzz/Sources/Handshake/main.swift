@@ -12,8 +12,8 @@
 // honest client's exactly when it sent the honest key exchange; a client is accepted only after
 // the right password, under a valid name; every deadline falls within the total timeout.
 
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 
 #if canImport(Glibc)
     import Glibc

@@ -10,8 +10,8 @@
 // keeps to the name rules.
 
 import Foundation
-import LaboratoryCrypto
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryCrypto
+@_spi(Benchmarks) import LaboratoryProtocol
 
 let identity: RSAPrivateKey = {
     do { return try RSAPrivateKey(bitCount: 2048) } catch { fatalError("key generation: \(error)") }

@@ -29,7 +29,9 @@ public struct ChatService: LaboratoryService {
 
     /// Handles one chat request. One session's requests take effect one at a time, in the order
     /// they arrived (see `ChatSessionOrder`); different sessions' requests run concurrently.
-    public nonisolated(nonsending) func handle(_ body: [UInt8], context: ServiceContext) async throws -> [UInt8] {
+    public nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws
+        -> [UInt8]
+    {
         let connectionID = context.session.connectionID
         let place = order.enter(connectionID)
         defer { order.leave(connectionID) }

@@ -12,12 +12,12 @@ import Foundation
 ///   fraction, no exponent, and not `-0`;
 /// - no escaped lone surrogate (`\ud800` without its pair) in any string;
 /// - at most ``maximumDepth`` nested objects and arrays, the outer object included.
-public enum StrictJSON {
+package enum StrictJSON {
     /// The deepest nesting accepted. Requests defined by the protocol nest at most 2 deep.
-    public static let maximumDepth = 32
+    package static let maximumDepth = 32
 
     /// Throws unless `bytes` is one JSON object following the rules above.
-    public static func validateObject(_ bytes: [UInt8]) throws(StrictJSONError) {
+    package static func validateObject(_ bytes: [UInt8]) throws(StrictJSONError) {
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw StrictJSONError("a byte-order mark is not allowed", at: 0) }
         guard String(validating: bytes, as: UTF8.self) != nil else { throw StrictJSONError("not UTF-8", at: 0) }
         var scanner = Scanner(bytes: bytes)
@@ -208,24 +208,24 @@ public enum StrictJSON {
 }
 
 /// Why a body breaks the strict JSON rules (see ``StrictJSON``), and at which byte.
-public struct StrictJSONError: Error, Hashable, Sendable, CustomStringConvertible {
+package struct StrictJSONError: Error, Hashable, Sendable, CustomStringConvertible {
     /// What is wrong.
-    public let reason: String
+    package let reason: String
     /// The byte offset in the body where it was found.
-    public let offset: Int
+    package let offset: Int
 
     init(_ reason: String, at offset: Int) {
         self.reason = reason
         self.offset = offset
     }
 
-    public var description: String { "\(reason) (at byte \(offset))" }
+    package var description: String { "\(reason) (at byte \(offset))" }
 }
 
 extension ChatRequest {
     /// Decodes a chat request body, first checking it against the strict JSON rules
     /// (``StrictJSON``): this is how the server reads every chat request.
-    public init(strictJSON body: [UInt8]) throws {
+    package init(strictJSON body: [UInt8]) throws {
         try StrictJSON.validateObject(body)
         self = try JSONDecoder().decode(ChatRequest.self, from: Data(body))
     }
