@@ -1,32 +1,63 @@
 @_spi(Benchmarks) import LaboratoryCrypto
 
-/// Seals the frames of one direction: AES-256-GCM, nonce = IV XOR the 64-bit frame counter
-/// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
-@_spi(Benchmarks) public final class RecordSealer {
-    private var cipher: AES256GCM
+/// One direction's key, IV, cipher and counters: what ``RecordSealer`` and ``RecordOpener`` share.
+struct RecordDirection {
+    private(set) var cipher: AES256GCM
     private var key: [UInt8]
-    private var iv: [UInt8]
-    /// The counter the next sealed frame will use; back to 0 after each key update.
-    public private(set) var counter: UInt64 = 0
-    /// Payload bytes sealed with the current key.
-    public private(set) var bytesSealed: UInt64 = 0
+    private(set) var iv: [UInt8]
+    private let direction: AES256GCM.Direction
+    /// The counter of the next frame; back to 0 after each key update.
+    private(set) var counter: UInt64 = 0
+    /// Payload bytes passed with the current key.
+    private(set) var bytes: UInt64 = 0
 
-    /// Creates a sealer for one direction's key and IV.
-    public init(key: [UInt8], iv: [UInt8]) throws {
-        cipher = try AES256GCM(key: key, direction: .seal)
+    init(key: [UInt8], iv: [UInt8], direction: AES256GCM.Direction) throws {
+        cipher = try AES256GCM(key: key, direction: direction)
         self.key = key
         self.iv = iv
+        self.direction = direction
     }
 
-    /// Switches to the key that `update` derives; call right after sealing the update itself.
-    public func apply(_ update: KeyUpdate) throws {
+    /// Switches to the key that `update` derives, with the counters back at 0.
+    mutating func apply(_ update: KeyUpdate) throws {
         let next = try update.nextKey(after: key)
-        cipher = try AES256GCM(key: next.key, direction: .seal)
+        cipher = try AES256GCM(key: next.key, direction: direction)
         key = next.key
         iv = next.iv
         counter = 0
-        bytesSealed = 0
+        bytes = 0
     }
+
+    /// Throws once 2^64 − 1 frames have passed: the nonce must never repeat.
+    func checkCounter() throws {
+        guard counter < UInt64.max else {
+            throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
+        }
+    }
+
+    /// Counts one frame of `payloadBytes` as passed.
+    mutating func advance(payloadBytes: Int) {
+        counter += 1
+        bytes += UInt64(payloadBytes)
+    }
+}
+
+/// Seals the frames of one direction: AES-256-GCM, nonce = IV XOR the 64-bit frame counter
+/// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
+@_spi(Benchmarks) public final class RecordSealer {
+    private var state: RecordDirection
+    /// The counter the next sealed frame will use; back to 0 after each key update.
+    public var counter: UInt64 { state.counter }
+    /// Payload bytes sealed with the current key.
+    public var bytesSealed: UInt64 { state.bytes }
+
+    /// Creates a sealer for one direction's key and IV.
+    public init(key: [UInt8], iv: [UInt8]) throws {
+        state = try RecordDirection(key: key, iv: iv, direction: .seal)
+    }
+
+    /// Switches to the key that `update` derives; call right after sealing the update itself.
+    public func apply(_ update: KeyUpdate) throws { try state.apply(update) }
 
     /// Seals one frame payload. Throws once 2^64 − 1 frames have been sealed.
     public func seal(_ plaintext: [UInt8]) throws -> [UInt8] {
@@ -41,44 +72,30 @@
     /// (for example the writable part of the buffer the frame is sent in), so the steady-state
     /// path allocates nothing. Throws once 2^64 − 1 frames have been sealed.
     public func seal(_ plaintext: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
-        guard counter < UInt64.max else {
-            throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
+        try state.checkCounter()
+        try withRecordNonce(iv: state.iv, counter: state.counter) { nonce in
+            try state.cipher.seal(plaintext, nonce: nonce, into: output)
         }
-        try withRecordNonce(iv: iv, counter: counter) { nonce in
-            try cipher.seal(plaintext, nonce: nonce, into: output)
-        }
-        counter += 1
-        bytesSealed += UInt64(plaintext.count)
+        state.advance(payloadBytes: plaintext.count)
     }
 }
 
 /// Opens the frames of one direction; the counterpart of ``RecordSealer``. A frame that fails to
 /// open (tampered, replayed, reordered, reflected, wrong key) throws and the session must end.
 @_spi(Benchmarks) public final class RecordOpener {
-    private var cipher: AES256GCM
-    private var key: [UInt8]
-    private var iv: [UInt8]
+    private var state: RecordDirection
     /// The counter the next frame must have been sealed with; back to 0 after each key update.
-    public private(set) var counter: UInt64 = 0
+    public var counter: UInt64 { state.counter }
     /// Payload bytes opened with the current key.
-    public private(set) var bytesOpened: UInt64 = 0
+    public var bytesOpened: UInt64 { state.bytes }
 
     /// Creates an opener for one direction's key and IV.
     public init(key: [UInt8], iv: [UInt8]) throws {
-        cipher = try AES256GCM(key: key, direction: .open)
-        self.key = key
-        self.iv = iv
+        state = try RecordDirection(key: key, iv: iv, direction: .open)
     }
 
     /// Switches to the key that `update` derives; call right after opening the update itself.
-    public func apply(_ update: KeyUpdate) throws {
-        let next = try update.nextKey(after: key)
-        cipher = try AES256GCM(key: next.key, direction: .open)
-        key = next.key
-        iv = next.iv
-        counter = 0
-        bytesOpened = 0
-    }
+    public func apply(_ update: KeyUpdate) throws { try state.apply(update) }
 
     /// Opens one frame payload.
     public func open(_ sealed: [UInt8]) throws -> [UInt8] {
@@ -87,19 +104,18 @@
 
     /// Opens one frame payload read in place (for example from the buffer it arrived in).
     public func open(_ sealed: UnsafeRawBufferPointer) throws -> [UInt8] {
-        guard counter < UInt64.max else {
-            throw ProtocolError(CloseReason(.internalError, "frame counter exhausted; the session must end"))
-        }
+        try state.checkCounter()
         do {
-            let plaintext = try withRecordNonce(iv: iv, counter: counter) { try cipher.open(sealed, nonce: $0) }
-            counter += 1
-            bytesOpened += UInt64(plaintext.count)
+            let plaintext = try withRecordNonce(iv: state.iv, counter: state.counter) {
+                try state.cipher.open(sealed, nonce: $0)
+            }
+            state.advance(payloadBytes: plaintext.count)
             return plaintext
         } catch {
             throw ProtocolError(
                 CloseReason(
                     .decryptionFailed,
-                    "frame \(counter) did not authenticate (tampered, replayed, reordered or wrong key)"))
+                    "frame \(state.counter) did not authenticate (tampered, replayed, reordered or wrong key)"))
         }
     }
 }
