@@ -149,10 +149,7 @@ struct ClientHandshakeTests {
         #expect(failure.kind == .badCertificate)
 
         // The transport key certified by another identity than the one in the hello.
-        let forged = ServerHello(
-            identityKeySPKI: Fixtures.privateKey.publicKey.spkiDER, transportKey: Fixtures.transportOffer.certificate,
-            serverRandom: Array(repeating: 7, count: 32)
-        ).encoded()
+        let forged = Fixtures.forgedHello
         var machine = ClientHandshake(credentials: .init(password: "pw", name: "Ada"))
         #expect(
             (try #require(throws: ClientHandshake.Failure.self) {
@@ -213,10 +210,7 @@ struct ClientHandshakeTests {
         #expect(try Fixtures.identityKey.decryptOAEP(rotatedExchange) == secret)
 
         // The same certificate under another identity key (not its signer): checked, and refused.
-        let forged = ServerHello(
-            identityKeySPKI: Fixtures.privateKey.publicKey.spkiDER, transportKey: Fixtures.transportOffer.certificate,
-            serverRandom: Array(repeating: 7, count: 32)
-        ).encoded()
+        let forged = Fixtures.forgedHello
         var impostor = ClientHandshake(credentials: .init(password: "pw", name: "Ada"))
         #expect(
             (try #require(throws: ClientHandshake.Failure.self) {

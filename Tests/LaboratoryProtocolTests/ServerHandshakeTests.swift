@@ -326,7 +326,8 @@ struct ServerHandshakeTests {
         #expect(actions.first != .installKeys(client.keys))
         #expect(harness.phase == .awaitingPassword)
 
-        // A well-formed ciphertext of a 16-byte secret is as wrong as garbage.
+        // A well-formed ciphertext of a 16-byte secret is as wrong as garbage (an attack, so written
+        // by hand: ClientHandshake only makes 32-byte secrets).
         var short = try Harness()
         _ = short.machine.start()
         let secret = try SecureRandom.bytes(count: 16)
@@ -429,8 +430,7 @@ struct LateHandshakeMessageTests {
             transportKey: Fixtures.transportOffer, connectionID: 1, serverRandom: [UInt8](repeating: 1, count: 32),
             clock: clock)
         _ = handshake.start()
-        let secret = [UInt8](repeating: 7, count: 32)
-        _ = try handshake.receiveKeyExchange(try Fixtures.privateKey.publicKey.encryptOAEP(secret))
+        _ = try handshake.receiveKeyExchange(try Harness().clientKeyExchange().payload)
         clock.advance(by: .seconds(11))
         let actions = try handshake.receive(.password("pw"))
         guard case .close(let reason)? = actions.last else {

@@ -36,6 +36,15 @@ extension Fixtures {
         }
     }()
 
+    /// A hello that names the transport key itself as its identity, with ``transportOffer``'s
+    /// certificate: signed by another key than the one it claims, so a client must refuse it.
+    static var forgedHello: [UInt8] {
+        ServerHello(
+            identityKeySPKI: privateKey.publicKey.spkiDER, transportKey: transportOffer.certificate,
+            serverRandom: Array(repeating: 7, count: 32)
+        ).encoded()
+    }
+
     /// A hello whose transport key is `transportSPKI` (certificate fields otherwise arbitrary).
     static func hello(transportSPKI: [UInt8], random: [UInt8]) -> ServerHello {
         ServerHello(
