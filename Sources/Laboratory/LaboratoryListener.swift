@@ -6,8 +6,13 @@
 ///   protocol frames inside WebSocket messages): its sessions are the server's own, in the same
 ///   chat rooms as TCP sessions;
 /// - a listener for another wire format that translates its clients' requests into calls to the
-///   server's services (``LaboratoryListenerContext/respond(to:session:events:logger:)``), so its
-///   clients too meet TCP sessions in the same chat rooms.
+///   server's services (``LaboratoryListenerContext/services``), so its clients too meet TCP
+///   sessions in the same chat rooms.
+///
+/// The parts of ``LaboratoryListenerContext`` that run a session the way the server's own TCP
+/// listener does (admission and penalties, the password check, the transport key, calling a service
+/// by request) are `package` for now: the listeners that use them (`LegacyListener`, and the
+/// WebSocket gateway to come) live in this package.
 ///
 /// Pass listeners to ``LaboratoryServer/init(configuration:services:listeners:logger:eventLoopGroup:)``.
 /// The server drives each in two steps, like a ServiceLifecycle `Service` whose binding is split

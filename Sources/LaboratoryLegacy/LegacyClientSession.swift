@@ -47,7 +47,7 @@ public actor LegacyClientSession {
     /// Connects, sends `key` (the prototype's symmetric key; empty means its plaintext), the
     /// password and the name, and returns once the server says `ACCEPTED`.
     ///
-    /// - Throws: ``ClientError``: `connectionFailed`, `wrongPassword` (the server closed after the
+    /// - Throws: `ClientError`: `connectionFailed`, `wrongPassword` (the server closed after the
     ///   password), `rejected` (after the name), `handshakeTimeout`, `protocolViolation`.
     public static func connect(
         host: String, port: Int, password: String, name: String, key: String = "",

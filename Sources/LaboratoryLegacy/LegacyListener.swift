@@ -4,7 +4,7 @@ import NIOCore
 import NIOPosix
 import ServiceLifecycle
 
-/// The listener for the original prototype's clients, served alongside a ``LaboratoryServer``'s
+/// The listener for the original prototype's clients, served alongside a `LaboratoryServer`'s
 /// own: pass it in the server's `listeners`. Accepted prototype clients reach the same services as
 /// protocol v1 clients, and meet them in the same chat rooms.
 ///
@@ -23,7 +23,7 @@ public final class LegacyListener: LaboratoryListener {
     public init(configuration: LegacyConfiguration) { self.configuration = configuration }
 
     /// The address it is bound to: set once the server is listening (when
-    /// ``LaboratoryServer/listeningAddress()`` has returned); `nil` before.
+    /// `LaboratoryServer/listeningAddress()` has returned); `nil` before.
     public var localAddress: SocketAddress? { boundAddress.withLockedValue { $0 } }
 
     /// Binds ``LegacyConfiguration/host`` and ``LegacyConfiguration/port``.

@@ -14,7 +14,7 @@ public enum ServiceTestMode: Sendable, CaseIterable {
 
 /// A request that did not succeed, the same in both modes.
 public struct ServiceTestError: Error, Hashable, Sendable, CustomStringConvertible {
-    /// The response status (`serviceError` for a ``ServiceError`` the service threw).
+    /// The response status (`serviceError` for a `ServiceError` the service threw).
     public var status: ResponseStatus
     /// The message the client would see.
     public var message: String
