@@ -1,6 +1,18 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// What the live tests and their support target build on: every module of this package and the
+// products they use, named once.
+let liveTestDependencies: [Target.Dependency] = [
+    "Laboratory", "LaboratoryClient", "LaboratoryLegacy", "LaboratoryProtocol", "LaboratoryTransport",
+    "LaboratoryCrypto",
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+    .product(name: "Logging", package: "swift-log"),
+    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+]
+
 let package = Package(
     name: "Laboratory",
     platforms: [.macOS(.v15)],
@@ -134,19 +146,7 @@ let package = Package(
         // client, child processes, attack helpers. Not a product.
         .target(
             name: "LaboratoryTestSupport",
-            dependencies: [
-                "Laboratory",
-                "LaboratoryClient",
-                "LaboratoryLegacy",
-                "LaboratoryProtocol",
-                "LaboratoryTransport",
-                "LaboratoryCrypto",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: liveTestDependencies,
             path: "Tests/LaboratoryTestSupport"
         ),
         .testTarget(name: "LaboratoryCryptoTests", dependencies: ["LaboratoryCrypto", "LaboratoryTestSupport"]),
@@ -161,17 +161,8 @@ let package = Package(
         ),
         .testTarget(
             name: "LaboratoryTests",
-            dependencies: [
-                "Laboratory",
-                "LaboratoryClient",
-                "LaboratoryTestSupport",
-                "LaboratoryProtocol",
-                "LaboratoryCrypto",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            dependencies: liveTestDependencies + [
+                "LaboratoryTestSupport", .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
         .testTarget(
@@ -186,34 +177,13 @@ let package = Package(
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting", "LaboratoryProtocol"]),
         .testTarget(
             name: "LaboratoryLegacyTests",
-            dependencies: [
-                "LaboratoryLegacy",
-                "Laboratory",
-                "LaboratoryClient",
-                "LaboratoryTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]
+            dependencies: liveTestDependencies + ["LaboratoryTestSupport"]
         ),
         // Tests that need more than the toolchain: the executables run as child processes, tmux,
         // Xvfb, Python, the openssl and ssh-keygen commands. `scripts/test` installs them.
         .testTarget(
             name: "LaboratoryEndToEndTests",
-            dependencies: [
-                "Laboratory",
-                "LaboratoryClient",
-                "LaboratoryLegacy",
-                "LaboratoryProtocol",
-                "LaboratoryCrypto",
-                "LaboratoryTestSupport",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
+            dependencies: liveTestDependencies + ["LaboratoryTestSupport"],
             exclude: ["Legacy/legacy_client.py", "Legacy/legacy_server.py"]
         ),
     ]
