@@ -5,7 +5,7 @@ import PackageDescription
 // products they use, named once.
 let liveTestDependencies: [Target.Dependency] = [
     "Laboratory", "LaboratoryClient", "LaboratoryLegacy", "LaboratoryProtocol", "LaboratoryTransport",
-    "LaboratoryCrypto",
+    "LaboratoryCrypto", "LaboratoryTesting",
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
     .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

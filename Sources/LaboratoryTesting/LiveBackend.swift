@@ -24,20 +24,8 @@ struct LiveBackend: Sendable {
         var logger = Logger(label: "laboratory.testing.server")
         logger.logLevel = .warning
         let server = LaboratoryServer(configuration: configuration, services: services, logger: logger)
-        let group = ServiceGroup(services: [server], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            do {
-                let address = try await server.listeningAddress()
-                let result = try await body(LiveBackend(port: address.port!, password: password))
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        return try await withRunningServer(server, logger: logger) { port, _ in
+            try await body(LiveBackend(port: port, password: password))
         }
     }
 

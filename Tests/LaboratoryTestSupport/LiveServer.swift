@@ -1,5 +1,6 @@
 @_spi(Testing) import Laboratory
 import LaboratoryClient
+import LaboratoryTesting
 import Logging
 import NIOCore
 import NIOPosix
@@ -60,21 +61,8 @@ package struct LiveServer {
         let server = LaboratoryServer(
             configuration: configuration, services: services, listeners: listeners, logger: logger,
             eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)
-        let group = ServiceGroup(services: [server], logger: logger)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            let address = try await server.listeningAddress()
-            let live = LiveServer(server: server, group: group, port: address.port!)
-            do {
-                let result = try await body(live)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        return try await withRunningServer(server, logger: logger) { port, group in
+            try await body(LiveServer(server: server, group: group, port: port))
         }
     }
 }
