@@ -108,7 +108,7 @@ final class TransportKeys: Sendable {
                         $0 = Current(offer: offer, retiresAt: clock.now.advanced(by: policy.lifetime), handshakes: 0)
                     }
                     next = nil
-                    logger.debug(
+                    logger.info(
                         "transport key rotated", metadata: ["fingerprint": "\(offer.privateKey.publicKey.fingerprint)"])
                 } catch {
                     logger.error("could not certify a transport key", metadata: ["error": "\(error)"])
