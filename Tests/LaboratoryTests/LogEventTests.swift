@@ -41,7 +41,9 @@ struct LogEventTests {
         #expect(log.all.allSatisfy { $0.level <= .info }, "\(log.all.filter { $0.level > .info }.map(\.textLine))")
     }
 
-    @Test("a wrong password's penalty is logged at debug, the lockout it starts at info with its duration, the refusal at debug")
+    @Test(
+        "a wrong password's penalty is logged at debug, the lockout it starts at info with its duration, the refusal at debug"
+    )
     func lockout() async throws {
         let log = CapturedLog()
         try await LiveServer.with(
@@ -56,7 +58,8 @@ struct LogEventTests {
             var raw = try await RawClient.connect(port: live.port, from: "127.0.0.2")
             await #expect(throws: RawClientError.self) { _ = try await raw.handshake(password: "a guess") }
             await raw.close()
-            await log.waitFor("source locked out: its connections are refused until its penalty falls below the threshold")
+            await log.waitFor(
+                "source locked out: its connections are refused until its penalty falls below the threshold")
             var refused = try await RawClient.connect(port: live.port, from: "127.0.0.2")
             let first = try #require(await refused.nextFrame())
             guard case .closing(let reason)? = try? ServerMessage(decoding: first) else {

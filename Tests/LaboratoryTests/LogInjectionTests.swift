@@ -76,7 +76,9 @@ struct LogInjectionTests {
             #expect(Set(parsed.fields.map(\.key)) == Set(event.metadata.keys), "\(line)")
             #expect(parsed.fields.count == event.metadata.count, "\(line)")
             #expect(parsed["admin"] == nil)
-            let forgedInValues = parsed.fields.filter(\.quoted).map { $0.value.components(separatedBy: "FORGED").count - 1 }
+            let forgedInValues = parsed.fields.filter(\.quoted).map {
+                $0.value.components(separatedBy: "FORGED").count - 1
+            }
             #expect(forgedInValues.reduce(0, +) == line.components(separatedBy: "FORGED").count - 1, "\(line)")
         }
         let accepted = try #require(log.events("accepted").first)

@@ -52,7 +52,8 @@ public struct ChatService: LaboratoryService {
             let room = try await directory.join(
                 session.connectionID, sink: context.events, room: name, serviceName: context.serviceName)
             reply = await room.join(session, sink: context.events, after: after)
-            context.logger.debug("joined room", metadata: ["room": .client(name), "name": .client(session.displayName)])
+            context.logger.debug(
+                "joined room", metadata: ["room": .client(name), "name": .client(session.displayName)])
         case .leave(let name):
             try limits.validate(room: name)
             let room = try await directory.room(name)
