@@ -96,7 +96,8 @@ final class TransportKeys: Sendable {
                     next = try await Self.generateKey(policy: policy)
                 } catch {
                     logger.error(
-                        "could not generate a transport key; keeping the current one", metadata: ["error": "\(error)"])
+                        "could not generate a transport key; keeping the current one",
+                        metadata: ["error": .client(describing: error)])
                 }
             }
             let due = handshakes >= policy.maximumHandshakes
@@ -109,9 +110,13 @@ final class TransportKeys: Sendable {
                     }
                     next = nil
                     logger.info(
-                        "transport key rotated", metadata: ["fingerprint": "\(offer.privateKey.publicKey.fingerprint)"])
+                        "transport key rotated",
+                        metadata: [
+                            "fingerprint": "\(offer.privateKey.publicKey.fingerprint)",
+                            "cause": due ? "handshake-budget" : "lifetime",
+                        ])
                 } catch {
-                    logger.error("could not certify a transport key", metadata: ["error": "\(error)"])
+                    logger.error("could not certify a transport key", metadata: ["error": .client(describing: error)])
                 }
                 continue
             }

@@ -83,4 +83,21 @@ struct LogEventTests {
         let closed = try #require(log.events("connection closed").first)
         #expect(closed.metadata["reason"]?.description.contains("wrong") == true)
     }
+
+    @Test("a transport key rotation is logged at info with the new key's fingerprint and its cause")
+    func keyRotation() async throws {
+        let log = CapturedLog()
+        try await LiveServer.with(
+            Tweak {
+                $0.transportKeys.keySource = TestKeys.rotation()
+                $0.transportKeys.lifetime = .milliseconds(500)
+            }, logger: log.logger()
+        ) { _ in
+            await log.waitFor("transport key rotated")
+        }
+        let rotated = try #require(log.events("transport key rotated").first)
+        #expect(rotated.level == .info)
+        #expect(rotated.metadata["cause"]?.description == "lifetime")
+        #expect(rotated.metadata["fingerprint"]?.description.hasPrefix("SHA256:") == true)
+    }
 }
