@@ -32,6 +32,10 @@ struct ServerLogTests {
             host: "127.0.0.1", port: port, password: Self.password, name: Self.forgingName,
             trust: .pinned(fingerprint: fingerprint))
         _ = try await session.chat(.join(room: "lobby", after: nil))
+        await #expect(throws: (any Error).self) {
+            _ = try await session.chat(.join(room: "x\nFORGED admin=true \u{1B}[31m\u{202E}", after: nil))
+        }
+        _ = try await session.chat(.say(room: "lobby", text: "chat text\nFORGED admin=true \u{1B}[31m\u{202E}"))
         try await session.rename(to: #"\" peer=6.6.6.6 FORGED=1"#)
         await session.close()
 
@@ -44,6 +48,8 @@ struct ServerLogTests {
         let legacy = try await LegacyClientSession.connect(
             host: "127.0.0.1", port: legacyPort, password: Self.password, name: Self.forgingName)
         try await legacy.send("/join lobby")
+        try await legacy.send("chat text FORGED admin=true \u{1B}[31m\u{202E}")
+        try await legacy.send("/join x FORGED admin=true\u{1B}[31m\u{202E}")
         try await legacy.send("STOP SERVER")
         await legacy.close()
         await #expect(throws: (any Error).self) {

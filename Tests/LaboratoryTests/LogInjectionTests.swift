@@ -54,6 +54,12 @@ struct LogInjectionTests {
             let session = try await live.connect(name: Self.forgingName)
             _ = try await session.chat(.join(room: "lobby", after: nil))
             _ = try await session.chat(.leave(room: "lobby"))
+            // Room names are a-z, 0-9, - and _: this one is refused, and the refusal logs nothing raw.
+            await #expect(throws: (any Error).self) {
+                _ = try await session.chat(.join(room: "x\nFORGED admin=true \u{1B}[31m\u{202E}", after: nil))
+            }
+            _ = try await session.chat(.join(room: "lobby", after: nil))
+            _ = try await session.chat(.say(room: "lobby", text: "chat text\nFORGED admin=true \u{1B}[31m\u{202E}"))
             try await session.rename(to: #"\" peer=6.6.6.6 FORGED=1"#)
             await session.close()
             var raw = try await RawClient.connect(port: live.port)
