@@ -1,9 +1,9 @@
 import Foundation
 import Logging
 
-/// A log handler for `laboratory-server --log-format json`: writes each log event to standard error as one JSON object on one line (`--log-format json`):
-/// `timestamp` (ISO 8601, UTC), `level`, `label`, `message`, then each metadata field as a key of
-/// its own. A metadata key that would replace one of those four is written with a leading `_`.
+/// The log handler of `laboratory-server --log-format json`: writes each log event to standard
+/// error as one JSON object on one line: `timestamp` (ISO 8601, UTC), `level`, `label`,
+/// `message`, then each metadata field as a key of its own. A metadata key that would replace one of those four is written with a leading `_`.
 ///
 /// Client-chosen text (``ClientText``) is written as the client's text, escaped only as JSON, so
 /// it stays inside its string value; control, line separator and format characters (such as
@@ -61,8 +61,8 @@ package struct JSONLogHandler: LogHandler {
         switch value {
         case .string(let text): appendString(text, to: &line)
         case .stringConvertible(let client as ClientText):
-            appendString(client.text, to: &line)
-            if client.truncatedCharacters > 0 { appendString("…(+\(client.truncatedCharacters))", to: &line) }
+            let cut = client.truncatedCharacters
+            appendString(cut > 0 ? client.text + "…(+\(cut))" : client.text, to: &line)
         case .stringConvertible(let other): appendString(other.description, to: &line)
         case .array(let values):
             line += "["

@@ -35,7 +35,10 @@ struct LogInjectionTests {
     func jsonLine() throws {
         let line = JSONLogHandler.line(
             level: .debug, label: "laboratory.server", message: "accepted",
-            fields: ["name": .client(Self.lineBreakingName), "message": "shadowed", "connection": "3"])
+            fields: [
+                "name": .client(Self.lineBreakingName), "message": "shadowed", "connection": "3",
+                "long": .client(String(repeating: "x", count: ClientText.maximumCharacters + 5)),
+            ])
         #expect(line.hasSuffix("}\n") && line.dropLast().firstIndex(of: "\n") == nil)
         #expect(!line.unicodeScalars.contains { ClientText.isUnsafe($0) && $0 != "\n" })
         let object = try #require(
@@ -44,7 +47,9 @@ struct LogInjectionTests {
         #expect(object["message"] == "accepted" && object["_message"] == "shadowed")
         #expect(object["level"] == "debug" && object["label"] == "laboratory.server" && object["connection"] == "3")
         #expect(object["timestamp"]?.hasSuffix("Z") == true)
-        #expect(Set(object.keys) == ["timestamp", "level", "label", "message", "_message", "name", "connection"])
+        #expect(object["long"] == String(repeating: "x", count: ClientText.maximumCharacters) + "…(+5)")
+        #expect(
+            Set(object.keys) == ["timestamp", "level", "label", "message", "_message", "name", "connection", "long"])
     }
 
     @Test("a hostile display name, rename and refused name forge no line and no field in the server's log")
