@@ -1,4 +1,5 @@
 import LaboratoryProtocol
+import Logging
 import NIOConcurrencyHelpers
 
 /// One admitted connection's place in the admission counts.
@@ -6,7 +7,7 @@ package struct AdmissionTicket: Sendable {
     let id: UInt64
     let source: SourceAddress
     /// When it was admitted: the start of the time it holds an unfinished-handshake slot.
-    let admitted: ContinuousClock.Instant
+    package let admitted: ContinuousClock.Instant
 }
 
 /// Whether a new connection is served.
@@ -34,10 +35,13 @@ final class Admission: Sendable {
 
     private let policy: AdmissionPolicy
     private let state: NIOLockedValueBox<State>
+    /// Logs refusals and penalties at `debug`, and a source's lockout at `info` when it begins.
+    private let logger: Logger
 
-    init(policy: AdmissionPolicy) {
+    init(policy: AdmissionPolicy, logger: Logger = Logger(label: "laboratory.admission")) {
         self.policy = policy
         self.state = NIOLockedValueBox(State(table: AdmissionTable(policy: policy)))
+        self.logger = logger
     }
 
     /// Admits a new connection from `source` (its IP address), counting it as unauthenticated,
@@ -57,6 +61,11 @@ final class Admission: Sendable {
         }
         switch decision {
         case .refuse(let reason):
+            if logger.logLevel <= .debug {
+                var metadata: Logger.Metadata = ["peer": "\(address)", "reason": .client(describing: reason)]
+                if let remaining = lockout(of: address, at: now) { metadata["locked_for"] = "\(remaining.logged)" }
+                logger.debug("connection refused", metadata: metadata)
+            }
             return .refused(reason)
         case .admit(let id, _):
             evict?(Self.evictionReason)
@@ -102,7 +111,29 @@ final class Admission: Sendable {
         guard policy.penalties.isEnabled,
             let amount = policy.penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
         else { return }
-        state.withLockedValue { $0.table.penalize(ticket.source, by: amount, at: now) }
+        let (before, after) = state.withLockedValue { state in
+            let before = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
+            state.table.penalize(ticket.source, by: amount, at: now)
+            return (before, state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero)
+        }
+        guard after > before else { return }  // exempt, or its penalty is already at the maximum
+        logger.debug(
+            "penalty", metadata: ["peer": "\(ticket.source)", "added": "\(amount.logged)", "total": "\(after.logged)"])
+        if before < policy.penalties.threshold, after >= policy.penalties.threshold {
+            logger.info(
+                "source locked out: its connections are refused until its penalty falls below the threshold",
+                metadata: [
+                    "peer": "\(ticket.source)", "locked_for": "\((after - policy.penalties.threshold).logged)",
+                    "penalty": "\(after.logged)",
+                ])
+        }
+    }
+
+    /// How much longer `source` is locked out, if it is.
+    private func lockout(of source: SourceAddress, at now: ContinuousClock.Instant) -> Duration? {
+        guard let until = state.withLockedValue({ $0.table.penaltyUntil[source.penaltyKey] }) else { return nil }
+        let remaining = until - now - policy.penalties.threshold
+        return remaining > .zero ? remaining : nil
     }
 
     /// Counts for tests and metrics.

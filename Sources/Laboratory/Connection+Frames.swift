@@ -86,7 +86,7 @@ extension Connection {
             return nil
         }
         identity?.displayName = newName
-        logger.info("renamed", metadata: ["from": "\(oldName)", "to": "\(newName)"])
+        logger.debug("renamed", metadata: ["from": .client(oldName), "to": .client(newName)])
         return .rename(requestID: requestID, oldName: oldName)
     }
 
@@ -102,11 +102,11 @@ extension Connection {
                     try outbound.installKey(keys.serverToClientKey, iv: keys.serverToClientIV)
                     opener = try RecordOpener(key: keys.clientToServerKey, iv: keys.clientToServerIV)
                 } catch {
-                    logger.error("could not set up the session cipher", metadata: ["error": "\(error)"])
+                    logger.error("could not set up the session cipher", metadata: ["error": .client(describing: error)])
                     return .close(CloseReason(.internalError, "the server could not set up encryption"))
                 }
             case .usePlaintext:
-                logger.warning("PLAINTEXT SESSION: this client chose no encryption")
+                logger.debug("plaintext session: this client chose no encryption", metadata: ["cipher": "none"])
             case .send(let message):
                 send(message)
                 // Automatic key renewal only from `accepted` on: the protocol allows no key update
@@ -123,7 +123,7 @@ extension Connection {
                 timers.accepted()
                 // The watcher has nothing more to watch.
                 handshakeWakeup.ring()
-                logger.info("accepted", metadata: ["name": "\(displayName)"])
+                logger.debug("accepted", metadata: ["name": .client(displayName)])
             case .close(let reason):
                 result = .close(reason)
             }
@@ -154,7 +154,7 @@ extension Connection {
     private func serviceLogger(for service: String) -> Logger {
         if let logger = serviceLoggers[service] { return logger }
         var logger = self.logger
-        logger[metadataKey: "service"] = "\(service)"
+        logger[metadataKey: "service"] = .client(service)
         if serviceLoggers.count < 64 { serviceLoggers[service] = logger }
         return logger
     }

@@ -201,12 +201,12 @@ actor Connection {
         environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
-        var metadata: Logger.Metadata = ["reason": "\(reason)", "step": "\(handshake.stepName)"]
-        if let identity { metadata["name"] = "\(identity.displayName)" }
-        switch reason.code {
-        case .normal, .peerClosed, .serverStopping: logger.info("connection closed", metadata: metadata)
-        default: logger.notice("connection closed", metadata: metadata)
-        }
+        var metadata: Logger.Metadata = [
+            "reason": .client(describing: reason), "step": "\(handshake.stepName)",
+            "duration": "\((ContinuousClock.now - ticket.admitted).logged)",
+        ]
+        if let identity { metadata["name"] = .client(identity.displayName) }
+        logger.debug("connection closed", metadata: metadata)
         if let identity { await environment.registry.sessionDidEnd(identity) }
     }
 }

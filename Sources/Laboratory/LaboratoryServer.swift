@@ -43,7 +43,7 @@ public actor LaboratoryServer: Service {
         self.listeners = listeners
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        self.admission = Admission(policy: configuration.admission)
+        self.admission = Admission(policy: configuration.admission, logger: logger)
     }
 
     /// The address the server is bound to, once it is listening. Waits until then; throws if
@@ -258,7 +258,7 @@ public actor LaboratoryServer: Service {
             }
             try await channel.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
         } catch {
-            environment.logger.warning("connection failed", metadata: ["error": "\(error)"])
+            environment.logger.debug("connection failed", metadata: ["error": .client(describing: error)])
         }
         environment.admission.closed(ticket)
         environment.memoryReclaimer.connectionEnded()

@@ -61,7 +61,7 @@ public struct ServiceRegistry: Sendable {
             }
             return Response(requestID: request.id, status: .serviceError, errorMessage: error.message)
         } catch {
-            context.logger.error("service failed", metadata: ["error": "\(error)"])
+            context.logger.error("service failed", metadata: ["error": .client(describing: error)])
             return Response(
                 requestID: request.id, status: .internalError,
                 errorMessage: "the service failed; the server's log has the details")

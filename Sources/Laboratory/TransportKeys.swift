@@ -96,7 +96,8 @@ final class TransportKeys: Sendable {
                     next = try await Self.generateKey(policy: policy)
                 } catch {
                     logger.error(
-                        "could not generate a transport key; keeping the current one", metadata: ["error": "\(error)"])
+                        "could not generate a transport key; keeping the current one",
+                        metadata: ["error": .client(describing: error)])
                 }
             }
             let due = handshakes >= policy.maximumHandshakes
@@ -108,10 +109,14 @@ final class TransportKeys: Sendable {
                         $0 = Current(offer: offer, retiresAt: clock.now.advanced(by: policy.lifetime), handshakes: 0)
                     }
                     next = nil
-                    logger.debug(
-                        "transport key rotated", metadata: ["fingerprint": "\(offer.privateKey.publicKey.fingerprint)"])
+                    logger.info(
+                        "transport key rotated",
+                        metadata: [
+                            "fingerprint": "\(offer.privateKey.publicKey.fingerprint)",
+                            "cause": due ? "handshake-budget" : "lifetime",
+                        ])
                 } catch {
-                    logger.error("could not certify a transport key", metadata: ["error": "\(error)"])
+                    logger.error("could not certify a transport key", metadata: ["error": .client(describing: error)])
                 }
                 continue
             }

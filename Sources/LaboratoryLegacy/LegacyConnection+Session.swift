@@ -18,7 +18,7 @@ extension LegacyConnection {
             return
         }
         if message == "STOP SERVER" {
-            logger.warning("a legacy client sent STOP SERVER; ignored (clients cannot stop the server)")
+            logger.debug("a legacy client sent STOP SERVER; ignored (clients cannot stop the server)")
             return
         }
         let words = message.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: true).map(String.init)

@@ -62,7 +62,7 @@ actor LegacyConnection {
             guard let transportKey else { return false }
             writer.sendRaw(Array(try transportKey.publicKey.legacyPKCS1PEM.utf8))
         } catch {
-            logger.error("could not encode the legacy public key", metadata: ["error": "\(error)"])
+            logger.error("could not encode the legacy public key", metadata: ["error": .client(describing: error)])
             return false
         }
         deadline = context.clock.now.advanced(by: configuration.stepTimeout)
@@ -101,7 +101,7 @@ actor LegacyConnection {
         transportKey = nil
         decoder = configuration.transform.makeCodec(key: symmetricKey)
         writer.install(configuration.transform, key: symmetricKey)
-        if symmetricKey.isEmpty { logger.notice("legacy client uses no key (the prototype's plaintext)") }
+        if symmetricKey.isEmpty { logger.debug("legacy client uses no key (the prototype's plaintext)") }
         phase = .awaitingPassword
         writer.send("PASSWORD ?")
         deadline = context.clock.now.advanced(by: configuration.stepTimeout)
@@ -140,7 +140,7 @@ actor LegacyConnection {
             phase = .accepted
             deadline = nil
             context.authenticated(ticket)
-            logger.info("legacy client accepted", metadata: ["name": "\(name)"])
+            logger.debug("legacy client accepted", metadata: ["name": .client(name)])
             writer.send("ACCEPTED")
         case .accepted:
             await serve(message)
@@ -175,7 +175,11 @@ actor LegacyConnection {
         context.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
         if reason.code == .wrongPassword { try? await context.clock.sleep(for: context.wrongPasswordDelay) }
         writer.close()
-        logger.info("legacy connection closed", metadata: ["reason": "\(reason)"])
+        var metadata: Logger.Metadata = [
+            "reason": .client(describing: reason), "duration": "\((ContinuousClock.now - ticket.admitted).logged)",
+        ]
+        if let identity { metadata["name"] = .client(identity.displayName) }
+        logger.debug("legacy connection closed", metadata: metadata)
         if let identity { await context.services.sessionDidEnd(identity) }
     }
 }

@@ -49,4 +49,12 @@ extension Duration {
     /// The wall clock's time since 1970 (not a monotonic clock: only for what the protocol dates,
     /// such as a transport key's validity window, in ``wholeMilliseconds``).
     package static var sinceUnixEpoch: Duration { .seconds(Date().timeIntervalSince1970) }
+
+    /// The duration as a log shows it: seconds with three decimals (`12.345s`), rounded toward
+    /// zero; negative durations show as `0.000s`.
+    package var logged: String {
+        let milliseconds = wholeMilliseconds
+        let fraction = String(milliseconds % 1000)
+        return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
+    }
 }

@@ -55,7 +55,7 @@ actor InMemorySession {
             throw ServiceTestError(status: .rejected, message: "the session has been disconnected")
         }
         var logger = self.logger
-        logger[metadataKey: "service"] = "\(service)"
+        logger[metadataKey: "service"] = .client(service)
         let context = LaboratoryServiceContext(session: identity, logger: logger, serviceName: service, events: sink)
         let response = await registry.respond(to: Request(id: 0, service: service, body: body), context: context)
         guard response.status == .ok else {

@@ -94,6 +94,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
+    @Option(help: "Log format on standard error: text (key=value, client text quoted) or json (one object a line).")
+    var logFormat = LogFormat.text
+
     func validate() throws {
         _ = try parsedMaxStartups()
         for (value, name) in [
@@ -123,11 +126,7 @@ struct ServerCommand: AsyncParsableCommand {
 
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        logFormat.bootstrap(level: level)
         let logger = Logger(label: "laboratory.server")
         let state = StateDirectory(path: stateDir)
         if let notice = try state.prepare() { logger.notice("\(notice)") }

@@ -48,6 +48,7 @@ package struct LiveServer {
         services: ServiceRegistry = .standard,
         listeners: [any LaboratoryListener] = [],
         eventLoopGroup: (any EventLoopGroup)? = nil,
+        logger: Logger? = nil,
         _ body: (LiveServer) async throws -> T
     ) async throws -> T {
         var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
@@ -56,8 +57,13 @@ package struct LiveServer {
         let pool = TestKeys.serverTransportKeys
         configuration.transportKeys.keySource = { pool.next() }
         tweak.apply(&configuration)
-        var logger = Logger(label: "test.server")
-        logger.logLevel = .warning
+        let logger =
+            logger
+            ?? {
+                var logger = Logger(label: "test.server")
+                logger.logLevel = .warning
+                return logger
+            }()
         let server = LaboratoryServer(
             configuration: configuration, services: services, listeners: listeners, logger: logger,
             eventLoopGroup: eventLoopGroup ?? MultiThreadedEventLoopGroup.singleton)

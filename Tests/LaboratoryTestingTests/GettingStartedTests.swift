@@ -16,7 +16,8 @@ struct GreetingService: LaboratoryService {
         guard !greeting.isEmpty else {
             throw ServiceError("send a greeting, for example \"hello\"")
         }
-        context.logger.debug("greeting \(context.session)")
+        // Client text (the name) stays out of the message: see "Logs" in the README.
+        context.logger.debug("greeting", metadata: ["connection": "\(context.session.connectionID)"])
         return Array("\(greeting), \(context.session.displayName)".utf8)
     }
 }

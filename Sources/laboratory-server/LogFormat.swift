@@ -1,0 +1,30 @@
+import ArgumentParser
+import Laboratory
+import Logging
+
+/// How `laboratory-server` writes its log to standard error (`--log-format`).
+enum LogFormat: String, CaseIterable, ExpressibleByArgument {
+    /// swift-log's `StreamLogHandler`: `timestamp level label: key=value … message`, with every
+    /// client-chosen value quoted and escaped (`ClientText`).
+    case text
+    /// One JSON object a line (``JSONLogHandler``).
+    case json
+
+    /// Makes every logger of the process write in this format at `level`.
+    func bootstrap(level: Logger.Level) {
+        switch self {
+        case .text:
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case .json:
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        }
+    }
+}
