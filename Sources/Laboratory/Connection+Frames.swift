@@ -1,4 +1,3 @@
-import LaboratoryProtocol
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging

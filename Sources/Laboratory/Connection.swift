@@ -8,7 +8,8 @@ import ServiceLifecycle
 /// One client connection: owns the cipher state, drives the handshake state machine, and serves
 /// requests once the client is accepted.
 ///
-/// Every deadline and timer is one of its ``ConnectionTimers``, on the server's clock: the
+/// Every deadline and timer but the closing flush's (``Outbound``'s own) is one of its
+/// ``ConnectionTimers``, on the server's clock: the
 /// handshake's deadlines are armed by the state machine's `.setDeadline` actions like any other
 /// action, and the session's clocks (keepalive, the idle timeout, the shutdown grace period) start
 /// at acceptance. Until the client is accepted, two child tasks race: the handshake reader and the

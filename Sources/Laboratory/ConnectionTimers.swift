@@ -4,7 +4,8 @@ import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
-/// Every deadline and timer of one connection, on the server's clock (a ``TimerClock``): the
+/// Every deadline and timer of one connection but the closing flush's (``Outbound``'s), on the
+/// server's clock (a ``TimerClock``): the
 /// handshake's deadlines, keepalive pings, the idle timeout and the end of the shutdown grace
 /// period. Each runs on the channel's event loop when it falls due (on the continuous clock, as
 /// the event loop's own timer), so a pending one costs no suspended task.

@@ -29,9 +29,12 @@
 ///    connection has ended. On cancellation, end everything at once.
 ///
 /// The server's `run()` returns only after every listener's `run` has returned, and rethrows the
-/// first error one threw. Each accepted connection goes through the same admission as the
-/// server's own (``LaboratoryListenerContext``), so the connection limits and penalties count
-/// every way in together.
+/// first error one threw. A listener whose `run` throws while the server is serving is logged at
+/// `error` at once and stops; the TCP listener and the other listeners keep serving until the
+/// server shuts down, and the server then rethrows that error. The listeners of this package send
+/// each accepted connection through the same admission as the server's own, so the connection
+/// limits and penalties count every way in together (that part of ``LaboratoryListenerContext`` is
+/// `package`).
 public protocol LaboratoryListener: Sendable {
     /// What ``bind(context:)`` opened and ``run(_:context:)`` serves (for example the bound
     /// server channel).

@@ -84,8 +84,9 @@ public struct LaboratoryListenerContext: Sendable {
     /// The server's clock, for a listener's deadlines and delays (a test clock in tests).
     package var clock: AnyTimerClock { environment.clock }
 
-    /// The server's current transport key.
-    package var transportKey: RSAPrivateKey { environment.transportKeys.offer().privateKey }
+    /// Offers the server's current transport key to one new connection: each call counts one
+    /// handshake against the key's rotation budget, so call it once per connection.
+    package func offerTransportKey() -> RSAPrivateKey { environment.transportKeys.offer().privateKey }
 }
 
 extension AdmissionTicket {

@@ -95,7 +95,7 @@ public actor LaboratoryServer: Service {
             if configuration.reclaimsFreedMemory {
                 background.addTask { await environment.memoryReclaimer.run() }
             }
-            async let extraListeners: Void = Self.runAll(listenerRuns)
+            async let extraListeners: Void = Self.runAll(listenerRuns, logger: logger)
             try await withGracefulShutdownHandler {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await serverChannel.executeThenClose { inbound in
@@ -125,12 +125,28 @@ public actor LaboratoryServer: Service {
         logger.info("stopped")
     }
 
-    /// Runs every bound extra listener; returns when all have returned.
-    private static func runAll(_ runs: [@Sendable () async throws -> Void]) async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for run in runs { group.addTask { try await run() } }
-            try await group.waitForAll()
+    /// Runs every bound extra listener; returns when all have returned. A listener that fails is
+    /// logged at once (the others and the TCP listener keep serving); its error is rethrown at the end.
+    private static func runAll(_ runs: [@Sendable () async throws -> Void], logger: Logger) async throws {
+        let firstFailure = await withTaskGroup(of: (any Error)?.self) { group in
+            for run in runs {
+                group.addTask {
+                    do {
+                        try await run()
+                        return nil
+                    } catch {
+                        logger.error(
+                            "an extra listener failed and stopped; the server keeps serving its other listeners",
+                            metadata: ["error": .client(describing: error)])
+                        return error
+                    }
+                }
+            }
+            var first: (any Error)?
+            for await failure in group where first == nil { first = failure }
+            return first
         }
+        if let firstFailure { throw firstFailure }
     }
 
     /// Binds every extra listener; returns how to run each. If one cannot bind, closes `channel`

@@ -1,7 +1,5 @@
 import Foundation
-import LaboratoryCrypto
 @_spi(Benchmarks) import LaboratoryCrypto
-import LaboratoryProtocol
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging

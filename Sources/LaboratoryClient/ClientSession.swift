@@ -103,18 +103,29 @@ public final class ClientSession: Sendable {
             events: continuation)
         // The reader lives as long as the connection; close() ends it.
         Task { await connection.readLoop(asyncChannel) }
-        // The handshake's deadline is a timer on the configuration's clock, counted from the TCP
-        // connection; when it passes first, it fails the handshake and closes the socket.
+        // The handshake's deadline is a sleep on the configuration's clock, counted from the TCP
+        // connection and raced against the acceptance: when it passes first, it fails the handshake
+        // (which closes the socket); once the server has accepted, the abort does nothing.
         let timeout = configuration.handshakeTimeout
         let clock = configuration.clock
-        let deadline = clock.schedule(at: clock.now.advanced(by: timeout), on: asyncChannel.channel.eventLoop) {
-            Task {
+        let deadline = clock.now.advanced(by: timeout)
+        let (acceptance, fingerprint) = try await withThrowingTaskGroup(of: (Acceptance, String)?.self) { group in
+            group.addTask {
+                try await clock.sleep(until: deadline, tolerance: nil)
                 await connection.abort(
                     ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)"))
+                return nil
             }
+            group.addTask { try await connection.acceptance() }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            // Unreachable: acceptance() either returns or throws, and the timeout makes it throw.
+            throw ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)")
         }
-        defer { deadline.cancel() }
-        let (acceptance, fingerprint) = try await connection.acceptance()
         return ClientSession(
             acceptance: acceptance, serverFingerprint: fingerprint, events: events, connection: connection,
             clock: clock)

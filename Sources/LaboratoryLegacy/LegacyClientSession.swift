@@ -22,6 +22,8 @@ public actor LegacyClientSession {
     private var keyWaiter: CheckedContinuation<RSAPublicKey, any Error>?
     private var publicKey: RSAPublicKey?
     private var failure: ClientError?
+    /// Set once the server has said `ACCEPTED`: a timeout that fires later is late and does nothing.
+    private var isAccepted = false
 
     private init(channel: any Channel, transform: any LegacyTransform) {
         self.channel = channel
@@ -53,6 +55,17 @@ public actor LegacyClientSession {
         host: String, port: Int, password: String, name: String, key: String = "",
         transform: any LegacyTransform = IdentityLegacyTransform(), timeout: Duration = .seconds(30)
     ) async throws -> LegacyClientSession {
+        try await connect(
+            host: host, port: port, password: password, name: name, key: key, transform: transform, timeout: timeout,
+            clock: .continuous)
+    }
+
+    /// ``connect(host:port:password:name:key:transform:timeout:)`` with the timeout kept on `clock`.
+    package static func connect(
+        host: String, port: Int, password: String, name: String, key: String = "",
+        transform: any LegacyTransform = IdentityLegacyTransform(), timeout: Duration = .seconds(30),
+        clock: AnyTimerClock
+    ) async throws -> LegacyClientSession {
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
             asyncChannel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -66,18 +79,41 @@ public actor LegacyClientSession {
         }
         let session = LegacyClientSession(channel: asyncChannel.channel, transform: transform)
         Task { await session.readLoop(asyncChannel) }
-        let clock = AnyTimerClock.continuous
-        let deadline = clock.schedule(at: clock.now.advanced(by: timeout), on: asyncChannel.channel.eventLoop) {
-            asyncChannel.channel.close(promise: nil)
-        }
-        defer { deadline.cancel() }
+        // The timeout is a sleep on `clock` raced against the handshake: when it passes first, it
+        // records the timeout as the failure and closes, which ends the handshake with that error.
+        let deadline = clock.now.advanced(by: timeout)
         do {
-            try await session.handshake(key: key, password: password, name: name)
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await clock.sleep(until: deadline, tolerance: nil)
+                    await session.timeOut(after: timeout)
+                    return false
+                }
+                group.addTask {
+                    try await session.handshake(key: key, password: password, name: name)
+                    return true
+                }
+                while let finished = try await group.next() {
+                    if finished {
+                        group.cancelAll()
+                        return
+                    }
+                }
+            }
         } catch let error as ClientError {
             await session.close()
             throw error
         }
         return session
+    }
+
+    /// Fails the handshake with a timeout, unless it has already failed, and closes the connection.
+    private func timeOut(after timeout: Duration) {
+        guard !isAccepted else { return }
+        if failure == nil {
+            failure = ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)")
+        }
+        channel.close(promise: nil)
     }
 
     private func handshake(key: String, password: String, name: String) async throws {
@@ -104,6 +140,7 @@ public actor LegacyClientSession {
         try await expect("NAME ?", step: .password, closedCode: .wrongPassword)
         try await send(name)
         try await expect("ACCEPTED", step: .name, closedCode: .rejected)
+        isAccepted = true
     }
 
     private func expect(_ text: String, step: ClientError.Step, closedCode: ClientError.Code = .connectionClosed)

@@ -1,6 +1,5 @@
 import Foundation
 import Laboratory
-import LaboratoryProtocol
 @_spi(Benchmarks) import LaboratoryProtocol
 
 /// What an accepted prototype client can do: ask the server's name, echo, and chat through the

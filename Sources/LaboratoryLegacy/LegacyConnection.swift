@@ -1,7 +1,5 @@
 import Laboratory
-import LaboratoryCrypto
 @_spi(Benchmarks) import LaboratoryCrypto
-import LaboratoryProtocol
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
 import Logging
@@ -53,7 +51,7 @@ actor LegacyConnection {
         logger[metadataKey: "legacy"] = "true"
         logger[metadataKey: "peer"] = "\(source)"
         self.logger = logger
-        self.transportKey = context.transportKey
+        self.transportKey = context.offerTransportKey()
     }
 
     /// Runs the connection; returns whether the client was accepted.

@@ -182,7 +182,7 @@
             if let known = verified(hello.transportKey), known.certificate == hello.transportKey,
                 known.identityKeySPKI == hello.identityKeySPKI
             {
-                try Self.checkValidity(of: known.certificate, now: now, skew: credentials.clockSkewMilliseconds)
+                try known.certificate.checkValidity(now: now, skew: credentials.clockSkewMilliseconds)
                 transportKey = known
             } else {
                 let identity: RSAPublicKey
@@ -261,20 +261,6 @@
             throw fail(.closedByServer(reason), "the server refused: \(reason.message)")
         }
         throw fail(.decryptionFailed, "a frame from the server did not authenticate")
-    }
-
-    /// The validity-window half of ``TransportKeyCertificate/verify(identity:now:skew:)``, for a
-    /// certificate whose signature was checked before; the same rule and message.
-    private static func checkValidity(of certificate: TransportKeyCertificate, now: UInt64, skew: UInt64) throws {
-        guard certificate.notBefore <= certificate.notAfter, now + skew >= certificate.notBefore,
-            now <= certificate.notAfter &+ skew
-        else {
-            throw ProtocolError(
-                CloseReason(
-                    .protocolViolation,
-                    "the transport key is valid from \(certificate.notBefore) to \(certificate.notAfter) ms but it "
-                        + "is now \(now) ms (check both clocks)"))
-        }
     }
 
     private mutating func fail(_ kind: Failure.Kind, _ message: String) -> Failure {

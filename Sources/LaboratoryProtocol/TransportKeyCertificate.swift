@@ -51,6 +51,23 @@
         return writer.bytes
     }
 
+    /// Checks the validity window against `now` (ms since 1970), allowing `skew` milliseconds of
+    /// clock difference either way (saturating: a skew of `UInt64.max` accepts any ordered window).
+    /// Throws a ``ProtocolError`` saying what is wrong.
+    public func checkValidity(now: UInt64, skew: UInt64) throws {
+        func saturatingSum(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let (sum, overflow) = a.addingReportingOverflow(b)
+            return overflow ? .max : sum
+        }
+        guard notBefore <= notAfter, saturatingSum(now, skew) >= notBefore, now <= saturatingSum(notAfter, skew) else {
+            throw ProtocolError(
+                CloseReason(
+                    .protocolViolation,
+                    "the transport key is valid from \(notBefore) to \(notAfter) ms but it is now \(now) ms "
+                        + "(check both clocks)"))
+        }
+    }
+
     /// Checks the signature against `identity` and the validity window against `now` (ms since
     /// 1970), allowing `skew` milliseconds of clock difference. Returns the transport key, or
     /// throws a ``ProtocolError`` saying what is wrong.
@@ -59,13 +76,7 @@
             throw ProtocolError(
                 CloseReason(.protocolViolation, "the transport key is not signed by the server's identity key"))
         }
-        guard notBefore <= notAfter, now + skew >= notBefore, now <= notAfter &+ skew else {
-            throw ProtocolError(
-                CloseReason(
-                    .protocolViolation,
-                    "the transport key is valid from \(notBefore) to \(notAfter) ms but it is now \(now) ms "
-                        + "(check both clocks)"))
-        }
+        try checkValidity(now: now, skew: skew)
         do {
             return try RSAPublicKey(spkiDER: transportKeySPKI)
         } catch {

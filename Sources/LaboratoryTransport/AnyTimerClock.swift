@@ -23,8 +23,9 @@ package struct AnyTimerClock: TimerClock {
         base = Wrapped(clock)
     }
 
-    /// The continuous clock, the default everywhere.
-    package static var continuous: AnyTimerClock { AnyTimerClock(ContinuousClock()) }
+    /// The continuous clock, the default everywhere, wrapped once: instants of one wrapping compare
+    /// only with each other.
+    package static let continuous = AnyTimerClock(ContinuousClock())
 
     package var now: Instant { Instant(offset: base.elapsed) }
 

@@ -97,6 +97,23 @@ struct ClientHandshakeTests {
         }
     }
 
+    @Test("The validity window allows the skew either way and saturates instead of wrapping")
+    func validityWindowSaturates() throws {
+        let certificate = try TransportKeyCertificate.issue(
+            for: Fixtures.privateKey.publicKey, by: Fixtures.identityKey, notBefore: 1_000, notAfter: 2_000)
+        try certificate.checkValidity(now: 1_500, skew: 0)
+        try certificate.checkValidity(now: 900, skew: 100)
+        try certificate.checkValidity(now: 2_100, skew: 100)
+        #expect(throws: ProtocolError.self) { try certificate.checkValidity(now: 2_101, skew: 100) }
+        #expect(throws: ProtocolError.self) { try certificate.checkValidity(now: 899, skew: 100) }
+        // A skew that would overflow (a client that turns the check off) accepts any ordered window.
+        try certificate.checkValidity(now: .max, skew: .max)
+        try certificate.checkValidity(now: 0, skew: .max)
+        let late = try TransportKeyCertificate.issue(
+            for: Fixtures.privateKey.publicKey, by: Fixtures.identityKey, notBefore: .max - 1, notAfter: .max)
+        try late.checkValidity(now: .max - 10, skew: 20)
+    }
+
     @Test("The happy path produces exactly the documented actions")
     func happyPath() throws {
         var machine = ClientHandshake(credentials: .init(password: "pw", name: "Zoë"))

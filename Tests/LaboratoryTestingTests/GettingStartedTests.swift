@@ -6,9 +6,6 @@ import Testing
 // The code of the DocC article `Sources/Laboratory/Laboratory.docc/GettingStarted.md`, compiled and
 // run here so that it cannot rot; the last test checks that the article shows exactly this code.
 
-// Until the context's rename (`ServiceContext` -> `LaboratoryServiceContext`) is merged; delete
-// this line then.
-
 /// Greets the calling session by the name it gave at the handshake.
 struct GreetingService: LaboratoryService {
     func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8] {

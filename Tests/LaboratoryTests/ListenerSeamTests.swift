@@ -80,8 +80,31 @@ private struct UnbindableListener: LaboratoryListener {
     func run(_ bound: Void, context: LaboratoryListenerContext) async throws {}
 }
 
+/// A listener that binds, then fails as soon as it runs.
+private struct FailingListener: LaboratoryListener {
+    struct Failure: Error {}
+
+    func bind(context: LaboratoryListenerContext) async throws {}
+    func run(_ bound: Void, context: LaboratoryListenerContext) async throws { throw Failure() }
+}
+
 @Suite("Extra listeners plug into the server", .timeLimit(.minutes(2)))
 struct ListenerSeamTests {
+    @Test("a listener that fails while serving is logged at once; TCP keeps serving; the server rethrows at the end")
+    func runFailure() async throws {
+        let log = CapturedLog()
+        let message = "an extra listener failed and stopped; the server keeps serving its other listeners"
+        await #expect(throws: FailingListener.Failure.self) {
+            try await LiveServer.with(listeners: [FailingListener()], logger: log.logger()) { live in
+                await log.waitFor(message)
+                #expect(log.events(message).first?.level == .error)
+                let session = try await live.connect()
+                #expect(try await session.request(service: "echo", body: [7]) == [7])
+                await session.close()
+            }
+        }
+    }
+
     @Test("a listener is bound before the server listens, shares its chat rooms, and drains with it")
     func plugsIn() async throws {
         let probe = ProbeListener()

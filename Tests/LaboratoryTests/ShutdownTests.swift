@@ -60,6 +60,8 @@ struct ShutdownTests {
             // The accepted session still works during the grace period, which lasts until the
             // clock says it is over.
             #expect(try await session.request(service: "echo", body: [4, 2]) == [4, 2])
+            // The grace timer is armed after the notice is sent: wait for it before moving the clock.
+            await clock.waitForPending(count: 1, at: clock.now.advanced(by: .milliseconds(800)))
             clock.advance(by: .milliseconds(800) - .nanoseconds(1))
             #expect(try await session.request(service: "echo", body: [4, 3]) == [4, 3])
             clock.advance(by: .nanoseconds(1))
