@@ -104,6 +104,7 @@ let package = Package(
                 "Laboratory",
                 "LaboratoryLegacy",
                 "LaboratoryProtocol",
+                "LaboratoryTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -116,6 +117,8 @@ let package = Package(
             name: "laboratory-client",
             dependencies: [
                 "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -124,6 +127,7 @@ let package = Package(
             name: "EchoHost",
             dependencies: [
                 "Laboratory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/EchoHost",

@@ -48,7 +48,7 @@ struct GettingStartedTests {
         let article = try String(
             contentsOf: root.appendingPathComponent("Sources/Laboratory/Laboratory.docc/GettingStarted.md"),
             encoding: .utf8)
-        let sources = try ["Tests/LaboratoryTestingTests/GettingStartedTests.swift", "Examples/EchoHost/main.swift"]
+        let sources = try ["Tests/LaboratoryTestingTests/GettingStartedTests.swift", "Examples/EchoHost/EchoHost.swift"]
             .map { try String(contentsOf: root.appendingPathComponent($0), encoding: .utf8) }
             .map(Self.unindented)
         let blocks = Self.swiftBlocks(in: article)
