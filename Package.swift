@@ -184,6 +184,10 @@ let package = Package(
                 "LaboratoryClient",
                 "Laboratory",
                 "LaboratoryTestSupport",
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),

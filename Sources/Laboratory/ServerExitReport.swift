@@ -43,7 +43,7 @@ extension ExitReport {
         }
     }
 
-    private static func status(for error: StateFileError) -> ExitStatus {
+    private static func status(for error: StateFileError) -> ProcessExitStatus {
         switch (error.kind, error.systemError) {
         case (_, ENOENT?): return .noInput
         case (_, EACCES?), (_, EPERM?), (.insecureDirectory, _): return .noPermission

@@ -37,7 +37,7 @@ public struct StateFileError: Error, Hashable, Sendable, CustomStringConvertible
     /// `EACCES` for permission denied): what the executable's exit status is chosen by.
     package let systemError: Int32?
 
-    init(_ kind: Kind, path: String, _ message: String, systemError: Int32? = nil) {
+    package init(_ kind: Kind, path: String, _ message: String, systemError: Int32? = nil) {
         self.kind = kind
         self.path = path
         self.message = message

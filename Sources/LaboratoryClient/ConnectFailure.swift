@@ -41,7 +41,7 @@ package enum ConnectFailure: Hashable, Sendable {
             }
         case ChannelError.connectTimeout:
             self = .timedOut
-        case is SocketAddressError:
+        case is SocketAddressError, is SocketAddressError.UnknownHost:
             self = .unknownHost
         default:
             self = .other

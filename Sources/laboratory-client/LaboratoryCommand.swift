@@ -25,7 +25,7 @@ struct CommandFailure: Error, CustomStringConvertible {
     /// What went wrong, in words, and the exit status.
     var report: ExitReport
 
-    init(_ message: String, status: ExitStatus) { report = ExitReport(status, message) }
+    init(_ message: String, status: ProcessExitStatus) { report = ExitReport(status, message) }
 
     var description: String { report.message }
 }

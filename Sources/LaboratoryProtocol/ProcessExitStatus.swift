@@ -1,7 +1,7 @@
 /// The exit statuses of the executables, from BSD's `sysexits.h`, so that a script or a service
 /// manager can tell a usage error from a busy port or an unreachable server. README.md,
 /// "Exit statuses", lists which failure ends with which.
-package enum ExitStatus: Int32, Sendable, CaseIterable {
+package enum ProcessExitStatus: Int32, Sendable, CaseIterable {
     /// Ran and stopped as asked.
     case success = 0
     /// EX_USAGE: a bad option or argument (out of range, malformed).
@@ -38,9 +38,9 @@ package struct ExitReport: Error, Hashable, Sendable {
     /// One line (no line break) naming the thing concerned, what happened and what to do.
     package var message: String
     /// The status the process exits with.
-    package var status: ExitStatus
+    package var status: ProcessExitStatus
 
-    package init(_ status: ExitStatus, _ message: String) {
+    package init(_ status: ProcessExitStatus, _ message: String) {
         self.status = status
         self.message = message
     }
