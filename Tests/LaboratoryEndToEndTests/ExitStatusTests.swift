@@ -121,6 +121,24 @@ struct ExitStatusTests {
         #expect(exit.stderr.contains("the password file \(file) has mode 644, readable by all users; run chmod 600"))
     }
 
+    @Test("a host key others may read gets a one-line warning naming it; the server still starts")
+    func exposedHostKey() async throws {
+        let scratch = try Scratch()
+        let state = StateDirectory(path: scratch.path + "/state")
+        _ = try state.loadOrCreateHostKey()
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: state.hostKeyPath)
+        let server = try ServerProcess(
+            arguments: [], environment: ["LABORATORY_PASSWORD": Self.password], stateDirectory: state.path)
+        _ = try #require(await server.value(after: "Listening on 127.0.0.1:"))
+        server.interrupt()
+        let exit = await server.waitForExit()
+        #expect(exit.status == 0)
+        #expect(
+            exit.stderr.contains(
+                "the host key \(state.hostKeyPath) has mode 640, readable by its group; run chmod 600"),
+            "\(exit.stderr)")
+    }
+
     @Test("--version and --help on every executable; --help names the built-in services")
     func versionAndHelp() throws {
         let directory = ServerProcess.executableURL.deletingLastPathComponent()
@@ -130,6 +148,11 @@ struct ExitStatusTests {
             #expect(version.status == 0 && version.text == LaboratoryVersion.current + "\n", "\(name)")
             let help = try runTool([path, "--help"])
             #expect(help.status == 0 && help.text.contains("USAGE:"), "\(name)")
+            if name != "laboratory" {  // the client takes its port in HOST:PORT, checked in clientFailures
+                let outOfRange = try runTool([path, "--port", "70000"])
+                #expect(outOfRange.status == 64, "\(name)")
+                #expect(outOfRange.standardError.hasPrefix("Error: --port must be from "), "\(name)")
+            }
             if name != "EchoHost" {
                 // Help is wrapped to the terminal's width: compare with the line breaks as spaces.
                 let words = help.text.split(whereSeparator: \.isWhitespace).joined(separator: " ")
