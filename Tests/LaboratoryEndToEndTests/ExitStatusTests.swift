@@ -191,6 +191,18 @@ struct ExitStatusTests {
         #expect(missing.status == 66)
         #expect(missing.stderr.hasPrefix("laboratory: the password file \(home.path)/absent does not exist"))
 
+        // As for the server: root reads any file whatever its mode, but not a write-only /proc/sys file.
+        let scratch = try Scratch()
+        let unreadable =
+            geteuid() == 0 ? "/proc/sys/vm/drop_caches" : try scratch.file("locked", Self.password, mode: 0o000)
+        let denied = try await ClientProcess.run(
+            ["echo", "127.0.0.1:\(port)", "x", "--password-file", unreadable, "--accept-new"], home: home,
+            password: nil)
+        #expect(denied.status == 77)
+        #expect(
+            denied.stderr == "laboratory: cannot read the password file \(unreadable): permission denied; check its "
+                + "owner and mode\n")
+
         let badAddress = try await ClientProcess.run(["echo", "127.0.0.1:99999", "x"], home: home, password: nil)
         #expect(badAddress.status == 64)
         #expect(badAddress.stderr.contains("port from 1 to 65535"))
