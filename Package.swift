@@ -116,6 +116,7 @@ let package = Package(
                 "Laboratory",
                 "LaboratoryLegacy",
                 "LaboratoryProtocol",
+                "LaboratoryTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -128,6 +129,8 @@ let package = Package(
             name: "laboratory-client",
             dependencies: [
                 "LaboratoryClient",
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -136,6 +139,7 @@ let package = Package(
             name: "EchoHost",
             dependencies: [
                 "Laboratory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Examples/EchoHost",
@@ -171,6 +175,10 @@ let package = Package(
                 "LaboratoryClient",
                 "Laboratory",
                 "LaboratoryTestSupport",
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),

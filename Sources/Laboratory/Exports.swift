@@ -4,4 +4,5 @@
 @_exported import class LaboratoryCrypto.RSAPrivateKey
 @_exported import class LaboratoryCrypto.RSAPublicKey
 @_exported import struct LaboratoryProtocol.CloseReason
+@_exported import enum LaboratoryProtocol.LaboratoryVersion
 @_exported import struct LaboratoryProtocol.ServiceEvent

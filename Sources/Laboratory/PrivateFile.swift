@@ -10,7 +10,8 @@ enum PrivateFile {
         if descriptor < 0 {
             let code = errno
             if code == ENOENT { return nil }
-            throw StateFileError(.unreadable, path: path, "cannot read \(what) \(path): \(reason(code))")
+            throw StateFileError(
+                .unreadable, path: path, "cannot read \(what) \(path): \(reason(code))", systemError: code)
         }
         defer { close(descriptor) }
         var bytes: [UInt8] = []
@@ -21,7 +22,8 @@ enum PrivateFile {
             if count < 0 {
                 let code = errno
                 if code == EINTR { continue }
-                throw StateFileError(.unreadable, path: path, "cannot read \(what) \(path): \(reason(code))")
+                throw StateFileError(
+                    .unreadable, path: path, "cannot read \(what) \(path): \(reason(code))", systemError: code)
             }
             bytes += chunk[0..<count]
             guard bytes.count <= 1 << 20 else {
@@ -40,7 +42,8 @@ enum PrivateFile {
             unlink(temporary)
             return StateFileError(
                 .writeFailed, path: path,
-                "could not write \(path) (\(step)): \(reason(code)); nothing was replaced; fix that and start again")
+                "could not write \(path) (\(step)): \(reason(code)); nothing was replaced; fix that and start again",
+                systemError: code)
         }
         let descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw fail(errno, "creating a temporary file") }

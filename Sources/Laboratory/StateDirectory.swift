@@ -34,7 +34,8 @@ public struct StateDirectory: Sendable {
             let code = errno
             guard code == ENOENT else {
                 throw StateFileError(
-                    .unreadable, path: path, "cannot use the state directory \(path): \(PrivateFile.reason(code))")
+                    .unreadable, path: path, "cannot use the state directory \(path): \(PrivateFile.reason(code))",
+                    systemError: code)
             }
             // Like `mkdir -p`: missing parents get the default mode, the directory itself 0700.
             var prefix = path.hasPrefix("/") ? "" : "."
@@ -46,7 +47,8 @@ public struct StateDirectory: Sendable {
                 guard code == EEXIST else {
                     throw StateFileError(
                         .writeFailed, path: path,
-                        "could not create the state directory \(path): \(PrivateFile.reason(code))")
+                        "could not create the state directory \(path): \(PrivateFile.reason(code))",
+                        systemError: code)
                 }
             }
             return nil
@@ -120,7 +122,8 @@ public struct StateDirectory: Sendable {
         guard let bytes = try PrivateFile.contents(of: file, what: "the password file") else {
             throw StateFileError(
                 .unreadable, path: file,
-                "the password file \(file) does not exist; create it with the password on its first line")
+                "the password file \(file) does not exist; create it with the password on its first line",
+                systemError: ENOENT)
         }
         let advice = "put the password on its first line as UTF-8 text"
         guard !bytes.contains(0), String(validating: bytes, as: UTF8.self) != nil else {

@@ -33,11 +33,15 @@ public struct StateFileError: Error, Hashable, Sendable, CustomStringConvertible
     public let path: String
     /// One line for the operator: what is wrong with which file and what to do.
     public let message: String
+    /// The system's `errno` behind the problem, when there was one (`ENOENT` for a missing file,
+    /// `EACCES` for permission denied): what the executable's exit status is chosen by.
+    package let systemError: Int32?
 
-    init(_ kind: Kind, path: String, _ message: String) {
+    package init(_ kind: Kind, path: String, _ message: String, systemError: Int32? = nil) {
         self.kind = kind
         self.path = path
         self.message = message
+        self.systemError = systemError
     }
 
     public var description: String { message }

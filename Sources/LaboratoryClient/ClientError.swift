@@ -59,6 +59,8 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     /// For ``Code/requestFailed`` with status `rejected` because of a rate limit: how long to wait
     /// before sending the request again (PROTOCOL.md §12, *Request rates*).
     public var retryAfter: Duration?
+    /// For ``Code/connectionFailed``: why no connection could be made, for the exit status.
+    package var connectFailure: ConnectFailure?
 
     package init(
         _ code: Code, step: Step, _ message: String, closeReason: CloseReason? = nil,

@@ -91,7 +91,10 @@ public final class ClientSession: Sendable {
                     }
                 }
         } catch {
-            throw ClientError(.connectionFailed, step: .connecting, "could not connect to \(host):\(port): \(error)")
+            var failure = ClientError(
+                .connectionFailed, step: .connecting, "could not connect to \(host):\(port): \(error)")
+            failure.connectFailure = ConnectFailure(classifying: error)
+            throw failure
         }
         let (events, continuation) = AsyncStream<ClientEvent>.makeStream()
         let connection = ClientConnection(

@@ -9,5 +9,6 @@
 @_exported import enum LaboratoryProtocol.ChatRequest
 @_exported import struct LaboratoryProtocol.ChatRoomSummary
 @_exported import struct LaboratoryProtocol.CloseReason
+@_exported import enum LaboratoryProtocol.LaboratoryVersion
 @_exported import struct LaboratoryProtocol.ResponseStatus
 @_exported import struct LaboratoryProtocol.ServiceEvent

@@ -11,6 +11,18 @@ public struct ServerTrust: Sendable {
 
     let policy: Policy
 
+    /// Whether `text` has the form of a key fingerprint: `SHA256:` and the 43 characters of an
+    /// unpadded base64 SHA-256 digest. A pin that is not is a usage error, not a key mismatch.
+    package static func isWellFormed(fingerprint text: String) -> Bool {
+        guard text.hasPrefix("SHA256:") else { return false }
+        let digest = text.utf8.dropFirst("SHA256:".utf8.count)
+        let alphabet = { (byte: UInt8) in
+            (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte)
+                || byte == 0x2B || byte == 0x2F
+        }
+        return digest.count == 43 && digest.allSatisfy(alphabet)
+    }
+
     /// Accept only a server whose key has this fingerprint (`SHA256:...`).
     public static func pinned(fingerprint: String) -> ServerTrust { ServerTrust(policy: .pinned(fingerprint)) }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaboratoryClient
+import LaboratoryProtocol
 
 #if canImport(Glibc)
     import Glibc
@@ -15,7 +16,7 @@ struct ConnectCommand: AsyncParsableCommand {
         commandName: "connect",
         abstract: "Connect to a server and chat.",
         discussion: """
-            The password comes from LABORATORY_PASSWORD, else --password-file, else a prompt. The server and \
+            The password comes from --password-file, else LABORATORY_PASSWORD, else a prompt. The server and \
             name are remembered in ~/.config/laboratory/last.json (or under $XDG_CONFIG_HOME), so a later \
             `laboratory connect` needs no arguments. With standard input not a terminal, each input line is \
             run as if typed and the client says bye at end of input. Type /help once connected for the commands.
@@ -27,23 +28,25 @@ struct ConnectCommand: AsyncParsableCommand {
     @OptionGroup var options: ConnectionOptions
 
     func run() async throws {
-        try await reportingFailures {
+        try await reportingFailures { connected in
             let environment = ProcessInfo.processInfo.environment
             let directory = ClientSettings.directory(environment: environment)
             var settings = ClientSettings.load(from: directory)
             guard let serverText = server ?? settings.server else {
                 throw CommandFailure(
-                    "no server given and none remembered; use: laboratory connect HOST:PORT --name NAME")
+                    "no server given and none remembered; use: laboratory connect HOST:PORT --name NAME",
+                    status: .usage)
             }
             let endpoint = try Endpoint(parsing: serverText)
+            connected = endpoint
             guard let name = options.name ?? settings.name ?? environment["USER"] else {
-                throw CommandFailure("no name given and none remembered; pass --name NAME")
+                throw CommandFailure("no name given and none remembered; pass --name NAME", status: .usage)
             }
             let typing = Terminal.isTerminal(STDIN_FILENO)
             let interactive = typing && Terminal.isTerminal(STDOUT_FILENO)
             let palette = Palette.detect(environment: environment)
             let notice: @Sendable (String) -> Void = { Terminal.put(palette.paint($0, as: .info) + "\n") }
-            let trust = HostTrust(
+            let trust = try HostTrust(
                 knownHostsPath: options.knownHosts ?? directory + "/known_hosts",
                 pinnedFingerprint: options.fingerprint, acceptNew: options.acceptNew,
                 ask: typing ? Terminal.askYesOrNo : nil, notice: notice)
@@ -69,7 +72,7 @@ struct ConnectCommand: AsyncParsableCommand {
                 remember(renamed, in: directory)
             }.run()
             console.finish()
-            if case .closed(let message) = outcome { throw CommandFailure(message) }
+            if case .closed(let message) = outcome { throw CommandFailure(message, status: .temporaryFailure) }
         }
     }
 }

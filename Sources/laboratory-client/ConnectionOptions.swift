@@ -5,7 +5,7 @@ struct ConnectionOptions: ParsableArguments {
     @Option(help: "Your display name (default: the last one used with connect).")
     var name: String?
 
-    @Option(help: "A file whose first line is the server password (LABORATORY_PASSWORD takes precedence).")
+    @Option(help: "A file whose first line is the server password (it takes precedence over LABORATORY_PASSWORD).")
     var passwordFile: String?
 
     @Option(help: "The known-hosts file (default: ~/.config/laboratory/known_hosts, or under $XDG_CONFIG_HOME).")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LaboratoryProtocol
 
 #if canImport(Glibc)
     import Glibc
@@ -28,12 +29,13 @@ struct EchoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await reportingFailures {
+        try await reportingFailures { connected in
             let environment = ProcessInfo.processInfo.environment
             let directory = ClientSettings.directory(environment: environment)
             let endpoint = try Endpoint(parsing: server)
+            connected = endpoint
             let name = options.name ?? ClientSettings.load(from: directory).name ?? "echo"
-            let trust = HostTrust(
+            let trust = try HostTrust(
                 knownHostsPath: options.knownHosts ?? directory + "/known_hosts",
                 pinnedFingerprint: options.fingerprint, acceptNew: options.acceptNew,
                 ask: Terminal.isTerminal(STDIN_FILENO) ? Terminal.askYesOrNo : nil,

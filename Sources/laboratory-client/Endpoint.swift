@@ -1,4 +1,5 @@
 import LaboratoryClient
+import LaboratoryProtocol
 
 /// A server address: `HOST:PORT`, `HOST` (port 12800) or `[IPv6]:PORT`.
 struct Endpoint: Hashable, Sendable, CustomStringConvertible {
@@ -17,15 +18,17 @@ struct Endpoint: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `HOST:PORT`, `HOST` or `[IPv6]:PORT`.
     init(parsing text: String) throws(CommandFailure) {
-        let usage = "\"\(text)\" is not a server address; use HOST:PORT, for example 127.0.0.1:12800"
+        let usage =
+            "\"\(text)\" is not a server address; use HOST:PORT with a port from 1 to 65535, for example "
+            + "127.0.0.1:12800"
         var host = text
         var portText: Substring?
         if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else { throw CommandFailure(usage) }
+            guard let close = text.firstIndex(of: "]") else { throw CommandFailure(usage, status: .usage) }
             host = String(text[text.index(after: text.startIndex)..<close])
             let rest = text[text.index(after: close)...]
             if !rest.isEmpty {
-                guard rest.hasPrefix(":") else { throw CommandFailure(usage) }
+                guard rest.hasPrefix(":") else { throw CommandFailure(usage, status: .usage) }
                 portText = rest.dropFirst()
             }
         } else if text.filter({ $0 == ":" }).count == 1, let colon = text.firstIndex(of: ":") {
@@ -34,10 +37,12 @@ struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         }
         var port = Self.defaultPort
         if let portText {
-            guard let number = Int(portText), (1...65535).contains(number) else { throw CommandFailure(usage) }
+            guard let number = Int(portText), (1...65535).contains(number) else {
+                throw CommandFailure(usage, status: .usage)
+            }
             port = number
         }
-        guard !host.isEmpty, !host.contains(where: \.isWhitespace) else { throw CommandFailure(usage) }
+        guard !host.isEmpty, !host.contains(where: \.isWhitespace) else { throw CommandFailure(usage, status: .usage) }
         self.init(host: host, port: port)
     }
 

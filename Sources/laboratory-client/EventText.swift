@@ -62,7 +62,12 @@ enum EventText {
     /// A failed request or command in words.
     static func failure(_ error: any Error) -> String {
         if let error = error as? ClientError {
-            return error.code == .requestFailed ? clean(error.message) : clean(CommandFailure(error).message)
+            switch error.code {
+            case .requestFailed, .connectionFailed: return clean(error.message)
+            case .wrongPassword: return "wrong password"
+            case .serverKeyMismatch: return clean("server key mismatch: \(error.message)")
+            default: return clean(error.description)
+            }
         }
         return clean("\(error)")
     }

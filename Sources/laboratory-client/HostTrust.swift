@@ -1,4 +1,5 @@
 import LaboratoryClient
+import LaboratoryProtocol
 import NIOConcurrencyHelpers
 
 /// Decides whether to trust a server's key the way ssh's `StrictHostKeyChecking accept-new`
@@ -23,6 +24,24 @@ struct HostTrust: Sendable {
     /// Tells the user something (a new key was recorded).
     var notice: @Sendable (String) -> Void
 
+    /// Trust as the options ask; throws a usage failure if `pinnedFingerprint` is not of the form
+    /// `SHA256:` and 43 base64 characters (a typo must not read as a key mismatch).
+    init(
+        knownHostsPath: String, pinnedFingerprint: String?, acceptNew: Bool, ask: (@Sendable (String) -> Bool)?,
+        notice: @escaping @Sendable (String) -> Void
+    ) throws(CommandFailure) {
+        if let pinnedFingerprint, !ServerTrust.isWellFormed(fingerprint: pinnedFingerprint) {
+            throw CommandFailure(
+                "--fingerprint \"\(pinnedFingerprint)\" is not a key fingerprint; give it as the server prints it: "
+                    + "SHA256: and 43 base64 characters", status: .usage)
+        }
+        self.knownHostsPath = knownHostsPath
+        self.pinnedFingerprint = pinnedFingerprint
+        self.acceptNew = acceptNew
+        self.ask = ask
+        self.notice = notice
+    }
+
     /// Connects once trust is settled; `password` is called only then.
     func connect(to endpoint: Endpoint, name: String, password: () throws -> String) async throws -> ClientSession {
         if let pinnedFingerprint {
@@ -32,7 +51,9 @@ struct HostTrust: Sendable {
         do {
             known = try KnownHostsFile(path: knownHostsPath).fingerprint(for: endpoint.knownHostsKey)
         } catch {
-            throw CommandFailure("could not read the known-hosts file \(knownHostsPath): \(error)")
+            throw CommandFailure(
+                "could not read the known-hosts file \(knownHostsPath): \(error); fix or move it away",
+                status: .ioError)
         }
         let recording = ServerTrust.knownHosts(file: knownHostsPath)
         if known != nil || acceptNew {
@@ -46,17 +67,19 @@ struct HostTrust: Sendable {
         guard let ask else {
             throw CommandFailure(
                 "unknown server key \(fingerprint) for \(endpoint); if it is right, run again with --accept-new "
-                    + "or --fingerprint \(fingerprint)")
+                    + "or --fingerprint \(fingerprint)", status: .dataError)
         }
         let question =
             "The server at \(endpoint) has a key this client has not seen before:\n  \(fingerprint)\n"
             + "Trust it and remember it in \(knownHostsPath)? [yes/no] "
-        guard ask(question) else { throw CommandFailure("the server's key was not trusted; nothing was sent") }
+        guard ask(question) else {
+            throw CommandFailure("the server's key was not trusted; nothing was sent", status: .dataError)
+        }
         do {
             var file = try KnownHostsFile(path: knownHostsPath)
             try file.add(endpoint: endpoint.knownHostsKey, fingerprint: fingerprint)
         } catch {
-            throw CommandFailure("could not record the key in \(knownHostsPath): \(error)")
+            throw CommandFailure("could not record the key in \(knownHostsPath): \(error)", status: .cannotCreate)
         }
         // The file now holds the confirmed key: a server presenting another one is refused.
         return try await open(endpoint, password: password(), name: name, recording)
@@ -83,7 +106,7 @@ struct HostTrust: Sendable {
             // Expected: the policy refused.
         }
         guard let fingerprint = seen.value.withLockedValue({ $0 }) else {
-            throw CommandFailure("the server at \(endpoint) did not present a key")
+            throw CommandFailure("the server at \(endpoint) did not present a key", status: .protocolError)
         }
         return fingerprint
     }

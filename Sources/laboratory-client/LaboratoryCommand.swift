@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LaboratoryClient
+import LaboratoryProtocol
 
 /// `laboratory`: the terminal client. `connect` opens an interactive (or piped) chat session;
 /// `echo` sends one line to the echo service for scripts.
@@ -9,44 +10,42 @@ struct LaboratoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "laboratory",
         abstract: "Talk to a Laboratory server from a terminal or a script.",
+        discussion: """
+            The server's built-in services: echo (replies with what it receives) and chat (rooms, members, \
+            direct messages); `connect` uses both, `echo` the first. A failure is one line on standard error \
+            and a sysexits status (README.md, "Exit statuses").
+            """,
+        version: LaboratoryVersion.current,
         subcommands: [ConnectCommand.self, EchoCommand.self])
 }
 
 /// A failure reported as one line on standard error, `laboratory: <message>`, before the client
-/// exits with status 1.
+/// exits with its sysexits status (README.md, "Exit statuses").
 struct CommandFailure: Error, CustomStringConvertible {
-    /// What went wrong, in words.
-    var message: String
+    /// What went wrong, in words, and the exit status.
+    var report: ExitReport
 
-    init(_ message: String) { self.message = message }
+    init(_ message: String, status: ProcessExitStatus) { report = ExitReport(status, message) }
 
-    /// Words for a library error that say what the user can do about it.
-    init(_ error: ClientError) {
-        switch error.code {
-        case .wrongPassword: message = "wrong password"
-        case .serverKeyMismatch: message = "server key mismatch: \(error.message)"
-        case .connectionFailed: message = error.message
-        default: message = error.description
-        }
-    }
-
-    var description: String { message }
+    var description: String { report.message }
 }
 
-/// Runs `body`; a ``CommandFailure`` or `ClientError` becomes one line on standard error and exit
-/// status 1. Argument errors and exit codes pass through to ArgumentParser.
-func reportingFailures(_ body: () async throws -> Void) async throws {
+/// Runs `body`; a ``CommandFailure`` or `ClientError` (talking to `endpoint`, once known) becomes
+/// one line on standard error and its exit status. Argument errors and exit codes pass through to
+/// ArgumentParser.
+func reportingFailures(_ body: (_ endpoint: inout Endpoint?) async throws -> Void) async throws {
+    var endpoint: Endpoint?
     do {
-        try await body()
+        try await body(&endpoint)
     } catch let failure as CommandFailure {
-        try fail(failure)
+        try fail(failure.report)
     } catch let error as ClientError {
-        try fail(CommandFailure(error))
+        try fail(ExitReport.client(for: error, endpoint: endpoint?.description ?? "the server"))
     }
 }
 
-private func fail(_ failure: CommandFailure) throws -> Never {
-    let line = "laboratory: " + EventText.clean(failure.message) + "\n"
+private func fail(_ report: ExitReport) throws -> Never {
+    let line = "laboratory: " + EventText.clean(report.message) + "\n"
     FileHandle.standardError.write(Data(line.utf8))
-    throw ExitCode.failure
+    throw ExitCode(report.status.rawValue)
 }

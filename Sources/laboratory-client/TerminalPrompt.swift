@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import LaboratoryProtocol
 import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
@@ -42,7 +43,7 @@ final class TerminalPrompt: Console {
     init(palette: Palette) throws {
         var original = termios()
         guard tcgetattr(STDIN_FILENO, &original) == 0 else {
-            throw CommandFailure("could not read the terminal's settings")
+            throw CommandFailure("could not read the terminal's settings", status: .ioError)
         }
         saved = original
         var raw = original
@@ -53,7 +54,7 @@ final class TerminalPrompt: Console {
             cc[Int(VTIME)] = 0
         }
         guard tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0 else {
-            throw CommandFailure("could not put the terminal in raw mode")
+            throw CommandFailure("could not put the terminal in raw mode", status: .ioError)
         }
         self.palette = palette
         (input, continuation) = AsyncStream<String>.makeStream()

@@ -3,6 +3,7 @@ import Foundation
 import Laboratory
 import LaboratoryLegacy
 import LaboratoryProtocol
+import LaboratoryTransport
 import Logging
 import ServiceLifecycle
 
@@ -11,17 +12,21 @@ import ServiceLifecycle
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "laboratory-server",
-        abstract: "Run a Laboratory server: encrypted, password-gated sessions with the Echo service.",
+        abstract: "Run a Laboratory server: encrypted, password-gated sessions with the built-in services.",
         discussion: """
+            Built-in services: echo (replies with what it receives) and chat (rooms, members, direct \
+            messages). \
             The password comes from --password-file, else the LABORATORY_PASSWORD environment variable, \
             else <state-dir>/password, which is generated (and printed once) on first start. \
-            The host key lives in <state-dir>/host_key.pem and is generated on first start.
-            """)
+            The host key lives in <state-dir>/host_key.pem and is generated on first start. \
+            A failure to start is one line on standard error and a sysexits status (README.md, "Exit statuses").
+            """,
+        version: LaboratoryVersion.current)
 
     @Option(help: "The address to listen on.")
     var host = "127.0.0.1"
 
-    @Option(help: "The port to listen on; 0 picks a free one and prints it.")
+    @Option(help: "The port to listen on (0 to 65535); 0 picks a free one and prints it.")
     var port = 12800
 
     @Option(help: "The server's name, shown to clients.")
@@ -99,24 +104,24 @@ struct ServerCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedMaxStartups()
-        for (value, name) in [
-            (maxConnections, "--max-connections"), (maxUnauthenticatedPerSource, "--max-unauthenticated-per-source"),
-            (maxUnauthenticatedPerNetwork, "--max-unauthenticated-per-network"),
-            (maxFrameSize, "--max-frame-size"),
-        ] where value < 1 {
-            throw ValidationError("\(name) must be at least 1")
-        }
+        try OptionRange.check(port, 0...65535, "--port")
+        if let legacyPort { try OptionRange.check(legacyPort, 0...65535, "--legacy-port") }
+        try OptionRange.check(maxFrameSize, 1...OptionRange.maximumFrameSize, "--max-frame-size")
+        try OptionRange.check(maxConnections, 1...OptionRange.maximumCount, "--max-connections")
+        try OptionRange.check(
+            maxUnauthenticatedPerSource, 1...OptionRange.maximumCount, "--max-unauthenticated-per-source")
+        try OptionRange.check(
+            maxUnauthenticatedPerNetwork, 1...OptionRange.maximumCount, "--max-unauthenticated-per-network")
+        try OptionRange.check(seconds: handshakeStepTimeout, positive: true, "--handshake-step-timeout")
+        try OptionRange.check(seconds: handshakeTimeout, positive: true, "--handshake-timeout")
+        try OptionRange.check(seconds: keepaliveInterval, positive: false, "--keepalive-interval")
+        try OptionRange.check(seconds: idleTimeout, positive: false, "--idle-timeout")
+        try OptionRange.check(seconds: legacyStepTimeout, positive: true, "--legacy-step-timeout")
         guard (0...60).contains(penaltyPerSecondUnfinished) else {
             throw ValidationError("--penalty-per-second-unfinished must be between 0 and 60")
         }
         for pattern in penaltyExempt where AddressPattern(pattern) == nil {
             throw ValidationError("--penalty-exempt \(pattern) is neither an address nor a CIDR block")
-        }
-        guard handshakeStepTimeout > 0, handshakeTimeout > 0 else {
-            throw ValidationError("handshake timeouts must be positive")
-        }
-        guard keepaliveInterval >= 0, idleTimeout >= 0 else {
-            throw ValidationError("--keepalive-interval and --idle-timeout cannot be negative")
         }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError(
@@ -125,14 +130,27 @@ struct ServerCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        do {
+            try await serve()
+        } catch {
+            let report = ExitReport.server(for: error, address: Self.address(host, port))
+            say("laboratory-server: " + report.message, to: .standardError)
+            throw ExitCode(report.status.rawValue)
+        }
+    }
+
+    private func serve() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         logFormat.bootstrap(level: level)
         let logger = Logger(label: "laboratory.server")
         let state = StateDirectory(path: stateDir)
         if let notice = try state.prepare() { logger.notice("\(notice)") }
 
-        let password = try resolvePassword(state)
+        let password = try resolvePassword(state, logger: logger)
         let (hostKey, keyCreated) = try state.loadOrCreateHostKey()
+        if let warning = FileExposure.check(path: state.hostKeyPath, what: "the host key") {
+            logger.warning("\(warning)")
+        }
         if keyCreated { say("Created host key \(state.hostKeyPath)") }
         say("Host key fingerprint: \(hostKey.publicKey.fingerprint)")
 
@@ -157,7 +175,9 @@ struct ServerCommand: AsyncParsableCommand {
             var legacy = LegacyConfiguration(port: legacyPort)
             legacy.host = host
             legacy.stepTimeout = .milliseconds(Int64(legacyStepTimeout * 1000))
-            return LegacyListener(configuration: legacy)
+            return AddressedListener(
+                base: LegacyListener(configuration: legacy), option: "--legacy-port",
+                address: Self.address(host, legacyPort))
         }
 
         let server = LaboratoryServer(
@@ -170,7 +190,7 @@ struct ServerCommand: AsyncParsableCommand {
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 let address = try await server.listeningAddress()
-                if let legacy = legacyListener?.localAddress {
+                if let legacy = legacyListener?.base.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
@@ -194,29 +214,38 @@ struct ServerCommand: AsyncParsableCommand {
 
     private static func describe(_ value: MaxStartups) -> String { "\(value.start):\(value.rate):\(value.full)" }
 
-    private func resolvePassword(_ state: StateDirectory) throws -> String {
+    private static func address(_ host: String, _ port: Int) -> String {
+        host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+    }
+
+    /// The password: `--password-file`, else `LABORATORY_PASSWORD`, else the state directory's
+    /// (generated on first start); the client follows the same order.
+    private func resolvePassword(_ state: StateDirectory, logger: Logger) throws -> String {
         let password: String
         if let passwordFile {
             password = try StateDirectory.readPassword(file: passwordFile)
+            if let warning = FileExposure.check(path: passwordFile, what: "the password file") {
+                logger.warning("\(warning)")
+            }
         } else if let fromEnvironment = ProcessInfo.processInfo.environment["LABORATORY_PASSWORD"] {
             password = fromEnvironment
         } else {
             let (stored, created) = try state.loadOrCreatePassword()
+            if let warning = FileExposure.check(path: state.passwordPath, what: "the password file") {
+                logger.warning("\(warning)")
+            }
             if created {
                 say("Generated a server password (shown once, stored in \(state.passwordPath)): \(stored)")
             }
             password = stored
         }
-        do {
-            try ServerConfiguration.validate(password: password)
-        } catch {
-            throw ValidationError("refusing to start: \(error)")
-        }
+        try ServerConfiguration.validate(password: password)
         return password
     }
 }
 
-/// Writes a line to standard output unbuffered, so a parent process reading it sees it at once.
-private func say(_ line: String) {
-    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+/// Writes a line to standard output (or `handle`) unbuffered, so a parent process reading it sees
+/// it at once.
+private func say(_ line: String, to handle: FileHandle = .standardOutput) {
+    handle.write(Data((line + "\n").utf8))
 }

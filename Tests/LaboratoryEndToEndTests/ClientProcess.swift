@@ -37,9 +37,11 @@ enum ClientProcess {
     }
 
     /// Runs the client with `arguments`, feeding `input` to its standard input (a pipe, so not a
-    /// terminal). The child is killed if it runs longer than `timeout` seconds.
+    /// terminal), closed after `input` unless `keepInputOpen` (then the session lasts until the
+    /// client ends it). The child is killed if it runs longer than `timeout` seconds.
     static func run(
-        _ arguments: [String], home: ClientHome, password: String?, input: String = "", timeout: Double = 30
+        _ arguments: [String], home: ClientHome, password: String?, input: String = "", keepInputOpen: Bool = false,
+        timeout: Double = 30
     ) async throws -> Result {
         let process = Process()
         process.executableURL = executableURL
@@ -57,7 +59,7 @@ enum ClientProcess {
         process.standardError = stderr
         try process.run()
         try stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8))
-        try stdin.fileHandleForWriting.close()
+        if !keepInputOpen { try stdin.fileHandleForWriting.close() }
         DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
             if process.isRunning { process.terminate() }
         }
@@ -71,6 +73,7 @@ enum ClientProcess {
                 let output = stdout.fileHandleForReading.readDataToEndOfFile()
                 group.wait()
                 process.waitUntilExit()
+                try? stdin.fileHandleForWriting.close()
                 continuation.resume(
                     returning: Result(
                         status: process.terminationStatus, stdout: String(decoding: output, as: UTF8.self),

@@ -77,8 +77,9 @@ struct HostExecutableTests {
     func refusesWeakPassword(password: String) async throws {
         let server = try ServerProcess(arguments: [], environment: ["LABORATORY_PASSWORD": password])
         let exit = await server.waitForExit()
-        #expect(exit.status != 0)
-        #expect(exit.stderr.contains("refusing to start"))
+        #expect(exit.status == 65)
+        #expect(exit.stderr.hasPrefix("laboratory-server: refusing to start: the server password"))
+        #expect(exit.stderr.split(separator: "\n").count == 1)
     }
 
     @Test("a bad password file or a 0-byte host key stops it with one line naming the file, never a framework error")
@@ -90,7 +91,7 @@ struct HostExecutableTests {
         try Data([0xFF, 0xFE, 0x70, 0x00, 0x77, 0x00]).write(to: passwordFile)
         let binary = try ServerProcess(arguments: ["--password-file", passwordFile.path])
         let binaryExit = await binary.waitForExit()
-        #expect(binaryExit.status != 0)
+        #expect(binaryExit.status == 65)
         let binaryLines = binaryExit.stderr.split(separator: "\n")
         #expect(binaryLines.count == 1)
         #expect(binaryExit.stderr.contains(passwordFile.path) && binaryExit.stderr.contains("not a text file"))
@@ -98,7 +99,7 @@ struct HostExecutableTests {
 
         let missing = try ServerProcess(arguments: ["--password-file", scratch.appendingPathComponent("absent").path])
         let missingExit = await missing.waitForExit()
-        #expect(missingExit.status != 0)
+        #expect(missingExit.status == 66)
         #expect(missingExit.stderr.contains("absent does not exist") && !missingExit.stderr.contains("NSCocoa"))
 
         let state = scratch.appendingPathComponent("state").path
@@ -108,7 +109,7 @@ struct HostExecutableTests {
         let emptyKey = try ServerProcess(
             arguments: [], environment: ["LABORATORY_PASSWORD": "a process password"], stateDirectory: state)
         let emptyKeyExit = await emptyKey.waitForExit()
-        #expect(emptyKeyExit.status != 0)
+        #expect(emptyKeyExit.status == 65)
         #expect(emptyKeyExit.stderr.split(separator: "\n").count == 1)
         #expect(emptyKeyExit.stderr.contains(state + "/host_key.pem is empty"))
         #expect(emptyKeyExit.stderr.contains("move it away"))
@@ -140,7 +141,7 @@ struct HostExecutableTests {
     func refusesAdmissionSettings(arguments: [String]) async throws {
         let server = try ServerProcess(arguments: arguments, environment: ["LABORATORY_PASSWORD": "a good password"])
         let exit = await server.waitForExit()
-        #expect(exit.status != 0)
+        #expect(exit.status == 64)
         let option = String(arguments[0].split(separator: "=")[0])
         #expect(exit.stderr.contains(option + " "), "\(exit.stderr)")
     }

@@ -46,7 +46,7 @@ struct TerminalClientTests {
 
         // A key never seen, no --accept-new and no terminal to ask on: refused, nothing recorded.
         let unknown = try await ClientProcess.run(["echo", address, "hello"], home: home, password: Self.password)
-        #expect(unknown.status != 0)
+        #expect(unknown.status == 65)
         #expect(unknown.stderr.hasPrefix("laboratory: unknown server key \(fingerprint)"))
         #expect(!FileManager.default.fileExists(atPath: home.knownHostsPath))
 
@@ -65,11 +65,12 @@ struct TerminalClientTests {
         #expect(second.stdout == "hello again\n")
         #expect(second.stderr.isEmpty)
 
+        let wrongPin = "SHA256:" + String(repeating: "A", count: 43)
         let pinned = try await ClientProcess.run(
-            ["echo", address, "x", "--fingerprint", "SHA256:wrong"], home: home, password: Self.password)
-        #expect(pinned.status != 0)
-        #expect(pinned.stderr.hasPrefix("laboratory: server key mismatch: "))
-        #expect(pinned.stderr.contains("SHA256:wrong"))
+            ["echo", address, "x", "--fingerprint", wrongPin], home: home, password: Self.password)
+        #expect(pinned.status == 65)
+        #expect(pinned.stderr.hasPrefix("laboratory: server key mismatch for \(address): "))
+        #expect(pinned.stderr.contains(wrongPin))
         #expect(pinned.stdout.isEmpty)
 
         let pinnedRight = try await ClientProcess.run(
@@ -82,13 +83,14 @@ struct TerminalClientTests {
         try "\(address) SHA256:someOtherKey\n".write(toFile: changedFile, atomically: true, encoding: .utf8)
         let changed = try await ClientProcess.run(
             ["echo", address, "x", "--known-hosts", changedFile], home: home, password: Self.password)
-        #expect(changed.status != 0)
-        #expect(changed.stderr.hasPrefix("laboratory: server key mismatch: "))
+        #expect(changed.status == 65)
+        #expect(changed.stderr.hasPrefix("laboratory: server key mismatch for \(address): "))
         #expect(changed.stderr.contains(changedFile))
 
         let wrong = try await ClientProcess.run(["echo", address, "x"], home: home, password: "not the password")
-        #expect(wrong.status != 0)
-        #expect(wrong.stderr == "laboratory: wrong password\n")
+        #expect(wrong.status == 77)
+        #expect(
+            wrong.stderr == "laboratory: wrong password for \(address); check --password-file or LABORATORY_PASSWORD\n")
 
         let passwordFile = home.path + "/password"
         try "\(Self.password)\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
@@ -98,7 +100,7 @@ struct TerminalClientTests {
         #expect(fromFile.stdout == "from a file\n")
 
         let noPassword = try await ClientProcess.run(["echo", address, "x"], home: home, password: nil)
-        #expect(noPassword.status != 0)
+        #expect(noPassword.status == 78)
         #expect(noPassword.stderr.hasPrefix("laboratory: no password"))
 
         server.interrupt()
@@ -106,8 +108,8 @@ struct TerminalClientTests {
 
         // Nothing listens any more.
         let refused = try await ClientProcess.run(["echo", address, "x"], home: home, password: Self.password)
-        #expect(refused.status != 0)
-        #expect(refused.stderr.hasPrefix("laboratory: could not connect to \(address)"))
+        #expect(refused.status == 69)
+        #expect(refused.stderr.hasPrefix("laboratory: cannot connect to \(address): connection refused"))
     }
 
     @Test("piped commands run in order; the client says bye at end of input; the server and name are remembered")

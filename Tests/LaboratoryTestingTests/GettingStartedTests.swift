@@ -46,9 +46,11 @@ struct GettingStartedTests {
         let article = try String(
             contentsOf: root.appendingPathComponent("Sources/Laboratory/Laboratory.docc/GettingStarted.md"),
             encoding: .utf8)
-        let sources = try ["Tests/LaboratoryTestingTests/GettingStartedTests.swift", "Examples/EchoHost/main.swift"]
-            .map { try String(contentsOf: root.appendingPathComponent($0), encoding: .utf8) }
-            .map(Self.unindented)
+        let sources = try [
+            "Tests/LaboratoryTestingTests/GettingStartedTests.swift", "Examples/EchoHost/EchoHost.swift",
+        ]
+        .map { try String(contentsOf: root.appendingPathComponent($0), encoding: .utf8) }
+        .map(Self.unindented)
         let blocks = Self.swiftBlocks(in: article)
         #expect(blocks.count >= 3)
         for block in blocks {
