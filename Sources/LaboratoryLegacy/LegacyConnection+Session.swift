@@ -1,5 +1,6 @@
 import Foundation
 import Laboratory
+import LaboratoryClient
 @_spi(Benchmarks) import LaboratoryProtocol
 
 /// What an accepted prototype client can do: ask the server's name, echo, and chat through the
@@ -94,7 +95,8 @@ extension LegacyConnection {
     /// Turns pushed events into text lines for the prototype client.
     nonisolated var eventSink: EventSink {
         EventSink(connectionID: id) { [writer] event in
-            guard let chat = Self.chatEvent(in: event) else {
+            // Any service's event whose body is a chat event (chat may be registered under another name).
+            guard let chat = ChatEvent(event, service: event.service) else {
                 return writer.send("[\(event.service)] " + String(decoding: event.body, as: UTF8.self))
             }
             return writer.send(Self.line(for: chat))
@@ -110,10 +112,5 @@ extension LegacyConnection {
         case .renamed: return "* \(event.oldName ?? "?") is now \(event.name) in \(room)"
         case .direct: return "[direct] \(event.name) (#\(event.from)): \(event.text ?? "")"
         }
-    }
-
-    /// The chat event in any service event whose body is one.
-    static func chatEvent(in event: ServiceEvent) -> ChatEvent? {
-        try? JSONDecoder().decode(ChatEvent.self, from: Data(event.body))
     }
 }

@@ -25,8 +25,8 @@ extension Duration {
         return overflowAgain ? .max : total
     }
 
-    /// The duration in whole seconds (rounded toward zero), clamped to `0...Int64.max`: for
-    /// settings that take whole seconds, such as the server's command-line timeouts.
+    /// The duration in whole seconds (rounded toward zero), clamped to `0...Int64.max`: for what
+    /// takes whole seconds, such as the attack scripts' command-line arguments.
     package var wholeSeconds: Int64 {
         let seconds = components.seconds
         return seconds < 0 ? 0 : seconds

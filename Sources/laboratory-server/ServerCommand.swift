@@ -158,10 +158,10 @@ struct ServerCommand: AsyncParsableCommand {
         configuration.host = host
         configuration.port = port
         configuration.serverName = name
-        configuration.handshakeStepTimeout = .milliseconds(Int64(handshakeStepTimeout * 1000))
-        configuration.handshakeTimeout = .milliseconds(Int64(handshakeTimeout * 1000))
-        configuration.keepaliveInterval = keepaliveInterval > 0 ? .milliseconds(Int64(keepaliveInterval * 1000)) : nil
-        configuration.idleTimeout = idleTimeout > 0 ? .milliseconds(Int64(idleTimeout * 1000)) : nil
+        configuration.handshakeStepTimeout = .seconds(handshakeStepTimeout)
+        configuration.handshakeTimeout = .seconds(handshakeTimeout)
+        configuration.keepaliveInterval = keepaliveInterval > 0 ? .seconds(keepaliveInterval) : nil
+        configuration.idleTimeout = idleTimeout > 0 ? .seconds(idleTimeout) : nil
         configuration.admission.maximumConnections = maxConnections
         configuration.admission.maxStartups = try parsedMaxStartups()
         configuration.admission.maximumUnauthenticatedPerSource = maxUnauthenticatedPerSource
@@ -174,7 +174,7 @@ struct ServerCommand: AsyncParsableCommand {
         let legacyListener = legacyPort.map { legacyPort in
             var legacy = LegacyConfiguration(port: legacyPort)
             legacy.host = host
-            legacy.stepTimeout = .milliseconds(Int64(legacyStepTimeout * 1000))
+            legacy.stepTimeout = .seconds(legacyStepTimeout)
             return AddressedListener(
                 base: LegacyListener(configuration: legacy), option: "--legacy-port",
                 address: Self.address(host, legacyPort))
