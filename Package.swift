@@ -4,7 +4,7 @@ import PackageDescription
 // What the live tests and their support target build on: every module of this package and the
 // products they use, named once.
 let liveTestDependencies: [Target.Dependency] = [
-    "Laboratory", "LaboratoryClient", "LaboratoryLegacy", "LaboratoryProtocol", "LaboratoryTransport",
+    "Laboratory", "LaboratoryClient", "LaboratoryLegacy", "LaboratoryHTTP", "LaboratoryProtocol", "LaboratoryTransport",
     "LaboratoryCrypto", "LaboratoryTesting",
     .product(name: "NIOCore", package: "swift-nio"),
     .product(name: "NIOPosix", package: "swift-nio"),
@@ -21,6 +21,8 @@ let package = Package(
         .library(name: "LaboratoryClient", targets: ["LaboratoryClient"]),
         .library(name: "LaboratoryTesting", targets: ["LaboratoryTesting"]),
         .library(name: "LaboratoryLegacy", targets: ["LaboratoryLegacy"]),
+        // The optional HTTP face (Hummingbird): health, metrics, admin API, WebSocket gateway.
+        .library(name: "LaboratoryHTTP", targets: ["LaboratoryHTTP"]),
         // Not for users: no public API of its own (the few user-facing types are re-exported by the
         // products above); the rest is `package`, or `@_spi(Benchmarks) public` for this
         // repository's Benchmarks package, the only reason this product exists.
@@ -34,6 +36,11 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        // LaboratoryHTTP only: an embedder who imports Laboratory alone does not build these.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         // `swift package generate-documentation` (scripts/docs): the DocC catalogs and symbol docs.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -97,6 +104,22 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The HTTP listener: a `LaboratoryListener` serving health, metrics, the admin API and the
+        // WebSocket gateway. Its own product, so that Hummingbird stays optional.
+        .target(
+            name: "LaboratoryHTTP",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryProtocol",
+                "LaboratoryTransport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Helpers users import to test their own services, in memory or against a live server.
         .target(
             name: "LaboratoryTesting",
@@ -115,6 +138,7 @@ let package = Package(
             dependencies: [
                 "Laboratory",
                 "LaboratoryLegacy",
+                "LaboratoryHTTP",
                 "LaboratoryProtocol",
                 "LaboratoryTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -183,6 +207,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting", "LaboratoryProtocol"]),
+        .testTarget(name: "LaboratoryHTTPTests", dependencies: liveTestDependencies + ["LaboratoryTestSupport"]),
         .testTarget(
             name: "LaboratoryLegacyTests",
             dependencies: liveTestDependencies + ["LaboratoryTestSupport"]

@@ -1,0 +1,88 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Laboratory
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// The optional HTTP face of a `LaboratoryServer`: health and readiness probes,
+/// served by Hummingbird alongside the server's TCP listener.
+///
+/// Pass one to the server's `listeners:`; it binds after the server's own listener (so `/ready`
+/// answering means the server listens with its keys loaded) and stops with the server's graceful
+/// shutdown, answering 503 on `/ready` from the moment the shutdown begins.
+///
+/// ```swift
+/// let http = HTTPListener(configuration: HTTPConfiguration(port: 8080))
+/// let server = LaboratoryServer(configuration: configuration, services: .standard, listeners: [http])
+/// ```
+public final class HTTPListener: LaboratoryListener {
+    /// The running Hummingbird application (opaque): what ``bind(context:)`` opened.
+    public struct Bound: Sendable {
+        fileprivate let serving: Task<Void, any Error>
+        fileprivate let group: ServiceGroup
+        fileprivate let state: HTTPListenerState
+    }
+
+    /// Where this listener serves.
+    public let configuration: HTTPConfiguration
+    private let boundAddress = NIOLockedValueBox<SocketAddress?>(nil)
+
+    /// A listener for `configuration`; nothing is bound until the server runs it.
+    public init(configuration: HTTPConfiguration) { self.configuration = configuration }
+
+    /// The address the listener is bound to, once bound (with the real port when it asked for 0).
+    public var localAddress: SocketAddress? { boundAddress.withLockedValue { $0 } }
+
+    /// Starts the HTTP server and returns once it listens; throws (port in use, permission
+    /// denied, an unknown host) if it cannot bind.
+    public func bind(context: LaboratoryListenerContext) async throws -> Bound {
+        let state = HTTPListenerState()
+        let router = HTTPRouter.make(context: context, state: state)
+        let (running, started) = AsyncStream.makeStream(of: SocketAddress?.self)
+        let application = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+            onServerRunning: { channel in
+                started.yield(channel.localAddress)
+                started.finish()
+            },
+            eventLoopGroupProvider: .shared(context.eventLoopGroup),
+            logger: context.logger
+        )
+        // A group of its own, detached from the server's: the server's graceful shutdown reaches
+        // it through `run`, which first marks the listener as draining.
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [application], gracefulShutdownSignals: [], cancellationSignals: [], logger: context.logger))
+        let serving = Task.detached {
+            defer { started.finish() }
+            try await group.run()
+        }
+        var iterator = running.makeAsyncIterator()
+        guard let address = await iterator.next() else {
+            // The application stopped before it listened: its error says why.
+            try await serving.value
+            throw CancellationError()
+        }
+        boundAddress.withLockedValue { $0 = address }
+        return Bound(serving: serving, group: group, state: state)
+    }
+
+    /// Serves until the server's graceful shutdown (then `/ready` answers 503 and the HTTP server
+    /// stops) or cancellation.
+    public func run(_ bound: Bound, context: LaboratoryListenerContext) async throws {
+        try await withTaskCancellationHandler {
+            try await withGracefulShutdownHandler {
+                try await bound.serving.value
+            } onGracefulShutdown: {
+                bound.state.beginDraining()
+                Task { await bound.group.triggerGracefulShutdown() }
+            }
+        } onCancel: {
+            bound.serving.cancel()
+        }
+    }
+}

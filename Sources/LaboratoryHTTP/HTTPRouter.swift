@@ -1,0 +1,11 @@
+import Hummingbird
+import Laboratory
+
+/// The routes of one ``HTTPListener``, each group added by the file named after it.
+enum HTTPRouter {
+    static func make(context: LaboratoryListenerContext, state: HTTPListenerState) -> Router<HTTPRequestContext> {
+        let router = Router(context: HTTPRequestContext.self)
+        HealthRoutes.add(to: router, state: state)
+        return router
+    }
+}
