@@ -172,6 +172,12 @@ final class TerminalPrompt: Console {
                 ended = true
                 return
             }
+            let entries = (state.editor.history.entries.count, state.editor.history.entries.last)
+            defer {
+                // Saved only when a line was added (not for a blank line or a repeat).
+                let now = (state.editor.history.entries.count, state.editor.history.entries.last)
+                if now != entries { history = state.editor.history }
+            }
             for key in state.decoder.feed(byte) {
                 let erase = erasure(state)
                 switch state.editor.handle(key) {
@@ -181,7 +187,6 @@ final class TerminalPrompt: Console {
                     Terminal.put(erase + rendering(&state))
                 case .submit(let line):
                     submitted = line
-                    history = state.editor.history
                     // The typed line stays on screen, without the status line, above the new prompt.
                     Terminal.put(erase + palette.paint(state.prompt, as: .prompt) + line + "\r\n" + rendering(&state))
                 case .clearScreen:
@@ -195,7 +200,7 @@ final class TerminalPrompt: Console {
                 }
             }
         }
-        if let history, let historyFile, history.entries != historyFile.load() {
+        if let history, let historyFile {
             // Failing to save history is not worth interrupting the session for.
             try? historyFile.save(history)
         }
