@@ -160,8 +160,9 @@ struct PromptLayout: Equatable, Sendable {
     /// the last column until the next character; the drawing moves it on explicitly).
     var endsAtMargin: Bool
 
-    /// Lays out `prompt` and `text` with the cursor after `cursor` characters of `text`, below a
-    /// status line if there is one (it is cut to fit one row).
+    /// Lays out a prompt `prompt` columns wide and a text `text` columns wide, with the cursor
+    /// `cursor` columns into the text, below a status line if there is one (it is cut to fit one
+    /// row). Widths as ``TerminalWidth`` counts them.
     init(status: Bool, prompt: Int, text: Int, cursor: Int, columns: Int) {
         let columns = max(columns, 1)
         let top = status ? 1 : 0

@@ -121,12 +121,13 @@ final class TerminalPrompt: Console {
         let columns = Terminal.columns()
         let text = state.editor.text
         let layout = PromptLayout(
-            status: !state.status.isEmpty, prompt: state.prompt.count, text: text.count,
-            cursor: state.editor.cursor, columns: columns)
+            status: !state.status.isEmpty, prompt: TerminalWidth.of(state.prompt), text: TerminalWidth.of(text),
+            cursor: TerminalWidth.of(text[..<state.editor.cursor]), columns: columns)
         var output = ""
         if !state.status.isEmpty {
             // Cut to fit one row, so that it never wraps.
-            output += palette.paint(String(state.status.prefix(max(columns - 1, 1))), as: .status) + "\r\n"
+            let status = TerminalWidth.prefix(state.status, fitting: max(columns - 1, 1))
+            output += palette.paint(status, as: .status) + "\r\n"
         }
         output += palette.paint(state.prompt, as: .prompt) + String(text)
         // At the right margin the terminal holds the cursor on the last column: move on to the

@@ -179,3 +179,22 @@ struct PromptLayoutTests {
                 == Shape(2, 0, 2, true))
     }
 }
+
+@Suite("terminal width")
+struct TerminalWidthTests {
+    @Test("wide and fullwidth characters and emoji take two columns; combining marks ride along")
+    func widths() {
+        #expect(TerminalWidth.of("a") == 1)
+        #expect(TerminalWidth.of("é") == 1)
+        #expect(TerminalWidth.of("e\u{301}") == 1)
+        #expect(TerminalWidth.of("漢") == 2)
+        #expect(TerminalWidth.of("한") == 2)
+        #expect(TerminalWidth.of("Ａ") == 2)
+        #expect(TerminalWidth.of("👋") == 2)
+        #expect(TerminalWidth.of("❤\u{FE0F}") == 2)
+        #expect(TerminalWidth.of("·") == 1)
+        #expect(TerminalWidth.of(Array("ada 漢字 👋")) == 11)
+        #expect(TerminalWidth.prefix("漢字abc", fitting: 5) == "漢字a")
+        #expect(TerminalWidth.prefix("漢字abc", fitting: 3) == "漢")
+    }
+}
