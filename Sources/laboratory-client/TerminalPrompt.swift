@@ -26,6 +26,8 @@ final class TerminalPrompt: Console {
         var decoder = KeyDecoder()
         /// The row of the drawn block the cursor is on, counted from the block's top.
         var cursorRow = 0
+        /// The width of the status line as drawn (0 if none), for working out its rows after a resize.
+        var drawnStatusWidth = 0
         var finished = false
         var signalSources: [any DispatchSourceSignal] = []
     }
@@ -128,6 +130,9 @@ final class TerminalPrompt: Console {
             // Cut to fit one row, so that it never wraps.
             let status = TerminalWidth.prefix(state.status, fitting: max(columns - 1, 1))
             output += palette.paint(status, as: .status) + "\r\n"
+            state.drawnStatusWidth = TerminalWidth.of(status)
+        } else {
+            state.drawnStatusWidth = 0
         }
         output += palette.paint(state.prompt, as: .prompt) + String(text)
         // At the right margin the terminal holds the cursor on the last column: move on to the
@@ -223,6 +228,31 @@ final class TerminalPrompt: Console {
                 source.resume()
                 state.signalSources.append(source)
             }
+            signal(SIGWINCH, SIG_IGN)
+            let resize = DispatchSource.makeSignalSource(signal: SIGWINCH, queue: .global())
+            resize.setEventHandler { [self] in redrawAfterResize() }
+            resize.resume()
+            state.signalSources.append(resize)
+        }
+    }
+
+    /// The terminal changed size: terminals that reflow (tmux, most modern ones) have moved the
+    /// block's rows, so the cursor's row in it is worked out again for the new width before the
+    /// block is erased and drawn again.
+    private func redrawAfterResize() {
+        state.withLockedValue { state in
+            guard !state.finished else { return }
+            let text = state.editor.text
+            let columns = Terminal.columns()
+            // A status line drawn for a wider terminal may now take more than one row.
+            let statusRows = (state.drawnStatusWidth + columns - 1) / columns
+            state.cursorRow =
+                statusRows
+                + PromptLayout(
+                    status: false, prompt: TerminalWidth.of(state.prompt), text: TerminalWidth.of(text),
+                    cursor: TerminalWidth.of(text[..<state.editor.cursor]), columns: columns
+                ).cursorRow
+            Terminal.put(erasure(state) + rendering(&state))
         }
     }
 }
