@@ -206,6 +206,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // The terminal client's pure parts (line editor, keys, history, roster), without a terminal.
+        .testTarget(name: "LaboratoryTerminalTests", dependencies: ["laboratory-client"]),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting", "LaboratoryProtocol"]),
         .testTarget(name: "LaboratoryHTTPTests", dependencies: liveTestDependencies + ["LaboratoryTestSupport"]),
         .testTarget(

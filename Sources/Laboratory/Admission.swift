@@ -104,19 +104,27 @@ final class Admission: Sendable {
     }
 
     /// Adds the penalty that `reason` earns to the connection's source, if any: more the longer
-    /// it held an unfinished handshake.
-    func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool) {
+    /// it held an unfinished handshake. `atHello` says the client closed before sending a complete
+    /// message: within ``PenaltyPolicy/keyLookHeld`` that is a look at the key, free once per
+    /// source per ``PenaltyPolicy/keyLookInterval``.
+    func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool, atHello: Bool = false) {
         let now = ContinuousClock.now
         let held = wasAuthenticated ? .zero : now - ticket.admitted
         guard policy.penalties.isEnabled,
             let amount = policy.penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
         else { return }
+        let isLook = atHello && !wasAuthenticated && reason.code == .peerClosed && held <= policy.penalties.keyLookHeld
         let (before, after) = state.withLockedValue { state in
             let before = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
+            if isLook, state.table.takeKeyLook(ticket.source, at: now) { return (before, before) }
             state.table.penalize(ticket.source, by: amount, at: now)
             return (before, state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero)
         }
-        guard after > before else { return }  // exempt, or its penalty is already at the maximum
+        guard after > before else {
+            // Exempt, at the maximum already, or a free look at the key.
+            if isLook { logger.debug("closed at the hello: a look at the key", metadata: ["peer": "\(ticket.source)"]) }
+            return
+        }
         logger.debug(
             "penalty", metadata: ["peer": "\(ticket.source)", "added": "\(amount.logged)", "total": "\(after.logged)"])
         if before < policy.penalties.threshold, after >= policy.penalties.threshold {

@@ -88,6 +88,14 @@ public struct PenaltyPolicy: Sendable, Hashable {
     public var exempt: [String] = []
     /// How long a wrong password waits before the rejection is sent. Default 1 s.
     public var wrongPasswordDelay: Duration = .seconds(1)
+    /// A look at the server's key: a connection that closes at the hello (it sent no complete
+    /// message) within `keyLookHeld` of being admitted earns nothing, once per source per
+    /// `keyLookInterval`. This is how a client that has never seen the server's key shows it to
+    /// its user before sending anything (`laboratory` does); further looks within the interval
+    /// earn the usual penalties. 60 s and 5 s.
+    package var keyLookInterval: Duration = .seconds(60)
+    /// How long a connection may hold its slot and still count as a look at the key. 5 s.
+    package var keyLookHeld: Duration = .seconds(5)
 
     /// The defaults.
     public init() {}

@@ -41,6 +41,9 @@ struct AdmissionTable {
     private var byAddress: [SourceAddress.Key: Int] = [:]
     private var byNetwork: [SourceAddress.Key: Int] = [:]
     private(set) var penaltyUntil: [SourceAddress.Key: ContinuousClock.Instant] = [:]
+    /// Per penalised source (``SourceAddress/penaltyKey``): when it last looked at the key for
+    /// free (see ``PenaltyPolicy/keyLookInterval``). Bounded like `penaltyUntil`.
+    private(set) var keyLooks: [SourceAddress.Key: ContinuousClock.Instant] = [:]
     /// Per block (``SourceAddress/churnKey``): how many of its handshakes ended unfinished,
     /// halving every ``churnHalfLife``, as of the instant stored with it. It only orders victims
     /// of eviction; it never refuses anyone, so a busy carrier-grade NAT block is not locked out.
@@ -219,6 +222,22 @@ struct AdmissionTable {
         }
         let base = max(penaltyUntil[key] ?? now, now)
         penaltyUntil[key] = min(base.advanced(by: amount), now.advanced(by: penalties.maximum))
+    }
+
+    /// Whether `source` may close at the hello without penalty now: only if its last free look
+    /// is at least ``PenaltyPolicy/keyLookInterval`` old; then this one is recorded. When as many
+    /// sources as are tracked have looked within the interval, no look is free (the usual
+    /// penalty applies), so the record cannot be flushed to make looks free.
+    mutating func takeKeyLook(_ source: SourceAddress, at now: ContinuousClock.Instant) -> Bool {
+        let penalties = policy.penalties
+        let key = source.penaltyKey
+        if let last = keyLooks[key], now - last < penalties.keyLookInterval { return false }
+        if keyLooks[key] == nil, keyLooks.count >= penalties.maximumTrackedSources {
+            keyLooks = keyLooks.filter { now - $0.value < penalties.keyLookInterval }
+            guard keyLooks.count < penalties.maximumTrackedSources else { return false }
+        }
+        keyLooks[key] = now
+        return true
     }
 
     private static func decrement(_ counts: inout [SourceAddress.Key: Int], _ key: SourceAddress.Key) {

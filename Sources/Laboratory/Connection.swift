@@ -199,7 +199,8 @@ actor Connection {
     private func finish(_ reason: CloseReason) async {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
-        environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
+        environment.admission.penalize(
+            ticket, for: reason, wasAuthenticated: identity != nil, atHello: handshake.expectsKeyExchange)
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
         var metadata: Logger.Metadata = [

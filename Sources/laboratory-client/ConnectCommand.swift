@@ -18,8 +18,11 @@ struct ConnectCommand: AsyncParsableCommand {
         discussion: """
             The password comes from --password-file, else LABORATORY_PASSWORD, else a prompt. The server and \
             name are remembered in ~/.config/laboratory/last.json (or under $XDG_CONFIG_HOME), so a later \
-            `laboratory connect` needs no arguments. With standard input not a terminal, each input line is \
-            run as if typed and the client says bye at end of input. Type /help once connected for the commands.
+            `laboratory connect` needs no arguments; /rename changes the name for the session only, \
+            /rename --save for the next connect too. On a terminal, lines typed are kept in history \
+            (mode 0600) in the same folder; start a line with a space to keep it out. With standard input \
+            not a terminal, each input line is run as if typed and the client says bye at end of input. \
+            Type /help once connected for the commands.
             """)
 
     @Argument(help: "The server, HOST:PORT (default: the last one used).")
@@ -65,8 +68,10 @@ struct ConnectCommand: AsyncParsableCommand {
             if interactive { notice("Type a line to talk; /help lists the commands.") }
 
             let console: any Console =
-                interactive ? try TerminalPrompt(palette: palette) : LineConsole(palette: palette)
-            let outcome = await InteractiveSession(session: session, console: console) { newName in
+                interactive
+                ? try TerminalPrompt(palette: palette, historyFile: InputHistoryFile(directory: directory))
+                : LineConsole(palette: palette)
+            let outcome = await InteractiveSession(session: session, console: console, name: name) { newName in
                 var renamed = remembered
                 renamed.name = newName
                 remember(renamed, in: directory)

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The options every command that connects shares: name, password file and server trust.
 struct ConnectionOptions: ParsableArguments {
-    @Option(help: "Your display name (default: the last one used with connect).")
+    @Option(help: "Your display name (default: the last one given to connect, or saved with /rename --save).")
     var name: String?
 
     @Option(help: "A file whose first line is the server password (it takes precedence over LABORATORY_PASSWORD).")

@@ -15,6 +15,10 @@ protocol Console: Sendable {
     func show(_ text: String, as style: Palette.Style)
     /// Changes the prompt shown before the user's input, if there is one.
     func setPrompt(_ prompt: String)
+    /// Changes the status line (room, members, latency), if there is one.
+    func setStatus(_ status: String)
+    /// Whether a status line is shown: only then is the latency measured in the background.
+    var showsStatus: Bool { get }
     /// Gives the terminal back as it was.
     func finish()
 }
@@ -43,6 +47,10 @@ final class LineConsole: Console {
     }
 
     func setPrompt(_ prompt: String) {}
+
+    func setStatus(_ status: String) {}
+
+    var showsStatus: Bool { false }
 
     func finish() {}
 }

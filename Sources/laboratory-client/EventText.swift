@@ -22,13 +22,18 @@ enum EventText {
     /// `name (#id)`.
     static func member(_ name: String, _ id: UInt64) -> String { "\(clean(name)) (#\(id))" }
 
-    /// A chat event as a line, styled as sent when it is ours.
-    static func chat(_ event: ChatEvent, me: UInt64) -> (text: String, style: Palette.Style) {
+    /// A chat event as a line, styled as sent when it is ours. A message names its sender as
+    /// `name (#id)` when `roster` has another member of the room with the same name.
+    static func chat(
+        _ event: ChatEvent, me: UInt64, roster: RoomRoster = RoomRoster()
+    ) -> (text: String, style: Palette.Style) {
         let room = clean(event.room ?? "")
         let who = member(event.name, event.from)
         switch event.kind {
         case .message:
-            return ("[\(room)] \(clean(event.name)): \(clean(event.text ?? ""))", event.from == me ? .sent : .received)
+            let shared = event.room.map { roster.isShared(event.name, by: event.from, in: $0) } ?? false
+            let sender = shared ? who : clean(event.name)
+            return ("[\(room)] \(sender): \(clean(event.text ?? ""))", event.from == me ? .sent : .received)
         case .joined:
             return ("* \(who) joined \(room)", .info)
         case .left:
@@ -41,10 +46,12 @@ enum EventText {
     }
 
     /// Any pushed event as a line; `nil` for the final `closed`, which the session reports itself.
-    static func event(_ event: ClientEvent, me: UInt64) -> (text: String, style: Palette.Style)? {
+    static func event(
+        _ event: ClientEvent, me: UInt64, roster: RoomRoster = RoomRoster()
+    ) -> (text: String, style: Palette.Style)? {
         switch event {
         case .service(let serviceEvent):
-            if let chatEvent = ChatEvent(serviceEvent) { return chat(chatEvent, me: me) }
+            if let chatEvent = ChatEvent(serviceEvent) { return chat(chatEvent, me: me, roster: roster) }
             return ("[\(clean(serviceEvent.service))] an event of \(serviceEvent.body.count) bytes", .info)
         case .serverStopping(let gracePeriod):
             return ("! the server is stopping; the session ends within \(gracePeriod)", .error)

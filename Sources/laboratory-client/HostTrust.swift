@@ -11,7 +11,9 @@ import NIOConcurrencyHelpers
 /// - a new key is recorded at once with `--accept-new`; otherwise the client asks (on a terminal)
 ///   or refuses (without one). To ask without the server's handshake deadline running, it first
 ///   connects with a policy that notes the key and refuses it, so nothing is sent, asks, records
-///   the answer, and then connects for real.
+///   the answer, and then connects for real. The server does not penalise that first connection
+///   (a look at the key, PROTOCOL.md §4: once per address a minute), so the user who accepts is
+///   let in with no penalty.
 struct HostTrust: Sendable {
     /// The known-hosts file.
     var knownHostsPath: String

@@ -1,5 +1,6 @@
 import LaboratoryClient
 import LaboratoryProtocol
+import NIOConcurrencyHelpers
 
 /// A connected session driven by lines from a ``Console``: plain lines are said in the current
 /// room (the last one joined) or sent to the echo service when there is none; slash commands
@@ -13,15 +14,59 @@ struct InteractiveSession: Sendable {
         case closed(String)
     }
 
+    /// What both the event printer and the command reader know: the rooms joined (the current
+    /// one last), who is in them, the display name and the latest round trip.
+    private struct View: Sendable {
+        var rooms: [String] = []
+        var roster = RoomRoster()
+        var name: String
+        var latency: Duration?
+    }
+
     let session: ClientSession
     let console: any Console
-    /// Called after a successful rename, to remember the new name.
+    /// Called after `/rename --save`, to remember the new name for the next connect.
     let renamed: @Sendable (String) -> Void
+    /// How often the status line's latency is measured.
+    var pingInterval: Duration = .seconds(5)
+    private let view: NIOLockedValueBox<View>
+
+    init(
+        session: ClientSession, console: any Console, name: String,
+        renamed: @escaping @Sendable (String) -> Void
+    ) {
+        self.session = session
+        self.console = console
+        self.renamed = renamed
+        view = NIOLockedValueBox(View(name: name))
+    }
 
     private var me: UInt64 { session.acceptance.connectionID }
 
-    /// Runs until the user quits, input ends, or the session closes.
+    /// Runs until the user quits, input ends, or the session closes; on a terminal, measures the
+    /// latency for the status line meanwhile.
     func run() async -> Outcome {
+        await withTaskGroup(of: Outcome?.self) { group in
+            if console.showsStatus {
+                showStatus()
+                group.addTask {
+                    await measureLatency()
+                    return nil
+                }
+            }
+            group.addTask { await converse() }
+            while let ended = await group.next() {
+                // The pings stop when the session ends; the conversation says how it ended.
+                guard let outcome = ended else { continue }
+                group.cancelAll()
+                return outcome
+            }
+            return .quit
+        }
+    }
+
+    /// Prints events and runs commands until the user quits, input ends, or the session closes.
+    private func converse() async -> Outcome {
         await withTaskGroup(of: Outcome?.self) { group in
             group.addTask { await printEvents() }
             group.addTask {
@@ -43,7 +88,14 @@ struct InteractiveSession: Sendable {
 
     private func printEvents() async -> Outcome {
         for await event in session.events {
-            if let (text, style) = EventText.event(event, me: me) {
+            let roster = view.withLockedValue { view in
+                if case .service(let serviceEvent) = event, let chatEvent = ChatEvent(serviceEvent) {
+                    view.roster.apply(chatEvent)
+                }
+                return view.roster
+            }
+            showStatus()
+            if let (text, style) = EventText.event(event, me: me, roster: roster) {
                 console.show(text, as: style)
             } else if case .closed(let reason) = event {
                 guard let reason else { return .closed("the connection closed") }
@@ -53,17 +105,40 @@ struct InteractiveSession: Sendable {
         return .closed("the connection closed")
     }
 
-    private func readCommands() async {
-        var rooms: [String] = []
-        for await line in console.input {
-            guard let command = SessionCommand(parsing: line) else { continue }
-            if command == .quit { return }
-            await perform(command, rooms: &rooms)
-            console.setPrompt(rooms.last.map { "\($0)> " } ?? "> ")
+    /// Measures the round trip with the protocol's ping every ``pingInterval`` for the status
+    /// line, until the session ends (only on a terminal: piped runs send nothing unasked).
+    private func measureLatency() async {
+        while !Task.isCancelled {
+            guard let roundTrip = try? await session.ping() else { return }
+            view.withLockedValue { $0.latency = roundTrip }
+            showStatus()
+            try? await Task.sleep(for: pingInterval)
         }
     }
 
-    private func perform(_ command: SessionCommand, rooms: inout [String]) async {
+    private func showStatus() {
+        guard console.showsStatus else { return }
+        let status = view.withLockedValue { view in
+            StatusLine(
+                name: view.name, id: me,
+                room: view.rooms.last.map { ($0, view.roster.count(in: $0)) }, latency: view.latency)
+        }
+        console.setStatus(status.text)
+    }
+
+    private func readCommands() async {
+        for await line in console.input {
+            guard let command = SessionCommand(parsing: line) else { continue }
+            if command == .quit { return }
+            await perform(command)
+            let current = view.withLockedValue { $0.rooms.last }
+            console.setPrompt(current.map { "\($0)> " } ?? "> ")
+            showStatus()
+        }
+    }
+
+    private func perform(_ command: SessionCommand) async {
+        let rooms = view.withLockedValue { $0.rooms }
         do {
             switch command {
             case .say(let text):
@@ -75,13 +150,19 @@ struct InteractiveSession: Sendable {
                 }
             case .join(let room):
                 let reply = try await session.chat(.join(room: room, after: nil))
-                rooms.removeAll { $0 == room }
-                rooms.append(room)
+                view.withLockedValue { view in
+                    view.rooms.removeAll { $0 == room }
+                    view.rooms.append(room)
+                    view.roster.joined(room, members: reply.members ?? [])
+                }
                 console.show("joined \(room); members: \(EventText.members(reply.members ?? [], me: me))", as: .info)
             case .leave(let room):
                 guard let room = room ?? rooms.last else { return report("you are in no room") }
                 _ = try await session.chat(.leave(room: room))
-                rooms.removeAll { $0 == room }
+                view.withLockedValue { view in
+                    view.rooms.removeAll { $0 == room }
+                    view.roster.left(room)
+                }
                 console.show("left \(room)", as: .info)
             case .rooms(let after):
                 // One page: a server may have thousands of rooms; /rooms NAME lists those after NAME.
@@ -98,10 +179,15 @@ struct InteractiveSession: Sendable {
             case .direct(let id, let text):
                 _ = try await session.chat(.direct(to: id, text: text))
                 console.show("[to #\(id)] \(text)", as: .sent)
-            case .rename(let name):
+            case .rename(let name, let save):
                 try await session.rename(to: name)
-                renamed(name)
-                console.show("you are now \(name)", as: .info)
+                view.withLockedValue { $0.name = name }
+                if save {
+                    renamed(name)
+                    console.show("you are now \(name) (saved for the next connect)", as: .info)
+                } else {
+                    console.show("you are now \(name)", as: .info)
+                }
             case .rekey:
                 try await session.rekey()
                 console.show("session keys renewed", as: .info)
@@ -109,8 +195,8 @@ struct InteractiveSession: Sendable {
                 console.show("server name: \(EventText.clean(try await session.serverName()))", as: .info)
             case .ping:
                 let roundTrip = try await session.ping()
-                let milliseconds = roundTrip.fractionalSeconds * 1000
-                console.show("pong in \((milliseconds * 100).rounded() / 100) ms", as: .info)
+                view.withLockedValue { $0.latency = roundTrip }
+                console.show("pong in \(StatusLine.milliseconds(roundTrip))", as: .info)
             case .help:
                 console.show(SessionCommand.helpText, as: .info)
             case .invalid(let message):

@@ -19,6 +19,8 @@ struct Palette: Sendable {
         case error
         /// The input prompt.
         case prompt
+        /// The status line above the prompt.
+        case status
     }
 
     /// Whether to colour at all.
@@ -39,6 +41,7 @@ struct Palette: Sendable {
             case .info: "33"
             case .error: "1;31"
             case .prompt: "1"
+            case .status: "7"
             }
         return "\u{1B}[\(code)m\(text)\u{1B}[0m"
     }

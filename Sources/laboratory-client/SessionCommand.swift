@@ -8,7 +8,9 @@ enum SessionCommand: Equatable, Sendable {
     case rooms(after: String?)
     case who(room: String?)
     case direct(to: UInt64, text: String)
-    case rename(String)
+    /// A new display name; `save` (`/rename --save NAME`) also makes it the name the next
+    /// `laboratory connect` uses.
+    case rename(String, save: Bool)
     case rekey
     case serverName
     case ping
@@ -26,12 +28,17 @@ enum SessionCommand: Equatable, Sendable {
           /rooms [AFTER]      list rooms and their member counts, a page at a time
           /who [ROOM]         list a room's members (default: the current one)
           /msg ID TEXT        send a direct message to connection ID
-          /rename NAME        change your display name
+          /rename NAME        change your display name for this session
+          /rename --save NAME change it and use it for the next connect too
           /rekey              renew the session keys
           /server-name        ask the server its name
-          /ping               measure a round trip
+          /ping               measure a round trip (the status line shows the latest)
           /help               show this help
-          /quit               leave (Ctrl-D on an empty line does too)
+          /quit               leave (Ctrl-D on an empty line does too; /exit is the same)
+        On a terminal: Left/Right, Home/End (Ctrl-A/Ctrl-E), Alt-B/Alt-F move; Backspace/Delete, \
+        Ctrl-W/Alt-D (word), Ctrl-U/Ctrl-K (to start/end) delete, Ctrl-Y puts it back; Up/Down \
+        (Ctrl-P/Ctrl-N) recall earlier lines (a line starting with a space is not remembered); \
+        Ctrl-L redraws; Ctrl-C quits. Start a line with // to say something that starts with /.
         """
 
     /// Parses a line; `nil` for a blank one.
@@ -65,8 +72,15 @@ enum SessionCommand: Equatable, Sendable {
                 self = .invalid("usage: /msg ID TEXT (ID is a connection number, as /who shows it)")
             }
         case ("msg", nil): self = .invalid("usage: /msg ID TEXT")
-        case ("rename", let name?): self = .rename(name)
-        case ("rename", nil): self = .invalid("usage: /rename NAME")
+        case ("rename", let name?):
+            if name == "--save" {
+                self = .invalid("usage: /rename --save NAME")
+            } else if name.hasPrefix("--save ") {
+                self = .rename(String(name.dropFirst("--save ".count)).trimmingSpaces, save: true)
+            } else {
+                self = .rename(name, save: false)
+            }
+        case ("rename", nil): self = .invalid("usage: /rename [--save] NAME")
         case ("rekey", _): self = .rekey
         case ("server-name", _): self = .serverName
         case ("ping", _): self = .ping

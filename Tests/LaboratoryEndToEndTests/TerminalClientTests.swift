@@ -8,9 +8,11 @@ struct TerminalClientTests {
     static let password = "terminal client password"
 
     /// A server on a free port; returns it with its address and key fingerprint.
-    private func startServer() async throws -> (server: ServerProcess, address: String, fingerprint: String) {
+    private func startServer(arguments: [String] = []) async throws -> (
+        server: ServerProcess, address: String, fingerprint: String
+    ) {
         let server = try ServerProcess(
-            arguments: ["--name", "Terminal Test"], environment: ["LABORATORY_PASSWORD": Self.password])
+            arguments: ["--name", "Terminal Test"] + arguments, environment: ["LABORATORY_PASSWORD": Self.password])
         let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
         let port = try #require(await server.value(after: "Listening on 127.0.0.1:").flatMap { Int($0) })
         return (server, "127.0.0.1:\(port)", fingerprint)
@@ -149,20 +151,35 @@ struct TerminalClientTests {
         #expect(again.stdout.contains("echo: plain words\n"))
         #expect(again.stdout.contains("you are now bea\n"))
         #expect(again.stdout.hasSuffix("bye\n"))
+        // A plain /rename is for this session only: the next connect is ada again.
+        let kept = try String(contentsOfFile: home.configDirectory + "/last.json", encoding: .utf8)
+        #expect(kept.contains("\"ada\"") && !kept.contains("\"bea\""))
+
+        // /rename --save is remembered for the next connect.
+        let saved = try await ClientProcess.run(
+            ["connect"], home: home, password: Self.password, input: "/rename --save cy\n")
+        #expect(saved.status == 0)
+        #expect(saved.stdout.contains("Connected to Terminal Test at \(address) as ada (#"))
+        #expect(saved.stdout.contains("you are now cy (saved for the next connect)\n"))
         let renamed = try String(contentsOfFile: home.configDirectory + "/last.json", encoding: .utf8)
-        #expect(renamed.contains("\"bea\""))
+        #expect(renamed.contains("\"cy\""))
+        let third = try await ClientProcess.run(["connect"], home: home, password: Self.password, input: "")
+        #expect(third.stdout.contains("Connected to Terminal Test at \(address) as cy (#"))
 
         server.interrupt()
         #expect(await server.waitForExit().status == 0)
     }
 
-    @Test("two interactive clients in tmux: confirm the key, type the password, chat, rename, who, quit")
+    @Test(
+        "two interactive clients in tmux: confirm the key (no penalty), type the password, edit, recall, chat, rename, who, quit"
+    )
     func interactive() async throws {
         guard let executable = TmuxServer.locate() else {
             Issue.record("tmux is not installed; this test drives the client on a real terminal and needs it")
             return
         }
-        let (server, address, fingerprint) = try await startServer()
+        // Debug logs: every penalty the server adds is logged, so the test can see that none was.
+        let (server, address, fingerprint) = try await startServer(arguments: ["--log-level", "debug"])
         let tmux = TmuxServer(executable: executable)
         defer { tmux.kill() }
         let adaHome = try ClientHome()
@@ -204,6 +221,45 @@ struct TerminalClientTests {
         try tmux.type("ada", "hello from ada")
         try #require(await tmux.waitFor("bob", "[lobby] ada: hello from ada"))
 
+        // The status line above the prompt: name, id, room, members and a measured round trip.
+        try #require(await tmux.waitFor("ada", " · lobby · 2 members · "))
+        let status = try #require(try tmux.screen("ada").dropLast().last)
+        #expect(status.hasPrefix("ada #") && status.hasSuffix(" ms"), "\(status)")
+
+        // Line editing: fix a typo at the start, add at the end, delete a word, move by word,
+        // cut to the end. What bob receives is the edited line.
+        try tmux.type("ada", "hllo wrld", enter: false)
+        try tmux.press("ada", "Home")
+        try tmux.press("ada", "Right")
+        try tmux.type("ada", "e", enter: false)
+        try tmux.press("ada", "End")
+        try tmux.press("ada", "C-w")
+        try tmux.type("ada", "there friend", enter: false)
+        try tmux.press("ada", "M-b")
+        try tmux.press("ada", "C-k")
+        try tmux.type("ada", "all", enter: false)
+        try #require(await tmux.waitFor("ada", "lobby> hello there all"))
+        try tmux.press("ada", "Left")
+        try tmux.press("ada", "BSpace")
+        try tmux.press("ada", "DC")
+        try tmux.type("ada", "L", enter: false)
+        try #require(await tmux.waitFor("ada", "lobby> hello there aL"))
+        try tmux.press("ada", "C-e")
+        try tmux.press("ada", "BSpace")
+        try tmux.press("ada", "BSpace")
+        try tmux.type("ada", "all")
+        try #require(await tmux.waitFor("bob", "[lobby] ada: hello there all"))
+        // History: Up recalls the line just sent, Enter sends it again.
+        try tmux.press("ada", "Up")
+        try #require(await tmux.waitFor("ada", "lobby> hello there all"))
+        #expect(try tmux.screen("ada").last == "lobby> hello there all")
+        try tmux.press("ada", "Enter")
+        try #require(
+            await poll { try tmux.screen("bob").filter { $0 == "[lobby] ada: hello there all" }.count == 2 })
+
+        try tmux.type("ada", "/help")
+        try #require(await tmux.waitFor("ada", "/rename --save NAME"))
+
         try tmux.type("bob", "/rename robert")
         try #require(await tmux.waitFor("bob", "you are now robert"))
         try #require(await tmux.waitFor("ada", "* bob (#"))
@@ -215,6 +271,20 @@ struct TerminalClientTests {
         let who = try #require(try tmux.screen("ada").first { $0.hasPrefix("members of lobby: ") })
         #expect(who.contains("ada (#") && who.contains(", you)") && who.contains("robert (#"))
 
+        // Two members called ada: their lines show their ids, and only while the names are shared.
+        let adaID = try #require(who.firstMatch(of: /ada \(#(\d+), you\)/).map { String($0.1) })
+        let bobID = try #require(who.firstMatch(of: /robert \(#(\d+)\)/).map { String($0.1) })
+        try tmux.type("bob", "/rename ada")
+        try #require(await tmux.waitFor("ada", "renamed to ada in lobby"))
+        try tmux.type("bob", "same name")
+        try #require(await tmux.waitFor("ada", "[lobby] ada (#\(bobID)): same name"))
+        try tmux.type("ada", "me too")
+        try #require(await tmux.waitFor("bob", "[lobby] ada (#\(adaID)): me too"))
+        try tmux.type("bob", "/rename bob")
+        try #require(await tmux.waitFor("ada", "renamed to bob in lobby"))
+        try tmux.type("bob", "apart again")
+        try #require(await tmux.waitFor("ada", "[lobby] bob: apart again"))
+
         try tmux.type("ada", "/quit")
         try tmux.type("bob", "/quit")
         for name in ["ada", "bob"] {
@@ -223,8 +293,34 @@ struct TerminalClientTests {
             #expect(status == 0, "\(name)'s screen:\n\(screen)")
         }
         #expect(try tmux.screen("ada").contains("bye"))
+        // The renames were for the session only: bob's next connect is bob, not ada.
+        let bobSettings = try String(contentsOfFile: bobHome.configDirectory + "/last.json", encoding: .utf8)
+        #expect(bobSettings.contains("\"bob\""))
+        // ada's lines are kept for her next session, readable by her only.
+        let historyPath = adaHome.configDirectory + "/history"
+        let history = try String(contentsOfFile: historyPath, encoding: .utf8)
+        #expect(history.hasSuffix("me too\n/quit\n"), "\(history)")
+        #expect(history.split(separator: "\n").filter { $0 == "hello there all" }.count == 1, "\(history)")
+        let mode = try FileManager.default.attributesOfItem(atPath: historyPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
 
         server.interrupt()
-        #expect(await server.waitForExit().status == 0)
+        let (serverStatus, log) = await server.waitForExit()
+        #expect(serverStatus == 0)
+        // ada's first use (the look at the key, the question, the real connection) earned no
+        // penalty, nor did anything else here.
+        let lines = log.split(separator: "\n")
+        #expect(!lines.contains { $0.hasSuffix(" penalty") }, "\(log)")
+        #expect(lines.contains { $0.hasSuffix("closed at the hello: a look at the key") }, "\(log)")
+    }
+
+    /// Polls `condition` every 100 ms for at most 30 s.
+    private func poll(_ condition: () throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if try condition() { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
     }
 }

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 import laboratory_client as lab
 from laboratory_client.known_hosts import endpoint_key
 
@@ -38,3 +40,12 @@ def test_add_keeps_comments_and_malformed_lines_and_replaces_the_entry(tmp_path)
     assert "# a comment\n" in text and "malformed-no-port SHA256:x\n" in text
     assert text.endswith("host.example:1 SHA256:replaced\n[::1]:12800 SHA256:new\n")
 
+
+
+def test_a_pin_of_another_form_is_refused_as_malformed_not_as_a_mismatch() -> None:
+    good = "SHA256:nO2VPNaB435XRdM5c4QblF/RZORoqE1J7ccwEdgC+8Q"  # PROTOCOL.md's test vector
+    assert lab.Pinned(good).fingerprint == good
+    for bad in ["SHA256:nope", good + "=", good[:-1], "sha256:" + good[7:], good[7:], "MD5:" + good[7:],
+                "SHA256:" + "-" * 43, " " + good]:
+        with pytest.raises(ValueError, match="is not a key fingerprint"):
+            lab.Pinned(bad)

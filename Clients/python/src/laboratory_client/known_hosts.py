@@ -11,6 +11,7 @@ counts."""
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,11 +80,25 @@ class ServerTrust(Protocol):
     def check(self, host: str, port: int, fingerprint: str) -> None: ...
 
 
+def is_well_formed_fingerprint(text: str) -> bool:
+    """Whether ``text`` has the form of a key fingerprint (PROTOCOL.md §4): ``SHA256:`` and the 43
+    characters of an unpadded standard base64 SHA-256 digest. The Swift clients check the same."""
+    return re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", text) is not None
+
+
 @dataclass(frozen=True)
 class Pinned:
-    """Accept only the key with this fingerprint (``SHA256:...``)."""
+    """Accept only the key with this fingerprint (``SHA256:...``, as the server prints it). A pin
+    of any other form raises ``ValueError`` at once: a typo must not read as a key mismatch."""
 
     fingerprint: str
+
+    def __post_init__(self) -> None:
+        if not is_well_formed_fingerprint(self.fingerprint):
+            raise ValueError(
+                f"{self.fingerprint!r} is not a key fingerprint; give it as the server prints it: "
+                "SHA256: and 43 base64 characters"
+            )
 
     def check(self, host: str, port: int, fingerprint: str) -> None:
         if fingerprint != self.fingerprint:
