@@ -1,4 +1,4 @@
-// swift-tools-version:6.1
+// swift-tools-version:6.2
 // Performance tooling for Laboratory, kept out of the main package so that users of the library
 // never resolve or build the benchmark dependencies. See Docs/PERFORMANCE.md and scripts/bench.
 import PackageDescription

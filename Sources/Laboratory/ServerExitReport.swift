@@ -45,10 +45,12 @@ extension ExitReport {
 
     private static func status(for error: StateFileError) -> ProcessExitStatus {
         switch (error.kind, error.systemError) {
-        case (_, ENOENT?): return .noInput
         case (_, EACCES?), (_, EPERM?), (.insecureDirectory, _): return .noPermission
+        // A file or folder that cannot be created, whatever the reason (mkdir's ENOENT included).
+        case (.writeFailed, _): return .cannotCreate
+        case (_, ENOENT?): return .noInput
         case (.empty, _), (.notText, _), (.invalidKey, _): return .dataError
-        case (.notADirectory, _), (.writeFailed, _): return .cannotCreate
+        case (.notADirectory, _): return .cannotCreate
         default: return .ioError
         }
     }

@@ -54,12 +54,17 @@ struct HostTrust: Sendable {
             known = try KnownHostsFile(path: knownHostsPath).fingerprint(for: endpoint.knownHostsKey)
         } catch {
             throw CommandFailure(
-                "could not read the known-hosts file \(knownHostsPath): \(error); fix or move it away",
-                status: .ioError)
+                "could not read the known-hosts file \(knownHostsPath): \(FileErrorText.reason(error)); "
+                    + "fix or move it away", status: .ioError)
         }
         let recording = ServerTrust.knownHosts(file: knownHostsPath)
         if known != nil || acceptNew {
-            let session = try await open(endpoint, password: password(), name: name, recording)
+            let session: ClientSession
+            if known == nil {
+                session = try await openRecordingNewKey(endpoint, password: password(), name: name)
+            } else {
+                session = try await open(endpoint, password: password(), name: name, recording)
+            }
             if known == nil {
                 notice("Recorded the new server key \(session.serverFingerprint) for \(endpoint) in \(knownHostsPath)")
             }
@@ -81,7 +86,7 @@ struct HostTrust: Sendable {
             var file = try KnownHostsFile(path: knownHostsPath)
             try file.add(endpoint: endpoint.knownHostsKey, fingerprint: fingerprint)
         } catch {
-            throw CommandFailure("could not record the key in \(knownHostsPath): \(error)", status: .cannotCreate)
+            throw Self.cannotRecord(in: knownHostsPath, FileErrorText.reason(error))
         }
         // The file now holds the confirmed key: a server presenting another one is refused.
         return try await open(endpoint, password: password(), name: name, recording)
@@ -92,6 +97,39 @@ struct HostTrust: Sendable {
     {
         try await ClientSession.connect(
             host: endpoint.host, port: endpoint.port, password: password, name: name, trust: trust)
+    }
+
+    /// Connects, recording the server's new key in the known-hosts file as the library's
+    /// known-hosts policy would (before anything is sent), except that a file that cannot be
+    /// written is reported as such (EX_CANTCREAT), not as a key mismatch.
+    private func openRecordingNewKey(_ endpoint: Endpoint, password: String, name: String) async throws
+        -> ClientSession
+    {
+        let path = knownHostsPath
+        let failure = NIOLockedValueBox<String?>(nil)
+        let recordNew = ServerTrust.custom { fingerprint, key in
+            do {
+                var file = try KnownHostsFile(path: path)
+                if let known = file.fingerprint(for: key) { return known == fingerprint }  // recorded meanwhile
+                try file.add(endpoint: key, fingerprint: fingerprint)
+                return true
+            } catch {
+                failure.withLockedValue { $0 = FileErrorText.reason(error) }
+                return false
+            }
+        }
+        do {
+            return try await open(endpoint, password: password, name: name, recordNew)
+        } catch let error as ClientError where error.code == .serverKeyMismatch {
+            guard let reason = failure.withLockedValue({ $0 }) else { throw error }
+            throw Self.cannotRecord(in: path, reason)
+        }
+    }
+
+    private static func cannotRecord(in path: String, _ reason: String) -> CommandFailure {
+        CommandFailure(
+            "cannot record the server's key in the known-hosts file \(path): \(reason); nothing was sent; check "
+                + "that its folder exists and may be written, or choose another --known-hosts", status: .cannotCreate)
     }
 
     /// Learns the server's fingerprint without sending anything: the policy notes it and refuses.

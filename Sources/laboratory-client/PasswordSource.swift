@@ -29,8 +29,13 @@ enum PasswordSource {
     /// The first line of `file`, warning on standard error when others may read it.
     private static func read(_ file: String) throws -> String {
         let descriptor = open(file, O_RDONLY | O_CLOEXEC)
-        let code = descriptor < 0 ? errno : 0
-        if descriptor >= 0 { close(descriptor) }
+        var code = descriptor < 0 ? errno : 0
+        if descriptor >= 0 {
+            // A directory opens, but is no password file (EISDIR, not "not UTF-8 text").
+            var information = stat()
+            if fstat(descriptor, &information) == 0, information.st_mode & S_IFMT == S_IFDIR { code = EISDIR }
+            close(descriptor)
+        }
         let text: String
         do {
             guard code == 0 else { throw POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO) }

@@ -28,6 +28,7 @@ struct ServerExitReportTests {
             (StateFileError(.invalidKey, path: "/p", "not a key"), .dataError),
             (StateFileError(.notADirectory, path: "/p", "not a directory"), .cannotCreate),
             (StateFileError(.writeFailed, path: "/p", "disk full", systemError: ENOSPC), .cannotCreate),
+            (StateFileError(.writeFailed, path: "/proc/p", "mkdir: no such file", systemError: ENOENT), .cannotCreate),
             (StateFileError(.writeFailed, path: "/p", "denied", systemError: EACCES), .noPermission),
             (StateFileError(.insecureDirectory, path: "/p", "open to others"), .noPermission),
         ])

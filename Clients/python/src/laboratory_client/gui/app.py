@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import queue
+import sys
 import tkinter as tk
 from pathlib import Path
 from tkinter import ttk
@@ -421,11 +423,34 @@ class LaboratoryWindow:
         self.root.destroy()
 
 
+# The exit status when no window can be opened (no display): sysexits' EX_UNAVAILABLE, as the
+# Swift executables use for a service that is not there (README.md, "Desktop client").
+EXIT_NO_DISPLAY = 69
+
+
+def no_display_message(error: tk.TclError, display: str | None) -> str:
+    """The one line ``laboratory-gui`` ends with when Tk cannot open a window."""
+    if not display:
+        return (
+            "laboratory-gui: cannot open a window: no display (DISPLAY is not set); "
+            "run it in a graphical session, or set DISPLAY to an X server"
+        )
+    reason = " ".join(str(error).split())
+    return (
+        f"laboratory-gui: cannot open a window on display {display!r}: {reason}; "
+        "check that the X server is running and that you may use it"
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="laboratory-gui", description="Laboratory desktop client")
     parser.add_argument("--known-hosts", type=Path, help="known-hosts file (default: ~/.config/laboratory/known_hosts)")
     arguments = parser.parse_args(argv)
-    root = tk.Tk()
+    try:
+        root = tk.Tk()
+    except tk.TclError as error:
+        print(no_display_message(error, os.environ.get("DISPLAY")), file=sys.stderr)
+        raise SystemExit(EXIT_NO_DISPLAY) from None
     LaboratoryWindow(root, known_hosts_path=arguments.known_hosts)
     root.mainloop()
 
