@@ -105,7 +105,9 @@ function connect(acceptFingerprint = null) {
     return showProblem(error.message);
   }
   state.connection = connection;
-  connection.addEventListener("hello", (e) => showFingerprint(e.detail.fingerprint));
+  // The header shows a key only once it is trusted; an unknown or changed key is shown in its own
+  // prompt or alert instead.
+  connection.addEventListener("hello", (e) => (e.detail.pin === "trusted" ? showFingerprint(e.detail.fingerprint) : hideFingerprint()));
   connection.addEventListener("accepted", (e) => onAccepted(connection, e.detail));
   connection.addEventListener("event", (e) => onEvent(e.detail));
   connection.addEventListener("keyUpdate", (e) => {
@@ -381,6 +383,10 @@ function renderMembers() {
 function showFingerprint(fingerprint) {
   $("fingerprint").textContent = fingerprint;
   $("server-identity").hidden = false;
+}
+
+function hideFingerprint() {
+  $("server-identity").hidden = true;
 }
 
 function setStatus(text) {
