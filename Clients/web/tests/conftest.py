@@ -29,6 +29,7 @@ WEB_ROOT = HERE.parent
 REPO_ROOT = WEB_ROOT.parents[1]
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(REPO_ROOT / "Clients" / "python" / "tests"))  # the server helpers
+sys.path.insert(0, str(REPO_ROOT / "Clients" / "python" / "src"))  # this checkout's Python client, the TCP peer
 
 from bridge import WebBridge  # noqa: E402
 from laboratory_server import PASSWORD, LineReader, server_binary  # noqa: E402

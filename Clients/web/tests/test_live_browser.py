@@ -215,6 +215,7 @@ def test_changed_server_key_is_refused(browser, web_server):
     assert text_of(driver, "alert-endpoint") == web_server.ws_url
     assert pinned in text_of(driver, "status") and web_server.fingerprint in text_of(driver, "status")
     assert pins(driver) == {web_server.ws_url: pinned}
+    assert not visible(driver, "server-identity"), "the untrusted key is shown as the server's"
     assert not visible(driver, "chat")
     if before is not None:
         new = bridge_connections(web_server)[len(before):]
