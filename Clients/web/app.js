@@ -3,7 +3,7 @@
 // connection's events into text on the page, and reconnects after a lost connection.
 import { backoffDelay } from "./lib/backoff.js";
 import { fromUtf8 } from "./lib/bytes.js";
-import { Chat, CHAT_SERVICE, parseChatEvent, roomNameProblem } from "./lib/chat.js";
+import { Chat, CHAT_SERVICE, ChatError, parseChatEvent, roomNameProblem } from "./lib/chat.js";
 import { CloseCode, closeCodeName, Status } from "./lib/codes.js";
 import { Connection } from "./lib/connection.js";
 import { displayNameProblem, displayText } from "./lib/names.js";
@@ -81,6 +81,7 @@ function onConnect(event) {
   localStorage.setItem(URL_KEY, url);
   $("password").value = ""; // kept in memory only, for reconnecting
   state.wanted = { url, name, password, endpoint };
+  $("close-reason").hidden = true;
   state.attempt = 0;
   state.rooms.clear();
   state.currentRoom = null;
@@ -95,8 +96,7 @@ function connect(acceptFingerprint = null) {
   if (!wanted) return;
   $("trust-prompt").hidden = true;
   $("key-alert").hidden = true;
-  $("close-reason").hidden = true;
-  setStatus(`Connecting to ${wanted.endpoint}…`);
+  setStatus(state.attempt > 0 ? `Reconnecting to ${wanted.endpoint} (attempt ${state.attempt})…` : `Connecting to ${wanted.endpoint}…`);
   document.body.dataset.state = "connecting";
   let connection;
   try {
@@ -145,6 +145,7 @@ function disconnect() {
 async function onAccepted(connection, { acceptance, fingerprint }) {
   state.attempt = 0;
   state.chat = new Chat(connection);
+  $("close-reason").hidden = true;
   document.body.dataset.state = "accepted";
   setStatus(`Connected to ${acceptance.serverName} as ${state.wanted?.name}.`);
   showFingerprint(fingerprint);
@@ -197,6 +198,7 @@ function onClosed(connection, reason) {
     return;
   }
   const delay = backoffDelay(state.attempt++, { refused: reason.code === CloseCode.refused });
+  notice(`${text}. Reconnecting in ${Math.ceil(delay / 1000)} s (attempt ${state.attempt}).`);
   setStatus(`Connection lost; reconnecting in ${Math.ceil(delay / 1000)} s (attempt ${state.attempt}).`);
   document.body.dataset.state = "reconnecting";
   state.retryTimer = setTimeout(() => connect(), delay);
@@ -205,8 +207,21 @@ function onClosed(connection, reason) {
 // ---- Chat -------------------------------------------------------------------------------------
 
 async function joinRoom(room, after = undefined) {
-  const reply = await state.chat.join(room, after);
+  // The room is wanted from the moment it is asked for: if the connection drops before the reply,
+  // the reconnection joins it. Only the server's refusal forgets it.
   const info = state.rooms.get(room) ?? { lastSequence: undefined, members: new Map() };
+  state.rooms.set(room, info);
+  let reply;
+  try {
+    reply = await state.chat.join(room, after);
+  } catch (error) {
+    if (error instanceof ChatError) {
+      state.rooms.delete(room);
+      if (state.currentRoom === room) state.currentRoom = null;
+      renderRooms();
+    }
+    throw error;
+  }
   info.members = new Map((reply.members ?? []).map((m) => [String(m.id), m.name]));
   if (typeof reply.next === "string") {
     for (const m of await state.chat.who(room)) info.members.set(String(m.id), m.name);
@@ -216,7 +231,6 @@ async function joinRoom(room, after = undefined) {
   }
   if (reply.missedFrom !== undefined) notice(`Missed events ${reply.missedFrom} to ${reply.missedTo} in ${room}.`);
   if (typeof reply.sequence === "number") info.lastSequence = Math.max(info.lastSequence ?? 0, reply.sequence);
-  state.rooms.set(room, info);
   if (state.currentRoom === null) state.currentRoom = room;
   renderRooms();
 }

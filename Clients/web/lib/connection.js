@@ -111,7 +111,12 @@ export class Connection extends EventTarget {
     this.requireSession();
     const { id, actions } = make(this.session);
     const promise = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.perform(actions);
+    try {
+      this.perform(actions);
+    } catch (error) {
+      this.pending.delete(id); // nothing was sent (a message too large to send)
+      throw error;
+    }
     return promise;
   }
 
@@ -242,7 +247,9 @@ export class Connection extends EventTarget {
   }
 
   transmit(payload) {
-    if (this.socket.readyState !== 1) throw new Error("the connection is not open");
+    // A socket that is closing drops what is sent; its close event ends the connection with the
+    // transport's reason (so the page reconnects), rather than this send with an error of ours.
+    if (this.socket.readyState !== 1) return;
     this.socket.send(payload);
   }
 

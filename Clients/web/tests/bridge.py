@@ -33,6 +33,7 @@ class RelayedConnection:
     server_messages: int = 0
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     writer: asyncio.StreamWriter | None = None
+    close_sent: bool = False
 
 
 class WebBridge:
@@ -151,7 +152,7 @@ class WebBridge:
         try:
             tcp_reader, tcp_writer = await asyncio.open_connection(self.server_host, self.server_port)
         except OSError:
-            await self._send_ws(writer, 0x8, struct.pack(">H", 1011) + b"server unreachable")
+            await self._send_close(writer, connection, struct.pack(">H", 1011) + b"server unreachable")
             connection.ended.set()
             return
         lock = asyncio.Lock()
@@ -179,13 +180,13 @@ class WebBridge:
                 (length,) = struct.unpack(">Q", await reader.readexactly(8))
             if not masked or length > MAX_PAYLOAD:
                 async with lock:
-                    await self._send_ws(writer, 0x8, struct.pack(">H", 1002))
+                    await self._send_close(writer, connection, struct.pack(">H", 1002))
                 break
             mask = await reader.readexactly(4)
             data = bytes(b ^ mask[i % 4] for i, b in enumerate(await reader.readexactly(length)))
             if opcode == 0x8:  # close: end the TCP connection's sending side, answer the close
                 async with lock:
-                    await self._send_ws(writer, 0x8, data[:2])
+                    await self._send_close(writer, connection, data[:2])
                 if tcp_writer.can_write_eof():
                     tcp_writer.write_eof()
                 break
@@ -197,7 +198,7 @@ class WebBridge:
                 continue
             if opcode == 0x1:
                 async with lock:
-                    await self._send_ws(writer, 0x8, struct.pack(">H", 1003) + b"binary messages only")
+                    await self._send_close(writer, connection, struct.pack(">H", 1003) + b"binary messages only")
                 break
             message += data
             if not fin:
@@ -219,9 +220,16 @@ class WebBridge:
             pass
         async with lock:
             try:
-                await self._send_ws(writer, 0x8, struct.pack(">H", 1000))
+                await self._send_close(writer, connection, struct.pack(">H", 1000))
             except ConnectionError:
                 pass
+
+    async def _send_close(self, writer, connection: RelayedConnection, payload: bytes) -> None:
+        """A WebSocket close frame, at most once per connection."""
+        if connection.close_sent:
+            return
+        connection.close_sent = True
+        await self._send_ws(writer, 0x8, payload)
 
     @staticmethod
     async def _send_ws(writer, opcode: int, payload: bytes) -> None:

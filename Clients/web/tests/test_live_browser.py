@@ -23,7 +23,7 @@ WAIT = 30  # seconds; a live handshake includes RSA work on a busy machine
 
 def wait_until(driver, condition, message: str, timeout: float = WAIT):
     try:
-        return WebDriverWait(driver, timeout).until(lambda d: condition(d))
+        return WebDriverWait(driver, timeout, poll_frequency=0.1).until(lambda d: condition(d))
     except Exception as error:
         status = driver.find_element(By.ID, "status").text
         reason = driver.find_element(By.ID, "close-reason").text
@@ -173,6 +173,8 @@ def test_handshake_chat_rename_rekey_reconnect(browser, web_server):
                    "no message after the key update")
 
         save_screenshot(driver, "chat")
+        problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert problems == [], f"errors in the page's console: {problems}"
 
     # Close reasons: leaving ends the session with the server's code 1 and no reconnection.
     driver.find_element(By.ID, "disconnect-button").click()
@@ -193,13 +195,17 @@ def test_reconnects_after_a_lost_connection(browser, web_server):
         tcp.chat.join("resume")
         submit_form(driver, "room-name", "resume")
         first = next_chat(tcp, lambda e: e.kind == "joined" and e.name == "Rejoiner")
+        wait_until(driver, lambda d: sorted(members(d)) == ["Rejoiner", "Watcher"], "the join's reply was not shown")
         assert web_server.bridge.drop_all() == 1
-        wait_until(driver, lambda d: "reconnecting in" in text_of(d, "status"), "no reconnection announced")
-        assert "code 12, peer closed" in text_of(driver, "close-reason")
+        wait_until(driver, lambda d: any("(code 12, peer closed): the connection was lost" in line and "Reconnecting in" in line
+                                         for line in log_lines(d, "notice")), "no reconnection announced")
         # Said while the page is away: replayed when it rejoins with `after`.
         tcp.chat.say("resume", "while you were away")
         wait_until(driver, lambda d: page_state(d) == "accepted", "the page did not reconnect")
-        rejoined = next_chat(tcp, lambda e: e.kind == "joined" and e.name == "Rejoiner")
+        try:
+            rejoined = next_chat(tcp, lambda e: e.kind == "joined" and e.name == "Rejoiner")
+        except AssertionError as error:
+            raise AssertionError(f"{error}; the page's log: {log_lines(driver, 'notice')}, status {text_of(driver, 'status')!r}") from None
         assert rejoined.sender != first.sender
         wait_until(driver, lambda d: any("while you were away" in line for line in log_lines(d, "message")),
                    "the message missed while away was not replayed")
