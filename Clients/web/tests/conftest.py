@@ -37,6 +37,8 @@ from laboratory_server import PASSWORD, LineReader, server_binary  # noqa: E402
 WEB_TRANSPORT = os.environ.get("LABORATORY_WEB_TRANSPORT", "bridge")  # "bridge" or "gateway"
 GATEWAY_LINE = r"HTTP listening on (\S+):(\d+)"  # what the server prints for its HTTP listener
 ARTIFACTS = WEB_ROOT / "test-artifacts"
+KEEPALIVE_SECONDS = 1
+IDLE_TIMEOUT_SECONDS = 5
 
 
 @dataclass
@@ -67,7 +69,12 @@ class WebServer:
 
 def start_web_server(state_dir: Path) -> WebServer:
     state_dir.mkdir(parents=True, exist_ok=True)
-    command = [str(server_binary()), "--port", "0", "--state-dir", str(state_dir), "--log-level", "warning"]
+    # Pings after 1 s of silence and a 5 s idle timeout, so that a page that did not answer pings
+    # would be dropped within the tests (test_live_browser.test_answers_keepalive_pings).
+    command = [
+        str(server_binary()), "--port", "0", "--state-dir", str(state_dir), "--log-level", "warning",
+        "--keepalive-interval", str(KEEPALIVE_SECONDS), "--idle-timeout", str(IDLE_TIMEOUT_SECONDS),
+    ]
     if WEB_TRANSPORT == "gateway":
         command += ["--http-port", "0"]
     process = subprocess.Popen(
@@ -79,7 +86,8 @@ def start_web_server(state_dir: Path) -> WebServer:
         fingerprint = output.wait_for(r"Host key fingerprint: (SHA256:\S+)").group(1)
         host, port = output.wait_for(r"Listening on (\S+):(\d+)").groups()
         if WEB_TRANSPORT == "gateway":
-            http_host, http_port = output.wait_for(GATEWAY_LINE).groups()
+            earlier = next((m for m in map(re.compile(GATEWAY_LINE).search, output.seen) if m), None)
+            http_host, http_port = (earlier or output.wait_for(GATEWAY_LINE)).groups()
             origin = f"http://{http_host}:{http_port}"
             bridge = None
             ws_url = f"ws://{http_host}:{http_port}/v1/ws"

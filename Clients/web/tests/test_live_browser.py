@@ -15,7 +15,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from conftest import PASSWORD, save_screenshot
+from conftest import IDLE_TIMEOUT_SECONDS, PASSWORD, save_screenshot
 from laboratory_client import Pinned, blocking
 
 WAIT = 30  # seconds; a live handshake includes RSA work on a busy machine
@@ -213,6 +213,31 @@ def test_reconnects_after_a_lost_connection(browser, web_server):
         assert next_chat(tcp, lambda e: e.kind == "message" and e.name == "Rejoiner").text == "back again"
         assert text_of(driver, "fingerprint") == web_server.fingerprint
         save_screenshot(driver, "reconnected")
+
+
+def test_answers_keepalive_pings(browser, web_server):
+    """The server pings after 1 s of silence and drops a session silent for 5 s (conftest.py): a
+    page left alone longer than that stays connected because it answers every ping."""
+    driver = browser
+    open_page(driver, web_server, "Idler")
+    driver.execute_script(
+        "localStorage.setItem('laboratory.pinnedKeys', JSON.stringify({[arguments[0]]: arguments[1]}))",
+        web_server.ws_url, web_server.fingerprint,
+    )
+    connect(driver)
+    wait_until(driver, lambda d: page_state(d) == "accepted", "the session was not accepted")
+    relayed = web_server.bridge.connections[-1] if web_server.bridge else None
+    sent_before = relayed.client_messages if relayed else 0
+    connection_id = driver.execute_script("return document.getElementById('connection-id').textContent")
+    time.sleep(IDLE_TIMEOUT_SECONDS + 2)  # the time passing is what is tested: nothing to await
+    assert page_state(driver) == "accepted", text_of(driver, "close-reason")
+    assert driver.execute_script("return document.getElementById('connection-id').textContent") == connection_id, \
+        f"the session was replaced (dropped and reconnected): {log_lines(driver, 'notice')}"
+    assert not any("idle timeout" in line for line in log_lines(driver, "notice"))
+    if relayed:
+        assert relayed.client_messages - sent_before >= IDLE_TIMEOUT_SECONDS, "the page sent too few pongs"
+    submit_form(driver, "message-text", "still here")
+    wait_until(driver, lambda d: any("echo: still here" in line for line in log_lines(d, "notice")), "no echo")
 
 
 def wrong_fingerprint(fingerprint: str) -> str:
