@@ -8,6 +8,7 @@ import { CloseCode, closeCodeName, Status } from "./lib/codes.js";
 import { Connection } from "./lib/connection.js";
 import { displayNameProblem, displayText } from "./lib/names.js";
 import { endpointOf, PinStore } from "./lib/trust.js";
+import { addLine, hideFingerprint, notice, renderMembers, renderRooms, setStatus, showFingerprint } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 const pins = new PinStore();
@@ -85,7 +86,7 @@ function onConnect(event) {
   state.attempt = 0;
   state.rooms.clear();
   state.currentRoom = null;
-  renderRooms();
+  renderRooms(state);
   $("messages").replaceChildren();
   connect();
 }
@@ -218,7 +219,7 @@ async function joinRoom(room, after = undefined) {
     if (error instanceof ChatError) {
       state.rooms.delete(room);
       if (state.currentRoom === room) state.currentRoom = null;
-      renderRooms();
+      renderRooms(state);
     }
     throw error;
   }
@@ -232,7 +233,7 @@ async function joinRoom(room, after = undefined) {
   if (reply.missedFrom !== undefined) notice(`Missed events ${reply.missedFrom} to ${reply.missedTo} in ${room}.`);
   if (typeof reply.sequence === "number") info.lastSequence = Math.max(info.lastSequence ?? 0, reply.sequence);
   if (state.currentRoom === null) state.currentRoom = room;
-  renderRooms();
+  renderRooms(state);
 }
 
 async function onJoin(event) {
@@ -244,7 +245,7 @@ async function onJoin(event) {
     await joinRoom(room);
     state.currentRoom = room;
     $("room-name").value = "";
-    renderRooms();
+    renderRooms(state);
     $("message-text").focus();
   } catch (error) {
     notice(`Could not join ${room}: ${error.message}`);
@@ -261,7 +262,7 @@ async function onLeave() {
   }
   state.rooms.delete(room);
   state.currentRoom = state.rooms.keys().next().value ?? null;
-  renderRooms();
+  renderRooms(state);
 }
 
 async function onSay(event) {
@@ -330,81 +331,7 @@ function onEvent({ service, body }) {
     default:
       return;
   }
-  renderMembers();
-}
-
-// ---- Rendering --------------------------------------------------------------------------------
-
-function addLine(kind, text, from = null, event = null) {
-  const item = document.createElement("li");
-  item.className = kind === "notice" ? "notice" : kind;
-  item.dataset.kind = event?.kind ?? kind;
-  if (event?.room) item.dataset.room = event.room;
-  if (from !== null) {
-    const name = document.createElement("span");
-    name.className = "name";
-    name.textContent = `${from}: `;
-    item.append(name);
-  }
-  const body = document.createElement("span");
-  body.className = "text";
-  body.textContent = displayText(text);
-  item.append(body);
-  const log = $("messages");
-  log.append(item);
-  while (log.children.length > 1000) log.firstElementChild.remove();
-  log.scrollTop = log.scrollHeight;
-}
-
-function notice(text) {
-  addLine("notice", text);
-}
-
-function renderRooms() {
-  const list = $("rooms");
-  list.replaceChildren();
-  for (const room of state.rooms.keys()) {
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.textContent = room;
-    button.dataset.room = room;
-    button.setAttribute("aria-current", String(room === state.currentRoom));
-    button.addEventListener("click", () => {
-      state.currentRoom = room;
-      renderRooms();
-    });
-    item.append(button);
-    list.append(item);
-  }
-  $("current-room").textContent = state.currentRoom ?? "none (messages go to the echo service)";
-  $("leave-button").disabled = state.currentRoom === null;
-  renderMembers();
-}
-
-function renderMembers() {
-  const list = $("members");
-  list.replaceChildren();
-  const info = state.currentRoom ? state.rooms.get(state.currentRoom) : null;
-  for (const [id, name] of info?.members ?? []) {
-    const item = document.createElement("li");
-    item.dataset.id = id;
-    item.textContent = displayText(name);
-    list.append(item);
-  }
-}
-
-function showFingerprint(fingerprint) {
-  $("fingerprint").textContent = fingerprint;
-  $("server-identity").hidden = false;
-}
-
-function hideFingerprint() {
-  $("server-identity").hidden = true;
-}
-
-function setStatus(text) {
-  $("status").textContent = text;
+  renderMembers(state);
 }
 
 function showProblem(text) {

@@ -70,15 +70,20 @@ def connect(driver) -> None:
     driver.find_element(By.ID, "connect-button").click()
 
 
+def texts(driver, selector: str) -> list[str]:
+    """The text of every element matching ``selector``, read in one script (the page re-renders
+    its lists, so element handles could go stale between two calls)."""
+    return driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]), (e) => e.textContent)", selector
+    )
+
+
 def log_lines(driver, kind: str) -> list[str]:
-    return [
-        element.text
-        for element in driver.find_elements(By.CSS_SELECTOR, f"#messages li[data-kind='{kind}']")
-    ]
+    return texts(driver, f"#messages li[data-kind='{kind}']")
 
 
 def members(driver) -> list[str]:
-    return [element.text for element in driver.find_elements(By.CSS_SELECTOR, "#members li")]
+    return texts(driver, "#members li")
 
 
 def next_chat(session, predicate, timeout: float = WAIT):
