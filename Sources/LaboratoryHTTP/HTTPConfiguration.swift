@@ -9,9 +9,15 @@ public struct HTTPConfiguration: Sendable {
     /// The port to bind; 0 picks a free one (see ``HTTPListener/localAddress``).
     public var port: Int
 
-    /// A configuration for `port` on `host` (the loopback address unless given).
-    public init(host: String = "127.0.0.1", port: Int) {
+    /// The folder of the browser client (`Clients/web` in the repository) to serve at `/`, or
+    /// `nil` (the default) to serve no page. Its `tests/` folder is never served.
+    public var webRoot: String?
+
+    /// A configuration for `port` on `host` (the loopback address unless given), serving the
+    /// browser client from `webRoot` if given.
+    public init(host: String = "127.0.0.1", port: Int, webRoot: String? = nil) {
         self.host = host
         self.port = port
+        self.webRoot = webRoot
     }
 }

@@ -3,8 +3,13 @@ import Laboratory
 
 /// The routes of one ``HTTPListener``, each group added by the file named after it.
 enum HTTPRouter {
-    static func make(context: LaboratoryListenerContext, state: HTTPListenerState) -> Router<HTTPRequestContext> {
+    static func make(
+        configuration: HTTPConfiguration, context: LaboratoryListenerContext, state: HTTPListenerState
+    ) -> Router<HTTPRequestContext> {
         let router = Router(context: HTTPRequestContext.self)
+        if let webRoot = configuration.webRoot {
+            WebClientRoutes.add(to: router, webRoot: webRoot, logger: context.logger)
+        }
         HealthRoutes.add(to: router, state: state)
         return router
     }
