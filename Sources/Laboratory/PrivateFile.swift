@@ -78,7 +78,7 @@ enum PrivateFile {
         let text = String(cString: strerror(code))
         switch code {
         case EACCES, EPERM: return "\(text) (check its owner and mode; the server needs to read it)"
-        case EISDIR: return "\(text) (it is a directory, not a file)"
+        case EISDIR: return "\(text) (give the path of a file)"
         case ENOSPC, EDQUOT: return "\(text) (free some space)"
         default: return text
         }
