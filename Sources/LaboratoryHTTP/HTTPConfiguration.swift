@@ -8,6 +8,8 @@ public struct HTTPConfiguration: Sendable {
     public var host: String
     /// The port to bind; 0 picks a free one (see ``HTTPListener/localAddress``).
     public var port: Int
+    /// The admin API under `/admin/…`; off (`nil`) by default. See ``AdminConfiguration``.
+    public var admin: AdminConfiguration?
 
     /// A configuration for `port` on `host` (the loopback address unless given).
     public init(host: String = "127.0.0.1", port: Int) {

@@ -39,7 +39,7 @@ public final class HTTPListener: LaboratoryListener {
     /// denied, an unknown host) if it cannot bind.
     public func bind(context: LaboratoryListenerContext) async throws -> Bound {
         let state = HTTPListenerState()
-        let router = HTTPRouter.make(context: context, state: state)
+        let router = HTTPRouter.make(context: context, state: state, configuration: configuration)
         let (running, started) = AsyncStream.makeStream(of: SocketAddress?.self)
         let application = Application(
             router: router,
