@@ -19,8 +19,8 @@ struct AdmissionBans {
     /// same pattern. Returns false if the pattern is neither, or if the list is full of bans that
     /// have not expired.
     mutating func add(_ pattern: String, until: ContinuousClock.Instant, now: ContinuousClock.Instant) -> Bool {
-        guard let matcher = AddressPattern(pattern),
-            SourceAddress.parse(pattern.split(separator: "/")[0].description) != nil
+        // An address or a block only: `AddressPattern` would also take any text as an exact match.
+        guard let matcher = AddressPattern(pattern), SourceAddress.parse(String(pattern.prefix { $0 != "/" })) != nil
         else { return false }
         bans.removeAll { $0.ban.pattern == pattern || $0.ban.until <= now }
         guard bans.count < Self.maximumCount else { return false }
