@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Laboratory
 import LaboratoryProtocol
+import Logging
 
 /// The admin API under `/admin/…` (see ``AdminConfiguration``), every route behind ``AdminGate``:
 ///
@@ -57,7 +58,7 @@ enum AdminRoutes {
                 guard context.sessions.close(id, reason: CloseReason(.kicked, reason)) else {
                     return AdminReply.error("no session \(id)", .notFound)
                 }
-                context.logger.notice("session kicked", metadata: ["connection": "\(id)", "reason": "\(reason)"])
+                context.logger.notice("session kicked", metadata: ["connection": "\(id)", "reason": .client(reason)])
                 return AdminReply.json(AdminReply.Kicked(kicked: id))
             }
         }

@@ -55,6 +55,16 @@ struct AdminCommandTests {
         #expect(wrongToken.status == 77)
         #expect(wrongToken.stderr.hasPrefix("laboratory: \(url): wrong token"))
         #expect(wrongToken.stderr.split(separator: "\n").count == 1)
+        // The token's precedence, the password's: --token-file beats LABORATORY_ADMIN_TOKEN.
+        let token = try String(contentsOfFile: tokenFile, encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let fromEnvironment = try await ClientProcess.run(
+            ["admin", "rooms", "--url", url], home: home, password: nil, environment: ["LABORATORY_ADMIN_TOKEN": token])
+        #expect(fromEnvironment.status == 0, "\(fromEnvironment.stderr)")
+        let flagWins = try await ClientProcess.run(
+            ["admin", "rooms", "--url", url, "--token-file", tokenFile], home: home, password: nil,
+            environment: ["LABORATORY_ADMIN_TOKEN": "a-wrong-token-in-the-environment"])
+        #expect(flagWins.status == 0, "\(flagWins.stderr)")
         let missingFile = try await admin(["sessions"], token: "/nonexistent/admin_token")
         #expect(missingFile.status == 66)
         let unknown = try await admin(["kick", "999999", "--reason", "no one"])

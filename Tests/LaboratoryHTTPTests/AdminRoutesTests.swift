@@ -118,7 +118,7 @@ struct AdminRoutesTests {
         try await Self.withAdmin { live, port in
             for body in [
                 "{", #"{"address": 7, "seconds": 10}"#, #"{"address":"not-an-address","seconds":10}"#,
-                #"{"address":"127.0.0.9","seconds":-1}"#, "",
+                #"{"address":"127.0.0.9","seconds":-1}"#, "", #"{"address":"","seconds":10}"#,
             ] {
                 let response = try await plainHTTPRequest(
                     "/admin/bans", method: "POST", port: port, headers: Self.bearer, body: body)
