@@ -41,7 +41,8 @@ struct AdminGate: Sendable {
                 context.penalize(ticket, for: Self.noToken, wasAuthenticated: false)
                 return AdminReply.error("missing token: send Authorization: Bearer <token>", .unauthorized)
             }
-            let presented = header.hasPrefix("Bearer ") ? String(header.dropFirst("Bearer ".count)) : ""
+            // The scheme's name is case-insensitive (RFC 9110, 11.1).
+            let presented = header.lowercased().hasPrefix("bearer ") ? String(header.dropFirst("bearer ".count)) : ""
             guard isToken(presented) else {
                 context.penalize(ticket, for: Self.wrongToken, wasAuthenticated: false)
                 return AdminReply.error("wrong token", .unauthorized)
