@@ -9,12 +9,19 @@ extension StateDirectory {
     /// padding, so it needs no quoting in a header or a shell) and saves it with mode 0600.
     /// `created` says which.
     ///
-    /// - Throws: ``StateFileError`` if the stored file is unreadable, not text or empty, or the
-    ///   directory is unusable.
+    /// - Throws: ``StateFileError`` if the stored file is unreadable, not text, empty or shorter
+    ///   than 16 characters, or the directory is unusable.
     public func loadOrCreateAdminToken() throws -> (token: String, created: Bool) {
         try prepare()
         if FileManager.default.fileExists(atPath: adminTokenPath) {
-            return (try Self.readPassword(file: adminTokenPath), false)
+            let token = try Self.readPassword(file: adminTokenPath)
+            guard token.count >= 16 else {
+                throw StateFileError(
+                    .notText, path: adminTokenPath,
+                    "the admin token in \(adminTokenPath) is shorter than 16 characters; remove the file to "
+                        + "generate a strong one")
+            }
+            return (token, false)
         }
         let token = Base64.encode(try SecureRandom.bytes(count: 32))
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

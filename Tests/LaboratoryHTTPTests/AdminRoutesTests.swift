@@ -304,6 +304,10 @@ struct AdminRoutesTests {
         let again = try state.loadOrCreateAdminToken()
         #expect(again.token == token)
         #expect(!again.created)
+        // A weak token written by hand is refused with the file's name, not used.
+        try Data("short\n".utf8).write(to: URL(fileURLWithPath: state.adminTokenPath))
+        let error = try #require(throws: StateFileError.self) { try state.loadOrCreateAdminToken() }
+        #expect(error.description.contains("shorter than 16 characters"))
         let other = StateDirectory(path: path + "-other")
         defer { try? FileManager.default.removeItem(atPath: path + "-other") }
         #expect(try other.loadOrCreateAdminToken().token != token)
