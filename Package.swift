@@ -110,6 +110,7 @@ let package = Package(
             name: "LaboratoryHTTP",
             dependencies: [
                 "Laboratory",
+                "LaboratoryCrypto",
                 "LaboratoryProtocol",
                 "LaboratoryTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -155,6 +156,8 @@ let package = Package(
                 "LaboratoryClient",
                 "LaboratoryProtocol",
                 "LaboratoryTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -31,7 +31,12 @@ final class Admission: Sendable {
         var evictionHandlers: [UInt64: @Sendable (CloseReason) -> Void] = [:]
         /// Connections evicted before they registered a handler: ended as they register.
         var evictedEarly: Set<UInt64> = []
+        /// The operator's bans (the admin API), checked before everything else.
+        var bans = AdmissionBans()
     }
+
+    /// What a banned source's connections are told (code 15, refused) instead of the hello.
+    static let bannedReason = CloseReason(.refused, "your address is banned by the server's operator; try again later")
 
     private let policy: AdmissionPolicy
     private let state: NIOLockedValueBox<State>
@@ -53,6 +58,7 @@ final class Admission: Sendable {
         let roll = Int.random(in: 0..<100)
         typealias Handler = @Sendable (CloseReason) -> Void
         let (decision, evict) = state.withLockedValue { state -> (AdmissionTable.Decision, Handler?) in
+            if state.bans.remaining(for: address, at: now) != nil { return (.refuse(Self.bannedReason), nil) }
             let decision = state.table.admit(address, at: now, roll: roll)
             guard case .admit(_, let evicting?) = decision else { return (decision, nil) }
             let handler = state.evictionHandlers.removeValue(forKey: evicting)
@@ -135,6 +141,31 @@ final class Admission: Sendable {
                     "penalty": "\(after.logged)",
                 ])
         }
+    }
+
+    /// Refuses new connections from `pattern` (an address or a CIDR block) on every listener for
+    /// `duration`; returns false if `pattern` is neither, or the ban list is full.
+    func ban(_ pattern: String, for duration: Duration) -> Bool {
+        let now = ContinuousClock.now
+        let added = state.withLockedValue { $0.bans.add(pattern, until: now.advanced(by: duration), now: now) }
+        if added { logger.notice("banned", metadata: ["pattern": "\(pattern)", "for": "\(duration.logged)"]) }
+        return added
+    }
+
+    /// The bans in force, with how long each has left.
+    var bans: [(pattern: String, remaining: Duration)] {
+        let now = ContinuousClock.now
+        return state.withLockedValue { $0.bans.active(at: now) }.map { ($0.pattern, $0.until - now) }
+    }
+
+    /// How long until `source` may connect again, if it is banned or locked out now.
+    func refusalRemaining(for source: String) -> Duration? {
+        let address = SourceAddress(source)
+        let now = ContinuousClock.now
+        let banned = state.withLockedValue { $0.bans.remaining(for: address, at: now) }
+        let locked = lockout(of: address, at: now)
+        guard banned != nil || locked != nil else { return nil }
+        return max(banned ?? .zero, locked ?? .zero)
     }
 
     /// How much longer `source` is locked out, if it is.

@@ -16,6 +16,7 @@ extension Connection {
         // A timer has ended the session (the channel is closing): nothing more is processed.
         if let failure = outbound.failure { return .close(failure) }
         timers.frameReceived()
+        outbound.counters.didReceive(Frame.headerByteCount + frame.readableBytes)
         if handshake.expectsKeyExchange {
             return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
         }
@@ -85,6 +86,7 @@ extension Connection {
             return nil
         }
         identity?.displayName = newName
+        environment.sessions.rename(id, to: newName)
         logger.debug("renamed", metadata: ["from": .client(oldName), "to": .client(newName)])
         return .rename(requestID: requestID, oldName: oldName)
     }
@@ -119,6 +121,9 @@ extension Connection {
                 InboundReads.useSessionReads(on: channel)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
                 environment.admission.authenticated(ticket)
+                environment.sessions.add(
+                    id: id, displayName: displayName, remoteAddress: remoteAddress, counters: outbound.counters
+                ) { [outbound] in outbound.close($0) }
                 timers.accepted()
                 // The watcher has nothing more to watch.
                 handshakeWakeup.ring()

@@ -209,6 +209,9 @@ actor Connection {
         ]
         if let identity { metadata["name"] = .client(identity.displayName) }
         logger.debug("connection closed", metadata: metadata)
-        if let identity { await environment.registry.sessionDidEnd(identity) }
+        if let identity {
+            environment.sessions.remove(identity.connectionID)
+            await environment.registry.sessionDidEnd(identity)
+        }
     }
 }

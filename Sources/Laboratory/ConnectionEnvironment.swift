@@ -20,6 +20,8 @@ struct ConnectionEnvironment: Sendable {
     let transportKeys: TransportKeys
     let admission: Admission
     let memoryReclaimer: MemoryReclaimer
+    /// The accepted sessions of every listener (the admin API's list and kick).
+    let sessions: SessionDirectory
     /// What every deadline and timer of a connection is kept on.
     let clock: AnyTimerClock
 }

@@ -73,6 +73,29 @@ public struct LaboratoryListenerContext: Sendable {
         environment.memoryReclaimer.connectionEnded()
     }
 
+    /// The server's accepted sessions, of every listener: a listener adds each session it accepts
+    /// (so the admin API lists and can kick it) and removes it when it ends.
+    package var sessions: SessionDirectory { environment.sessions }
+
+    /// Refuses new connections from `pattern` (an address or an IPv4/IPv6 CIDR block) on every
+    /// listener for `duration`, with code 15 (refused); returns false if `pattern` is neither or
+    /// the ban list is full.
+    package func ban(_ pattern: String, for duration: Duration) -> Bool {
+        environment.admission.ban(pattern, for: duration)
+    }
+
+    /// The reason admission gives a banned source's connections (code 15, refused).
+    package static var bannedReason: CloseReason { Admission.bannedReason }
+
+    /// The bans in force, with how long each has left.
+    package var bans: [(pattern: String, remaining: Duration)] { environment.admission.bans }
+
+    /// How long until `source` may connect again, if it is banned or locked out by penalties
+    /// (an HTTP listener's `Retry-After`).
+    package func refusalRemaining(for source: String) -> Duration? {
+        environment.admission.refusalRemaining(for: source)
+    }
+
     /// Whether `password` is the server's password (compared in constant time).
     package func isServerPassword(_ password: String) -> Bool {
         constantTimeEquals(SHA256.hash(Array(password.utf8)), environment.handshake.passwordDigest)

@@ -200,7 +200,8 @@ public actor LaboratoryServer: Service {
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
             connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
-            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), clock: configuration.clock)
+            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(),
+            clock: configuration.clock)
     }
 
     /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).

@@ -65,6 +65,8 @@ final class Outbound: Sendable {
     private let queuedBytes = Atomic<Int>(0)
     let channel: any Channel
     let limits: OutboundLimits
+    /// The session's byte counts (the admin API's list): sent here, received by the connection.
+    let counters = SessionCounters()
     /// The server's clock: the key's age and the close timeout.
     let clock: AnyTimerClock
 
@@ -232,6 +234,7 @@ final class Outbound: Sendable {
         // (a room's messages to a member, responses to pipelined requests) costs one hop to the
         // loop and one flush, not one of each per frame.
         state.pending.append(frame)
+        counters.didSend(size)
         if !state.drainScheduled {
             state.drainScheduled = true
             channel.eventLoop.execute { self.drain() }

@@ -8,6 +8,8 @@ public struct HTTPConfiguration: Sendable {
     public var host: String
     /// The port to bind; 0 picks a free one (see ``HTTPListener/localAddress``).
     public var port: Int
+    /// The admin API under `/admin/…`; off (`nil`) by default. See ``AdminConfiguration``.
+    public var admin: AdminConfiguration?
 
     /// The folder of the browser client (`Clients/web` in the repository) to serve at `/`, or
     /// `nil` (the default) to serve no page. Its `tests/` folder is never served.

@@ -11,6 +11,7 @@ enum HTTPRouter {
             WebClientRoutes.add(to: router, webRoot: webRoot, logger: context.logger)
         }
         HealthRoutes.add(to: router, state: state)
+        if let admin = configuration.admin { AdminRoutes.add(to: router, admin: admin, context: context) }
         return router
     }
 }

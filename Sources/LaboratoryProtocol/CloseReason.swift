@@ -40,6 +40,9 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
         public static let refused = Code(rawValue: 15)
         /// An accepted session sent nothing, not even a pong, for the idle timeout.
         public static let idleTimeout = Code(rawValue: 16)
+        /// The server's operator ended the session (the admin API's kick); the message is the
+        /// operator's reason.
+        public static let kicked = Code(rawValue: 17)
 
         public var description: String {
             switch self {
@@ -59,6 +62,7 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
             case .keyExhausted: "key exhausted"
             case .refused: "refused"
             case .idleTimeout: "idle timeout"
+            case .kicked: "kicked"
             default: "code \(rawValue)"
             }
         }

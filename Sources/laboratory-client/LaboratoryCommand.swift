@@ -16,7 +16,7 @@ struct LaboratoryCommand: AsyncParsableCommand {
             and a sysexits status (README.md, "Exit statuses").
             """,
         version: LaboratoryVersion.current,
-        subcommands: [ConnectCommand.self, EchoCommand.self])
+        subcommands: [ConnectCommand.self, EchoCommand.self, AdminCommand.self])
 }
 
 /// A failure reported as one line on standard error, `laboratory: <message>`, before the client

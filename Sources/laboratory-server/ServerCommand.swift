@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Laboratory
+import LaboratoryHTTP
 import LaboratoryLegacy
 import LaboratoryProtocol
 import LaboratoryTransport
@@ -90,6 +91,16 @@ struct ServerCommand: AsyncParsableCommand {
             """)
     var legacyPort: Int?
 
+    @Option(
+        help: """
+            Also serve HTTP on this port: /health, /ready and the admin API (bearer token in \
+            <state-dir>/admin_token, generated on first start). 0 picks a free port. Off unless given.
+            """)
+    var httpPort: Int?
+
+    @Option(help: "The address the HTTP listener binds to; keep it on loopback unless a proxy guards it.")
+    var httpHost = "127.0.0.1"
+
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
 
@@ -106,6 +117,7 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try parsedMaxStartups()
         try OptionRange.check(port, 0...65535, "--port")
         if let legacyPort { try OptionRange.check(legacyPort, 0...65535, "--legacy-port") }
+        if let httpPort { try OptionRange.check(httpPort, 0...65535, "--http-port") }
         try OptionRange.check(maxFrameSize, 1...OptionRange.maximumFrameSize, "--max-frame-size")
         try OptionRange.check(maxConnections, 1...OptionRange.maximumCount, "--max-connections")
         try OptionRange.check(
@@ -180,18 +192,38 @@ struct ServerCommand: AsyncParsableCommand {
                 address: Self.address(host, legacyPort))
         }
 
+        let drain = DrainTrigger()
+        let httpListener = try httpPort.map { httpPort in
+            var http = HTTPConfiguration(host: httpHost, port: httpPort)
+            let (token, created) = try state.loadOrCreateAdminToken()
+            if created { say("Created admin token \(state.adminTokenPath)") }
+            if let warning = FileExposure.check(path: state.adminTokenPath, what: "the admin token") {
+                logger.warning("\(warning)")
+            }
+            // Reload: `nil` (501) until the server has a live-reload API to call.
+            http.admin = AdminConfiguration(token: token, onDrain: { await drain.drain() })
+            return AddressedListener(
+                base: HTTPListener(configuration: http), option: "--http-port",
+                address: Self.address(httpHost, httpPort))
+        }
+        var listeners: [any LaboratoryListener] = []
+        if let legacyListener { listeners.append(legacyListener) }
+        if let httpListener { listeners.append(httpListener) }
         let server = LaboratoryServer(
-            configuration: configuration, services: .standard, listeners: legacyListener.map { [$0] } ?? [],
-            logger: logger)
+            configuration: configuration, services: .standard, listeners: listeners, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        drain.attach(group)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
                 let address = try await server.listeningAddress()
                 if let legacy = legacyListener?.base.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
+                }
+                if let http = httpListener?.base.localAddress {
+                    say("HTTP listening on \(http.ipAddress ?? httpHost):\(http.port ?? 0)")
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
             }

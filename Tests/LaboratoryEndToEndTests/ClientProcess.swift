@@ -41,14 +41,17 @@ enum ClientProcess {
     /// client ends it). The child is killed if it runs longer than `timeout` seconds.
     static func run(
         _ arguments: [String], home: ClientHome, password: String?, input: String = "", keepInputOpen: Bool = false,
-        timeout: Double = 30
+        timeout: Double = 30, environment extra: [String: String] = [:]
     ) async throws -> Result {
         let process = Process()
         process.executableURL = executableURL
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
-        for name in ["LABORATORY_PASSWORD", "NO_COLOR", "XDG_CONFIG_HOME"] { environment.removeValue(forKey: name) }
+        for name in ["LABORATORY_PASSWORD", "LABORATORY_ADMIN_TOKEN", "NO_COLOR", "XDG_CONFIG_HOME"] {
+            environment.removeValue(forKey: name)
+        }
         environment.merge(home.environment) { $1 }
+        environment.merge(extra) { $1 }
         environment["LABORATORY_PASSWORD"] = password
         process.environment = environment
         let stdin = Pipe()

@@ -18,15 +18,20 @@ package struct PlainHTTPResponse: Sendable {
     }
 }
 
-/// Sends `method path` to `127.0.0.1:port` with `headers` and `body`, and returns the response.
+/// Sends `method path` to `127.0.0.1:port` with `headers` and `body`, and returns the response;
+/// from the loopback address `source` (such as an ``AttackSource`` address) if given.
 package func plainHTTPRequest(
-    _ path: String, method: String = "GET", port: Int, headers: [(String, String)] = [], body: String = ""
+    _ path: String, method: String = "GET", port: Int, headers: [(String, String)] = [], body: String = "",
+    from source: String? = nil
 ) async throws -> PlainHTTPResponse {
     var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
     if !body.isEmpty || method != "GET" { request += "Content-Length: \(body.utf8.count)\r\n" }
     request += "\r\n" + body
-    let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+    if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+    let channel =
+        try await bootstrap
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
                 try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)

@@ -124,6 +124,15 @@ actor ChatDirectory {
         (sessions[id]?.rooms ?? []).compactMap { rooms[$0]?.room }
     }
 
+    /// Every room with members, with its members' connection ids (the admin API's room list).
+    func membership() -> [String: [UInt64]] {
+        var members: [String: [UInt64]] = [:]
+        for (id, session) in sessions {
+            for room in session.rooms { members[room, default: []].append(id) }
+        }
+        return members.mapValues { $0.sorted() }
+    }
+
     /// Forgets a connection entirely; returns the rooms it was in.
     func forget(_ id: UInt64) -> [ChatRoom] {
         guard let session = sessions.removeValue(forKey: id) else { return [] }

@@ -28,6 +28,12 @@ public struct ChatService: LaboratoryService {
         get async { await directory.bookkeeping }
     }
 
+    /// Every room with members now, with its members' connection ids in ascending order (the
+    /// admin API's room list).
+    package var membership: [String: [UInt64]] {
+        get async { await directory.membership() }
+    }
+
     /// Handles one chat request. One session's requests take effect one at a time, in the order
     /// they arrived (see `ChatSessionOrder`); different sessions' requests run concurrently.
     public nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws

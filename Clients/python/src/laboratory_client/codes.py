@@ -23,6 +23,7 @@ class CloseCode(IntEnum):
     KEY_EXHAUSTED = 14
     REFUSED = 15
     IDLE_TIMEOUT = 16
+    KICKED = 17
 
 
 class Status(IntEnum):
