@@ -101,6 +101,13 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "The address the HTTP listener binds to; keep it on loopback unless a proxy guards it.")
     var httpHost = "127.0.0.1"
 
+    @Option(
+        help: """
+            Serve the browser client from this folder at / on the HTTP listener (Clients/web in the \
+            repository). Needs --http-port.
+            """)
+    var webRoot: String?
+
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
 
@@ -118,6 +125,13 @@ struct ServerCommand: AsyncParsableCommand {
         try OptionRange.check(port, 0...65535, "--port")
         if let legacyPort { try OptionRange.check(legacyPort, 0...65535, "--legacy-port") }
         if let httpPort { try OptionRange.check(httpPort, 0...65535, "--http-port") }
+        if let webRoot {
+            if httpPort == nil { throw ValidationError("--web-root needs --http-port") }
+            guard FileManager.default.fileExists(atPath: webRoot + "/index.html") else {
+                throw ValidationError(
+                    "--web-root \(webRoot): no index.html there; give the browser client's folder (Clients/web)")
+            }
+        }
         try OptionRange.check(maxFrameSize, 1...OptionRange.maximumFrameSize, "--max-frame-size")
         try OptionRange.check(maxConnections, 1...OptionRange.maximumCount, "--max-connections")
         try OptionRange.check(
@@ -194,7 +208,7 @@ struct ServerCommand: AsyncParsableCommand {
 
         let drain = DrainTrigger()
         let httpListener = try httpPort.map { httpPort in
-            var http = HTTPConfiguration(host: httpHost, port: httpPort)
+            var http = HTTPConfiguration(host: httpHost, port: httpPort, webRoot: webRoot)
             let (token, created) = try state.loadOrCreateAdminToken()
             if created { say("Created admin token \(state.adminTokenPath)") }
             if let warning = FileExposure.check(path: state.adminTokenPath, what: "the admin token") {
