@@ -20,6 +20,8 @@ struct ConnectionEnvironment: Sendable {
     let transportKeys: TransportKeys
     let admission: Admission
     let memoryReclaimer: MemoryReclaimer
+    /// The server's metrics, made once.
+    let metrics: ServerMetrics
     /// What every deadline and timer of a connection is kept on.
     let clock: AnyTimerClock
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 @_spi(Benchmarks) import LaboratoryCrypto
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
@@ -21,6 +22,7 @@ public actor LaboratoryServer: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let admission: Admission
+    private let metrics: ServerMetrics
     private var state: ListeningState = .idle
     private(set) var transportKeys: TransportKeys?
 
@@ -43,7 +45,9 @@ public actor LaboratoryServer: Service {
         self.listeners = listeners
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        self.admission = Admission(policy: configuration.admission, logger: logger)
+        self.metrics = ServerMetrics(
+            factory: configuration.metricsFactory ?? MetricsSystem.factory, services: services.names)
+        self.admission = Admission(policy: configuration.admission, logger: logger, metrics: metrics)
     }
 
     /// The address the server is bound to, once it is listening. Waits until then; throws if
@@ -185,7 +189,8 @@ public actor LaboratoryServer: Service {
     private func makeEnvironment() async throws -> ConnectionEnvironment {
         let transportKeys = try await TransportKeys.start(
             identity: configuration.hostKey, policy: configuration.transportKeys,
-            validitySlack: configuration.handshakeTimeout, logger: logger, clock: configuration.clock)
+            validitySlack: configuration.handshakeTimeout, logger: logger, metrics: metrics,
+            clock: configuration.clock)
         self.transportKeys = transportKeys
         return ConnectionEnvironment(
             handshake: HandshakeConfiguration(
@@ -200,7 +205,7 @@ public actor LaboratoryServer: Service {
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
             connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
-            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), clock: configuration.clock)
+            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), metrics: metrics, clock: configuration.clock)
     }
 
     /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).

@@ -3,9 +3,12 @@ import Laboratory
 
 /// The routes of one ``HTTPListener``, each group added by the file named after it.
 enum HTTPRouter {
-    static func make(context: LaboratoryListenerContext, state: HTTPListenerState) -> Router<HTTPRequestContext> {
+    static func make(
+        context: LaboratoryListenerContext, state: HTTPListenerState, configuration: HTTPConfiguration
+    ) -> Router<HTTPRequestContext> {
         let router = Router(context: HTTPRequestContext.self)
         HealthRoutes.add(to: router, state: state)
+        MetricsRoutes.add(to: router, registry: configuration.metrics)
         return router
     }
 }

@@ -93,6 +93,9 @@ struct ServerCommand: AsyncParsableCommand {
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
 
+    @OptionGroup(title: "HTTP")
+    var http: HTTPOptions
+
     @Flag(help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe.")
     var allowPlaintext = false
 
@@ -180,9 +183,11 @@ struct ServerCommand: AsyncParsableCommand {
                 address: Self.address(host, legacyPort))
         }
 
+        let httpListener = http.makeListener()
+        var listeners: [any LaboratoryListener] = legacyListener.map { [$0] } ?? []
+        if let httpListener { listeners.append(httpListener) }
         let server = LaboratoryServer(
-            configuration: configuration, services: .standard, listeners: legacyListener.map { [$0] } ?? [],
-            logger: logger)
+            configuration: configuration, services: .standard, listeners: listeners, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -192,6 +197,9 @@ struct ServerCommand: AsyncParsableCommand {
                 let address = try await server.listeningAddress()
                 if let legacy = legacyListener?.base.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
+                }
+                if let httpAddress = httpListener?.base.localAddress {
+                    say("HTTP listening on \(httpAddress.ipAddress ?? http.httpHost):\(httpAddress.port ?? 0)")
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
             }
