@@ -115,6 +115,26 @@ struct MetricsRoutesTests {
         }
     }
 
+    @Test("client text never becomes a label value: unknown service names add no series")
+    func clientsCannotGrowTheSeries() async throws {
+        try await Self.withMetricsServer { live, port in
+            let session = try await live.connect()
+            _ = try await session.request(service: "echo", body: [0])
+            let before = try await Self.scrape(port)
+            for index in 0..<50 {
+                await #expect(throws: (any Error).self) {
+                    try await session.request(service: "made-up-\(index)\"} x{", body: [])
+                }
+            }
+            let after = try await Self.scrape(port)
+            #expect(after.samples.count == before.samples.count)
+            #expect(after.samples.allSatisfy { sample in !sample.labels.values.contains { $0.contains("made-up") } })
+            #expect(
+                after.value("laboratory_requests_total", ["service": "(unknown)", "status": "unknown_service"]) == 50)
+            await session.close()
+        }
+    }
+
     @Test("two servers in one process report to their own registries")
     func separateRegistries() async throws {
         try await Self.withMetricsServer { first, firstPort in
