@@ -135,6 +135,24 @@ struct MetricsRoutesTests {
         }
     }
 
+    @Test("a transport-key rotation is counted")
+    func keyRotationCounted() async throws {
+        let smallBudget: (inout ServerConfiguration) -> Void = { $0.transportKeys.maximumHandshakes = 2 }
+        try await Self.withMetricsServer(smallBudget) { live, port in
+            #expect(try await Self.scrape(port).value("laboratory_transport_key_rotations_total") == 0)
+            for _ in 0..<2 { try await live.connect().close() }
+            // The rotation task notices a spent budget within a second: it cannot be awaited from
+            // outside, so the scrape is repeated until it shows (or the deadline passes).
+            let deadline = ContinuousClock.now + .seconds(30)
+            var rotations = try await Self.scrape(port).value("laboratory_transport_key_rotations_total")
+            while rotations == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                rotations = try await Self.scrape(port).value("laboratory_transport_key_rotations_total")
+            }
+            #expect(rotations == 1)
+        }
+    }
+
     @Test("two servers in one process report to their own registries")
     func separateRegistries() async throws {
         try await Self.withMetricsServer { first, firstPort in
