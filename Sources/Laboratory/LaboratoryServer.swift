@@ -15,6 +15,9 @@ import ServiceLifecycle
 /// it stops accepting, tells every accepted client the server is stopping, lets sessions finish
 /// for ``ServerConfiguration/shutdownGracePeriod``, then closes the rest and returns once every
 /// listener has drained too. Clients cannot stop the server.
+///
+/// It reports connections, handshakes, sessions, requests, chat, traffic, penalties and key
+/// rotations through swift-metrics, to ``ServerConfiguration/metricsFactory``.
 public actor LaboratoryServer: Service {
     private let configuration: ServerConfiguration
     private let services: ServiceRegistry
