@@ -2,6 +2,8 @@ import Foundation
 import Laboratory
 import LaboratoryClient
 import LaboratoryTestSupport
+import NIOCore
+import NIOPosix
 import Testing
 
 /// `laboratory-server --http-port 0`, run as a real process and asked with curl.
@@ -40,6 +42,25 @@ struct HTTPExecutableTests {
 
         server.interrupt()
         #expect(await server.waitForExit().status == 0)
+    }
+
+    @Test("--http-port out of range is a usage error; an HTTP port in use is EX_UNAVAILABLE naming the option")
+    func badPorts() async throws {
+        let outOfRange = try ServerProcess(
+            arguments: ["--http-port", "70000"], environment: ["LABORATORY_PASSWORD": Self.password])
+        let usage = await outOfRange.waitForExit()
+        #expect(usage.status == 64)
+        #expect(usage.stderr.hasPrefix("Error: --http-port must be from 0 to 65535"), "\(usage.stderr)")
+
+        let holder = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .bind(host: "127.0.0.1", port: 0).get()
+        let port = try #require(holder.localAddress?.port)
+        let inUse = try ServerProcess(
+            arguments: ["--http-port", "\(port)"], environment: ["LABORATORY_PASSWORD": Self.password])
+        let exit = await inUse.waitForExit()
+        #expect(exit.status == 69)
+        #expect(exit.stderr.contains("127.0.0.1:\(port)") && exit.stderr.contains("--http-port"), "\(exit.stderr)")
+        try await holder.close()
     }
 
     @Test("without --http-port nothing serves HTTP and no HTTP address is printed")
