@@ -71,6 +71,10 @@ public struct LaboratoryListenerContext: Sendable {
         environment.admission.penalize(ticket, for: reason, wasAuthenticated: wasAuthenticated)
     }
 
+    /// The server's metrics, for a listener's own handshakes, sessions and bytes (admission,
+    /// penalties and ``respond(to:session:events:logger:)`` already count theirs).
+    package var metrics: ServerMetrics { environment.metrics }
+
     /// Returns once every connection the server admitted, through any listener, has ended (at once
     /// if none is open), or when the calling task is cancelled. During a graceful shutdown this is
     /// the moment the server's sessions have all finished: the HTTP listener serves `/ready` (503)
