@@ -75,6 +75,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "OrderedCollections", package: "swift-collections"),
+                // The metrics API only (no back end): the embedder or the executable picks one.
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ]
         ),
         .target(
@@ -115,6 +117,8 @@ let package = Package(
                 "LaboratoryTransport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -145,6 +149,8 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         // The terminal client, built as the `laboratory` executable: interactive prompt, piped
@@ -212,7 +218,14 @@ let package = Package(
         // The terminal client's pure parts (line editor, keys, history, roster), without a terminal.
         .testTarget(name: "LaboratoryTerminalTests", dependencies: ["laboratory-client"]),
         .testTarget(name: "LaboratoryTestingTests", dependencies: ["LaboratoryTesting", "LaboratoryProtocol"]),
-        .testTarget(name: "LaboratoryHTTPTests", dependencies: liveTestDependencies + ["LaboratoryTestSupport"]),
+        .testTarget(
+            name: "LaboratoryHTTPTests",
+            dependencies: liveTestDependencies + [
+                "LaboratoryTestSupport",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
         .testTarget(
             name: "LaboratoryLegacyTests",
             dependencies: liveTestDependencies + ["LaboratoryTestSupport"]

@@ -33,6 +33,9 @@ final class Admission: Sendable {
         var evictedEarly: Set<UInt64> = []
         /// The operator's bans (the admin API), checked before everything else.
         var bans = AdmissionBans()
+        /// Who waits for the last open connection to end (``allClosed()``), by waiter id.
+        var closedWaiters: [UInt64: CheckedContinuation<Void, Never>] = [:]
+        var nextWaiterID: UInt64 = 0
     }
 
     /// What a banned source's connections are told (code 15, refused) instead of the hello.
@@ -42,11 +45,17 @@ final class Admission: Sendable {
     private let state: NIOLockedValueBox<State>
     /// Logs refusals and penalties at `debug`, and a source's lockout at `info` when it begins.
     private let logger: Logger
+    /// Counts connections opened, open and refused, penalties and lockouts.
+    private let metrics: ServerMetrics
 
-    init(policy: AdmissionPolicy, logger: Logger = Logger(label: "laboratory.admission")) {
+    init(
+        policy: AdmissionPolicy, logger: Logger = Logger(label: "laboratory.admission"),
+        metrics: ServerMetrics = .disabled
+    ) {
         self.policy = policy
         self.state = NIOLockedValueBox(State(table: AdmissionTable(policy: policy)))
         self.logger = logger
+        self.metrics = metrics
     }
 
     /// Admits a new connection from `source` (its IP address), counting it as unauthenticated,
@@ -67,6 +76,7 @@ final class Admission: Sendable {
         }
         switch decision {
         case .refuse(let reason):
+            metrics.connectionRefused(AdmissionTable.refusal(reason))
             if logger.logLevel <= .debug {
                 var metadata: Logger.Metadata = ["peer": "\(address)", "reason": .client(describing: reason)]
                 if let remaining = lockout(of: address, at: now) { metadata["locked_for"] = "\(remaining.logged)" }
@@ -75,6 +85,8 @@ final class Admission: Sendable {
             return .refused(reason)
         case .admit(let id, _):
             evict?(Self.evictionReason)
+            metrics.connectionsOpened.increment()
+            metrics.connectionsOpen.increment()
             return .admitted(AdmissionTicket(id: id, source: address, admitted: now))
         }
     }
@@ -102,10 +114,37 @@ final class Admission: Sendable {
 
     /// The connection ended.
     func closed(_ ticket: AdmissionTicket) {
-        state.withLockedValue { state in
+        let waiters = state.withLockedValue { state in
             state.table.closed(ticket.id, at: .now)
             state.evictionHandlers.removeValue(forKey: ticket.id)
             state.evictedEarly.remove(ticket.id)
+            guard state.table.total == 0 else { return [CheckedContinuation<Void, Never>]() }
+            defer { state.closedWaiters = [:] }
+            return Array(state.closedWaiters.values)
+        }
+        metrics.connectionsOpen.decrement()
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns once no admitted connection is open: at once if none is, otherwise when the last
+    /// one ends (or the calling task is cancelled). Connections admitted later do not count: call
+    /// it after accepting has stopped.
+    func allClosed() async {
+        let id = state.withLockedValue { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                let isDone = state.withLockedValue { state in
+                    guard state.table.total > 0, !Task.isCancelled else { return true }
+                    state.closedWaiters[id] = continuation
+                    return false
+                }
+                if isDone { continuation.resume() }
+            }
+        } onCancel: {
+            state.withLockedValue { $0.closedWaiters.removeValue(forKey: id) }?.resume()
         }
     }
 
@@ -131,9 +170,11 @@ final class Admission: Sendable {
             if isLook { logger.debug("closed at the hello: a look at the key", metadata: ["peer": "\(ticket.source)"]) }
             return
         }
+        metrics.penalized(for: reason)
         logger.debug(
             "penalty", metadata: ["peer": "\(ticket.source)", "added": "\(amount.logged)", "total": "\(after.logged)"])
         if before < policy.penalties.threshold, after >= policy.penalties.threshold {
+            metrics.lockouts.increment()
             logger.info(
                 "source locked out: its connections are refused until its penalty falls below the threshold",
                 metadata: [

@@ -71,19 +71,19 @@ struct AdmissionTable {
             !policy.penalties.isExempt(source.description)
         {
             if until - now >= policy.penalties.threshold {
-                return .refuse(CloseReason(.refused, "too many failures from your address; try again later"))
+                return .refuse(Self.lockedOut)
             }
             if until <= now { penaltyUntil.removeValue(forKey: source.penaltyKey) }
         }
         guard total < policy.maximumConnections else {
-            return .refuse(CloseReason(.refused, "the server has too many connections"))
+            return .refuse(Self.full)
         }
         let (addressCount, networkCount) = unfinishedCount(of: source)
         guard addressCount < policy.maximumUnauthenticatedPerSource else {
-            return .refuse(CloseReason(.refused, "too many unfinished handshakes from your address"))
+            return .refuse(Self.addressUnfinished)
         }
         guard networkCount < policy.maximumUnauthenticatedPerNetwork else {
-            return .refuse(CloseReason(.refused, "too many unfinished handshakes from your network"))
+            return .refuse(Self.networkUnfinished)
         }
         var evicting: UInt64?
         let startups = policy.maxStartups
@@ -109,6 +109,21 @@ struct AdmissionTable {
     }
 
     static let busy = CloseReason(.refused, "the server is busy with handshakes; try again")
+    static let lockedOut = CloseReason(.refused, "too many failures from your address; try again later")
+    static let full = CloseReason(.refused, "the server has too many connections")
+    static let addressUnfinished = CloseReason(.refused, "too many unfinished handshakes from your address")
+    static let networkUnfinished = CloseReason(.refused, "too many unfinished handshakes from your network")
+
+    /// Which of the reasons above `reason` is, as the metrics' label names it.
+    static func refusal(_ reason: CloseReason) -> AdmissionRefusal {
+        switch reason {
+        case lockedOut: .lockedOut
+        case full: .serverFull
+        case addressUnfinished: .addressUnfinished
+        case networkUnfinished: .networkUnfinished
+        default: .busy
+        }
+    }
 
     /// How fast a block's record of unfinished handshakes fades.
     static let churnHalfLife: Duration = .seconds(60)

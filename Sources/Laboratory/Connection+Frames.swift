@@ -17,6 +17,7 @@ extension Connection {
         if let failure = outbound.failure { return .close(failure) }
         timers.frameReceived()
         outbound.counters.didReceive(Frame.headerByteCount + frame.readableBytes)
+        environment.metrics.receivedBytes.increment(by: frame.readableBytes + Frame.headerByteCount)
         if handshake.expectsKeyExchange {
             return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
         }
@@ -26,6 +27,7 @@ extension Connection {
         case .request(let request):
             guard outstandingRequests < environment.maximumOutstandingRequests else {
                 let limit = environment.maximumOutstandingRequests
+                environment.metrics.requestAnswered(service: request.service, status: .rejected, after: .zero)
                 send(
                     .response(
                         Response(
@@ -127,6 +129,8 @@ extension Connection {
                 timers.accepted()
                 // The watcher has nothing more to watch.
                 handshakeWakeup.ring()
+                environment.metrics.handshakeEnded(closing: nil, after: .now - ticket.admitted)
+                environment.metrics.sessionsOpen.increment()
                 logger.debug("accepted", metadata: ["name": .client(displayName)])
             case .close(let reason):
                 result = .close(reason)
@@ -144,10 +148,14 @@ extension Connection {
     func serve(_ request: Request) async {
         defer { outstandingRequests -= 1 }
         guard let identity else { return }
-        let context = LaboratoryServiceContext(
+        let started = ContinuousClock.now
+        var context = LaboratoryServiceContext(
             session: identity, logger: serviceLogger(for: request.service), serviceName: request.service,
             events: eventSink)
+        context.metrics = environment.metrics
         let response = await environment.registry.respond(to: request, context: context)
+        environment.metrics.requestAnswered(
+            service: request.service, status: response.status, after: .now - started)
         send(.response(response))
     }
 

@@ -61,7 +61,8 @@ actor Connection {
         logger[metadataKey: "connection"] = "\(id)"
         if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
         self.logger = logger
-        self.outbound = Outbound(channel: channel, limits: environment.outbound, clock: environment.clock)
+        self.outbound = Outbound(
+            channel: channel, limits: environment.outbound, clock: environment.clock, metrics: environment.metrics)
         let handshakeWakeup = Wakeup()
         self.handshakeWakeup = handshakeWakeup
         self.timers = ConnectionTimers(
@@ -201,6 +202,12 @@ actor Connection {
         let reason = outbound.failure ?? reason
         environment.admission.penalize(
             ticket, for: reason, wasAuthenticated: identity != nil, atHello: handshake.expectsKeyExchange)
+        // Counted before the closing frame goes out, so a client that has read it sees them.
+        if identity != nil {
+            environment.metrics.sessionEnded(reason)
+        } else {
+            environment.metrics.handshakeEnded(closing: reason, after: .now - ticket.admitted)
+        }
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
         var metadata: Logger.Metadata = [

@@ -22,6 +22,8 @@ struct ConnectionEnvironment: Sendable {
     let memoryReclaimer: MemoryReclaimer
     /// The accepted sessions of every listener (the admin API's list and kick).
     let sessions: SessionDirectory
+    /// The server's metrics, made once.
+    let metrics: ServerMetrics
     /// What every deadline and timer of a connection is kept on.
     let clock: AnyTimerClock
 }

@@ -43,9 +43,13 @@ public struct LaboratoryListenerContext: Sendable {
     package func respond(to request: Request, session: SessionIdentity, events: EventSink, logger: Logger? = nil) async
         -> Response
     {
-        let context = LaboratoryServiceContext(
+        let started = ContinuousClock.now
+        var context = LaboratoryServiceContext(
             session: session, logger: logger ?? self.logger, serviceName: request.service, events: events)
-        return await services.respond(to: request, context: context)
+        context.metrics = environment.metrics
+        let response = await services.respond(to: request, context: context)
+        environment.metrics.requestAnswered(service: request.service, status: response.status, after: .now - started)
+        return response
     }
 
     // Admission, the password and the transport key: for the listeners of this package.
@@ -66,6 +70,16 @@ public struct LaboratoryListenerContext: Sendable {
     package func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool) {
         environment.admission.penalize(ticket, for: reason, wasAuthenticated: wasAuthenticated)
     }
+
+    /// The server's metrics, for a listener's own handshakes, sessions and bytes (admission,
+    /// penalties and ``respond(to:session:events:logger:)`` already count theirs).
+    package var metrics: ServerMetrics { environment.metrics }
+
+    /// Returns once every connection the server admitted, through any listener, has ended (at once
+    /// if none is open), or when the calling task is cancelled. During a graceful shutdown this is
+    /// the moment the server's sessions have all finished: the HTTP listener serves `/ready` (503)
+    /// until then.
+    package func allConnectionsEnded() async { await environment.admission.allClosed() }
 
     /// The connection has ended: it leaves the admission counts.
     package func closed(_ ticket: AdmissionTicket) {

@@ -1,3 +1,4 @@
+import CoreMetrics
 @_spi(Benchmarks) import LaboratoryCrypto
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
@@ -14,6 +15,9 @@ import ServiceLifecycle
 /// it stops accepting, tells every accepted client the server is stopping, lets sessions finish
 /// for ``ServerConfiguration/shutdownGracePeriod``, then closes the rest and returns once every
 /// listener has drained too. Clients cannot stop the server.
+///
+/// It reports connections, handshakes, sessions, requests, chat, traffic, penalties and key
+/// rotations through swift-metrics, to ``ServerConfiguration/metricsFactory``.
 public actor LaboratoryServer: Service {
     private let configuration: ServerConfiguration
     private let services: ServiceRegistry
@@ -21,6 +25,7 @@ public actor LaboratoryServer: Service {
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let admission: Admission
+    private let metrics: ServerMetrics
     private var state: ListeningState = .idle
     private(set) var transportKeys: TransportKeys?
 
@@ -43,7 +48,9 @@ public actor LaboratoryServer: Service {
         self.listeners = listeners
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
-        self.admission = Admission(policy: configuration.admission, logger: logger)
+        self.metrics = ServerMetrics(
+            factory: configuration.metricsFactory ?? MetricsSystem.factory, services: services.names)
+        self.admission = Admission(policy: configuration.admission, logger: logger, metrics: metrics)
     }
 
     /// The address the server is bound to, once it is listening. Waits until then; throws if
@@ -185,7 +192,8 @@ public actor LaboratoryServer: Service {
     private func makeEnvironment() async throws -> ConnectionEnvironment {
         let transportKeys = try await TransportKeys.start(
             identity: configuration.hostKey, policy: configuration.transportKeys,
-            validitySlack: configuration.handshakeTimeout, logger: logger, clock: configuration.clock)
+            validitySlack: configuration.handshakeTimeout, logger: logger, metrics: metrics,
+            clock: configuration.clock)
         self.transportKeys = transportKeys
         return ConnectionEnvironment(
             handshake: HandshakeConfiguration(
@@ -200,7 +208,7 @@ public actor LaboratoryServer: Service {
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
             connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
-            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(),
+            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(), metrics: metrics,
             clock: configuration.clock)
     }
 

@@ -70,6 +70,8 @@ public struct LaboratoryServiceContext: Sendable {
     /// Where to push events to the calling session, now or later: keep it (for example as a chat
     /// room member) to push after the request has returned.
     public var events: EventSink
+    /// The server's metrics, for the built-in services (chat rooms, members and deliveries).
+    package var metrics: ServerMetrics = .disabled
 
     /// Creates a context. Servers and test kits build these; services only read them.
     public init(session: SessionIdentity, logger: Logger, serviceName: String, events: EventSink) {

@@ -69,11 +69,14 @@ final class Outbound: Sendable {
     let counters = SessionCounters()
     /// The server's clock: the key's age and the close timeout.
     let clock: AnyTimerClock
+    /// Counts the bytes written to the socket, length prefixes included.
+    private let metrics: ServerMetrics
 
-    init(channel: any Channel, limits: OutboundLimits, clock: AnyTimerClock) {
+    init(channel: any Channel, limits: OutboundLimits, clock: AnyTimerClock, metrics: ServerMetrics = .disabled) {
         self.channel = channel
         self.limits = limits
         self.clock = clock
+        self.metrics = metrics
         self.state = NIOLockedValueBox(State(keyStarted: clock.now))
     }
 
@@ -262,6 +265,7 @@ final class Outbound: Sendable {
             channel.write(frame, promise: nil)
         }
         bytes += last.readableBytes
+        metrics.sentBytes.increment(by: bytes)
         let promise = channel.eventLoop.makePromise(of: Void.self)
         promise.futureResult.whenComplete { [self, bytes] _ in
             self.queuedBytes.subtract(bytes, ordering: .relaxed)

@@ -1,3 +1,4 @@
+import CoreMetrics
 import LaboratoryCrypto
 import LaboratoryProtocol
 import LaboratoryTransport
@@ -47,6 +48,13 @@ public struct ServerConfiguration: Sendable {
     /// (`malloc_trim` on glibc; nothing elsewhere), so a flood does not leave the process larger
     /// for good. On by default; turn it off if the embedding process manages its allocator itself.
     public var reclaimsFreedMemory: Bool = true
+    /// Where the server reports its metrics (connections, handshakes, sessions, requests, chat,
+    /// traffic, penalties; the list is in README.md, "HTTP"): any swift-metrics back end. `nil`, the
+    /// default, uses the global one (`MetricsSystem.factory` when the server is created), which
+    /// reports nowhere until the executable calls `MetricsSystem.bootstrap`. Give each server its
+    /// own factory (for example a `PrometheusMetricsFactory` over a registry of its own) to keep
+    /// servers in one process apart, as tests do.
+    public var metricsFactory: (any MetricsFactory)?
     /// The clock connections keep their deadlines and timers on; tests inject one they move by hand.
     package var clock = AnyTimerClock.continuous
 

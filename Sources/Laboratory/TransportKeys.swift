@@ -43,24 +43,26 @@ final class TransportKeys: Sendable {
     private let validitySlack: Duration
     private let current: NIOLockedValueBox<Current>
     private let logger: Logger
+    private let metrics: ServerMetrics
     /// The server's clock: a key's lifetime, and the rotation's waits.
     private let clock: AnyTimerClock
 
     /// Generates and certifies the first key (off the cooperative thread pool).
     static func start(
         identity: RSAPrivateKey, policy: TransportKeyPolicy, validitySlack: Duration, logger: Logger,
-        clock: AnyTimerClock
+        metrics: ServerMetrics = .disabled, clock: AnyTimerClock
     ) async throws -> TransportKeys {
         let first = try await generate(identity: identity, policy: policy, validitySlack: validitySlack)
         return TransportKeys(
             identity: identity, policy: policy, validitySlack: validitySlack, first: first, logger: logger,
-            clock: clock)
+            metrics: metrics, clock: clock)
     }
 
     private init(
         identity: RSAPrivateKey, policy: TransportKeyPolicy, validitySlack: Duration, first: TransportKeyOffer,
-        logger: Logger, clock: AnyTimerClock
+        logger: Logger, metrics: ServerMetrics, clock: AnyTimerClock
     ) {
+        self.metrics = metrics
         self.identity = identity
         self.policy = policy
         self.validitySlack = validitySlack
@@ -107,6 +109,7 @@ final class TransportKeys: Sendable {
                         $0 = Current(offer: offer, retiresAt: clock.now.advanced(by: policy.lifetime), handshakes: 0)
                     }
                     next = nil
+                    metrics.transportKeyRotations.increment()
                     logger.info(
                         "transport key rotated",
                         metadata: [

@@ -1,3 +1,5 @@
+import Prometheus
+
 /// Where and how ``HTTPListener`` serves.
 ///
 /// The HTTP listener is off unless an embedder (or `laboratory-server --http-port`) creates one;
@@ -15,11 +17,22 @@ public struct HTTPConfiguration: Sendable {
     /// `nil` (the default) to serve no page. Its `tests/` folder is never served.
     public var webRoot: String?
 
-    /// A configuration for `port` on `host` (the loopback address unless given), serving the
-    /// browser client from `webRoot` if given.
-    public init(host: String = "127.0.0.1", port: Int, webRoot: String? = nil) {
+    /// The registry `GET /metrics` serves, in the Prometheus text format. By default swift-prometheus'
+    /// default registry: the one a `PrometheusMetricsFactory()` bootstrapped as the global metrics
+    /// factory reports to (`laboratory-server` does this when HTTP is on). A server whose
+    /// `ServerConfiguration.metricsFactory` is a `PrometheusMetricsFactory` over a registry of its
+    /// own passes that registry here.
+    public var metrics: PrometheusCollectorRegistry
+
+    /// A configuration for `port` on `host` (the loopback address unless given), serving `metrics`
+    /// and the browser client from `webRoot` if given.
+    public init(
+        host: String = "127.0.0.1", port: Int, webRoot: String? = nil,
+        metrics: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry
+    ) {
         self.host = host
         self.port = port
         self.webRoot = webRoot
+        self.metrics = metrics
     }
 }

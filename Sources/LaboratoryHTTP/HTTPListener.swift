@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Laboratory
+import LaboratoryTransport
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -10,8 +11,13 @@ import ServiceLifecycle
 /// served by Hummingbird alongside the server's TCP listener.
 ///
 /// Pass one to the server's `listeners:`; it binds after the server's own listener (so `/ready`
-/// answering means the server listens with its keys loaded) and stops with the server's graceful
-/// shutdown, answering 503 on `/ready` from the moment the shutdown begins.
+/// answering means the server listens with its keys loaded). On the server's graceful shutdown it
+/// answers 503 on `/ready` from the moment the shutdown begins, keeps serving while the server's
+/// sessions finish (at most the shutdown grace period), then stops.
+///
+/// `GET /metrics` serves ``HTTPConfiguration/metrics`` in the Prometheus text format: give the
+/// server a `PrometheusMetricsFactory` over the same registry (`ServerConfiguration.metricsFactory`,
+/// or the global factory through `MetricsSystem.bootstrap`).
 ///
 /// ```swift
 /// let http = HTTPListener(configuration: HTTPConfiguration(port: 8080))
@@ -71,18 +77,45 @@ public final class HTTPListener: LaboratoryListener {
         return Bound(serving: serving, group: group, state: state)
     }
 
-    /// Serves until the server's graceful shutdown (then `/ready` answers 503 and the HTTP server
-    /// stops) or cancellation.
+    /// Serves until the server's graceful shutdown, then drains: `/ready` answers 503 (and every
+    /// other route keeps serving) until the server's other connections have all ended or its
+    /// shutdown grace period is over, whichever comes first; then the HTTP server stops. Ends at
+    /// once on cancellation.
     public func run(_ bound: Bound, context: LaboratoryListenerContext) async throws {
         try await withTaskCancellationHandler {
-            try await withGracefulShutdownHandler {
-                try await bound.serving.value
-            } onGracefulShutdown: {
-                bound.state.beginDraining()
-                Task { await bound.group.triggerGracefulShutdown() }
+            try await withThrowingTaskGroup(of: Bool.self) { group in
+                group.addTask {
+                    try await bound.serving.value
+                    return true
+                }
+                group.addTask {
+                    try await gracefulShutdown()
+                    bound.state.beginDraining()
+                    await Self.drain(context)
+                    await bound.group.triggerGracefulShutdown()
+                    return false
+                }
+                // Until the application has stopped; a drain that never began is then cancelled.
+                while let servingEnded = try await group.next() {
+                    if servingEnded {
+                        group.cancelAll()
+                        return
+                    }
+                }
             }
         } onCancel: {
             bound.serving.cancel()
+        }
+    }
+
+    /// Returns when every connection the server admitted has ended, or when the shutdown grace
+    /// period is over (sessions still open are then being closed), whichever comes first.
+    private static func drain(_ context: LaboratoryListenerContext) async {
+        await withTaskGroup(of: Void.self) { race in
+            race.addTask { await context.allConnectionsEnded() }
+            race.addTask { try? await context.clock.sleep(for: context.shutdownGracePeriod) }
+            await race.next()
+            race.cancelAll()
         }
     }
 }

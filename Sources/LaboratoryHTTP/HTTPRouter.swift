@@ -12,6 +12,7 @@ enum HTTPRouter {
         }
         HealthRoutes.add(to: router, state: state)
         if let admin = configuration.admin { AdminRoutes.add(to: router, admin: admin, context: context) }
+        MetricsRoutes.add(to: router, registry: configuration.metrics)
         return router
     }
 }

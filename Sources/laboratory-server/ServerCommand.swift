@@ -91,25 +91,11 @@ struct ServerCommand: AsyncParsableCommand {
             """)
     var legacyPort: Int?
 
-    @Option(
-        help: """
-            Also serve HTTP on this port: /health, /ready and the admin API (bearer token in \
-            <state-dir>/admin_token, generated on first start). 0 picks a free port. Off unless given.
-            """)
-    var httpPort: Int?
-
-    @Option(help: "The address the HTTP listener binds to; keep it on loopback unless a proxy guards it.")
-    var httpHost = "127.0.0.1"
-
-    @Option(
-        help: """
-            Serve the browser client from this folder at / on the HTTP listener (Clients/web in the \
-            repository). Needs --http-port.
-            """)
-    var webRoot: String?
-
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
+
+    @OptionGroup(title: "HTTP")
+    var http: HTTPOptions
 
     @Flag(help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe.")
     var allowPlaintext = false
@@ -124,14 +110,6 @@ struct ServerCommand: AsyncParsableCommand {
         _ = try parsedMaxStartups()
         try OptionRange.check(port, 0...65535, "--port")
         if let legacyPort { try OptionRange.check(legacyPort, 0...65535, "--legacy-port") }
-        if let httpPort { try OptionRange.check(httpPort, 0...65535, "--http-port") }
-        if let webRoot {
-            if httpPort == nil { throw ValidationError("--web-root needs --http-port") }
-            guard FileManager.default.fileExists(atPath: webRoot + "/index.html") else {
-                throw ValidationError(
-                    "--web-root \(webRoot): no index.html there; give the browser client's folder (Clients/web)")
-            }
-        }
         try OptionRange.check(maxFrameSize, 1...OptionRange.maximumFrameSize, "--max-frame-size")
         try OptionRange.check(maxConnections, 1...OptionRange.maximumCount, "--max-connections")
         try OptionRange.check(
@@ -207,8 +185,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
 
         let drain = DrainTrigger()
-        let httpListener = try httpPort.map { httpPort in
-            var http = HTTPConfiguration(host: httpHost, port: httpPort, webRoot: webRoot)
+        let httpListener = try http.makeListener { http in
             let (token, created) = try state.loadOrCreateAdminToken()
             if created { say("Created admin token \(state.adminTokenPath)") }
             if let warning = FileExposure.check(path: state.adminTokenPath, what: "the admin token") {
@@ -216,12 +193,8 @@ struct ServerCommand: AsyncParsableCommand {
             }
             // Reload: `nil` (501) until the server has a live-reload API to call.
             http.admin = AdminConfiguration(token: token, onDrain: { await drain.drain() })
-            return AddressedListener(
-                base: HTTPListener(configuration: http), option: "--http-port",
-                address: Self.address(httpHost, httpPort))
         }
-        var listeners: [any LaboratoryListener] = []
-        if let legacyListener { listeners.append(legacyListener) }
+        var listeners: [any LaboratoryListener] = legacyListener.map { [$0] } ?? []
         if let httpListener { listeners.append(httpListener) }
         let server = LaboratoryServer(
             configuration: configuration, services: .standard, listeners: listeners, logger: logger)
@@ -236,8 +209,8 @@ struct ServerCommand: AsyncParsableCommand {
                 if let legacy = legacyListener?.base.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
                 }
-                if let http = httpListener?.base.localAddress {
-                    say("HTTP listening on \(http.ipAddress ?? httpHost):\(http.port ?? 0)")
+                if let httpAddress = httpListener?.base.localAddress {
+                    say("HTTP listening on \(httpAddress.ipAddress ?? http.httpHost):\(httpAddress.port ?? 0)")
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
             }

@@ -5,10 +5,15 @@
 // `laboratory-server`.
 //
 //   LABORATORY_PASSWORD=... laboratory-bench-host --port 0 --state-dir DIR
+//
+// With LABORATORY_BENCH_METRICS=prometheus the server reports its metrics to a swift-prometheus
+// registry (as `laboratory-server --http-port` does), to measure what metrics cost; without it
+// they go to swift-metrics' no-op default.
 import Dispatch
 import Foundation
 import Laboratory
 import Logging
+import Prometheus
 import ServiceLifecycle
 
 var port = 0
@@ -35,6 +40,9 @@ let logger = Logger(label: "laboratory.bench-host")
 let (hostKey, _) = try StateDirectory(path: stateDirectory).loadOrCreateHostKey()
 var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
 configuration.port = port
+if ProcessInfo.processInfo.environment["LABORATORY_BENCH_METRICS"] == "prometheus" {
+    configuration.metricsFactory = PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())
+}
 let server = LaboratoryServer(configuration: configuration, services: .standard, logger: logger)
 
 let finished = DispatchSemaphore(value: 0)

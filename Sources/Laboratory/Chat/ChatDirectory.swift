@@ -37,6 +37,8 @@ actor ChatDirectory {
     /// The rooms without members, the one that has been empty longest first.
     private var emptyRooms: OrderedSet<String> = []
     private var sessions: [UInt64: Session] = [:]
+    /// The server's metrics, from the first join's context: rooms with members, and memberships.
+    private var metrics = ServerMetrics.disabled
 
     init(limits: ChatLimits) { self.limits = limits }
 
@@ -89,7 +91,10 @@ actor ChatDirectory {
     /// Records that connection `id` joins `name`, creating the room if needed, all in one step on
     /// this actor: limits are checked before anything changes, and an empty room is never
     /// evicted while a join is on its way to it.
-    func join(_ id: UInt64, sink: EventSink, room name: String, serviceName: String) throws -> ChatRoom {
+    func join(
+        _ id: UInt64, sink: EventSink, room name: String, serviceName: String, metrics: ServerMetrics = .disabled
+    ) throws -> ChatRoom {
+        if self.metrics === ServerMetrics.disabled { self.metrics = metrics }
         var session = sessions[id] ?? Session(sink: sink)
         guard session.rooms.contains(name) || session.rooms.count < limits.maximumRoomsPerConnection else {
             throw ServiceError("you are already in \(session.rooms.count) rooms, the limit; leave one first")
@@ -103,14 +108,19 @@ actor ChatDirectory {
                 throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
             }
             room = ChatRoom(
-                name: name, serviceName: serviceName, historySize: limits.historySize, pageSize: limits.maximumPageSize)
+                name: name, serviceName: serviceName, historySize: limits.historySize, pageSize: limits.maximumPageSize,
+                metrics: self.metrics)
             rooms[name] = Room(room: room, members: 0)
             names.insert(name, at: firstIndex(after: name, orEqual: true))
         }
         if session.rooms.insert(name).inserted {
             sessions[id] = session
             rooms[name]!.members += 1
-            if rooms[name]!.members == 1 { emptyRooms.remove(name) }
+            metrics.chatMembers.increment()
+            if rooms[name]!.members == 1 {
+                emptyRooms.remove(name)
+                metrics.chatRooms.increment()
+            }
         }
         return room
     }
@@ -154,7 +164,11 @@ actor ChatDirectory {
         guard var room = rooms[name] else { return }
         room.members -= 1
         rooms[name] = room
-        if room.members == 0 { emptyRooms.append(name) }
+        metrics.chatMembers.decrement()
+        if room.members == 0 {
+            emptyRooms.append(name)
+            metrics.chatRooms.decrement()
+        }
     }
 
     private func forgetRoom(_ name: String) {

@@ -22,10 +22,13 @@ actor ChatRoom {
     private var history: Deque<(sequence: UInt64, event: ServiceEvent)> = []
     private(set) var latestSequence: UInt64 = 0
     private static let encoder = JSONEncoder()
+    /// Counts the messages delivered to members.
+    private let metrics: ServerMetrics
 
-    init(name: String, serviceName: String, historySize: Int, pageSize: Int) {
+    init(name: String, serviceName: String, historySize: Int, pageSize: Int, metrics: ServerMetrics = .disabled) {
         self.name = name
         self.serviceName = serviceName
+        self.metrics = metrics
         self.historySize = historySize
         self.pageSize = pageSize
     }
@@ -134,6 +137,7 @@ actor ChatRoom {
         for (id, member) in members where !member.sink.push(serviceEvent) {
             gone.append((id, member))
         }
+        if kind == .message { metrics.chatDeliveries.increment(by: members.count - gone.count) }
         let sequence = latestSequence
         for (id, member) in gone where remove(id) != nil {
             broadcast(

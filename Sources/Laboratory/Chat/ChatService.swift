@@ -56,7 +56,8 @@ public struct ChatService: LaboratoryService {
         case .join(let name, let after):
             try limits.validate(room: name)
             let room = try await directory.join(
-                session.connectionID, sink: context.events, room: name, serviceName: context.serviceName)
+                session.connectionID, sink: context.events, room: name, serviceName: context.serviceName,
+                metrics: context.metrics)
             reply = await room.join(session, sink: context.events, after: after)
             context.logger.debug(
                 "joined room", metadata: ["room": .client(name), "name": .client(session.displayName)])
@@ -101,6 +102,7 @@ public struct ChatService: LaboratoryService {
             else {
                 throw ServiceError("connection \(recipient) has left")
             }
+            context.metrics.chatDeliveries.increment()
             reply = ChatReply()
         }
         return Array(try JSONEncoder().encode(reply))
