@@ -99,7 +99,9 @@ public struct PenaltyPolicy: Sendable, Hashable {
         switch reason.code {
         case .wrongPassword: base = wrongPassword
         case .handshakeTimeout: base = handshakeTimeout
-        case .protocolViolation, .decryptionFailed, .frameTooLarge, .keyExhausted, .invalidName:
+        // An invalid name (code 7) earns nothing: only a client that gave the right password gets
+        // that far, and it could as well be accepted.
+        case .protocolViolation, .decryptionFailed, .frameTooLarge, .keyExhausted:
             base = protocolViolation
         case .peerClosed where !wasAuthenticated, .refused where !wasAuthenticated:
             base = unauthenticatedDisconnect

@@ -107,6 +107,13 @@ extension Connection {
             case .usePlaintext:
                 logger.debug("plaintext session: this client chose no encryption", metadata: ["cipher": "none"])
             case .send(let message):
+                if case .nameRejected(let rejection) = message {
+                    logger.debug(
+                        "name rejected",
+                        metadata: [
+                            "reason": .client(rejection.reason), "attempts_left": "\(rejection.attemptsLeft)",
+                        ])
+                }
                 send(message)
                 // Automatic key renewal only from `accepted` on: the protocol allows no key update
                 // before it (and `accept` comes before it, see below).

@@ -199,7 +199,10 @@ actor Connection {
     private func finish(_ reason: CloseReason) async {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
-        environment.admission.penalize(ticket, for: reason, wasAuthenticated: identity != nil)
+        // A client that gave the right password is penalised as a session would be: a name it got
+        // wrong, or leaving at the name prompt, earns its address nothing.
+        environment.admission.penalize(
+            ticket, for: reason, wasAuthenticated: identity != nil || handshake.passwordAccepted)
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
         var metadata: Logger.Metadata = [

@@ -42,10 +42,25 @@ struct HostTrust: Sendable {
         self.notice = notice
     }
 
-    /// Connects once trust is settled; `password` is called only then.
-    func connect(to endpoint: Endpoint, name: String, password: () throws -> String) async throws -> ClientSession {
+    /// Connects once trust is settled; `password` is called only then. `retryName` offers another
+    /// name when the server rejects one (`nil`: the rejection fails the connect).
+    func connect(
+        to endpoint: Endpoint, name: String, retryName: (@Sendable (NameRejection) async -> String?)? = nil,
+        password: () throws -> String
+    ) async throws -> ClientSession {
+        try await connect(to: endpoint, name: name, password: password) { endpoint, password, name, trust in
+            try await ClientSession.connect(
+                host: endpoint.host, port: endpoint.port, password: password, name: name, trust: trust,
+                retryName: retryName)
+        }
+    }
+
+    private func connect(
+        to endpoint: Endpoint, name: String, password: () throws -> String,
+        open: (Endpoint, String, String, ServerTrust) async throws -> ClientSession
+    ) async throws -> ClientSession {
         if let pinnedFingerprint {
-            return try await open(endpoint, password: password(), name: name, .pinned(fingerprint: pinnedFingerprint))
+            return try await open(endpoint, password(), name, .pinned(fingerprint: pinnedFingerprint))
         }
         let known: String?
         do {
@@ -57,7 +72,7 @@ struct HostTrust: Sendable {
         }
         let recording = ServerTrust.knownHosts(file: knownHostsPath)
         if known != nil || acceptNew {
-            let session = try await open(endpoint, password: password(), name: name, recording)
+            let session = try await open(endpoint, password(), name, recording)
             if known == nil {
                 notice("Recorded the new server key \(session.serverFingerprint) for \(endpoint) in \(knownHostsPath)")
             }
@@ -82,15 +97,9 @@ struct HostTrust: Sendable {
             throw CommandFailure("could not record the key in \(knownHostsPath): \(error)", status: .cannotCreate)
         }
         // The file now holds the confirmed key: a server presenting another one is refused.
-        return try await open(endpoint, password: password(), name: name, recording)
+        return try await open(endpoint, password(), name, recording)
     }
 
-    private func open(_ endpoint: Endpoint, password: String, name: String, _ trust: ServerTrust) async throws
-        -> ClientSession
-    {
-        try await ClientSession.connect(
-            host: endpoint.host, port: endpoint.port, password: password, name: name, trust: trust)
-    }
 
     /// Learns the server's fingerprint without sending anything: the policy notes it and refuses.
     private func probe(_ endpoint: Endpoint) async throws -> String {
@@ -100,7 +109,8 @@ struct HostTrust: Sendable {
             return false
         }
         do {
-            let session = try await open(endpoint, password: "", name: "", refuseAndNote)
+            let session = try await ClientSession.connect(
+                host: endpoint.host, port: endpoint.port, password: "", name: "", trust: refuseAndNote)
             await session.close()
         } catch let error as ClientError where error.code == .serverKeyMismatch {
             // Expected: the policy refused.

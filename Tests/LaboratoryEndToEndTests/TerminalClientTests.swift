@@ -8,7 +8,7 @@ struct TerminalClientTests {
     static let password = "terminal client password"
 
     /// A server on a free port; returns it with its address and key fingerprint.
-    private func startServer() async throws -> (server: ServerProcess, address: String, fingerprint: String) {
+    func startServer() async throws -> (server: ServerProcess, address: String, fingerprint: String) {
         let server = try ServerProcess(
             arguments: ["--name", "Terminal Test"], environment: ["LABORATORY_PASSWORD": Self.password])
         let fingerprint = try #require(await server.value(after: "Host key fingerprint: "))
