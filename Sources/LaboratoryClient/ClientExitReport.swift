@@ -51,7 +51,8 @@ extension ExitReport {
         case .nameRejected:
             let reason = error.nameRejection?.reason ?? error.message
             return ExitReport(
-                .dataError, "the server at \(endpoint) rejected the name: " + oneLine(reason) + "; choose another with --name")
+                .dataError,
+                "the server at \(endpoint) rejected the name: " + oneLine(reason) + "; choose another with --name")
         case .rejected, .connectionClosed:
             let reason = error.closeReason.map { ": \($0.message) (\($0.code))" } ?? ": " + oneLine(error.message)
             return ExitReport(.temporaryFailure, "the server at \(endpoint) closed the connection" + oneLine(reason))

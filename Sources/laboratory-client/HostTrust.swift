@@ -100,7 +100,6 @@ struct HostTrust: Sendable {
         return try await open(endpoint, password(), name, recording)
     }
 
-
     /// Learns the server's fingerprint without sending anything: the policy notes it and refuses.
     private func probe(_ endpoint: Endpoint) async throws -> String {
         let seen = SeenFingerprint()

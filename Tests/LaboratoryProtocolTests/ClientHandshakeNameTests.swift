@@ -7,7 +7,9 @@ import Testing
 @Suite("ClientHandshake: rejected names")
 struct ClientHandshakeNameTests {
     /// A client that asked for `name` and a server at its name step, the client's `name` delivered.
-    static func rejected(name: String) throws -> (client: ClientHarness, server: Harness, actions: [ClientHandshake.Action]) {
+    static func rejected(name: String) throws -> (
+        client: ClientHarness, server: Harness, actions: [ClientHandshake.Action]
+    ) {
         var client = ClientHarness(
             machine: ClientHandshake(credentials: .init(password: Harness.password, name: name)))
         try client.advance(to: .awaitingAcceptance)

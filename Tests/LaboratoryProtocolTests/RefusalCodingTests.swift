@@ -20,7 +20,9 @@ struct RefusalCodingTests {
     func retryOnlyOnRefusal() throws {
         // Not sent for other codes even when set, and refused on reading.
         let wrong = CloseReason(.wrongPassword, "wrong password", retryAfter: .seconds(1))
-        #expect(try ServerMessage(decoding: ServerMessage.closing(wrong).encoded()) == .closing(CloseReason(.wrongPassword, "wrong password")))
+        #expect(
+            try ServerMessage(decoding: ServerMessage.closing(wrong).encoded())
+                == .closing(CloseReason(.wrongPassword, "wrong password")))
         let tailed = ServerMessage.closing(CloseReason(.wrongPassword, "x")).encoded() + [0, 0, 0, 1]
         #expect(throws: ProtocolError.self) { try ServerMessage(decoding: tailed) }
         let short = ServerMessage.closing(CloseReason(.refused, "x")).encoded() + [0, 1]
@@ -39,10 +41,12 @@ struct RefusalCodingTests {
         #expect(throws: ProtocolError.self) { try ServerMessage(decoding: bytes + [0]) }
     }
 
-    @Test("a wait is spoken in whole seconds, rounded up", arguments: [
-        (Duration.milliseconds(1), "1s"), (.seconds(45), "45s"), (.milliseconds(269_001), "4m 30s"),
-        (.seconds(3725), "1h 2m 5s"), (.seconds(600), "10m"),
-    ])
+    @Test(
+        "a wait is spoken in whole seconds, rounded up",
+        arguments: [
+            (Duration.milliseconds(1), "1s"), (.seconds(45), "45s"), (.milliseconds(269_001), "4m 30s"),
+            (.seconds(3725), "1h 2m 5s"), (.seconds(600), "10m"),
+        ])
     func spoken(duration: Duration, text: String) {
         #expect(duration.spoken == text)
     }

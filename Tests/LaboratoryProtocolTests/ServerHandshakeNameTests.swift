@@ -6,7 +6,8 @@ import Testing
 /// of times, within the handshake's deadlines, and the password step never comes back.
 @Suite("ServerHandshake: name attempts")
 struct ServerHandshakeNameTests {
-    @Test("the last of the name attempts closes with code 7; a valid name before that is accepted", arguments: [1, 3, 5])
+    @Test(
+        "the last of the name attempts closes with code 7; a valid name before that is accepted", arguments: [1, 3, 5])
     func attemptsAreBounded(attempts: UInt8) throws {
         var harness = try Harness(nameAttempts: attempts)
         try harness.advance(to: .awaitingName)
@@ -30,7 +31,8 @@ struct ServerHandshakeNameTests {
         #expect(retried.machine.passwordAccepted)
     }
 
-    @Test("after a rejected name the password step is not repeatable, nor is anything but a name accepted",
+    @Test(
+        "after a rejected name the password step is not repeatable, nor is anything but a name accepted",
         arguments: Input.allCases.filter { $0 != .name })
     func onlyANameAfterRejection(input: Input) throws {
         var harness = try Harness()

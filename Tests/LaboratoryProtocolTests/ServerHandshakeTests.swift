@@ -268,7 +268,9 @@ struct ServerHandshakeTests {
         var harness = try Harness()
         try harness.advance(to: .awaitingName)
         let actions = try harness.machine.receive(.name(name))
-        guard case .send(.nameRejected(let rejection)) = actions.first else { throw UnexpectedActions(actions: actions) }
+        guard case .send(.nameRejected(let rejection)) = actions.first else {
+            throw UnexpectedActions(actions: actions)
+        }
         let expected = try #require(throws: ProtocolError.self) { try DisplayName.validate(name) }
         #expect(rejection == NameRejection(reason: expected.closeReason.message, attemptsLeft: 2))
         #expect(actions.count == 2 && harness.phase == .awaitingName)

@@ -37,7 +37,9 @@ extension Adversarial {
                     switch try await raw.receive() {
                     case .nameRejected?: rejections += 1
                     case .closing(let reason)?: close = reason
-                    case let other: Issue.record("unexpected \(String(describing: other))"); return
+                    case let other:
+                        Issue.record("unexpected \(String(describing: other))")
+                        return
                     }
                 }
                 let elapsed = ContinuousClock.now - start

@@ -25,7 +25,8 @@ struct LockoutNoticeLiveTests {
             var raw = try await RawClient.connect(port: live.port)
             await #expect(throws: RawClientError.self) { _ = try await raw.handshake(password: "a guess") }
             await raw.close()
-            await log.waitFor("source locked out: its connections are refused until its penalty falls below the threshold")
+            await log.waitFor(
+                "source locked out: its connections are refused until its penalty falls below the threshold")
 
             var refused = try await RawClient.connect(port: live.port)
             guard case .closing(let reason)? = try? ServerMessage(decoding: await refused.nextFrame() ?? []) else {
