@@ -61,11 +61,7 @@ final class Admission: Sendable {
         }
         switch decision {
         case .refuse(let reason):
-            if logger.logLevel <= .debug {
-                var metadata: Logger.Metadata = ["peer": "\(address)", "reason": .client(describing: reason)]
-                if let remaining = lockout(of: address, at: now) { metadata["locked_for"] = "\(remaining.logged)" }
-                logger.debug("connection refused", metadata: metadata)
-            }
+            logger.record(.connectionRefused(peer: address, reason: reason))
             return .refused(reason)
         case .admit(let id, _):
             evict?(Self.evictionReason)
@@ -117,23 +113,11 @@ final class Admission: Sendable {
             return (before, state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero)
         }
         guard after > before else { return }  // exempt, or its penalty is already at the maximum
-        logger.debug(
-            "penalty", metadata: ["peer": "\(ticket.source)", "added": "\(amount.logged)", "total": "\(after.logged)"])
+        logger.record(.penalty(peer: ticket.source, added: amount, total: after))
         if before < policy.penalties.threshold, after >= policy.penalties.threshold {
-            logger.info(
-                "source locked out: its connections are refused until its penalty falls below the threshold",
-                metadata: [
-                    "peer": "\(ticket.source)", "locked_for": "\((after - policy.penalties.threshold).logged)",
-                    "penalty": "\(after.logged)",
-                ])
+            logger.record(
+                .lockedOut(peer: ticket.source, lockedFor: after - policy.penalties.threshold, penalty: after))
         }
-    }
-
-    /// How much longer `source` is locked out, if it is.
-    private func lockout(of source: SourceAddress, at now: ContinuousClock.Instant) -> Duration? {
-        guard let until = state.withLockedValue({ $0.table.penaltyUntil[source.penaltyKey] }) else { return nil }
-        let remaining = until - now - policy.penalties.threshold
-        return remaining > .zero ? remaining : nil
     }
 
     /// Counts for tests and metrics.

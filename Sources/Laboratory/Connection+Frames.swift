@@ -85,7 +85,7 @@ extension Connection {
             return nil
         }
         identity?.displayName = newName
-        logger.debug("renamed", metadata: ["from": .client(oldName), "to": .client(newName)])
+        logger.record(.renamed(from: oldName, to: newName))
         return .rename(requestID: requestID, oldName: oldName)
     }
 
@@ -107,13 +107,7 @@ extension Connection {
             case .usePlaintext:
                 logger.debug("plaintext session: this client chose no encryption", metadata: ["cipher": "none"])
             case .send(let message):
-                if case .nameRejected(let rejection) = message {
-                    logger.debug(
-                        "name rejected",
-                        metadata: [
-                            "reason": .client(rejection.reason), "attempts_left": "\(rejection.attemptsLeft)",
-                        ])
-                }
+                if case .nameRejected(let rejection) = message { logger.record(.nameRejected(rejection)) }
                 send(message)
                 // Automatic key renewal only from `accepted` on: the protocol allows no key update
                 // before it (and `accept` comes before it, see below).
@@ -129,7 +123,7 @@ extension Connection {
                 timers.accepted()
                 // The watcher has nothing more to watch.
                 handshakeWakeup.ring()
-                logger.debug("accepted", metadata: ["name": .client(displayName)])
+                logger.record(.accepted(name: displayName))
             case .close(let reason):
                 result = .close(reason)
             }

@@ -76,7 +76,7 @@ actor Connection {
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
     /// Returns whether the client was accepted.
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
-        logger.debug("connected")
+        logger.record(.connected)
         _ = perform(handshake.start())
         let frames = InboundFrames(inbound)
         let reason = await withGracefulShutdownHandler {
@@ -205,12 +205,10 @@ actor Connection {
             ticket, for: reason, wasAuthenticated: identity != nil || handshake.passwordAccepted)
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
-        var metadata: Logger.Metadata = [
-            "reason": .client(describing: reason), "step": "\(handshake.stepName)",
-            "duration": "\((ContinuousClock.now - ticket.admitted).logged)",
-        ]
-        if let identity { metadata["name"] = .client(identity.displayName) }
-        logger.debug("connection closed", metadata: metadata)
+        logger.record(
+            .connectionClosed(
+                reason: reason, step: handshake.stepName, duration: ContinuousClock.now - ticket.admitted,
+                name: identity?.displayName))
         if let identity { await environment.registry.sessionDidEnd(identity) }
     }
 }

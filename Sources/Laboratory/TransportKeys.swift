@@ -107,12 +107,10 @@ final class TransportKeys: Sendable {
                         $0 = Current(offer: offer, retiresAt: clock.now.advanced(by: policy.lifetime), handshakes: 0)
                     }
                     next = nil
-                    logger.info(
-                        "transport key rotated",
-                        metadata: [
-                            "fingerprint": "\(offer.privateKey.publicKey.fingerprint)",
-                            "cause": due ? "handshake-budget" : "lifetime",
-                        ])
+                    logger.record(
+                        .transportKeyRotated(
+                            fingerprint: offer.privateKey.publicKey.fingerprint,
+                            cause: due ? "handshake-budget" : "lifetime"))
                 } catch {
                     logger.error("could not certify a transport key", metadata: ["error": .client(describing: error)])
                 }
