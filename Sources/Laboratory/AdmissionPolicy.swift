@@ -68,8 +68,8 @@ public struct PenaltyPolicy: Sendable, Hashable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// Added for a protocol violation (malformed, out of order, tampered, oversized). Default 10 s.
     public var protocolViolation: Duration = .seconds(10)
-    /// Added when a client disconnects before authenticating, or is evicted to make room for a
-    /// newcomer. Default 1 s.
+    /// Added when a client disconnects before it is accepted, or is evicted to make room for a
+    /// newcomer (a v1 client that gave the right password is exempt, PROTOCOL.md §9). Default 1 s.
     public var unauthenticatedDisconnect: Duration = .seconds(1)
     /// Added, on top of the above, for each second a connection held an unfinished-handshake slot
     /// before it ended without finishing (closed, evicted, timed out, failed). Default 0.6 s, so a
