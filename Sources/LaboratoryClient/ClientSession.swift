@@ -71,11 +71,10 @@ public final class ClientSession: Sendable {
     }
 
     /// Connects, checks the server's key, sends the password and name, and returns once accepted.
+    /// A name the server rejects ends the connect with ``ClientError/Code/nameRejected``; to offer
+    /// another on the same connection, use
+    /// ``connect(host:port:password:name:trust:configuration:eventLoopGroup:retryName:)``.
     ///
-    /// - Parameter retryName: called when the server rejects the display name (it broke the name
-    ///   rules) and takes another on the same connection: return the next name to offer, or `nil`
-    ///   to give up. It may take its time (ask a person), within the handshake's deadlines. Without
-    ///   it, the first rejection ends the connect with ``ClientError/Code/nameRejected``.
     /// - Throws: ``ClientError`` naming the step that failed: ``ClientError/Code/connectionFailed``,
     ///   ``ClientError/Code/serverKeyMismatch`` (before anything is sent),
     ///   ``ClientError/Code/wrongPassword``, ``ClientError/Code/rejected`` (with
@@ -85,8 +84,27 @@ public final class ClientSession: Sendable {
     public static func connect(
         host: String, port: Int, password: String, name: String, trust: ServerTrust,
         configuration: ClientConfiguration = ClientConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ClientSession {
+        try await connect(
+            host: host, port: port, password: password, name: name, trust: trust, configuration: configuration,
+            eventLoopGroup: eventLoopGroup, retryName: nil)
+    }
+
+    /// Connects like ``connect(host:port:password:name:trust:configuration:eventLoopGroup:)``, and
+    /// when the server rejects the display name, asks `retryName` for another.
+    ///
+    /// - Parameter retryName: called when the server rejects the display name (it broke the name
+    ///   rules) and takes another on the same connection: return the next name to offer, or `nil`
+    ///   to give up. It may take its time (ask a person), within the handshake's deadlines. `nil`
+    ///   (or no name), and the rejection ends the connect with ``ClientError/Code/nameRejected``;
+    ///   so does the server's close once its attempts are used up.
+    /// - Throws: the same errors as the plain `connect`.
+    public static func connect(
+        host: String, port: Int, password: String, name: String, trust: ServerTrust,
+        configuration: ClientConfiguration = ClientConfiguration(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        retryName: (@Sendable (NameRejection) async -> String?)? = nil
+        retryName: (@Sendable (NameRejection) async -> String?)?
     ) async throws -> ClientSession {
         let maximumFrameSize = configuration.maximumFrameSize
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>

@@ -73,8 +73,13 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
     /// `nil` for every other reason.
     public var retryAfter: Duration?
 
-    /// Creates a reason; `retryAfter` only for a lockout's refusal (code 15).
-    public init(_ code: Code, _ message: String, retryAfter: Duration? = nil) {
+    /// Creates a reason.
+    public init(_ code: Code, _ message: String) {
+        self.init(code, message, retryAfter: nil)
+    }
+
+    /// Creates a reason that says how long to wait: only for a lockout's refusal (code 15).
+    public init(_ code: Code, _ message: String, retryAfter: Duration?) {
         self.code = code
         self.message = message
         self.retryAfter = retryAfter
