@@ -94,12 +94,12 @@ public final class ClientSession: Sendable {
     /// Connects like ``connect(host:port:password:name:trust:configuration:eventLoopGroup:)``, and
     /// when the server rejects the display name, asks `retryName` for another.
     ///
-    /// - Parameter retryName: called when the server rejects the display name (it broke the name
-    ///   rules) and takes another on the same connection: return the next name to offer, or `nil`
-    ///   to give up. It may take its time (ask a person), within the handshake's deadlines. `nil`
-    ///   (or no name), and the rejection ends the connect with ``ClientError/Code/nameRejected``;
-    ///   so does the server's close once its attempts are used up.
-    /// - Throws: the same errors as the plain `connect`.
+    /// `retryName` is called when the server rejects the display name (it broke the name rules)
+    /// and takes another on the same connection: it returns the next name to offer, or `nil` to
+    /// give up. It may take its time (ask a person), within the handshake's deadlines. Without it,
+    /// or on `nil`, the rejection ends the connect with ``ClientError/Code/nameRejected``; so does
+    /// the server's close once its attempts are used up. Other failures throw as the plain
+    /// `connect` does. ``acceptedName`` is the name the server took.
     public static func connect(
         host: String, port: Int, password: String, name: String, trust: ServerTrust,
         configuration: ClientConfiguration = ClientConfiguration(),
