@@ -100,7 +100,9 @@
             var reason = CloseReason(code, try reader.readString("close message"))
             // A refusal may carry `retry_ms: u32` (a locked-out source); nothing else has a tail.
             if code == .refused, reader.remaining > 0 {
-                reason.retryAfter = .milliseconds(try reader.readUInt32("retry time"))
+                let milliseconds = try reader.readUInt32("retry time")
+                guard milliseconds > 0 else { throw ProtocolError.malformed("a refusal's retry_ms is 0") }
+                reason.retryAfter = .milliseconds(milliseconds)
             }
             self = .closing(reason)
         case 0x10:

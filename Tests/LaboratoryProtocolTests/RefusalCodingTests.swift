@@ -27,6 +27,8 @@ struct RefusalCodingTests {
         #expect(throws: ProtocolError.self) { try ServerMessage(decoding: tailed) }
         let short = ServerMessage.closing(CloseReason(.refused, "x")).encoded() + [0, 1]
         #expect(throws: ProtocolError.self) { try ServerMessage(decoding: short) }
+        let zero = ServerMessage.closing(CloseReason(.refused, "x")).encoded() + [0, 0, 0, 0]
+        #expect(throws: ProtocolError.self) { try ServerMessage(decoding: zero) }
         let long = ServerMessage.closing(CloseReason(.refused, "x")).encoded() + [0, 0, 0, 1, 0]
         #expect(throws: ProtocolError.self) { try ServerMessage(decoding: long) }
     }

@@ -225,6 +225,8 @@ def _closing(r: Reader) -> Closing:
     message = r.string()
     # Only a refusal may carry retry_ms (a locked-out address).
     retry_ms = r.u32() if code == 15 and r.offset < len(r.data) else None
+    if retry_ms == 0:
+        raise ProtocolError("a refusal's retry_ms is 0")
     return Closing(code, message, retry_ms)
 
 
