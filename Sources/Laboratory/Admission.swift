@@ -77,11 +77,7 @@ final class Admission: Sendable {
         switch decision {
         case .refuse(let reason):
             metrics.connectionRefused(AdmissionTable.refusal(reason))
-            if logger.logLevel <= .debug {
-                var metadata: Logger.Metadata = ["peer": "\(address)", "reason": .client(describing: reason)]
-                if let remaining = lockout(of: address, at: now) { metadata["locked_for"] = "\(remaining.logged)" }
-                logger.debug("connection refused", metadata: metadata)
-            }
+            logger.record(.connectionRefused(peer: address, reason: reason))
             return .refused(reason)
         case .admit(let id, _):
             evict?(Self.evictionReason)
@@ -171,16 +167,11 @@ final class Admission: Sendable {
             return
         }
         metrics.penalized(for: reason)
-        logger.debug(
-            "penalty", metadata: ["peer": "\(ticket.source)", "added": "\(amount.logged)", "total": "\(after.logged)"])
+        logger.record(.penalty(peer: ticket.source, added: amount, total: after))
         if before < policy.penalties.threshold, after >= policy.penalties.threshold {
             metrics.lockouts.increment()
-            logger.info(
-                "source locked out: its connections are refused until its penalty falls below the threshold",
-                metadata: [
-                    "peer": "\(ticket.source)", "locked_for": "\((after - policy.penalties.threshold).logged)",
-                    "penalty": "\(after.logged)",
-                ])
+            logger.record(
+                .lockedOut(peer: ticket.source, lockedFor: after - policy.penalties.threshold, penalty: after))
         }
     }
 

@@ -68,8 +68,8 @@ public struct PenaltyPolicy: Sendable, Hashable {
     public var handshakeTimeout: Duration = .seconds(10)
     /// Added for a protocol violation (malformed, out of order, tampered, oversized). Default 10 s.
     public var protocolViolation: Duration = .seconds(10)
-    /// Added when a client disconnects before authenticating, or is evicted to make room for a
-    /// newcomer. Default 1 s.
+    /// Added when a client disconnects before it is accepted, or is evicted to make room for a
+    /// newcomer (a v1 client that gave the right password is exempt, PROTOCOL.md §9). Default 1 s.
     public var unauthenticatedDisconnect: Duration = .seconds(1)
     /// Added, on top of the above, for each second a connection held an unfinished-handshake slot
     /// before it ended without finishing (closed, evicted, timed out, failed). Default 0.6 s, so a
@@ -107,7 +107,9 @@ public struct PenaltyPolicy: Sendable, Hashable {
         switch reason.code {
         case .wrongPassword: base = wrongPassword
         case .handshakeTimeout: base = handshakeTimeout
-        case .protocolViolation, .decryptionFailed, .frameTooLarge, .keyExhausted, .invalidName:
+        // An invalid name (code 7) earns nothing: only a client that gave the right password gets
+        // that far, and it could as well be accepted.
+        case .protocolViolation, .decryptionFailed, .frameTooLarge, .keyExhausted:
             base = protocolViolation
         case .peerClosed where !wasAuthenticated, .refused where !wasAuthenticated:
             base = unauthenticatedDisconnect

@@ -71,7 +71,7 @@ struct AdmissionTable {
             !policy.penalties.isExempt(source.description)
         {
             if until - now >= policy.penalties.threshold {
-                return .refuse(Self.lockedOut)
+                return .refuse(Self.lockedOut(for: until - now - policy.penalties.threshold))
             }
             if until <= now { penaltyUntil.removeValue(forKey: source.penaltyKey) }
         }
@@ -123,6 +123,14 @@ struct AdmissionTable {
         case networkUnfinished: .networkUnfinished
         default: .busy
         }
+    }
+
+    /// A locked-out source's refusal: code 15 with the time until its penalty falls below the
+    /// threshold, in words and as `retry_ms` (PROTOCOL.md §9, *Admission*).
+    static func lockedOut(for remaining: Duration) -> CloseReason {
+        let remaining = max(remaining, .milliseconds(1))
+        return CloseReason(
+            .refused, "too many failures from your address; try again in \(remaining.spoken)", retryAfter: remaining)
     }
 
     /// How fast a block's record of unfinished handshakes fades.

@@ -89,7 +89,7 @@ extension Connection {
         }
         identity?.displayName = newName
         environment.sessions.rename(id, to: newName)
-        logger.debug("renamed", metadata: ["from": .client(oldName), "to": .client(newName)])
+        logger.record(.renamed(from: oldName, to: newName))
         return .rename(requestID: requestID, oldName: oldName)
     }
 
@@ -111,6 +111,7 @@ extension Connection {
             case .usePlaintext:
                 logger.debug("plaintext session: this client chose no encryption", metadata: ["cipher": "none"])
             case .send(let message):
+                if case .nameRejected(let rejection) = message { logger.record(.nameRejected(rejection)) }
                 send(message)
                 // Automatic key renewal only from `accepted` on: the protocol allows no key update
                 // before it (and `accept` comes before it, see below).
@@ -131,7 +132,7 @@ extension Connection {
                 handshakeWakeup.ring()
                 environment.metrics.handshakeEnded(closing: nil, after: .now - ticket.admitted)
                 environment.metrics.sessionsOpen.increment()
-                logger.debug("accepted", metadata: ["name": .client(displayName)])
+                logger.record(.accepted(name: displayName))
             case .close(let reason):
                 result = .close(reason)
             }

@@ -77,7 +77,7 @@ actor Connection {
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
     /// Returns whether the client was accepted.
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
-        logger.debug("connected")
+        logger.record(.connected)
         _ = perform(handshake.start())
         let frames = InboundFrames(inbound)
         let reason = await withGracefulShutdownHandler {
@@ -200,8 +200,11 @@ actor Connection {
     private func finish(_ reason: CloseReason) async {
         // A failure on the sending side (a slow consumer) is the real reason the reader stopped.
         let reason = outbound.failure ?? reason
+        // A client that gave the right password is penalised as a session would be: a name it got
+        // wrong, or leaving at the name prompt, earns its address nothing.
         environment.admission.penalize(
-            ticket, for: reason, wasAuthenticated: identity != nil, atHello: handshake.expectsKeyExchange)
+            ticket, for: reason, wasAuthenticated: identity != nil || handshake.passwordAccepted,
+            atHello: handshake.expectsKeyExchange)
         // Counted before the closing frame goes out, so a client that has read it sees them.
         if identity != nil {
             environment.metrics.sessionEnded(reason)
@@ -210,12 +213,10 @@ actor Connection {
         }
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
-        var metadata: Logger.Metadata = [
-            "reason": .client(describing: reason), "step": "\(handshake.stepName)",
-            "duration": "\((ContinuousClock.now - ticket.admitted).logged)",
-        ]
-        if let identity { metadata["name"] = .client(identity.displayName) }
-        logger.debug("connection closed", metadata: metadata)
+        logger.record(
+            .connectionClosed(
+                reason: reason, step: handshake.stepName, duration: ContinuousClock.now - ticket.admitted,
+                name: identity?.displayName))
         if let identity {
             environment.sessions.remove(identity.connectionID)
             await environment.registry.sessionDidEnd(identity)

@@ -110,12 +110,10 @@ final class TransportKeys: Sendable {
                     }
                     next = nil
                     metrics.transportKeyRotations.increment()
-                    logger.info(
-                        "transport key rotated",
-                        metadata: [
-                            "fingerprint": "\(offer.privateKey.publicKey.fingerprint)",
-                            "cause": due ? "handshake-budget" : "lifetime",
-                        ])
+                    logger.record(
+                        .transportKeyRotated(
+                            fingerprint: offer.privateKey.publicKey.fingerprint,
+                            cause: due ? "handshake-budget" : "lifetime"))
                 } catch {
                     logger.error("could not certify a transport key", metadata: ["error": .client(describing: error)])
                 }

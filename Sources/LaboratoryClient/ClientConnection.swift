@@ -21,6 +21,8 @@ actor ClientConnection {
         var endpoint: String
         var plaintext: Bool
         var clockSkewMilliseconds: UInt64
+        /// Offers another name when the server rejects one; `nil`: give up at the first rejection.
+        var retryName: (@Sendable (NameRejection) async -> String?)?
     }
 
     nonisolated let channel: any Channel
@@ -31,6 +33,8 @@ actor ClientConnection {
     private var sealer: RecordSealer?
     private var opener: RecordOpener?
     private var acceptanceWaiter: CheckedContinuation<(Acceptance, String), any Error>?
+    /// The display name last sent: the session's name once accepted.
+    private(set) var displayName: String
     private var fingerprint = ""
     private var nextID: UInt64 = 1
     private var pendingRequests: [UInt64: CheckedContinuation<[UInt8], any Error>] = [:]
@@ -44,6 +48,7 @@ actor ClientConnection {
         self.channel = channel
         self.credentials = credentials
         self.events = events
+        self.displayName = credentials.name
         self.handshake = ClientHandshake(
             credentials: ClientHandshake.Credentials(
                 password: credentials.password, name: credentials.name, plaintext: credentials.plaintext,
@@ -149,7 +154,27 @@ actor ClientConnection {
                 phase = .accepted
                 acceptanceWaiter?.resume(returning: (acceptance, fingerprint))
                 acceptanceWaiter = nil
+            case .nameRejected(let rejection):
+                guard let retryName = credentials.retryName else { try handshake.giveUpName() }
+                // The caller may take its time (a person typing): the reader goes on meanwhile,
+                // so a `closing` at the server's deadline, or the client's own timeout, still ends
+                // the handshake; the answer is then dropped.
+                Task { await self.answerRejection(with: await retryName(rejection)) }
             }
+        }
+    }
+
+    /// Sends the caller's next name after a rejection, or gives up (`nil`).
+    private func answerRejection(with name: String?) {
+        guard phase == .handshaking, case .awaitingNewName = handshake.state else { return }
+        do {
+            guard let name else { try handshake.giveUpName() }
+            displayName = name
+            try perform(try handshake.retryName(name))
+        } catch let failure as ClientHandshake.Failure {
+            end(with: clientError(for: failure))
+        } catch {
+            end(with: ClientError(.connectionClosed, step: step, "could not send the name: \(error)"))
         }
     }
 
@@ -165,9 +190,14 @@ actor ClientConnection {
                 case .handshakeTimeout: .handshakeTimeout
                 case .protocolViolation, .unsupportedVersion: .protocolViolation
                 case .decryptionFailed: .decryptionFailed
+                case .invalidName: .nameRejected
                 default: .rejected
                 }
-            return ClientError(code, step: step, "the server refused: \(reason.message)", closeReason: reason)
+            var error = ClientError(code, step: step, "the server refused: \(reason.message)", closeReason: reason)
+            if reason.code == .invalidName {
+                error.nameRejection = NameRejection(reason: reason.message, attemptsLeft: 0)
+            }
+            return error
         case .badCertificate, .untrustedKey:
             return ClientError(.serverKeyMismatch, step: step, failure.message)
         case .decryptionFailed:
@@ -176,6 +206,10 @@ actor ClientConnection {
                 "a frame from the server did not authenticate (it could not use the key exchange)")
         case .protocolViolation:
             return ClientError(.protocolViolation, step: step, failure.message)
+        case .nameRejected(let rejection):
+            var error = ClientError(.nameRejected, step: step, failure.message)
+            error.nameRejection = rejection
+            return error
         }
     }
 
@@ -225,7 +259,7 @@ actor ClientConnection {
                     with: ClientError(
                         .decryptionFailed, step: .session, "could not apply the server's key update: \(error)"))
             }
-        case .passwordPrompt, .namePrompt, .accepted, .closing:
+        case .passwordPrompt, .namePrompt, .accepted, .closing, .nameRejected:
             break
         }
     }

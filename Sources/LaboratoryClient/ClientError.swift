@@ -26,6 +26,10 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         public static let connectionClosed = Code("connection closed")
         /// The service answered with an error; see ``ClientError/responseStatus``.
         public static let requestFailed = Code("request failed")
+        /// The server refused the display name (the password was right): see
+        /// ``ClientError/nameRejection`` for why. Connect again, or pass a `retryName` closure to
+        /// `ClientSession.connect` to offer another name on the same connection.
+        public static let nameRejected = Code("name rejected")
 
         public var description: String { name }
     }
@@ -56,9 +60,14 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
     public var closeReason: CloseReason?
     /// For ``Code/requestFailed``: the response status.
     public var responseStatus: ResponseStatus?
-    /// For ``Code/requestFailed`` with status `rejected` because of a rate limit: how long to wait
-    /// before sending the request again (PROTOCOL.md §12, *Request rates*).
+    /// How long to wait before trying again: for ``Code/requestFailed`` with status `rejected`
+    /// because of a rate limit, before sending the request again (PROTOCOL.md §12, *Request
+    /// rates*); for ``Code/rejected`` because the client's address is locked out, before
+    /// connecting again (PROTOCOL.md §9, *Admission*).
     public var retryAfter: Duration?
+    /// For ``Code/nameRejected``: the server's reason and how many more names it would have taken
+    /// on that connection (zero when it closed with code 7).
+    public var nameRejection: NameRejection?
     /// For ``Code/connectionFailed``: why no connection could be made, for the exit status.
     package var connectFailure: ConnectFailure?
 
@@ -71,6 +80,7 @@ public struct ClientError: Error, Hashable, Sendable, CustomStringConvertible {
         self.message = message
         self.closeReason = closeReason
         self.responseStatus = responseStatus
+        self.retryAfter = closeReason?.retryAfter
     }
 
     public var description: String { "\(code) while \(step.rawValue): \(message)" }

@@ -41,6 +41,18 @@ extension ExitReport {
         case .handshakeTimeout:
             return ExitReport(
                 .temporaryFailure, "the handshake with \(endpoint) timed out; try again, or check the server's load")
+        case .rejected where error.retryAfter != nil:
+            // A locked-out address: the server says for how long (PROTOCOL.md §9, Admission).
+            let wait = error.retryAfter.map(\.spoken) ?? ""
+            return ExitReport(
+                .temporaryFailure,
+                "the server at \(endpoint) refused the connection: this address is locked out for \(wait) "
+                    + "after too many failures; try again then")
+        case .nameRejected:
+            let reason = error.nameRejection?.reason ?? error.message
+            return ExitReport(
+                .dataError,
+                "the server at \(endpoint) rejected the name: " + oneLine(reason) + "; choose another with --name")
         case .rejected, .connectionClosed:
             let reason = error.closeReason.map { ": \($0.message) (\($0.code))" } ?? ": " + oneLine(error.message)
             return ExitReport(.temporaryFailure, "the server at \(endpoint) closed the connection" + oneLine(reason))

@@ -49,6 +49,9 @@ public final class ClientSession: Sendable {
     public let acceptance: Acceptance
     /// The server key's fingerprint, `SHA256:...`.
     public let serverFingerprint: String
+    /// The display name the server accepted (the last one offered; see `retryName` in
+    /// ``connect(host:port:password:name:trust:configuration:eventLoopGroup:retryName:)``).
+    public let acceptedName: String
     /// Events the server pushes, ending with ``ClientEvent/closed(_:)``. Iterate it once.
     public let events: AsyncStream<ClientEvent>
     private let connection: ClientConnection
@@ -56,10 +59,11 @@ public final class ClientSession: Sendable {
     let clock: AnyTimerClock
 
     private init(
-        acceptance: Acceptance, serverFingerprint: String, events: AsyncStream<ClientEvent>,
+        acceptance: Acceptance, serverFingerprint: String, acceptedName: String, events: AsyncStream<ClientEvent>,
         connection: ClientConnection, clock: AnyTimerClock
     ) {
         self.acceptance = acceptance
+        self.acceptedName = acceptedName
         self.serverFingerprint = serverFingerprint
         self.events = events
         self.connection = connection
@@ -67,15 +71,40 @@ public final class ClientSession: Sendable {
     }
 
     /// Connects, checks the server's key, sends the password and name, and returns once accepted.
+    /// A name the server rejects ends the connect with ``ClientError/Code/nameRejected``; to offer
+    /// another on the same connection, use
+    /// ``connect(host:port:password:name:trust:configuration:eventLoopGroup:retryName:)``.
     ///
     /// - Throws: ``ClientError`` naming the step that failed: ``ClientError/Code/connectionFailed``,
     ///   ``ClientError/Code/serverKeyMismatch`` (before anything is sent),
-    ///   ``ClientError/Code/wrongPassword``, ``ClientError/Code/rejected``,
+    ///   ``ClientError/Code/wrongPassword``, ``ClientError/Code/rejected`` (with
+    ///   ``ClientError/retryAfter`` when the address is locked out),
+    ///   ``ClientError/Code/nameRejected`` (with ``ClientError/nameRejection``),
     ///   ``ClientError/Code/handshakeTimeout``, ...
     public static func connect(
         host: String, port: Int, password: String, name: String, trust: ServerTrust,
         configuration: ClientConfiguration = ClientConfiguration(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) async throws -> ClientSession {
+        try await connect(
+            host: host, port: port, password: password, name: name, trust: trust, configuration: configuration,
+            eventLoopGroup: eventLoopGroup, retryName: nil)
+    }
+
+    /// Connects like ``connect(host:port:password:name:trust:configuration:eventLoopGroup:)``, and
+    /// when the server rejects the display name, asks `retryName` for another.
+    ///
+    /// `retryName` is called when the server rejects the display name (it broke the name rules)
+    /// and takes another on the same connection: it returns the next name to offer, or `nil` to
+    /// give up. It may take its time (ask a person), within the handshake's deadlines. Without it,
+    /// or on `nil`, the rejection ends the connect with ``ClientError/Code/nameRejected``; so does
+    /// the server's close once its attempts are used up. Other failures throw as the plain
+    /// `connect` does. ``acceptedName`` is the name the server took.
+    public static func connect(
+        host: String, port: Int, password: String, name: String, trust: ServerTrust,
+        configuration: ClientConfiguration = ClientConfiguration(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        retryName: (@Sendable (NameRejection) async -> String?)?
     ) async throws -> ClientSession {
         let maximumFrameSize = configuration.maximumFrameSize
         let asyncChannel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
@@ -102,7 +131,7 @@ public final class ClientSession: Sendable {
             credentials: .init(
                 password: password, name: name, trust: trust, endpoint: KnownHostsFile.endpoint(host: host, port: port),
                 plaintext: configuration.requestsPlaintext,
-                clockSkewMilliseconds: configuration.clockSkewTolerance.wholeMilliseconds),
+                clockSkewMilliseconds: configuration.clockSkewTolerance.wholeMilliseconds, retryName: retryName),
             events: continuation)
         // The reader lives as long as the connection; close() ends it.
         Task { await connection.readLoop(asyncChannel) }
@@ -130,8 +159,8 @@ public final class ClientSession: Sendable {
             throw ClientError(.handshakeTimeout, step: .connecting, "the handshake took longer than \(timeout)")
         }
         return ClientSession(
-            acceptance: acceptance, serverFingerprint: fingerprint, events: events, connection: connection,
-            clock: clock)
+            acceptance: acceptance, serverFingerprint: fingerprint, acceptedName: await connection.displayName,
+            events: events, connection: connection, clock: clock)
     }
 
     /// The connect timeout as NIO's bootstrap takes it, fractions of a second included.

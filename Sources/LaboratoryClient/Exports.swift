@@ -1,5 +1,5 @@
 // The protocol's value types that the client's public API hands to users (acceptance, close
-// reasons, response statuses, pushed events, the chat service's requests and replies), re-exported
+// reasons, name rejections, response statuses, pushed events, the chat service's requests and replies), re-exported
 // one by one: `import LaboratoryClient` brings these names and nothing else from the lower modules.
 // See Docs/ARCHITECTURE.md, "Public API".
 @_exported import struct LaboratoryProtocol.Acceptance
@@ -10,5 +10,6 @@
 @_exported import struct LaboratoryProtocol.ChatRoomSummary
 @_exported import struct LaboratoryProtocol.CloseReason
 @_exported import enum LaboratoryProtocol.LaboratoryVersion
+@_exported import struct LaboratoryProtocol.NameRejection
 @_exported import struct LaboratoryProtocol.ResponseStatus
 @_exported import struct LaboratoryProtocol.ServiceEvent

@@ -4,7 +4,8 @@
 /// ``ServerHandshake``.
 ///
 /// `AwaitingHello → AwaitingTrust → AwaitingPasswordPrompt → AwaitingNamePrompt →
-/// AwaitingAcceptance → Accepted`, plus a terminal `failed` state. It performs no I/O: each input
+/// AwaitingAcceptance → Accepted`, plus `AwaitingNewName` (the server rejected the name and the
+/// caller chooses another, or gives up) and a terminal `failed` state. It performs no I/O: each input
 /// returns the ``Action``s the connection must carry out, in order, and a failure throws a
 /// ``Failure`` that says at which step and why (the machine is then `failed`). The connection
 /// owns the socket and the record layer: it opens each frame with the keys of the last
@@ -51,6 +52,9 @@
         case send(ClientMessage)
         /// The server accepted the client: the session begins.
         case accepted(Acceptance)
+        /// The server rejected the display name and takes another: call
+        /// ``ClientHandshake/retryName(_:)`` with a new one, or ``ClientHandshake/giveUpName()``.
+        case nameRejected(NameRejection)
     }
 
     /// The step of the handshake a failure happened in.
@@ -73,6 +77,8 @@
             case decryptionFailed
             /// The server sent something malformed or out of order.
             case protocolViolation
+            /// The server rejected the display name and the caller had no other to offer.
+            case nameRejected(NameRejection)
         }
 
         /// What went wrong.
@@ -93,6 +99,8 @@
         case awaitingPasswordPrompt
         case awaitingNamePrompt
         case awaitingAcceptance
+        /// The server rejected the name; the caller picks another.
+        case awaitingNewName(NameRejection)
         case accepted(Acceptance)
         case failed(Failure)
     }
@@ -140,7 +148,7 @@
         case .awaitingHello, .awaitingTrust: .hello
         case .awaitingPasswordPrompt: .keyExchange
         case .awaitingNamePrompt: .password
-        case .awaitingAcceptance, .accepted, .failed: .name
+        case .awaitingAcceptance, .awaitingNewName, .accepted, .failed: .name
         }
     }
 
@@ -248,9 +256,30 @@
         case (.awaitingAcceptance, .accepted(let acceptance)):
             state = .accepted(acceptance)
             return [.accepted(acceptance)]
+        case (.awaitingAcceptance, .nameRejected(let rejection)):
+            state = .awaitingNewName(rejection)
+            return [.nameRejected(rejection)]
         default:
             throw fail(.protocolViolation, "unexpected message from the server: \(message)")
         }
+    }
+
+    /// The caller's next display name after ``Action/nameRejected(_:)``.
+    public mutating func retryName(_ name: String) throws -> [Action] {
+        guard case .awaitingNewName = state else {
+            throw fail(.protocolViolation, "a new name without a rejected one")
+        }
+        state = .awaitingAcceptance
+        return [.send(.name(name))]
+    }
+
+    /// The caller has no other name after ``Action/nameRejected(_:)``: the handshake fails with
+    /// the server's reason, and the connection closes. Always throws.
+    public mutating func giveUpName() throws -> Never {
+        guard case .awaitingNewName(let rejection) = state else {
+            throw fail(.protocolViolation, "giving up a name without a rejected one")
+        }
+        throw fail(.nameRejected(rejection), "the server rejected the name: \(rejection.reason)")
     }
 
     /// A frame from the server did not open with the session keys (or did not decode). Before the

@@ -72,11 +72,21 @@ public struct CloseReason: Hashable, Sendable, CustomStringConvertible {
     public var code: Code
     /// What happened, in words meant for the person at the other end.
     public var message: String
+    /// For a refusal (code 15) because the client's address is locked out: how long until the
+    /// server lets it in again (`retry_ms` on the wire, `Docs/PROTOCOL.md` §9, *Admission*).
+    /// `nil` for every other reason.
+    public var retryAfter: Duration?
 
     /// Creates a reason.
     public init(_ code: Code, _ message: String) {
+        self.init(code, message, retryAfter: nil)
+    }
+
+    /// Creates a reason that says how long to wait: only for a lockout's refusal (code 15).
+    public init(_ code: Code, _ message: String, retryAfter: Duration?) {
         self.code = code
         self.message = message
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(code): \(message)" }

@@ -57,4 +57,13 @@ extension Duration {
         let fraction = String(milliseconds % 1000)
         return "\(milliseconds / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction)s"
     }
+
+    /// The duration as a person reads it, rounded up to whole seconds: `45s`, `4m 30s`, `1h 2m 5s`
+    /// (zero parts left out; at least `1s`). For a wait the reader is told, so it is never short.
+    package var spoken: String {
+        let milliseconds = wholeMilliseconds
+        let seconds = max(1, milliseconds / 1000 + (milliseconds % 1000 == 0 ? 0 : 1))
+        let parts = [(seconds / 3600, "h"), (seconds / 60 % 60, "m"), (seconds % 60, "s")]
+        return parts.filter { $0.0 > 0 }.map { "\($0.0)\($0.1)" }.joined(separator: " ")
+    }
 }

@@ -21,6 +21,10 @@
     /// How long a wrong password waits before it is rejected (never past the step's deadline).
     /// Default 1 second; zero rejects at once.
     public var wrongPasswordDelay: Duration
+    /// How many display names a client that gave the right password may send: each invalid one but
+    /// the last is answered with `nameRejected` and the client may try again; the last closes with
+    /// code 7. Default 3; at least 1.
+    public var nameAttempts: UInt8 = 3
 
     /// Creates a configuration. The password is hashed at once and not stored.
     public init(

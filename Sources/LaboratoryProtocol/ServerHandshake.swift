@@ -3,7 +3,9 @@
 /// The server side of the v1 handshake as a pure state machine.
 ///
 /// `AwaitingKey → AwaitingPassword → AwaitingName → Accepted`, plus `RejectingPassword` (a wrong
-/// password waiting out its delay) and a terminal `failed` state.
+/// password waiting out its delay) and a terminal `failed` state. An invalid display name keeps the
+/// machine in `AwaitingName` (answered with `nameRejected`) until the configured number of
+/// attempts is used up.
 /// It performs no I/O: each input returns the ``Action``s the connection must carry out, in order.
 /// Any message that is not the one expected in the current state throws a ``ProtocolError`` and
 /// moves the machine to `failed`. Deadlines come from the injected clock and are absolute per
@@ -57,7 +59,17 @@
     /// The password was right; waiting for the display name.
     public struct AwaitingName: Sendable {
         let deadline: C.Instant
-        init(from previous: AwaitingPassword, deadline: C.Instant) { self.deadline = deadline }
+        /// How many more names the client may send, this one included.
+        let attemptsLeft: UInt8
+        init(from previous: AwaitingPassword, deadline: C.Instant, attempts: UInt8) {
+            self.deadline = deadline
+            self.attemptsLeft = max(1, attempts)
+        }
+        /// The same step after an invalid name: one attempt fewer, a new step deadline.
+        init(retrying previous: AwaitingName, deadline: C.Instant) {
+            self.deadline = deadline
+            self.attemptsLeft = previous.attemptsLeft - 1
+        }
     }
 
     /// The client is in.
@@ -132,6 +144,11 @@
         case .awaitingKey, .awaitingPassword, .awaitingName: true
         }
     }
+
+    /// Whether the client has given the right password (the name step or later): it is then
+    /// penalised as an accepted session would be, not as a stranger.
+    /// Stays `true` once set, whatever ends the handshake afterwards.
+    package private(set) var passwordAccepted = false
 
     /// Whether the next inbound frame is the plaintext key exchange rather than a message.
     public var expectsKeyExchange: Bool {
@@ -209,15 +226,25 @@
                 return [.setDeadline(min(rejecting.rejectAt, rejecting.deadline))]
             }
             let deadline = nextStepDeadline()
-            state = .awaitingName(AwaitingName(from: awaiting, deadline: deadline))
+            passwordAccepted = true
+            state = .awaitingName(
+                AwaitingName(from: awaiting, deadline: deadline, attempts: configuration.nameAttempts))
             return [.send(.namePrompt), .setDeadline(deadline)]
         case (.awaitingName(let awaiting), .name(let name)):
             let displayName: String
             do {
                 displayName = try DisplayName.validate(name)
             } catch let error as ProtocolError {
-                state = .failed(error.closeReason)
-                return [.close(error.closeReason)]
+                // The client proved the password: it is told why and may try again, a bounded
+                // number of times, each within a step deadline that never passes the handshake's.
+                guard awaiting.attemptsLeft > 1 else {
+                    state = .failed(error.closeReason)
+                    return [.close(error.closeReason)]
+                }
+                let retrying = AwaitingName(retrying: awaiting, deadline: nextStepDeadline())
+                state = .awaitingName(retrying)
+                let rejection = NameRejection(reason: error.closeReason.message, attemptsLeft: retrying.attemptsLeft)
+                return [.send(.nameRejected(rejection)), .setDeadline(retrying.deadline)]
             }
             state = .accepted(Accepted(from: awaiting, displayName: displayName))
             let acceptance = Acceptance(

@@ -23,6 +23,8 @@
     case serverStopping(graceMilliseconds: UInt32)
     /// The server's sending direction switches to new keys after this frame. (0x16)
     case keyUpdate(KeyUpdate)
+    /// The display name broke the name rules; the client may send another `name`. (0x17)
+    case nameRejected(NameRejection)
 
     /// Encodes the message as a frame payload (before sealing).
     public func encoded() -> [UInt8] {
@@ -40,6 +42,10 @@
             writer.write(UInt8(0x04))
             writer.write(reason.code.rawValue)
             writer.write(string: reason.message)
+            // Only a refusal carries the time until the source may connect again.
+            if reason.code == .refused, let retryAfter = reason.retryAfter {
+                writer.write(retryAfter.retryMilliseconds)
+            }
         case .response(let response):
             writer = ByteWriter(capacity: 32 + response.body.count)
             writer.write(UInt8(0x10))
@@ -67,6 +73,10 @@
         case .keyUpdate(let update):
             writer.write(UInt8(0x16))
             update.encode(into: &writer)
+        case .nameRejected(let rejection):
+            writer.write(UInt8(0x17))
+            writer.write(string: rejection.reason)
+            writer.write(rejection.attemptsLeft)
         }
         return writer.bytes
     }
@@ -87,7 +97,14 @@
             self = .accepted(Acceptance(connectionID: id, serverName: name, services: services))
         case 0x04:
             let code = CloseReason.Code(rawValue: try reader.readUInt16("close code"))
-            self = .closing(CloseReason(code, try reader.readString("close message")))
+            var reason = CloseReason(code, try reader.readString("close message"))
+            // A refusal may carry `retry_ms: u32` (a locked-out source); nothing else has a tail.
+            if code == .refused, reader.remaining > 0 {
+                let milliseconds = try reader.readUInt32("retry time")
+                guard milliseconds > 0 else { throw ProtocolError.malformed("a refusal's retry_ms is 0") }
+                reason.retryAfter = .milliseconds(milliseconds)
+            }
+            self = .closing(reason)
         case 0x10:
             let id = try reader.readUInt64("request id")
             let status = Response.Status(rawValue: try reader.readUInt16("status"))
@@ -102,9 +119,26 @@
         case 0x14: self = .pong(try reader.readUInt64("pong value"))
         case 0x15: self = .serverStopping(graceMilliseconds: try reader.readUInt32("grace period"))
         case 0x16: self = .keyUpdate(try KeyUpdate(reading: &reader))
+        case 0x17:
+            let reason = try reader.readString("rejection reason")
+            self = .nameRejected(NameRejection(reason: reason, attemptsLeft: try reader.readUInt8("attempts left")))
         default: throw ProtocolError.malformed("unknown server message type 0x\(String(type, radix: 16))")
         }
         try reader.expectEnd("server message 0x\(String(type, radix: 16))")
+    }
+}
+
+/// Why the server refused a display name during the handshake, and how many more names it takes.
+public struct NameRejection: Hashable, Sendable {
+    /// The rule the name broke, in words for the person who chose it.
+    public var reason: String
+    /// How many more `name` messages the server will consider before it closes with code 7.
+    public var attemptsLeft: UInt8
+
+    /// Creates a rejection.
+    public init(reason: String, attemptsLeft: UInt8) {
+        self.reason = reason
+        self.attemptsLeft = attemptsLeft
     }
 }
 

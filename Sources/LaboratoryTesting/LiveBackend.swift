@@ -35,8 +35,8 @@ struct LiveBackend: Sendable {
             client = try await ClientSession.connect(
                 host: "127.0.0.1", port: port, password: password, name: name,
                 trust: .pinned(fingerprint: Self.hostKey.publicKey.fingerprint))
-        } catch let error as ClientError where error.closeReason?.code == .invalidName {
-            throw ServiceTestError(status: .rejected, message: error.closeReason?.message ?? error.message)
+        } catch let error as ClientError where error.code == .nameRejected {
+            throw ServiceTestError(status: .rejected, message: error.nameRejection?.reason ?? error.message)
         }
         let (events, continuation) = AsyncStream<ServiceEvent>.makeStream()
         Task {

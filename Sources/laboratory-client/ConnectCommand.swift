@@ -42,7 +42,7 @@ struct ConnectCommand: AsyncParsableCommand {
             }
             let endpoint = try Endpoint(parsing: serverText)
             connected = endpoint
-            guard let name = options.name ?? settings.name ?? environment["USER"] else {
+            guard let wanted = options.name ?? settings.name ?? environment["USER"] else {
                 throw CommandFailure("no name given and none remembered; pass --name NAME", status: .usage)
             }
             let typing = Terminal.isTerminal(STDIN_FILENO)
@@ -53,9 +53,12 @@ struct ConnectCommand: AsyncParsableCommand {
                 knownHostsPath: options.knownHosts ?? directory + "/known_hosts",
                 pinnedFingerprint: options.fingerprint, acceptNew: options.acceptNew,
                 ask: typing ? Terminal.askYesOrNo : nil, notice: notice)
-            let session = try await trust.connect(to: endpoint, name: name) {
+            // On a terminal a rejected name is asked again; piped, the rejection is the one-line error.
+            let askName: @Sendable (NameRejection) async -> String? = { Terminal.askName(after: $0, palette: palette) }
+            let session = try await trust.connect(to: endpoint, name: wanted, retryName: typing ? askName : nil) {
                 try PasswordSource.resolve(file: options.passwordFile, environment: environment, endpoint: endpoint)
             }
+            let name = session.acceptedName
 
             settings.server = endpoint.description
             settings.name = name

@@ -44,10 +44,25 @@ struct HostTrust: Sendable {
         self.notice = notice
     }
 
-    /// Connects once trust is settled; `password` is called only then.
-    func connect(to endpoint: Endpoint, name: String, password: () throws -> String) async throws -> ClientSession {
+    /// Connects once trust is settled; `password` is called only then. `retryName` offers another
+    /// name when the server rejects one (`nil`: the rejection fails the connect).
+    func connect(
+        to endpoint: Endpoint, name: String, retryName: (@Sendable (NameRejection) async -> String?)? = nil,
+        password: () throws -> String
+    ) async throws -> ClientSession {
+        try await connect(to: endpoint, name: name, password: password) { endpoint, password, name, trust in
+            try await ClientSession.connect(
+                host: endpoint.host, port: endpoint.port, password: password, name: name, trust: trust,
+                retryName: retryName)
+        }
+    }
+
+    private func connect(
+        to endpoint: Endpoint, name: String, password: () throws -> String,
+        open: (Endpoint, String, String, ServerTrust) async throws -> ClientSession
+    ) async throws -> ClientSession {
         if let pinnedFingerprint {
-            return try await open(endpoint, password: password(), name: name, .pinned(fingerprint: pinnedFingerprint))
+            return try await open(endpoint, password(), name, .pinned(fingerprint: pinnedFingerprint))
         }
         let known: String?
         do {
@@ -61,9 +76,9 @@ struct HostTrust: Sendable {
         if known != nil || acceptNew {
             let session: ClientSession
             if known == nil {
-                session = try await openRecordingNewKey(endpoint, password: password(), name: name)
+                session = try await openRecordingNewKey(endpoint, password: password(), name: name, open: open)
             } else {
-                session = try await open(endpoint, password: password(), name: name, recording)
+                session = try await open(endpoint, password(), name, recording)
             }
             if known == nil {
                 notice("Recorded the new server key \(session.serverFingerprint) for \(endpoint) in \(knownHostsPath)")
@@ -89,22 +104,16 @@ struct HostTrust: Sendable {
             throw Self.cannotRecord(in: knownHostsPath, FileErrorText.reason(error))
         }
         // The file now holds the confirmed key: a server presenting another one is refused.
-        return try await open(endpoint, password: password(), name: name, recording)
-    }
-
-    private func open(_ endpoint: Endpoint, password: String, name: String, _ trust: ServerTrust) async throws
-        -> ClientSession
-    {
-        try await ClientSession.connect(
-            host: endpoint.host, port: endpoint.port, password: password, name: name, trust: trust)
+        return try await open(endpoint, password(), name, recording)
     }
 
     /// Connects, recording the server's new key in the known-hosts file as the library's
     /// known-hosts policy would (before anything is sent), except that a file that cannot be
     /// written is reported as such (EX_CANTCREAT), not as a key mismatch.
-    private func openRecordingNewKey(_ endpoint: Endpoint, password: String, name: String) async throws
-        -> ClientSession
-    {
+    private func openRecordingNewKey(
+        _ endpoint: Endpoint, password: String, name: String,
+        open: (Endpoint, String, String, ServerTrust) async throws -> ClientSession
+    ) async throws -> ClientSession {
         let path = knownHostsPath
         let failure = NIOLockedValueBox<String?>(nil)
         let recordNew = ServerTrust.custom { fingerprint, key in
@@ -119,7 +128,7 @@ struct HostTrust: Sendable {
             }
         }
         do {
-            return try await open(endpoint, password: password, name: name, recordNew)
+            return try await open(endpoint, password, name, recordNew)
         } catch let error as ClientError where error.code == .serverKeyMismatch {
             guard let reason = failure.withLockedValue({ $0 }) else { throw error }
             throw Self.cannotRecord(in: path, reason)
@@ -140,7 +149,8 @@ struct HostTrust: Sendable {
             return false
         }
         do {
-            let session = try await open(endpoint, password: "", name: "", refuseAndNote)
+            let session = try await ClientSession.connect(
+                host: endpoint.host, port: endpoint.port, password: "", name: "", trust: refuseAndNote)
             await session.close()
         } catch let error as ClientError where error.code == .serverKeyMismatch {
             // Expected: the policy refused.

@@ -291,9 +291,12 @@ extension InputAttack {
             guard try await raw.receive() == .namePrompt else { throw RawClientError("no name prompt") }
             await raw.push(Frame.encode(sealed))
         }
-        add("awaiting the name: a name with control characters", .reason(.invalidName)) { raw in
+        // An invalid name is answered with nameRejected, twice; the third ends the connection.
+        add("awaiting the name: three names with control characters", .reason(.invalidName)) { raw in
             try await raw.toName(password: TargetProcess.password)
-            await raw.push(Frame.encode(try raw.sealer!.seal(ClientMessage.name("eve\u{0}\u{7}").encoded())))
+            for _ in 0..<3 {
+                await raw.push(Frame.encode(try raw.sealer!.seal(ClientMessage.name("eve\u{0}\u{7}").encoded())))
+            }
         }
 
         // In an accepted session.

@@ -8,7 +8,7 @@ struct TerminalClientTests {
     static let password = "terminal client password"
 
     /// A server on a free port; returns it with its address and key fingerprint.
-    private func startServer(arguments: [String] = []) async throws -> (
+    func startServer(arguments: [String] = []) async throws -> (
         server: ServerProcess, address: String, fingerprint: String
     ) {
         let server = try ServerProcess(

@@ -5,12 +5,14 @@ import Testing
 
 /// The client machine's phases, for comparing states.
 enum ClientPhase: String, CaseIterable, Sendable {
-    case awaitingHello, awaitingTrust, awaitingPasswordPrompt, awaitingNamePrompt, awaitingAcceptance, accepted, failed
+    case awaitingHello, awaitingTrust, awaitingPasswordPrompt, awaitingNamePrompt, awaitingAcceptance, awaitingNewName
+    case accepted, failed
 }
 
 /// What a server can send during the handshake, opened.
 enum ServerInput: String, CaseIterable, Sendable {
     case passwordPrompt, namePrompt, accepted, response, event, serverName, ping, pong, serverStopping, keyUpdate
+    case nameRejected
 }
 
 /// A client machine under test, with the server's side played by a real ``ServerHandshake``.
@@ -28,6 +30,7 @@ struct ClientHarness {
         case .awaitingPasswordPrompt: .awaitingPasswordPrompt
         case .awaitingNamePrompt: .awaitingNamePrompt
         case .awaitingAcceptance: .awaitingAcceptance
+        case .awaitingNewName: .awaitingNewName
         case .accepted: .accepted
         case .failed: .failed
         }
@@ -67,6 +70,7 @@ struct ClientHarness {
         case .pong: .pong(1)
         case .serverStopping: .serverStopping(graceMilliseconds: 10)
         case .keyUpdate: .keyUpdate(try KeyUpdate.random(requestsUpdate: false))
+        case .nameRejected: .nameRejected(NameRejection(reason: "display name is empty", attemptsLeft: 2))
         }
     }
 }
@@ -79,6 +83,10 @@ struct ClientHandshakeTests {
         .awaitingNamePrompt: (.namePrompt, .awaitingAcceptance),
         .awaitingAcceptance: (.accepted, .accepted),
     ]
+    /// A second message some steps take.
+    static let alternatives: [ClientPhase: (ServerInput, ClientPhase)] = [
+        .awaitingAcceptance: (.nameRejected, .awaitingNewName)
+    ]
 
     @Test(
         "Only the expected server message advances; every other one is a protocol violation",
@@ -87,7 +95,8 @@ struct ClientHandshakeTests {
         var harness = ClientHarness()
         try harness.advance(to: step)
         let message = try ClientHarness.message(input)
-        if case (let expected, let next)? = Self.advancing[step], expected == input {
+        let allowed = [Self.advancing[step], Self.alternatives[step]].compactMap { $0 }
+        if let (_, next) = allowed.first(where: { $0.0 == input }) {
             #expect(!(try harness.machine.receive(message)).isEmpty)
             #expect(harness.phase == next)
         } else {
@@ -313,6 +322,7 @@ struct ClientHandshakeTests {
                     clientOpener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
                 case .send(let message): toServer.append(try clientSealer!.seal(message.encoded()))
                 case .accepted(let acceptance): clientAccepted = acceptance
+                case .nameRejected(let rejection): Issue.record("a valid name was rejected: \(rejection)")
                 }
             }
         }

@@ -40,10 +40,14 @@ struct ProtocolDocumentTests {
     static let request = ClientMessage.request(Request(id: 1, service: "echo", body: Array("hi".utf8)))
     static let response = ServerMessage.response(Response(requestID: 1, status: .ok, body: Array("hi".utf8)))
     static let closing = ServerMessage.closing(CloseReason(.wrongPassword, "wrong password"))
-    /// The plaintext refusal a penalized source gets instead of the hello (the reference server's
-    /// exact message).
+    /// The plaintext refusal a locked-out source gets instead of the hello (the reference server's
+    /// exact message for 270 s left), with its `retry_ms`.
     static let refusal = ServerMessage.closing(
-        CloseReason(.refused, "too many failures from your address; try again later"))
+        CloseReason(
+            .refused, "too many failures from your address; try again in 4m 30s", retryAfter: .milliseconds(270_000)))
+    /// An invalid name's answer while attempts remain.
+    static let nameRejected = ServerMessage.nameRejected(
+        NameRejection(reason: "display name is empty", attemptsLeft: 2))
 
     /// The key update that continues the session: client to server at counter 2, then `ping(1)`
     /// under the new key at counter 0.
@@ -223,6 +227,8 @@ struct ProtocolDocumentTests {
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("response_frame", vectors))) == Self.response)
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("closing_frame", vectors))) == Self.closing)
         #expect(try ServerMessage(decoding: Self.unframe(Self.vector("refusal_frame", vectors))) == Self.refusal)
+        #expect(
+            try ServerMessage(decoding: Self.unframe(Self.vector("name_rejected_frame", vectors))) == Self.nameRejected)
         #expect(try Self.unframe(Self.vector("plaintext_key_exchange_frame", vectors)).isEmpty)
     }
 
@@ -350,6 +356,7 @@ struct ProtocolDocumentTests {
         add("response_frame", Frame.encode(response.encoded()))
         add("closing_frame", Frame.encode(closing.encoded()))
         add("refusal_frame", Frame.encode(refusal.encoded()))
+        add("name_rejected_frame", Frame.encode(nameRejected.encoded()))
 
         // The key update continues the client's direction at counter 2, then switches.
         guard clientSealer.counter == 2 else {

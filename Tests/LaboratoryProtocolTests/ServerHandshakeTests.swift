@@ -29,12 +29,13 @@ struct Harness {
 
     init(
         allowsPlaintext: Bool = false, totalTimeout: Duration = .seconds(3600),
-        wrongPasswordDelay: Duration = .seconds(1)
+        wrongPasswordDelay: Duration = .seconds(1), nameAttempts: UInt8 = 3
     ) throws {
-        let configuration = HandshakeConfiguration(
+        var configuration = HandshakeConfiguration(
             identityKeySPKI: Fixtures.identityKey.publicKey.spkiDER, password: Self.password, serverName: "Lab",
             services: ["echo", "chat"], stepTimeout: Self.timeout, totalTimeout: totalTimeout,
             allowsPlaintext: allowsPlaintext, wrongPasswordDelay: wrongPasswordDelay)
+        configuration.nameAttempts = nameAttempts
         serverRandom = try SecureRandom.bytes(count: 32)
         machine = Handshake(
             configuration: configuration, transportKey: Fixtures.transportOffer, connectionID: 42,
@@ -261,16 +262,18 @@ struct ServerHandshakeTests {
     }
 
     @Test(
-        "An invalid display name closes with invalidName",
+        "An invalid display name is rejected with its reason, and the machine waits for another",
         arguments: ["", " Ada", "a\u{202E}b", String(repeating: "n", count: 33)])
     func invalidName(_ name: String) throws {
         var harness = try Harness()
         try harness.advance(to: .awaitingName)
         let actions = try harness.machine.receive(.name(name))
-        #expect(actions.count == 1)
-        guard case .close(let reason) = actions.first else { throw UnexpectedActions(actions: actions) }
-        #expect(reason.code == .invalidName)
-        #expect(harness.failure?.code == .invalidName)
+        guard case .send(.nameRejected(let rejection)) = actions.first else {
+            throw UnexpectedActions(actions: actions)
+        }
+        let expected = try #require(throws: ProtocolError.self) { try DisplayName.validate(name) }
+        #expect(rejection == NameRejection(reason: expected.closeReason.message, attemptsLeft: 2))
+        #expect(actions.count == 2 && harness.phase == .awaitingName)
     }
 
     @Test("An empty key exchange is refused unless plaintext is allowed")

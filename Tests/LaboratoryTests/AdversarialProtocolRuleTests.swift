@@ -36,7 +36,7 @@ extension Adversarial {
         /// A name of one character is valid however many combining marks it carries by the
         /// character count alone; the handshake and a rename must agree on the byte limit, and a
         /// name the handshake's frame limit could not carry must not be accepted in a rename.
-        @Test("a one-character name over 1,024 bytes is refused at the handshake (code 7) and in a rename")
+        @Test("a one-character name over 1,024 bytes is rejected at the handshake (nameRejected) and in a rename")
         func nameByteLimit() async throws {
             let over = "a" + String(repeating: "\u{301}", count: 512)
             let longest = "a" + String(repeating: "\u{301}", count: 511)
@@ -47,11 +47,12 @@ extension Adversarial {
                 _ = try await refused.send(.password(LiveServer.password))
                 #expect(try await refused.receive() == .namePrompt)
                 _ = try await refused.send(.name(over))
-                guard case .closing(let reason)? = try await refused.receive() else {
-                    Issue.record("expected closing")
+                guard case .nameRejected(let rejection)? = try await refused.receive() else {
+                    Issue.record("expected nameRejected")
                     return
                 }
-                #expect(reason.code == .invalidName && reason.message.contains("1025 bytes"))
+                #expect(rejection.reason.contains("1025 bytes"))
+                await refused.close()
                 var accepted = try await RawClient.connect(port: live.port, from: "127.0.0.2")
                 _ = try await accepted.handshake(name: longest)
                 _ = try await accepted.send(.rename(requestID: 7, name: over + "\u{301}"))

@@ -79,8 +79,9 @@ struct HandshakeLiveTests {
             let error = try await #require(throws: ClientError.self) {
                 try await live.connect(name: "bad\u{1B}[31mname")
             }
-            #expect(error.code == .rejected)
-            #expect(error.closeReason?.code == .invalidName)
+            // Without a retryName closure the first rejection ends the connect.
+            #expect(error.code == .nameRejected && error.step == .name)
+            #expect(error.nameRejection?.reason.contains("U+1B") == true && error.nameRejection?.attemptsLeft == 2)
             #expect(error.message.contains("U+1B"))
         }
     }

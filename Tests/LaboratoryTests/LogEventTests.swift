@@ -1,10 +1,11 @@
 import Foundation
-@_spi(Testing) import Laboratory
 import LaboratoryClient
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
 import Logging
 import Testing
+
+@_spi(Testing) @testable import Laboratory
 
 /// What an operator reads in the log, at which level: a session's life at `debug`, a source's
 /// lockout at `info`, nothing from clients above `info`.
@@ -21,6 +22,8 @@ struct LogEventTests {
             await session.close()
             await log.waitFor("connection closed")
         }
+        let connected = try #require(log.events("connected").first)
+        #expect(connected.level == .debug && connected.metadata["peer"] != nil)
         let accepted = try #require(log.events("accepted").first)
         #expect(accepted.level == .debug && accepted.metadata["name"]?.description == "\"ada\"")
         #expect(accepted.metadata["connection"] != nil && accepted.metadata["peer"] != nil)
@@ -82,6 +85,44 @@ struct LogEventTests {
         #expect(refusal.metadata["locked_for"] != nil)
         let closed = try #require(log.events("connection closed").first)
         #expect(closed.metadata["reason"]?.description.contains("wrong") == true)
+    }
+
+    @Test("a refusal for another reason than a lockout is logged at debug with its reason and no lockout")
+    func otherRefusal() async throws {
+        let log = CapturedLog()
+        try await LiveServer.with(Tweak { $0.admission.maximumUnauthenticatedPerSource = 1 }, logger: log.logger()) {
+            live in
+            var first = try await RawClient.connect(port: live.port)
+            _ = try await first.readHello()
+            var second = try await RawClient.connect(port: live.port)
+            _ = await second.nextFrame()
+            await log.waitFor("connection refused")
+            await first.close()
+        }
+        let refusal = try #require(log.events("connection refused").first)
+        #expect(refusal.level == .debug && refusal.metadata["locked_for"] == nil)
+        #expect(refusal.metadata["reason"]?.description.contains("too many unfinished handshakes") == true)
+    }
+
+    @Test("every operator event has a fixed message and logs at info or below")
+    func eventTable() {
+        let peer = SourceAddress("192.0.2.1")
+        let events: [OperatorEvent] = [
+            .connected, .connectionRefused(peer: peer, reason: CloseReason(.refused, "x")),
+            .penalty(peer: peer, added: .seconds(1), total: .seconds(2)),
+            .lockedOut(peer: peer, lockedFor: .seconds(1), penalty: .seconds(16)),
+            .nameRejected(NameRejection(reason: "x\n", attemptsLeft: 1)), .accepted(name: "x\n"),
+            .renamed(from: "x\n", to: "y"), .joinedRoom(room: "r", name: "x\n"), .leftRoom(room: "r", name: "x\n"),
+            .connectionClosed(reason: CloseReason(.normal, "x\n"), step: "accepted", duration: .seconds(1), name: "x"),
+            .transportKeyRotated(fingerprint: "SHA256:x", cause: "lifetime"),
+        ]
+        #expect(Set(events.map { "\($0.message)" }).count == events.count)
+        for event in events {
+            #expect(event.level <= .info, "\(event.message)")
+            #expect(!"\(event.message)".contains("x\n"))
+            // Client text is quoted, so no field value carries a raw newline.
+            #expect(event.metadata.values.allSatisfy { !"\($0)".contains("\n") }, "\(event.message)")
+        }
     }
 
     @Test("a transport key rotation is logged at info with the new key's fingerprint and its cause")

@@ -275,7 +275,7 @@ func drive(
                     switch reply {
                     case .send(let answer): toServer.append(try clientSealer.seal(answer.encoded()))
                     case .accepted: clientAccepted = true
-                    case .checkTrust, .sendPlaintext, .installKeys: throw HandshakeFailed()
+                    case .checkTrust, .sendPlaintext, .installKeys, .nameRejected: throw HandshakeFailed()
                     }
                 }
             case .accept(let name):

@@ -185,6 +185,9 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
                 opener = try RecordOpener(key: keys.serverToClientKey, iv: keys.serverToClientIV)
             case .send(let message):
                 send(message)
+            case .nameRejected:
+                // The generator's names are valid; a rejection is a failure to report.
+                try machine.giveUpName()
             case .accepted:
                 step = .ready
                 readyPromise.succeed()

@@ -103,7 +103,10 @@ def test_refusal_at_accept_after_repeated_failures(fresh_server) -> None:
         codes.append(failure.value.code)
     assert codes[-1] == 15 and len(codes) >= 4, codes
     assert failure.value.step is lab.Step.HELLO and failure.value.kind == "refused"
-    assert failure.value.code == 15 and "try again later" in failure.value.server_message
+    assert failure.value.code == 15 and "try again in " in failure.value.server_message
+    # The refusal says how long the address stays locked out, and so does the error's text.
+    assert failure.value.retry_after is not None and 0 < failure.value.retry_after <= 600
+    assert "locked out for " in str(failure.value)
 
 
 def test_pin_mismatch_sends_nothing(fresh_server) -> None:
@@ -295,3 +298,49 @@ def test_server_stopping_ends_the_session_with_code_9(fresh_server) -> None:
             await session.echo("too late")
 
     run(scenario())
+
+
+def _run_to_name_step(server, name, retry_name=None):
+    """The real handshake against a real server, without the library's own name check first, so
+    the server's verdict on ``name`` is what the client meets."""
+    from laboratory_client.handshake import run_handshake
+
+    async def scenario():
+        reader, writer = await asyncio.open_connection(server.host, server.port)
+        try:
+            return await run_handshake(
+                reader, writer, host=server.host, port=server.port, password=PASSWORD, name=name,
+                trust=lab.Pinned(server.fingerprint), timeout=20, max_payload=1 << 20, retry_name=retry_name,
+            )
+        finally:
+            writer.close()
+
+    return run(scenario())
+
+
+def test_rejected_name_is_retried_on_the_same_connection(server) -> None:
+    seen = []
+
+    async def another(rejection):
+        seen.append(rejection)
+        return "ada"
+
+    result = _run_to_name_step(server, " ada", another)
+    assert result.name == "ada" and result.accepted.connection_id > 0
+    assert seen == [lab.NameRejected("display name starts or ends with whitespace", 2)]
+
+
+def test_rejected_name_without_retry_is_reported_with_the_reason(fresh_server) -> None:
+    with pytest.raises(lab.HandshakeError) as failure:
+        _run_to_name_step(fresh_server, "")
+    assert failure.value.step is lab.Step.NAME and failure.value.kind == "name rejected"
+    assert failure.value.server_message == "display name is empty"
+    # Out of attempts: the server closes with code 7, reported as a rejected name too.
+    with pytest.raises(lab.HandshakeError) as closed:
+        _run_to_name_step(fresh_server, "", lambda rejection: "")
+    assert closed.value.kind == "name rejected" and closed.value.code == 7
+    # None of it cost the address anything: many more rejected names, then a normal session.
+    for _ in range(8):
+        with pytest.raises(lab.HandshakeError):
+            _run_to_name_step(fresh_server, "", lambda rejection: "")
+    run(_echo(connect(fresh_server)))

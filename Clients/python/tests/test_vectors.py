@@ -10,6 +10,7 @@ import pytest
 
 from laboratory_client import crypto, messages
 from laboratory_client.errors import HandshakeError, Step
+from laboratory_client.messages import NameRejected, decode_server_message
 from laboratory_client.framing import encode_frame
 from laboratory_client.handshake import check_certificate, read_hello
 from laboratory_client.hello import ServerHello, certificate_bytes
@@ -172,8 +173,13 @@ def test_refusal_instead_of_hello() -> None:
 
     error = asyncio.run(scenario())
     assert (error.step, error.kind, error.code) == (Step.HELLO, "refused", 15)
-    assert error.server_message == "too many failures from your address; try again later"
-    assert "code 15" in str(error)
+    assert error.server_message == "too many failures from your address; try again in 4m 30s"
+    assert error.retry_after == 270.0
+    assert "code 15" in str(error) and "locked out for 4m 30s" in str(error)
+
+
+def test_name_rejected() -> None:
+    assert decode_server_message(v("name_rejected_frame")[4:]) == NameRejected("display name is empty", 2)
 
 
 def test_key_update() -> None:

@@ -82,6 +82,8 @@ struct Session {
     var keysInstalled = 0
     var sentRightPassword = false
     var closed = false
+    /// `nameRejected` answers so far: only after the right password, fewer than the attempts.
+    var nameRejections = 0
 
     init(allowsPlaintext: Bool) {
         machine = Machine(
@@ -205,6 +207,13 @@ struct Session {
                 plaintext = true
             case .send(let message):
                 if case .accepted = message { check(sentRightPassword, "accepted without the right password") }
+                if case .nameRejected(let rejection) = message {
+                    nameRejections += 1
+                    check(sentRightPassword, "a name rejected without the right password")
+                    check(
+                        nameRejections < 3 && Int(rejection.attemptsLeft) == 3 - nameRejections,
+                        "name attempts not counted down: \(rejection)")
+                }
             case .setDeadline(let deadline):
                 if let deadline {
                     check(deadline.offset <= Fixture.totalTimeout, "a deadline past the total timeout: \(deadline)")

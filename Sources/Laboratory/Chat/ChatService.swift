@@ -59,14 +59,13 @@ public struct ChatService: LaboratoryService {
                 session.connectionID, sink: context.events, room: name, serviceName: context.serviceName,
                 metrics: context.metrics)
             reply = await room.join(session, sink: context.events, after: after)
-            context.logger.debug(
-                "joined room", metadata: ["room": .client(name), "name": .client(session.displayName)])
+            context.logger.record(.joinedRoom(room: name, name: session.displayName))
         case .leave(let name):
             try limits.validate(room: name)
             let room = try await directory.room(name)
             guard await room.leave(session) else { throw ServiceError("you are not in room \"\(name)\"") }
             await directory.recordLeave(session.connectionID, room: name)
-            context.logger.debug("left room", metadata: ["room": .client(name), "name": .client(session.displayName)])
+            context.logger.record(.leftRoom(room: name, name: session.displayName))
             reply = ChatReply()
         case .rooms(let after, let limit):
             let page = await directory.page(after: after, limit: try limits.pageSize(limit))

@@ -25,6 +25,7 @@ from .errors import (
     UnknownServerKey,
 )
 from .events import Closed, ServerStopping, ServiceEvent, SessionEvent
+from .messages import NameRejected
 from .known_hosts import Custom, KnownHosts, Pinned, ServerTrust, default_known_hosts_path
 from .names import display_name_problem
 from .session import DEFAULT_PORT, Session, connect
@@ -34,5 +35,5 @@ __all__ = [
     "fingerprint", "HandshakeError", "LaboratoryError", "ProtocolError", "RequestError",
     "ServerKeyMismatch", "SessionClosed", "Step", "UnknownServerKey", "Closed", "ServerStopping",
     "ServiceEvent", "SessionEvent", "Custom", "KnownHosts", "Pinned", "ServerTrust",
-    "default_known_hosts_path", "display_name_problem", "DEFAULT_PORT", "Session", "connect",
+    "default_known_hosts_path", "display_name_problem", "NameRejected", "DEFAULT_PORT", "Session", "connect",
 ]

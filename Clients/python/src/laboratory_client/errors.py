@@ -3,6 +3,7 @@ failed and, when the server said why, its close code and message."""
 
 from __future__ import annotations
 
+import math
 from enum import Enum
 
 from .codes import code_name
@@ -35,8 +36,11 @@ class HandshakeError(LaboratoryError):
     ``kind`` is a short machine-readable reason (``refused``, ``closed``, ``timeout``,
     ``server key mismatch``, ``unknown server key``, ``bad certificate``, ``not laboratory``,
     ``unsupported version``, ``decryption failed``, ``protocol violation``, ``network``,
-    ``invalid name``). ``code`` and ``server_message`` are the server's ``closing`` when it sent
-    one (``code`` is ``None`` otherwise).
+    ``invalid name``, ``name rejected``). ``code`` and ``server_message`` are the server's
+    ``closing`` when it sent one (``code`` is ``None`` otherwise). ``retry_after`` is, for a
+    refusal because the address is locked out, the seconds until the server lets it in again.
+    For ``name rejected`` (the server refused the display name after the right password),
+    ``server_message`` is its reason.
     """
 
     def __init__(
@@ -47,16 +51,27 @@ class HandshakeError(LaboratoryError):
         *,
         code: int | None = None,
         server_message: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         self.step = step
         self.kind = kind
         self.detail = detail
         self.code = code
         self.server_message = server_message
+        self.retry_after = retry_after
         text = f"handshake failed at step '{step.value}': {detail}"
         if code is not None:
             text += f" (server closed with code {code}, {code_name(code)}: {server_message!r})"
+        if retry_after is not None:
+            text += f"; locked out for {spoken_duration(retry_after)}"
         super().__init__(text)
+
+
+def spoken_duration(seconds: float) -> str:
+    """A wait as a person reads it, rounded up to whole seconds: ``45s``, ``4m 30s``, ``1h 2m 5s``."""
+    whole = max(1, math.ceil(seconds))
+    parts = [(whole // 3600, "h"), (whole // 60 % 60, "m"), (whole % 60, "s")]
+    return " ".join(f"{value}{unit}" for value, unit in parts if value)
 
 
 class ServerKeyMismatch(HandshakeError):

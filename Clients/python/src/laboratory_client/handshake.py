@@ -5,7 +5,9 @@ encrypted secret, then answer the password and name prompts."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from . import messages
@@ -24,7 +26,7 @@ from .errors import HandshakeError, ProtocolError, Step
 from .framing import FrameTooLarge, encode_frame, read_frame
 from .hello import NotLaboratory, ServerHello, UnsupportedVersion
 from .known_hosts import ServerTrust
-from .messages import Accepted, Closing, NamePrompt, PasswordPrompt, decode_server_message
+from .messages import Accepted, Closing, NamePrompt, NameRejected, PasswordPrompt, decode_server_message
 
 DEFAULT_CLOCK_SKEW = 600.0  # seconds, as the reference client
 
@@ -36,6 +38,11 @@ class HandshakeResult:
     hello: ServerHello
     send: Direction | None  # None in a plaintext session
     receive: Direction | None
+    name: str = ""  # the display name the server accepted
+
+
+#: Offers another display name after a rejection, or ``None`` to give up.
+RetryName = Callable[[NameRejected], "str | None | Awaitable[str | None]"]
 
 
 class _Progress:
@@ -58,12 +65,17 @@ async def run_handshake(
     clock_skew: float = DEFAULT_CLOCK_SKEW,
     max_payload: int,
     plaintext: bool = False,
+    retry_name: RetryName | None = None,
 ) -> HandshakeResult:
+    """``retry_name`` is called with a :class:`NameRejected` when the server refuses the display
+    name and takes another: it returns the next name (or an awaitable of it), or ``None`` to give
+    up. Without it the first rejection raises :class:`HandshakeError` of kind ``name rejected``."""
     progress = _Progress()
     try:
         async with asyncio.timeout(timeout):
             return await _handshake(
-                reader, writer, progress, host, port, password, name, trust, clock_skew, max_payload, plaintext
+                reader, writer, progress, host, port, password, name, trust, clock_skew, max_payload, plaintext,
+                retry_name,
             )
     except TimeoutError:
         raise HandshakeError(progress.step, "timeout", f"no answer from the server within {timeout:g} s") from None
@@ -85,6 +97,7 @@ async def _handshake(
     clock_skew: float,
     max_payload: int,
     plaintext: bool,
+    retry_name: RetryName | None,
 ) -> HandshakeResult:
     hello = await read_hello(reader, max_payload)
 
@@ -113,10 +126,22 @@ async def _handshake(
     await _expect(reader, receive, Step.PASSWORD, NamePrompt, max_payload)
 
     progress.step = Step.NAME
-    _send(writer, send, messages.name(name))
-    await writer.drain()
-    accepted = await _expect(reader, receive, Step.NAME, Accepted, max_payload)
-    return HandshakeResult(accepted, server_fingerprint, hello, send, receive)
+    while True:
+        _send(writer, send, messages.name(name))
+        await writer.drain()
+        answer = await _expect(reader, receive, Step.NAME, (Accepted, NameRejected), max_payload)
+        if isinstance(answer, Accepted):
+            return HandshakeResult(answer, server_fingerprint, hello, send, receive, name)
+        # The password was right; the server takes another name (PROTOCOL.md §9).
+        offered = retry_name(answer) if retry_name is not None else None
+        if inspect.isawaitable(offered):
+            offered = await offered
+        if offered is None:
+            raise HandshakeError(
+                Step.NAME, "name rejected", f"the server rejected the name: {answer.reason}",
+                server_message=answer.reason,
+            )
+        name = offered
 
 
 async def read_hello(reader: asyncio.StreamReader, max_payload: int) -> ServerHello:
@@ -136,6 +161,7 @@ async def read_hello(reader: asyncio.StreamReader, max_payload: int) -> ServerHe
             "the server refused the connection" if kind == "refused" else "the server closed the connection",
             code=closing.code,
             server_message=closing.message,
+            retry_after=closing.retry_ms / 1000 if closing.retry_ms is not None else None,
         )
     try:
         return ServerHello.parse(payload)
@@ -163,7 +189,7 @@ def _send(writer: asyncio.StreamWriter, send: Direction | None, message: bytes) 
     writer.write(encode_frame(send.seal(message) if send else message))
 
 
-async def _expect(reader, receive: Direction | None, step: Step, expected: type, max_payload: int):
+async def _expect(reader, receive: Direction | None, step: Step, expected: type | tuple[type, ...], max_payload: int):
     payload = await read_frame(reader, max_payload)
     if payload is None:
         raise HandshakeError(step, "closed", "the server closed the connection without a reason")
@@ -190,10 +216,10 @@ async def _expect(reader, receive: Direction | None, step: Step, expected: type,
         raise HandshakeError(step, "protocol violation", f"malformed message: {error}") from None
     if isinstance(message, Closing):
         raise HandshakeError(
-            step, "closed", "the server closed the connection", code=message.code, server_message=message.message
+            step, "name rejected" if message.code == 7 else "closed", "the server closed the connection",
+            code=message.code, server_message=message.message
         )
     if not isinstance(message, expected):
-        raise HandshakeError(
-            step, "protocol violation", f"expected {expected.__name__}, got {type(message).__name__}"
-        )
+        names = " or ".join(t.__name__ for t in (expected if isinstance(expected, tuple) else (expected,)))
+        raise HandshakeError(step, "protocol violation", f"expected {names}, got {type(message).__name__}")
     return message

@@ -154,6 +154,17 @@ class Accepted:
 class Closing:
     code: int
     message: str
+    #: For a refusal (code 15) of a locked-out address: milliseconds until the server lets it in
+    #: again (PROTOCOL.md §9, *Admission*); ``None`` otherwise.
+    retry_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class NameRejected:
+    """The server refused the display name and takes another (PROTOCOL.md §9)."""
+
+    reason: str
+    attempts_left: int
 
 
 @dataclass(frozen=True)
@@ -198,7 +209,7 @@ class KeyUpdate:
 
 ServerMessage = (
     PasswordPrompt | NamePrompt | Accepted | Closing | Response | Event | ServerName | Ping | Pong
-    | ServerStopping | KeyUpdate
+    | ServerStopping | KeyUpdate | NameRejected
 )
 
 
@@ -207,6 +218,16 @@ def _accepted(r: Reader) -> Accepted:
     server_name = r.string()
     services = tuple(r.string() for _ in range(r.u16()))
     return Accepted(connection_id, server_name, services)
+
+
+def _closing(r: Reader) -> Closing:
+    code = r.u16()
+    message = r.string()
+    # Only a refusal may carry retry_ms (a locked-out address).
+    retry_ms = r.u32() if code == 15 and r.offset < len(r.data) else None
+    if retry_ms == 0:
+        raise ProtocolError("a refusal's retry_ms is 0")
+    return Closing(code, message, retry_ms)
 
 
 def _key_update(r: Reader) -> KeyUpdate:
@@ -221,7 +242,7 @@ _DECODERS = {
     0x01: lambda r: PasswordPrompt(),
     0x02: lambda r: NamePrompt(),
     0x03: _accepted,
-    0x04: lambda r: Closing(r.u16(), r.string()),
+    0x04: _closing,
     0x10: lambda r: Response(r.u64(), r.u16(), r.string(), r.bytes_field()),
     0x11: lambda r: Event(r.string(), r.bytes_field()),
     0x12: lambda r: ServerName(r.string()),
@@ -229,6 +250,7 @@ _DECODERS = {
     0x14: lambda r: Pong(r.u64()),
     0x15: lambda r: ServerStopping(r.u32()),
     0x16: _key_update,
+    0x17: lambda r: NameRejected(r.string(), r.u8()),
 }
 
 

@@ -16,7 +16,7 @@ from .crypto import CryptoFailure, Direction, random_secret
 from .errors import HandshakeError, LaboratoryError, ProtocolError, RequestError, SessionClosed, Step
 from .events import Closed, ServerStopping, ServiceEvent, SessionEvent
 from .framing import DEFAULT_MAX_PAYLOAD, encode_frame, read_frame
-from .handshake import DEFAULT_CLOCK_SKEW, HandshakeResult, run_handshake
+from .handshake import RetryName, DEFAULT_CLOCK_SKEW, HandshakeResult, run_handshake
 from .known_hosts import KnownHosts, ServerTrust
 from .names import display_name_problem
 
@@ -43,6 +43,8 @@ class Session:
         self.server_name = result.accepted.server_name
         self.services = result.accepted.services
         self.server_fingerprint = result.fingerprint
+        #: The display name the server accepted (the last one offered).
+        self.name = result.name
         self._reader = reader
         self._writer = writer
         self._send = result.send
@@ -350,22 +352,30 @@ def connect(
     clock_skew: float = DEFAULT_CLOCK_SKEW,
     max_payload: int = DEFAULT_MAX_PAYLOAD,
     plaintext: bool = False,
+    retry_name: RetryName | None = None,
 ) -> _Connecting:
     """Connects, checks the server's key with ``trust`` (default: the known-hosts file, refusing
     unknown keys), and completes the handshake.
+
+    If the server rejects ``name`` (the password was right), ``retry_name`` is called with the
+    :class:`~laboratory_client.messages.NameRejected` (its ``reason`` and ``attempts_left``) and
+    returns another name, or ``None`` to give up; without it, or on ``None``, a
+    :class:`HandshakeError` of kind ``name rejected`` is raised. A refusal because the address is
+    locked out raises a :class:`HandshakeError` whose ``retry_after`` is the seconds to wait.
 
     ``async with connect("127.0.0.1", 12800, password=..., name="ada") as session: ...``
     """
     return _Connecting(
         _connect(
             host, port, password, name, trust if trust is not None else KnownHosts(), connect_timeout,
-            handshake_timeout, clock_skew, max_payload, plaintext,
+            handshake_timeout, clock_skew, max_payload, plaintext, retry_name,
         )
     )
 
 
 async def _connect(
-    host, port, password, name, trust, connect_timeout, handshake_timeout, clock_skew, max_payload, plaintext
+    host, port, password, name, trust, connect_timeout, handshake_timeout, clock_skew, max_payload, plaintext,
+    retry_name=None,
 ) -> Session:
     problem = display_name_problem(name)
     if problem is not None:
@@ -382,6 +392,7 @@ async def _connect(
         result = await run_handshake(
             reader, writer, host=host, port=port, password=password, name=name, trust=trust,
             timeout=handshake_timeout, clock_skew=clock_skew, max_payload=max_payload, plaintext=plaintext,
+            retry_name=retry_name,
         )
     except BaseException:
         writer.close()
