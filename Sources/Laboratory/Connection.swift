@@ -48,7 +48,8 @@ actor Connection {
     var serviceLoggers: [String: Logger] = [:]
 
     init(
-        channel: any Channel, ticket: AdmissionTicket, frameLimit: FrameSizeLimit, environment: ConnectionEnvironment
+        channel: any Channel, transport: FrameTransport = .socket, ticket: AdmissionTicket,
+        frameLimit: FrameSizeLimit, environment: ConnectionEnvironment
     ) throws {
         let id = environment.connectionIDs.make()
         self.id = id
@@ -61,7 +62,8 @@ actor Connection {
         logger[metadataKey: "connection"] = "\(id)"
         if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
         self.logger = logger
-        self.outbound = Outbound(channel: channel, limits: environment.outbound, clock: environment.clock)
+        self.outbound = Outbound(
+            channel: channel, transport: transport, limits: environment.outbound, clock: environment.clock)
         let handshakeWakeup = Wakeup()
         self.handshakeWakeup = handshakeWakeup
         self.timers = ConnectionTimers(
@@ -76,25 +78,36 @@ actor Connection {
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
     /// Returns whether the client was accepted.
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
+        await run(InboundFrames(inbound))
+    }
+
+    /// Runs the connection over `frames` (a TCP channel's, or a gateway's).
+    func run(_ frames: InboundFrames) async -> Bool {
         logger.debug("connected")
         _ = perform(handshake.start())
-        let frames = InboundFrames(inbound)
         let reason = await withGracefulShutdownHandler {
             // Until acceptance the reader races the deadline watcher; then this task reads on alone.
             let handshakeEnd = await firstCloseReason(
                 { await self.readHandshake(frames) }, { await self.watchHandshakeDeadlines() })
             if let handshakeEnd { return handshakeEnd }
             return await self.readSession(frames)
-        } onGracefulShutdown: { [timers, handshakeWakeup] in
-            timers.shutDown()
-            // A handshake that is not reading (a wrong password's delay) learns of it from the
-            // watcher, which sees the closing reason as soon as it wakes.
-            handshakeWakeup.ring()
+        } onGracefulShutdown: {
+            self.beginShutdown()
         }
         timers.cancelAll()
         await finish(reason)
         await awaitPeerClose(frames)
         return identity != nil
+    }
+
+    /// The server is shutting down: an accepted session is told and gets the grace period, an
+    /// unfinished handshake is closed. For gateways, whose tasks do not see the server's graceful
+    /// shutdown, this is also called by the gateway.
+    nonisolated func beginShutdown() {
+        timers.shutDown()
+        // A handshake that is not reading (a wrong password's delay) learns of it from the
+        // watcher, which sees the closing reason as soon as it wakes.
+        handshakeWakeup.ring()
     }
 
     /// After the closing frame: reads and drops whatever the peer still sends until it closes its
@@ -107,6 +120,8 @@ actor Connection {
         do {
             while try await frames.next() != nil {}
         } catch {}
+        // A gateway's frames end when its peer has closed; its connection closes after this one.
+        if frames.isGateway { return }
         // The stream may have ended without the channel closing (the watcher cancelled the read).
         try? await channel.closeFuture.get()
     }

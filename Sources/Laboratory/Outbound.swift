@@ -64,12 +64,15 @@ final class Outbound: Sendable {
     /// event loop and those the channel holds because the socket would not take them.
     private let queuedBytes = Atomic<Int>(0)
     let channel: any Channel
+    /// Whether frames go to `channel` itself or through a gateway's writer.
+    let transport: FrameTransport
     let limits: OutboundLimits
     /// The server's clock: the key's age and the close timeout.
     let clock: AnyTimerClock
 
-    init(channel: any Channel, limits: OutboundLimits, clock: AnyTimerClock) {
+    init(channel: any Channel, transport: FrameTransport = .socket, limits: OutboundLimits, clock: AnyTimerClock) {
         self.channel = channel
+        self.transport = transport
         self.limits = limits
         self.clock = clock
         self.state = NIOLockedValueBox(State(keyStarted: clock.now))
@@ -253,6 +256,10 @@ final class Outbound: Sendable {
             return (frames, state.closingPending)
         }
         guard let last = frames.last else { return }
+        if case .gateway(let writer) = transport {
+            drain(frames, through: writer, endsWithClosing: endsWithClosing)
+            return
+        }
         var bytes = 0
         for frame in frames.dropLast() {
             bytes += frame.readableBytes
@@ -267,6 +274,17 @@ final class Outbound: Sendable {
             if endsWithClosing { self.channel.close(mode: .output, promise: nil) }
         }
         channel.writeAndFlush(last, promise: promise)
+    }
+
+    /// The gateway's `drain()`: the same accounting, the gateway's writer instead of the socket.
+    private func drain(_ frames: [ByteBuffer], through writer: any GatewayFrameWriter, endsWithClosing: Bool) {
+        let bytes = frames.reduce(0) { $0 + $1.readableBytes }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [self, bytes] _ in
+            self.queuedBytes.subtract(bytes, ordering: .relaxed)
+            if endsWithClosing, let reason = self.failure { writer.finish(after: reason) }
+        }
+        writer.write(frames, written: promise)
     }
 
     private func fail(_ reason: CloseReason, _ state: inout State) {

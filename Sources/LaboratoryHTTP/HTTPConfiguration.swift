@@ -8,10 +8,14 @@ public struct HTTPConfiguration: Sendable {
     public var host: String
     /// The port to bind; 0 picks a free one (see ``HTTPListener/localAddress``).
     public var port: Int
+    /// The WebSocket gateway (`GET /v1/ws`), or `nil` (the default) for none.
+    public var webSocketGateway: WebSocketGatewayConfiguration?
 
-    /// A configuration for `port` on `host` (the loopback address unless given).
-    public init(host: String = "127.0.0.1", port: Int) {
+    /// A configuration for `port` on `host` (the loopback address unless given), with the
+    /// WebSocket gateway if `webSocketGateway` is given.
+    public init(host: String = "127.0.0.1", port: Int, webSocketGateway: WebSocketGatewayConfiguration? = nil) {
         self.host = host
         self.port = port
+        self.webSocketGateway = webSocketGateway
     }
 }

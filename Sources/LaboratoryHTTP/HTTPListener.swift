@@ -39,11 +39,12 @@ public final class HTTPListener: LaboratoryListener {
     /// denied, an unknown host) if it cannot bind.
     public func bind(context: LaboratoryListenerContext) async throws -> Bound {
         let state = HTTPListenerState()
-        let router = HTTPRouter.make(context: context, state: state)
+        let router = HTTPRouter.make(context: context, state: state, configuration: configuration)
         let (running, started) = AsyncStream.makeStream(of: SocketAddress?.self)
         let application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router, configuration: WebSocketGatewayRoutes.webSocketConfiguration(context: context)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 started.yield(channel.localAddress)
@@ -79,7 +80,13 @@ public final class HTTPListener: LaboratoryListener {
                 try await bound.serving.value
             } onGracefulShutdown: {
                 bound.state.beginDraining()
-                Task { await bound.group.triggerGracefulShutdown() }
+                // WebSocket sessions get the server's going-away notice and grace period first:
+                // the HTTP server's own graceful shutdown would close them at once.
+                bound.state.gatewayConnections.beginDraining()
+                Task {
+                    await bound.state.gatewayConnections.drained()
+                    await bound.group.triggerGracefulShutdown()
+                }
             }
         } onCancel: {
             bound.serving.cancel()

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Laboratory
+import LaboratoryHTTP
 import LaboratoryLegacy
 import LaboratoryProtocol
 import LaboratoryTransport
@@ -89,6 +90,8 @@ struct ServerCommand: AsyncParsableCommand {
             no server authentication, plaintext by default). 0 picks a free port. Off unless given.
             """)
     var legacyPort: Int?
+
+    @OptionGroup var http: HTTPOptions
 
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
@@ -180,9 +183,16 @@ struct ServerCommand: AsyncParsableCommand {
                 address: Self.address(host, legacyPort))
         }
 
+        let httpListener = http.configuration.map { configuration in
+            AddressedListener(
+                base: HTTPListener(configuration: configuration), option: "--http-port",
+                address: Self.address(configuration.host, configuration.port))
+        }
+        var listeners: [any LaboratoryListener] = []
+        if let legacyListener { listeners.append(legacyListener) }
+        if let httpListener { listeners.append(httpListener) }
         let server = LaboratoryServer(
-            configuration: configuration, services: .standard, listeners: legacyListener.map { [$0] } ?? [],
-            logger: logger)
+            configuration: configuration, services: .standard, listeners: listeners, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
@@ -192,6 +202,12 @@ struct ServerCommand: AsyncParsableCommand {
                 let address = try await server.listeningAddress()
                 if let legacy = legacyListener?.base.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
+                }
+                if let listener = httpListener?.base, let bound = listener.localAddress {
+                    let gateway = listener.configuration.webSocketGateway == nil ? "" : " (WebSocket gateway on /v1/ws)"
+                    say(
+                        "HTTP listening on \(bound.ipAddress ?? listener.configuration.host):\(bound.port ?? 0)\(gateway)"
+                    )
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
             }

@@ -1,0 +1,55 @@
+import Hummingbird
+import HummingbirdWebSocket
+import Laboratory
+import LaboratoryTransport
+import NIOCore
+
+/// `GET /v1/ws`: the WebSocket gateway. Each binary message carries one protocol frame's payload;
+/// the session behind it is the server's own (see `LaboratoryListenerContext`'s
+/// `serveGatewayConnection`), so WebSocket clients meet TCP clients in the same rooms.
+///
+/// Before the upgrade: 403 for an `Origin` the ``WebSocketGatewayConfiguration`` does not allow,
+/// 503 once the server's graceful shutdown has begun.
+enum WebSocketGatewayRoutes {
+    /// The gateway's path.
+    static let path = "v1/ws"
+
+    static func add(
+        to router: Router<HTTPRequestContext>, context: LaboratoryListenerContext, state: HTTPListenerState,
+        configuration: WebSocketGatewayConfiguration
+    ) {
+        let origins = OriginPolicy(allowedOrigins: configuration.allowedOrigins)
+        router.ws(
+            RouterPath(path),
+            shouldUpgrade: { request, _ in
+                guard !state.isDraining else {
+                    throw HTTPError(.serviceUnavailable, message: "the server is shutting down")
+                }
+                guard origins.allows(origin: request.headers[.origin], host: request.head.authority) else {
+                    throw HTTPError(.forbidden, message: "this origin may not open the gateway")
+                }
+                return .upgrade([:])
+            },
+            onUpgrade: { inbound, outbound, webSocket in
+                let request = webSocket.requestContext
+                let limit = FrameSizeLimit(context.handshakeFrameSize)
+                let writer = WebSocketFrameWriter()
+                async let sent: Void = writer.run(outbound)
+                await context.serveGatewayConnection(
+                    source: request.remoteAddress, channel: request.channel, frameLimit: limit,
+                    frames: WebSocketFrameSource(inbound, limit: limit), writer: writer,
+                    connections: state.gatewayConnections)
+                writer.end()
+                await sent
+            })
+    }
+
+    /// The WebSocket layer's settings: frames up to one byte over the session's maximum reach the
+    /// gateway, which closes them with `frameTooLarge` (a larger single WebSocket frame is
+    /// refused by the WebSocket layer with status 1009 before it is buffered); no WebSocket pings
+    /// of the server's own (the protocol's keepalive does that work); the protocol's close timeout.
+    static func webSocketConfiguration(context: LaboratoryListenerContext) -> WebSocketServerConfiguration {
+        WebSocketServerConfiguration(
+            maxFrameSize: context.maximumFrameSize + 1, autoPing: .disabled, closeTimeout: context.closeTimeout)
+    }
+}
