@@ -4,6 +4,7 @@ import LaboratoryClient
 import LaboratoryHTTP
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
+import LaboratoryTransport
 import NIOWebSocket
 import Testing
 
@@ -208,6 +209,40 @@ struct WebSocketGatewayTests {
             try await web.send(.request(Request(id: 1, service: "echo", body: [4])))
             #expect(try await web.response(id: 1).body == [4])
             #expect(side.pongs == [[1, 2, 3]])
+        }
+    }
+
+    @Test("protocol keepalive over WebSocket: pings reach the client, pongs keep it; WebSocket pings are not activity (test clock)")
+    func keepalive() async throws {
+        let clock = TestClock()
+        let http = Self.gatewayListener()
+        let tweak = Tweak {
+            $0.clock = AnyTimerClock(clock)
+            $0.keepaliveInterval = .milliseconds(100)
+            $0.idleTimeout = .milliseconds(600)
+        }
+        try await LiveServer.with(tweak, listeners: [http]) { _ in
+            var (web, side) = try await Self.upgrade(http)
+            _ = try await web.handshake()
+            for round in 0..<10 {
+                clock.advance(by: .milliseconds(100))
+                guard case .ping(let value)? = try await web.receive() else {
+                    Issue.record("expected a keepalive ping in round \(round)")
+                    return
+                }
+                try await web.send(.pong(value))
+                try await web.send(.serverNameQuery)
+                #expect(try await web.receive() == .serverName("Laboratory"))
+            }
+            // From now on only WebSocket pings: each is answered, none keeps the session.
+            for _ in 0..<6 {
+                try await side.send(.ping, [9])
+                #expect(await side.nextPong() == [9])
+                clock.advance(by: .milliseconds(100))
+            }
+            let reason = try await web.closeReason()
+            #expect(reason?.code == .idleTimeout)
+            #expect(side.closeCode == 1000)
         }
     }
 

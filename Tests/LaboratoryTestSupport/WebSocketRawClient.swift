@@ -35,6 +35,12 @@ package final class WebSocketSide: Sendable {
     /// The payloads of the pongs received so far.
     package var pongs: [[UInt8]] { bridge.state.withLockedValue { $0.pongs } }
 
+    /// Waits for the next pong not yet waited for; `nil` once the connection has closed.
+    package func nextPong() async -> [UInt8]? {
+        var iterator = bridge.pongStream.makeAsyncIterator()
+        return await iterator.next()
+    }
+
     /// The status code of the server's WebSocket close frame, once received.
     package var closeCode: UInt16? { bridge.state.withLockedValue { $0.closeCode } }
 }
@@ -126,9 +132,11 @@ final class UpgradeResponseReader: ChannelInboundHandler, RemovableChannelHandle
         }
         head.succeed((status, text))
         buffered.moveReaderIndex(forwardBy: end.upperBound)
+        // What followed the head in the same read (the server's first messages) goes to the
+        // WebSocket decoder first; a context that has left the pipeline can no longer pass it on.
         let rest = buffered
-        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
         if rest.readableBytes > 0 { context.fireChannelRead(wrapInboundOut(rest)) }
+        context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -153,6 +161,8 @@ final class WebSocketFrameBridge: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     let state = NIOLockedValueBox(State())
+    /// Every pong's payload, in order (read by one task at a time).
+    let (pongStream, pongContinuation) = AsyncStream<[UInt8]>.makeStream()
 
     func handlerAdded(context: ChannelHandlerContext) { state.withLockedValue { $0.context = context } }
     func handlerRemoved(context: ChannelHandlerContext) { state.withLockedValue { $0.context = nil } }
@@ -175,6 +185,11 @@ final class WebSocketFrameBridge: ChannelDuplexHandler, @unchecked Sendable {
         if let promise { last?.cascade(to: promise) ?? promise.succeed() }
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        pongContinuation.finish()
+        context.fireChannelInactive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
@@ -185,7 +200,9 @@ final class WebSocketFrameBridge: ChannelDuplexHandler, @unchecked Sendable {
                 wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)),
                 promise: nil)
         case .pong:
-            state.withLockedValue { $0.pongs.append(Array(frame.unmaskedData.readableBytesView)) }
+            let payload = Array(frame.unmaskedData.readableBytesView)
+            state.withLockedValue { $0.pongs.append(payload) }
+            pongContinuation.yield(payload)
         case .connectionClose:
             var data = frame.unmaskedData
             let code = data.readInteger(as: UInt16.self)
