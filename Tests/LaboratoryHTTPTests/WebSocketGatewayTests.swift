@@ -270,6 +270,47 @@ struct WebSocketGatewayTests {
         }
     }
 
+    @Test("a WebSocket session that does not read is dropped as a slow consumer; others carry on")
+    func slowConsumer() async throws {
+        let http = Self.gatewayListener()
+        try await LiveServer.with(listeners: [http]) { live in
+            let port = try #require(http.localAddress?.port)
+            guard case .upgraded(var stalled, let side) = try await RawClient.connectWebSocket(
+                port: port, receiveBufferSize: 4096)
+            else {
+                Issue.record("not upgraded")
+                return
+            }
+            _ = try await stalled.handshake(name: "stalled")
+            try await stalled.channel.setOption(.autoRead, value: false).get()
+            // 32 echoes of 512 KiB (16 MiB of responses) that the client never takes: past what
+            // the sockets hold, and past the 1 MiB bound of bytes the session's transport has not
+            // taken.
+            let body = [UInt8](repeating: 7, count: 512 * 1024)
+            for id in 1...32 {
+                guard (try? await stalled.send(.request(Request(id: UInt64(id), service: "echo", body: body)))) != nil
+                else { break }
+            }
+            // Meanwhile another session is served.
+            let tcp = try await live.connect()
+            #expect(try await tcp.request(service: "echo", body: [1]) == [1])
+            _ = try? await stalled.channel.setOption(.autoRead, value: true).get()
+            var responses = 0
+            var closing: CloseReason?
+            while let message = try? await stalled.receive() {
+                if case .response = message { responses += 1 }
+                if case .closing(let reason) = message { closing = reason }
+            }
+            // Dropped as a slow consumer: the connection closed without a closing frame or a
+            // WebSocket close (§12), before all the responses were sent.
+            #expect(responses < 32)
+            #expect(closing == nil)
+            #expect(side.closeCode == nil)
+            #expect(try await tcp.request(service: "echo", body: [2]) == [2])
+            await tcp.close()
+        }
+    }
+
     @Test("admission limits count WebSocket and TCP connections from one source together")
     func admissionTogether() async throws {
         let http = Self.gatewayListener()

@@ -50,13 +50,17 @@ extension RawClient {
     /// client whose protocol frames are binary WebSocket messages (one frame each, without the
     /// length prefix): every `RawClient` step works over it as over TCP.
     package static func connectWebSocket(
-        port: Int, path: String = "/v1/ws", origin: String? = nil, host: String? = nil, from source: String? = nil
+        port: Int, path: String = "/v1/ws", origin: String? = nil, host: String? = nil, from source: String? = nil,
+        receiveBufferSize: Int? = nil
     ) async throws -> WebSocketUpgrade {
         let (stream, continuation) = AsyncStream<[UInt8]>.makeStream()
         let head = NIOLockedValueBox<EventLoopPromise<(Int, String)>?>(nil)
         let bridge = WebSocketFrameBridge()
         var bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
         if let source { bootstrap = bootstrap.bind(to: try SocketAddress(ipAddress: source, port: 0)) }
+        if let receiveBufferSize {
+            bootstrap = bootstrap.channelOption(.socketOption(.so_rcvbuf), value: SocketOptionValue(receiveBufferSize))
+        }
         let channel =
             try await bootstrap.channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
