@@ -212,7 +212,9 @@ struct WebSocketGatewayTests {
         }
     }
 
-    @Test("protocol keepalive over WebSocket: pings reach the client, pongs keep it; WebSocket pings are not activity (test clock)")
+    @Test(
+        "protocol keepalive over WebSocket: pings reach the client, pongs keep it; WebSocket pings are not activity (test clock)"
+    )
     func keepalive() async throws {
         let clock = TestClock()
         let http = Self.gatewayListener()
@@ -275,8 +277,9 @@ struct WebSocketGatewayTests {
         let http = Self.gatewayListener()
         try await LiveServer.with(listeners: [http]) { live in
             let port = try #require(http.localAddress?.port)
-            guard case .upgraded(var stalled, let side) = try await RawClient.connectWebSocket(
-                port: port, receiveBufferSize: 4096)
+            guard
+                case .upgraded(var stalled, let side) = try await RawClient.connectWebSocket(
+                    port: port, receiveBufferSize: 4096)
             else {
                 Issue.record("not upgraded")
                 return
