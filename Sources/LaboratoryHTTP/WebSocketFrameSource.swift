@@ -19,6 +19,8 @@ final class WebSocketFrameSource: GatewayFrameSource, @unchecked Sendable {
         var isReading = false
         var unclaimed: Result<ByteBuffer?, any Error>?
         var waiter: CheckedContinuation<ByteBuffer?, any Error>?
+        /// Set by ``fail(_:)``: the next call throws it, before any message.
+        var failure: (any Error)?
     }
 
     // Only one read at a time uses it (`State.isReading`).
@@ -40,6 +42,10 @@ final class WebSocketFrameSource: GatewayFrameSource, @unchecked Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 let (unclaimed, startsRead) = state.withLockedValue {
                     state -> (Result<ByteBuffer?, any Error>?, Bool) in
+                    if let failure = state.failure {
+                        state.failure = nil
+                        return (.failure(failure), false)
+                    }
                     if let unclaimed = state.unclaimed {
                         state.unclaimed = nil
                         return (unclaimed, false)
@@ -60,6 +66,21 @@ final class WebSocketFrameSource: GatewayFrameSource, @unchecked Sendable {
             }
             waiter?.resume(throwing: CancellationError())
         }
+    }
+
+    /// Ends the connection's reading with `error` (``WebSocketFrameGuard`` saw an oversized frame):
+    /// the call waiting now, or the next one, throws it. A read in progress goes on, so the
+    /// connection still reads until the WebSocket closes.
+    func fail(_ error: any Error) {
+        let waiter = state.withLockedValue { state in
+            guard let waiter = state.waiter else {
+                state.failure = error
+                return nil as CheckedContinuation<ByteBuffer?, any Error>?
+            }
+            state.waiter = nil
+            return waiter
+        }
+        waiter?.resume(throwing: error)
     }
 
     /// Reads one message and hands it to whoever waits, or keeps it for the next call.

@@ -1,6 +1,7 @@
 import Hummingbird
 import HummingbirdWebSocket
 import Laboratory
+import LaboratoryProtocol
 import LaboratoryTransport
 import NIOCore
 
@@ -33,11 +34,23 @@ enum WebSocketGatewayRoutes {
             onUpgrade: { inbound, outbound, webSocket in
                 let request = webSocket.requestContext
                 let limit = FrameSizeLimit(context.handshakeFrameSize)
+                let frames = WebSocketFrameSource(inbound, limit: limit)
+                // Before anything is read: oversized frames are stopped at their header.
+                let channel = request.channel
+                try await channel.eventLoop.submit {
+                    let guardHandler = WebSocketFrameGuard(limit: limit) { length in
+                        frames.fail(
+                            ProtocolError(
+                                CloseReason(
+                                    .frameTooLarge,
+                                    "message of \(length) bytes exceeds the maximum frame of \(limit.current) bytes")))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(guardHandler, position: .first)
+                }.get()
                 let writer = WebSocketFrameWriter()
                 async let sent: Void = writer.run(outbound)
                 await context.serveGatewayConnection(
-                    source: request.remoteAddress, channel: request.channel, frameLimit: limit,
-                    frames: WebSocketFrameSource(inbound, limit: limit), writer: writer,
+                    source: request.remoteAddress, channel: channel, frameLimit: limit, frames: frames, writer: writer,
                     connections: state.gatewayConnections)
                 writer.end()
                 await sent

@@ -103,11 +103,20 @@ struct WebSocketGatewayTests {
         let http = Self.gatewayListener()
         try await LiveServer.with(Tweak { $0.maximumFrameSize = 10_000 }, listeners: [http]) { _ in
             // Before acceptance the handshake's limit (4096 bytes) holds.
-            var (early, earlySide) = try await Self.upgrade(http)
+            var (early, earlySide) = try await Self.upgrade(http, from: "127.0.0.6")
             _ = try await early.readHello()
             try await early.sendFrame([UInt8](repeating: 1, count: Frame.maximumHandshakePayloadByteCount + 1))
             #expect(try await early.closeReason()?.code == .frameTooLarge)
             #expect(earlySide.closeCode == 1008)
+
+            // (Each from an address of its own: two violations lock an address out.)
+            // A WebSocket frame far over the session's maximum too: stopped at its header with
+            // code 3 (the WebSocket layer alone would answer 1009 without a closing frame).
+            var (huge, hugeSide) = try await Self.upgrade(http, from: "127.0.0.7")
+            _ = try await huge.readHello()
+            try await hugeSide.send(.binary, [UInt8](repeating: 1, count: 2 << 20))
+            #expect(try await huge.closeReason()?.code == .frameTooLarge)
+            #expect(hugeSide.closeCode == 1008)
 
             // After it, the session's; one message at the limit is fine, one byte more is not.
             var (web, side) = try await Self.upgrade(http)
