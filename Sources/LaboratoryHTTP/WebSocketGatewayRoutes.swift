@@ -57,10 +57,10 @@ enum WebSocketGatewayRoutes {
             })
     }
 
-    /// The WebSocket layer's settings: frames up to one byte over the session's maximum reach the
-    /// gateway, which closes them with `frameTooLarge` (a larger single WebSocket frame is
-    /// refused by the WebSocket layer with status 1009 before it is buffered); no WebSocket pings
-    /// of the server's own (the protocol's keepalive does that work); the protocol's close timeout.
+    /// The WebSocket layer's settings: its frame limit above the session's maximum, so that the
+    /// gateway's own checks (``WebSocketFrameGuard`` at each header, the frame source per message)
+    /// are the ones that apply and answer with `frameTooLarge`; no WebSocket pings of the server's
+    /// own (the protocol's keepalive does that work); the protocol's close timeout.
     static func webSocketConfiguration(context: LaboratoryListenerContext) -> WebSocketServerConfiguration {
         WebSocketServerConfiguration(
             maxFrameSize: context.maximumFrameSize + 1, autoPing: .disabled, closeTimeout: context.closeTimeout)
