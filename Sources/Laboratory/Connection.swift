@@ -82,7 +82,7 @@ actor Connection {
     }
 
     /// Runs the connection over `frames` (a TCP channel's, or a gateway's).
-    func run(_ frames: InboundFrames) async -> Bool {
+    func run<Frames: InboundFrameSource>(_ frames: Frames) async -> Bool {
         logger.debug("connected")
         _ = perform(handshake.start())
         let reason = await withGracefulShutdownHandler {
@@ -115,20 +115,20 @@ actor Connection {
     /// timeout closes the channel. Only then may the socket be closed: closing it with unread input
     /// makes the kernel send a reset, which can destroy the closing frame in the peer's receive
     /// buffer before the peer has read it.
-    private func awaitPeerClose(_ frames: InboundFrames) async {
+    private func awaitPeerClose<Frames: InboundFrameSource>(_ frames: Frames) async {
         outbound.closeAfterTimeout()
         do {
             while try await frames.next() != nil {}
         } catch {}
         // A gateway's frames end when its peer has closed; its connection closes after this one.
-        if frames.isGateway { return }
+        if Frames.isGateway { return }
         // The stream may have ended without the channel closing (the watcher cancelled the read).
         try? await channel.closeFuture.get()
     }
 
     /// Reads handshake frames until the client is accepted (then returns `nil`), the handshake
     /// ends it, the peer closes, or the watcher cancels the read.
-    private func readHandshake(_ frames: InboundFrames) async -> CloseReason? {
+    private func readHandshake<Frames: InboundFrameSource>(_ frames: Frames) async -> CloseReason? {
         do {
             while identity == nil {
                 // While a wrong password waits out its delay nothing more is read: the watcher
@@ -152,7 +152,7 @@ actor Connection {
     /// Reads an accepted session's frames until the peer closes, a message ends the session, or a
     /// timer closes the channel (the idle timeout, the end of the shutdown grace period).
     /// Requests are served by child tasks, cancelled when the session ends abnormally.
-    private func readSession(_ frames: InboundFrames) async -> CloseReason {
+    private func readSession<Frames: InboundFrameSource>(_ frames: Frames) async -> CloseReason {
         do {
             return try await withThrowingDiscardingTaskGroup(returning: CloseReason.self) { group in
                 while let frame = try await frames.next() {

@@ -65,7 +65,7 @@ extension LaboratoryListenerContext {
             outbound.close($0)
             wakeup.ring()
         }
-        _ = await connection.run(InboundFrames(frames))
+        _ = await connection.run(GatewayInboundFrames(frames))
     }
 
     /// Tells a refused client why (instead of the hello) and ends the gateway's sending side;
