@@ -48,7 +48,8 @@ actor Connection {
     var serviceLoggers: [String: Logger] = [:]
 
     init(
-        channel: any Channel, ticket: AdmissionTicket, frameLimit: FrameSizeLimit, environment: ConnectionEnvironment
+        channel: any Channel, transport: FrameTransport = .socket, ticket: AdmissionTicket,
+        frameLimit: FrameSizeLimit, environment: ConnectionEnvironment
     ) throws {
         let id = environment.connectionIDs.make()
         self.id = id
@@ -62,7 +63,8 @@ actor Connection {
         if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
         self.logger = logger
         self.outbound = Outbound(
-            channel: channel, limits: environment.outbound, clock: environment.clock, metrics: environment.metrics)
+            channel: channel, transport: transport, limits: environment.outbound, clock: environment.clock,
+            metrics: environment.metrics)
         let handshakeWakeup = Wakeup()
         self.handshakeWakeup = handshakeWakeup
         self.timers = ConnectionTimers(
@@ -77,20 +79,21 @@ actor Connection {
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
     /// Returns whether the client was accepted.
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
+        await run(InboundFrames(inbound))
+    }
+
+    /// Runs the connection over `frames` (a TCP channel's, or a gateway's).
+    func run<Frames: InboundFrameSource>(_ frames: Frames) async -> Bool {
         logger.record(.connected)
         _ = perform(handshake.start())
-        let frames = InboundFrames(inbound)
         let reason = await withGracefulShutdownHandler {
             // Until acceptance the reader races the deadline watcher; then this task reads on alone.
             let handshakeEnd = await firstCloseReason(
                 { await self.readHandshake(frames) }, { await self.watchHandshakeDeadlines() })
             if let handshakeEnd { return handshakeEnd }
             return await self.readSession(frames)
-        } onGracefulShutdown: { [timers, handshakeWakeup] in
-            timers.shutDown()
-            // A handshake that is not reading (a wrong password's delay) learns of it from the
-            // watcher, which sees the closing reason as soon as it wakes.
-            handshakeWakeup.ring()
+        } onGracefulShutdown: {
+            self.beginShutdown()
         }
         timers.cancelAll()
         await finish(reason)
@@ -98,23 +101,35 @@ actor Connection {
         return identity != nil
     }
 
+    /// The server is shutting down: an accepted session is told and gets the grace period, an
+    /// unfinished handshake is closed. For gateways, whose tasks do not see the server's graceful
+    /// shutdown, this is also called by the gateway.
+    nonisolated func beginShutdown() {
+        timers.shutDown()
+        // A handshake that is not reading (a wrong password's delay) learns of it from the
+        // watcher, which sees the closing reason as soon as it wakes.
+        handshakeWakeup.ring()
+    }
+
     /// After the closing frame: reads and drops whatever the peer still sends until it closes its
     /// side (it has then read the closing frame, which went out before the FIN), or until the close
     /// timeout closes the channel. Only then may the socket be closed: closing it with unread input
     /// makes the kernel send a reset, which can destroy the closing frame in the peer's receive
     /// buffer before the peer has read it.
-    private func awaitPeerClose(_ frames: InboundFrames) async {
+    private func awaitPeerClose<Frames: InboundFrameSource>(_ frames: Frames) async {
         outbound.closeAfterTimeout()
         do {
             while try await frames.next() != nil {}
         } catch {}
+        // A gateway's frames end when its peer has closed; its connection closes after this one.
+        if Frames.isGateway { return }
         // The stream may have ended without the channel closing (the watcher cancelled the read).
         try? await channel.closeFuture.get()
     }
 
     /// Reads handshake frames until the client is accepted (then returns `nil`), the handshake
     /// ends it, the peer closes, or the watcher cancels the read.
-    private func readHandshake(_ frames: InboundFrames) async -> CloseReason? {
+    private func readHandshake<Frames: InboundFrameSource>(_ frames: Frames) async -> CloseReason? {
         do {
             while identity == nil {
                 // While a wrong password waits out its delay nothing more is read: the watcher
@@ -138,7 +153,7 @@ actor Connection {
     /// Reads an accepted session's frames until the peer closes, a message ends the session, or a
     /// timer closes the channel (the idle timeout, the end of the shutdown grace period).
     /// Requests are served by child tasks, cancelled when the session ends abnormally.
-    private func readSession(_ frames: InboundFrames) async -> CloseReason {
+    private func readSession<Frames: InboundFrameSource>(_ frames: Frames) async -> CloseReason {
         do {
             return try await withThrowingDiscardingTaskGroup(returning: CloseReason.self) { group in
                 while let frame = try await frames.next() {

@@ -64,6 +64,8 @@ final class Outbound: Sendable {
     /// event loop and those the channel holds because the socket would not take them.
     private let queuedBytes = Atomic<Int>(0)
     let channel: any Channel
+    /// Whether frames go to `channel` itself or through a gateway's writer.
+    let transport: FrameTransport
     let limits: OutboundLimits
     /// The session's byte counts (the admin API's list): sent here, received by the connection.
     let counters = SessionCounters()
@@ -72,8 +74,12 @@ final class Outbound: Sendable {
     /// Counts the bytes written to the socket, length prefixes included.
     private let metrics: ServerMetrics
 
-    init(channel: any Channel, limits: OutboundLimits, clock: AnyTimerClock, metrics: ServerMetrics = .disabled) {
+    init(
+        channel: any Channel, transport: FrameTransport = .socket, limits: OutboundLimits, clock: AnyTimerClock,
+        metrics: ServerMetrics = .disabled
+    ) {
         self.channel = channel
+        self.transport = transport
         self.limits = limits
         self.clock = clock
         self.metrics = metrics
@@ -259,6 +265,10 @@ final class Outbound: Sendable {
             return (frames, state.closingPending)
         }
         guard let last = frames.last else { return }
+        if case .gateway(let writer) = transport {
+            drain(frames, through: writer, endsWithClosing: endsWithClosing)
+            return
+        }
         var bytes = 0
         for frame in frames.dropLast() {
             bytes += frame.readableBytes
@@ -274,6 +284,17 @@ final class Outbound: Sendable {
             if endsWithClosing { self.channel.close(mode: .output, promise: nil) }
         }
         channel.writeAndFlush(last, promise: promise)
+    }
+
+    /// The gateway's `drain()`: the same accounting, the gateway's writer instead of the socket.
+    private func drain(_ frames: [ByteBuffer], through writer: any GatewayFrameWriter, endsWithClosing: Bool) {
+        let bytes = frames.reduce(0) { $0 + $1.readableBytes }
+        let promise = channel.eventLoop.makePromise(of: Void.self)
+        promise.futureResult.whenComplete { [self, bytes] _ in
+            self.queuedBytes.subtract(bytes, ordering: .relaxed)
+            if endsWithClosing, let reason = self.failure { writer.finish(after: reason) }
+        }
+        writer.write(frames, written: promise)
     }
 
     private func fail(_ reason: CloseReason, _ state: inout State) {

@@ -24,15 +24,20 @@ public struct HTTPConfiguration: Sendable {
     /// own passes that registry here.
     public var metrics: PrometheusCollectorRegistry
 
-    /// A configuration for `port` on `host` (the loopback address unless given), serving `metrics`
-    /// and the browser client from `webRoot` if given.
+    /// The WebSocket gateway (`GET /v1/ws`), or `nil` (the default) for none.
+    public var webSocketGateway: WebSocketGatewayConfiguration?
+
+    /// A configuration for `port` on `host` (the loopback address unless given), serving `metrics`,
+    /// the browser client from `webRoot` and the WebSocket gateway, each if given.
     public init(
         host: String = "127.0.0.1", port: Int, webRoot: String? = nil,
+        webSocketGateway: WebSocketGatewayConfiguration? = nil,
         metrics: PrometheusCollectorRegistry = PrometheusMetricsFactory.defaultRegistry
     ) {
         self.host = host
         self.port = port
         self.webRoot = webRoot
         self.metrics = metrics
+        self.webSocketGateway = webSocketGateway
     }
 }

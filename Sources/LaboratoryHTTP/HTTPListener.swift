@@ -49,7 +49,8 @@ public final class HTTPListener: LaboratoryListener {
         let (running, started) = AsyncStream.makeStream(of: SocketAddress?.self)
         let application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            server: .http1WebSocketUpgrade(
+                webSocketRouter: router, configuration: WebSocketGatewayRoutes.webSocketConfiguration(context: context)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 started.yield(channel.localAddress)
@@ -91,7 +92,11 @@ public final class HTTPListener: LaboratoryListener {
                 group.addTask {
                     try await gracefulShutdown()
                     bound.state.beginDraining()
+                    // WebSocket sessions get the server's going-away notice and grace period too:
+                    // the HTTP server's own graceful shutdown would close them at once.
+                    bound.state.gatewayConnections.beginDraining()
                     await Self.drain(context)
+                    await bound.state.gatewayConnections.drained()
                     await bound.group.triggerGracefulShutdown()
                     return false
                 }

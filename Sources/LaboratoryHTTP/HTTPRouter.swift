@@ -13,6 +13,9 @@ enum HTTPRouter {
         HealthRoutes.add(to: router, state: state)
         if let admin = configuration.admin { AdminRoutes.add(to: router, admin: admin, context: context) }
         MetricsRoutes.add(to: router, registry: configuration.metrics)
+        if let gateway = configuration.webSocketGateway {
+            WebSocketGatewayRoutes.add(to: router, context: context, state: state, configuration: gateway)
+        }
         return router
     }
 }

@@ -1,11 +1,11 @@
 import ArgumentParser
-import Foundation
 import CoreMetrics
+import Foundation
 import LaboratoryHTTP
 import Prometheus
 
-/// `--http-port`, `--http-host` and `--web-root`: the optional HTTP listener (health, readiness,
-/// metrics, the admin API, the browser client).
+/// The optional HTTP listener's options (health, readiness, metrics, the admin API, the browser
+/// client and the WebSocket gateway): where it listens and what it serves.
 struct HTTPOptions: ParsableArguments {
     @Option(
         help: """
@@ -18,15 +18,33 @@ struct HTTPOptions: ParsableArguments {
     @Option(help: "The address the HTTP listener binds (loopback by default: its endpoints are for the operator).")
     var httpHost = "127.0.0.1"
 
+    @Flag(
+        help: """
+            Serve the WebSocket gateway on the HTTP listener (GET /v1/ws): browsers reach the same sessions \
+            and rooms as TCP clients, with the same password. Needs --http-port.
+            """)
+    var websocket = false
+
+    @Option(
+        help: ArgumentHelp(
+            "A web page origin (scheme://host[:port]) allowed to open the gateway besides the same origin; repeatable.",
+            valueName: "origin"))
+    var websocketOrigin: [String] = []
+
     @Option(
         help: """
             Serve the browser client from this folder at / on the HTTP listener (Clients/web in the \
-            repository). Needs --http-port.
+            repository). Needs --http-port; the page needs --websocket to connect.
             """)
     var webRoot: String?
 
     func validate() throws {
         if let httpPort { try OptionRange.check(httpPort, 0...65535, "--http-port") }
+        if websocket, httpPort == nil { throw ValidationError("--websocket needs --http-port") }
+        if !websocketOrigin.isEmpty, !websocket { throw ValidationError("--websocket-origin needs --websocket") }
+        for origin in websocketOrigin where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
+            throw ValidationError("--websocket-origin \(origin) is not an origin such as https://chat.example.org")
+        }
         if let webRoot {
             if httpPort == nil { throw ValidationError("--web-root needs --http-port") }
             guard FileManager.default.fileExists(atPath: webRoot + "/index.html") else {
@@ -38,8 +56,8 @@ struct HTTPOptions: ParsableArguments {
 
     /// The HTTP listener, if `--http-port` is given. Makes the global metrics factory a
     /// `PrometheusMetricsFactory` over the registry `/metrics` serves: call it before creating the
-    /// server, which takes its metrics factory when it is created.
-    /// `configure` completes the listener's configuration (the admin API) before it is created.
+    /// server, which takes its metrics factory when it is created. `configure` completes the
+    /// listener's configuration (the admin API) before it is created.
     func makeListener(
         _ configure: (inout HTTPConfiguration) throws -> Void
     ) rethrows -> AddressedListener<HTTPListener>? {
@@ -47,8 +65,10 @@ struct HTTPOptions: ParsableArguments {
         let registry = PrometheusMetricsFactory.defaultRegistry
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
         let host = httpHost
-        var configuration = HTTPConfiguration(host: host, port: httpPort, metrics: registry)
-        configuration.webRoot = webRoot
+        var configuration = HTTPConfiguration(
+            host: host, port: httpPort, webRoot: webRoot,
+            webSocketGateway: websocket ? WebSocketGatewayConfiguration(allowedOrigins: websocketOrigin) : nil,
+            metrics: registry)
         try configure(&configuration)
         return AddressedListener(
             base: HTTPListener(configuration: configuration),

@@ -91,6 +91,8 @@ struct ServerCommand: AsyncParsableCommand {
             """)
     var legacyPort: Int?
 
+    @OptionGroup var http: HTTPOptions
+
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
 
@@ -209,8 +211,11 @@ struct ServerCommand: AsyncParsableCommand {
                 if let legacy = legacyListener?.base.localAddress {
                     say("Legacy listening on \(legacy.ipAddress ?? host):\(legacy.port ?? 0)")
                 }
-                if let httpAddress = httpListener?.base.localAddress {
-                    say("HTTP listening on \(httpAddress.ipAddress ?? http.httpHost):\(httpAddress.port ?? 0)")
+                if let listener = httpListener?.base, let bound = listener.localAddress {
+                    let gateway = listener.configuration.webSocketGateway == nil ? "" : " (WebSocket gateway on /v1/ws)"
+                    say(
+                        "HTTP listening on \(bound.ipAddress ?? listener.configuration.host):\(bound.port ?? 0)\(gateway)"
+                    )
                 }
                 say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
             }

@@ -59,6 +59,13 @@ struct ExitStatusTests {
             (["--max-frame-size", "0"], "--max-frame-size must be from 1 to"),
             (["--handshake-timeout", "inf"], "--handshake-timeout must be more than 0 up to 86400 seconds"),
             (["--idle-timeout=-1"], "--idle-timeout must be from 0 up to 86400 seconds"),
+            (["--http-port", "70000"], "--http-port must be from 0 to 65535"),
+            (["--websocket"], "--websocket needs --http-port"),
+            (["--http-port", "0", "--websocket-origin", "https://a.example"], "--websocket-origin needs --websocket"),
+            (
+                ["--http-port", "0", "--websocket", "--websocket-origin", "a.example"],
+                "--websocket-origin a.example is not"
+            ),
         ])
     func serverRanges(arguments: [String], message: String) async throws {
         let server = try ServerProcess(arguments: arguments, environment: ["LABORATORY_PASSWORD": Self.password])
@@ -80,6 +87,11 @@ struct ExitStatusTests {
         let legacy = try await serverExit(["--legacy-port", "\(port)"])
         #expect(legacy.status == 69)
         #expect(legacy.line.contains("127.0.0.1:\(port)") && legacy.line.hasSuffix("choose another --legacy-port"))
+        let http = try await serverExit(["--http-port", "\(port)", "--websocket"])
+        #expect(http.status == 69)
+        #expect(
+            http.line.contains("127.0.0.1:\(port)") && http.line.hasSuffix("choose another --http-port"), "\(http.line)"
+        )
         try await holder.close()
     }
 

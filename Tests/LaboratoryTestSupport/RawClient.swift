@@ -14,6 +14,13 @@ package struct RawClient {
     package private(set) var opener: RecordOpener?
     package private(set) var hello: ServerHello?
 
+    /// A client over a connected channel whose pipeline hands each inbound frame payload to
+    /// `frames` (over TCP, or over WebSocket: see `connectWebSocket`).
+    init(channel: any Channel, frames: AsyncStream<[UInt8]>.AsyncIterator) {
+        self.channel = channel
+        self.frames = frames
+    }
+
     /// Connects to the server on loopback; `from` picks the source address (any 127.x.y.z), so
     /// tests can play clients on different addresses.
     package static func connect(port: Int, from source: String? = nil, receiveBufferSize: Int? = nil) async throws

@@ -3,10 +3,10 @@ WebSocket endpoint, and headless Chromium driven by selenium.
 
 Where the page and ``/v1/ws`` come from is decided in one place, ``WEB_TRANSPORT`` below:
 
-* ``bridge`` (the default until the server's gateway lands): ``bridge.py`` serves ``Clients/web``
-  and relays each WebSocket message to the server's TCP port as one frame;
-* ``gateway``: the server's own HTTP listener (``--http-port 0``) serves both; the server must print
-  the listener's address (``GATEWAY_LINE``).
+* ``gateway`` (the default): the server's own HTTP listener (``--http-port 0 --websocket
+  --web-root``) serves both; the server prints the listener's address (``GATEWAY_LINE``);
+* ``bridge``: ``bridge.py`` serves ``Clients/web`` and relays each WebSocket message to the server's
+  TCP port as one frame; only the reconnection test needs it (it cuts connections under the page).
 
 ``LABORATORY_WEB_TRANSPORT`` overrides it for one run.
 """
@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO_ROOT / "Clients" / "python" / "src"))  # this checko
 from bridge import WebBridge  # noqa: E402
 from laboratory_server import PASSWORD, LineReader, server_binary  # noqa: E402
 
-WEB_TRANSPORT = os.environ.get("LABORATORY_WEB_TRANSPORT", "bridge")  # "bridge" or "gateway"
+WEB_TRANSPORT = os.environ.get("LABORATORY_WEB_TRANSPORT", "gateway")  # "bridge" or "gateway"
 GATEWAY_LINE = r"HTTP listening on (\S+):(\d+)"  # what the server prints for its HTTP listener
 ARTIFACTS = WEB_ROOT / "test-artifacts"
 KEEPALIVE_SECONDS = 1
@@ -76,7 +76,7 @@ def start_web_server(state_dir: Path) -> WebServer:
         "--keepalive-interval", str(KEEPALIVE_SECONDS), "--idle-timeout", str(IDLE_TIMEOUT_SECONDS),
     ]
     if WEB_TRANSPORT == "gateway":
-        command += ["--http-port", "0"]
+        command += ["--http-port", "0", "--websocket", "--web-root", str(WEB_ROOT)]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
         env={**os.environ, "LABORATORY_PASSWORD": PASSWORD},
