@@ -91,8 +91,6 @@ struct ServerCommand: AsyncParsableCommand {
             """)
     var legacyPort: Int?
 
-    @OptionGroup var http: HTTPOptions
-
     @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
     var legacyStepTimeout = 1.0
 
