@@ -33,13 +33,11 @@ final class Admission: Sendable {
         var evictedEarly: Set<UInt64> = []
     }
 
-    private let policy: AdmissionPolicy
     private let state: NIOLockedValueBox<State>
     /// Logs refusals and penalties at `debug`, and a source's lockout at `info` when it begins.
     private let logger: Logger
 
     init(policy: AdmissionPolicy, logger: Logger = Logger(label: "laboratory.admission")) {
-        self.policy = policy
         self.state = NIOLockedValueBox(State(table: AdmissionTable(policy: policy)))
         self.logger = logger
     }
@@ -108,13 +106,15 @@ final class Admission: Sendable {
     func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool) {
         let now = ContinuousClock.now
         let held = wasAuthenticated ? .zero : now - ticket.admitted
-        guard policy.penalties.isEnabled,
-            let amount = policy.penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
+        let penalties = self.policy.penalties
+        guard penalties.isEnabled,
+            let amount = penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
         else { return }
-        let (before, after) = state.withLockedValue { state in
+        let (before, after, policy) = state.withLockedValue { state in
             let before = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
             state.table.penalize(ticket.source, by: amount, at: now)
-            return (before, state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero)
+            let after = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
+            return (before, after, state.table.policy)
         }
         guard after > before else { return }  // exempt, or its penalty is already at the maximum
         logger.debug(
@@ -131,9 +131,23 @@ final class Admission: Sendable {
 
     /// How much longer `source` is locked out, if it is.
     private func lockout(of source: SourceAddress, at now: ContinuousClock.Instant) -> Duration? {
-        guard let until = state.withLockedValue({ $0.table.penaltyUntil[source.penaltyKey] }) else { return nil }
-        let remaining = until - now - policy.penalties.threshold
+        let (until, threshold) = state.withLockedValue {
+            ($0.table.penaltyUntil[source.penaltyKey], $0.table.policy.penalties.threshold)
+        }
+        guard let until else { return nil }
+        let remaining = until - now - threshold
         return remaining > .zero ? remaining : nil
+    }
+
+    /// The limits and penalties in force.
+    var policy: AdmissionPolicy { state.withLockedValue { $0.table.policy } }
+
+    /// Replaces the limits and penalties for the decisions from now on. Connections already
+    /// admitted keep their places: a lower limit refuses newcomers until the counts fall below it,
+    /// and never ends a connection; penalties already earned stay (a newly exempt address is let
+    /// in at once, since admission checks the exemption first).
+    func update(policy: AdmissionPolicy) {
+        state.withLockedValue { $0.table.policy = policy }
     }
 
     /// Counts for tests and metrics.

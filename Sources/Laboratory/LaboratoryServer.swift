@@ -19,8 +19,9 @@ public actor LaboratoryServer: Service {
     private let services: ServiceRegistry
     private let listeners: [any LaboratoryListener]
     private let eventLoopGroup: any EventLoopGroup
-    private let logger: Logger
+    let logger: Logger
     private let admission: Admission
+    let live: LiveSettingsBox
     private var state: ListeningState = .idle
     private(set) var transportKeys: TransportKeys?
 
@@ -44,6 +45,7 @@ public actor LaboratoryServer: Service {
         self.logger = logger
         self.eventLoopGroup = eventLoopGroup
         self.admission = Admission(policy: configuration.admission, logger: logger)
+        self.live = LiveSettingsBox(LiveSettings(configuration: configuration), admission: admission)
     }
 
     /// The address the server is bound to, once it is listening. Waits until then; throws if
@@ -198,8 +200,7 @@ public actor LaboratoryServer: Service {
             maximumOutstandingRequests: configuration.maximumOutstandingRequests,
             maximumFrameSize: configuration.maximumFrameSize, outbound: configuration.outbound,
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
-            wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
-            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
+            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission, live: live,
             memoryReclaimer: MemoryReclaimer(clock: configuration.clock), clock: configuration.clock)
     }
 
