@@ -263,8 +263,10 @@ struct ServerCommand: AsyncParsableCommand {
         let group = ServiceGroup(
             configuration: .init(
                 services: [
-                    .init(service: server),
-                    .init(service: signals, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore),
+                    .init(service: server, serviceName: "laboratory"),
+                    .init(
+                        service: signals, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
+                        serviceName: "signals"),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint, .sigquit], logger: logger))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
