@@ -44,8 +44,9 @@ actor ConfigurationReloader {
         var live = server.liveSettings
         do {
             new = try await ServerSettings.resolve(flags: flags, configFlag: configFlag, environment: environment)
-            let password = try new.password.read(
-                StateDirectory(path: new.stateDir.value), create: false, logger: logger)
+            // The state directory in force (changing it needs a restart), not the file's new one.
+            let state = StateDirectory(path: current.stateDir.value)
+            let password = try new.password.read(state, create: false, logger: logger)
             try live.setPassword(password)
         } catch {
             let report = ExitReport.server(for: error, address: "")

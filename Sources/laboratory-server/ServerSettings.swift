@@ -121,11 +121,19 @@ struct ServerSettings: Sendable {
                 .maxFrameSize, Frame.defaultMaximumPayloadByteCount, 1...OptionRange.maximumFrameSize),
             legacyPort: legacyPort,
             legacyStepTimeout: try await seconds(.legacyStepTimeout, 1, positive: true),
-            allowPlaintext: try await reader.bool(.allowPlaintext) ?? Sourced(value: false, source: .default),
+            allowPlaintext: try await allowPlaintext(reader),
             logLevel: try await parsed(
                 .logLevel, .info, "trace, debug, info, notice, warning, error or critical", Logger.Level.init(rawValue:)
             ),
             logFormat: try await parsed(.logFormat, .text, "text or json", LogFormat.init(rawValue:)))
+    }
+
+    /// `allow-plaintext`; off unless set (the flag's source is `--no-allow-plaintext` when it
+    /// turns it off).
+    private static func allowPlaintext(_ reader: SettingsReader) async throws(ExitReport) -> Sourced<Bool> {
+        guard var read = try await reader.bool(.allowPlaintext) else { return Sourced(value: false, source: .default) }
+        if case .flag = read.source, !read.value { read.source = .flag("--no-allow-plaintext") }
+        return read
     }
 
     /// systemd's `$STATE_DIRECTORY` (the first, if `StateDirectory=` names several), else
