@@ -106,24 +106,27 @@ final class Admission: Sendable {
     func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool) {
         let now = ContinuousClock.now
         let held = wasAuthenticated ? .zero : now - ticket.admitted
-        let penalties = self.policy.penalties
-        guard penalties.isEnabled,
-            let amount = penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
-        else { return }
-        let (before, after, policy) = state.withLockedValue { state in
+        // One lock for the policy and the table, so that a reload never splits a decision.
+        let outcome = state.withLockedValue {
+            state -> (amount: Duration, before: Duration, after: Duration, threshold: Duration)? in
+            let penalties = state.table.policy.penalties
+            guard penalties.isEnabled,
+                let amount = penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
+            else { return nil }
             let before = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
             state.table.penalize(ticket.source, by: amount, at: now)
             let after = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
-            return (before, after, state.table.policy)
+            return (amount, before, after, penalties.threshold)
         }
+        guard let (amount, before, after, threshold) = outcome else { return }
         guard after > before else { return }  // exempt, or its penalty is already at the maximum
         logger.debug(
             "penalty", metadata: ["peer": "\(ticket.source)", "added": "\(amount.logged)", "total": "\(after.logged)"])
-        if before < policy.penalties.threshold, after >= policy.penalties.threshold {
+        if before < threshold, after >= threshold {
             logger.info(
                 "source locked out: its connections are refused until its penalty falls below the threshold",
                 metadata: [
-                    "peer": "\(ticket.source)", "locked_for": "\((after - policy.penalties.threshold).logged)",
+                    "peer": "\(ticket.source)", "locked_for": "\((after - threshold).logged)",
                     "penalty": "\(after.logged)",
                 ])
         }
