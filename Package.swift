@@ -37,6 +37,9 @@ let package = Package(
         // laboratory-server's configuration: flags, `LABORATORY_…` variables and a JSON or YAML file.
         .package(
             url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        // Already swift-configuration's YAML parser; laboratory-server lists a file's keys with it,
+        // to refuse a misspelt setting instead of ignoring it.
+        .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
         // `swift package generate-documentation` (scripts/docs): the DocC catalogs and symbol docs.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -125,6 +128,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         // The terminal client, built as the `laboratory` executable: interactive prompt, piped

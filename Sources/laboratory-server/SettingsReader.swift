@@ -3,6 +3,7 @@ import Foundation
 import LaboratoryProtocol
 import Synchronization
 import SystemPackage
+import Yams
 
 /// Reads `laboratory-server`'s settings through swift-configuration: one `ConfigReader` over the
 /// flags, the `LABORATORY_…` environment and the `--config` file, queried in that order, so the
@@ -59,9 +60,13 @@ struct SettingsReader {
                 .noPermission,
                 "cannot read the configuration file \(path): permission denied or not a file; check its mode")
         }
+        let provider: any ConfigProvider
         do {
-            if format == "json" { return try await FileProvider<JSONSnapshot>(filePath: FilePath(path)) }
-            return try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            if format == "json" {
+                provider = try await FileProvider<JSONSnapshot>(filePath: FilePath(path))
+            } else {
+                provider = try await FileProvider<YAMLSnapshot>(filePath: FilePath(path))
+            }
         } catch {
             let kind = format == "json" ? "JSON" : "YAML"
             // Foundation's JSON errors keep their reason in the debug description.
@@ -71,6 +76,24 @@ struct SettingsReader {
                 .dataError,
                 "the configuration file \(path) is not a valid \(kind) object of settings (\(reason)); fix it")
         }
+        if let unknown = try? unknownKeys(in: path, json: format == "json").first {
+            let known = SettingKey.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ExitReport(.usage, "\"\(unknown)\" in \(path) is not a setting; the settings are \(known)")
+        }
+        return provider
+    }
+
+    /// The top-level keys of the file that name no setting, sorted: a misspelt setting is refused,
+    /// not ignored. (swift-configuration only looks keys up; it cannot list them.)
+    private static func unknownKeys(in path: String, json: Bool) throws -> [String] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: path))
+        let object: Any? =
+            json
+            ? try JSONSerialization.jsonObject(with: data)
+            : try Yams.load(yaml: String(decoding: data, as: UTF8.self))
+        guard let keys = (object as? [String: Any])?.keys else { return [] }
+        let known = Set(SettingKey.allCases.map(\.rawValue))
+        return keys.filter { !known.contains($0) }.sorted()
     }
 
     /// The value of `key` and its source, `nil` if no source sets it. Throws a one-line usage error

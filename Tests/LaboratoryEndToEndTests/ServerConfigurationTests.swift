@@ -141,6 +141,11 @@ struct ServerConfigurationTests {
                 "the configuration file FILE is not a valid JSON object of settings (Unexpected end of file during JSON parse.); fix it"
             ),
             ("yaml", "- a list\n", [:], 65, "the configuration file FILE is not a valid YAML object of settings"),
+            (
+                "yaml", "port: 0\nmax-conections: 5\n", [:], 64,
+                "\"max-conections\" in FILE is not a setting; the settings are host, port, name,"
+            ),
+            ("json", "{\"Port\": 1}", [:], 64, "\"Port\" in FILE is not a setting;"),
         ] as [(String, String, [String: String], Int32, String)])
     func badValues(format: String, text: String, environment: [String: String], status: Int32, message: String)
         async throws
