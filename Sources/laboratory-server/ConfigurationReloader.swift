@@ -34,7 +34,9 @@ actor ConfigurationReloader {
         self.logger = logger
     }
 
-    /// Rereads the configuration and applies its live part. Returns what changed (as
+    /// Rereads the configuration and applies its live part. (Calls from one task, as SIGHUP's,
+    /// run one after the other; calls from several tasks at once may interleave their reading,
+    /// and the last to finish is in force.) Returns what changed (as
     /// ``LaboratoryServer/reload(_:)`` lists it, plus `log-level`), or throws the one-line reason
     /// the new configuration was refused; both are logged.
     @discardableResult
@@ -49,9 +51,11 @@ actor ConfigurationReloader {
             let password = try new.password.read(state, create: false, logger: logger)
             try live.setPassword(password)
         } catch {
-            let report = ExitReport.server(for: error, address: "")
-            logger.error(
-                "reload refused, the configuration in force stays: \(report.message)")
+            // A weak password is reported in its own words (at start it "refuses to start").
+            let report =
+                (error as? ConfigurationError).map { ExitReport(.dataError, $0.message) }
+                ?? ExitReport.server(for: error, address: "")
+            logger.error("reload refused, the configuration in force stays: \(report.message)")
             throw report
         }
         live.admission = new.admission

@@ -263,7 +263,7 @@ struct ServerConfigurationTests {
         try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: passwordFile)
         try "max-connections: 50\n".write(toFile: config, atomically: true, encoding: .utf8)
         server.send(SIGHUP)
-        #expect(await server.standardError(containing: "reloaded live settings"))
+        #expect(await server.standardError(containing: "reloaded live settings"), "\(server.standardErrorSoFar)")
         #expect(server.standardErrorSoFar.contains("password; admission.maximumConnections 100 -> 50"))
 
         #expect(try await open.request(service: "echo", body: [1]) == [1])
@@ -277,16 +277,26 @@ struct ServerConfigurationTests {
         try "a third password\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
         try "max-connections: lots\n".write(toFile: config, atomically: true, encoding: .utf8)
         server.send(SIGHUP)
-        #expect(await server.standardError(containing: "reload refused"))
+        #expect(await server.standardError(containing: "reload refused"), "\(server.standardErrorSoFar)")
         let refusal = server.standardErrorSoFar.split(separator: "\n").filter { $0.contains("reload refused") }
         #expect(refusal.count == 1)
         #expect(refusal.first?.contains("max-connections in \(config) must be a whole number") == true)
+        // A weak password on reload: refused in its own words.
+        try "max-connections: 50\n".write(toFile: config, atomically: true, encoding: .utf8)
+        try "PASSWORD\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        server.send(SIGHUP)
+        #expect(await server.standardError(containing: "reload refused", count: 2), "\(server.standardErrorSoFar)")
+        #expect(
+            server.standardErrorSoFar.contains(
+                "reload refused, the configuration in force stays: the server password is the well-known default"))
         // An unreadable password file on reload: refused too.
         try "max-connections: 50\n".write(toFile: config, atomically: true, encoding: .utf8)
         try FileManager.default.removeItem(atPath: passwordFile)
         server.send(SIGHUP)
-        #expect(await server.standardError(containing: "reload refused", count: 2))
-        #expect(server.standardErrorSoFar.contains("\(passwordFile)"))
+        #expect(await server.standardError(containing: "reload refused", count: 3), "\(server.standardErrorSoFar)")
+        let refusals = server.standardErrorSoFar.split(separator: "\n").filter { $0.contains("reload refused") }
+        #expect(refusals.count == 3)
+        #expect(refusals.last?.contains(passwordFile) == true, "\(refusals)")
 
         let still = try await connect("the new password", "still")
         #expect(try await still.request(service: "echo", body: [3]) == [3])
@@ -336,11 +346,12 @@ struct ServerConfigurationTests {
             host: "127.0.0.1", port: port, password: "signal password", name: "sig",
             trust: .pinned(fingerprint: fingerprint))
         server.send(SIGUSR1)
-        #expect(await server.standardError(containing: "signal=SIGUSR1"))
+        #expect(await server.standardError(containing: "signal=SIGUSR1"), "\(server.standardErrorSoFar)")
         server.send(SIGUSR2)
-        #expect(await server.standardError(containing: "signal=SIGUSR2"))
+        #expect(await server.standardError(containing: "signal=SIGUSR2"), "\(server.standardErrorSoFar)")
         server.send(SIGHUP)
-        #expect(await server.standardError(containing: "reloaded: no live setting changed"))
+        #expect(
+            await server.standardError(containing: "reloaded: no live setting changed"), "\(server.standardErrorSoFar)")
         #expect(try await session.request(service: "echo", body: [5]) == [5])
         await session.close()
         server.send(SIGTERM)

@@ -106,7 +106,7 @@ private final class CollectedOutput: Sendable {
     private struct State {
         var data = Data()
         var ended = false
-        var waiters: [(text: String, count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        var waiters: [(id: UUID, text: String, count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
 
         var text: String { String(decoding: data, as: UTF8.self) }
 
@@ -146,12 +146,25 @@ private final class CollectedOutput: Sendable {
     /// Everything read so far.
     var text: String { state.withLockedValue { $0.text } }
 
-    /// Waits until what was read holds `text` `count` times, or the pipe is closed (`false`).
+    /// Waits until what was read holds `text` `count` times, or the pipe is closed or the task
+    /// cancelled (a test's time limit): `false`.
     func wait(for text: String, count: Int) async -> Bool {
-        await withCheckedContinuation { continuation in
-            state.withLockedValue {
-                $0.waiters.append((text, count, continuation))
-                $0.resumeSatisfied()
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                state.withLockedValue {
+                    guard !Task.isCancelled else { return continuation.resume(returning: false) }
+                    $0.waiters.append((id, text, count, continuation))
+                    $0.resumeSatisfied()
+                }
+            }
+        } onCancel: {
+            state.withLockedValue { state in
+                state.waiters.removeAll { waiter in
+                    guard waiter.id == id else { return false }
+                    waiter.continuation.resume(returning: false)
+                    return true
+                }
             }
         }
     }
