@@ -41,7 +41,6 @@ final class Admission: Sendable {
     /// What a banned source's connections are told (code 15, refused) instead of the hello.
     static let bannedReason = CloseReason(.refused, "your address is banned by the server's operator; try again later")
 
-    private let policy: AdmissionPolicy
     private let state: NIOLockedValueBox<State>
     /// Logs refusals and penalties at `debug`, and a source's lockout at `info` when it begins.
     private let logger: Logger
@@ -52,7 +51,6 @@ final class Admission: Sendable {
         policy: AdmissionPolicy, logger: Logger = Logger(label: "laboratory.admission"),
         metrics: ServerMetrics = .disabled
     ) {
-        self.policy = policy
         self.state = NIOLockedValueBox(State(table: AdmissionTable(policy: policy)))
         self.logger = logger
         self.metrics = metrics
@@ -151,16 +149,23 @@ final class Admission: Sendable {
     func penalize(_ ticket: AdmissionTicket, for reason: CloseReason, wasAuthenticated: Bool, atHello: Bool = false) {
         let now = ContinuousClock.now
         let held = wasAuthenticated ? .zero : now - ticket.admitted
-        guard policy.penalties.isEnabled,
-            let amount = policy.penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
-        else { return }
-        let isLook = atHello && !wasAuthenticated && reason.code == .peerClosed && held <= policy.penalties.keyLookHeld
-        let (before, after) = state.withLockedValue { state in
+        // One lock for the policy and the table, so that a reload never splits a decision.
+        let outcome = state.withLockedValue {
+            state -> (amount: Duration, before: Duration, after: Duration, threshold: Duration, isLook: Bool)? in
+            let penalties = state.table.policy.penalties
+            guard penalties.isEnabled,
+                let amount = penalties.amount(for: reason, wasAuthenticated: wasAuthenticated, unfinishedFor: held)
+            else { return nil }
+            let isLook = atHello && !wasAuthenticated && reason.code == .peerClosed && held <= penalties.keyLookHeld
             let before = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
-            if isLook, state.table.takeKeyLook(ticket.source, at: now) { return (before, before) }
+            if isLook, state.table.takeKeyLook(ticket.source, at: now) {
+                return (amount, before, before, penalties.threshold, true)
+            }
             state.table.penalize(ticket.source, by: amount, at: now)
-            return (before, state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero)
+            let after = state.table.penaltyUntil[ticket.source.penaltyKey].map { $0 - now } ?? .zero
+            return (amount, before, after, penalties.threshold, false)
         }
+        guard let (amount, before, after, threshold, isLook) = outcome else { return }
         guard after > before else {
             // Exempt, at the maximum already, or a free look at the key.
             if isLook { logger.debug("closed at the hello: a look at the key", metadata: ["peer": "\(ticket.source)"]) }
@@ -168,10 +173,9 @@ final class Admission: Sendable {
         }
         metrics.penalized(for: reason)
         logger.record(.penalty(peer: ticket.source, added: amount, total: after))
-        if before < policy.penalties.threshold, after >= policy.penalties.threshold {
+        if before < threshold, after >= threshold {
             metrics.lockouts.increment()
-            logger.record(
-                .lockedOut(peer: ticket.source, lockedFor: after - policy.penalties.threshold, penalty: after))
+            logger.record(.lockedOut(peer: ticket.source, lockedFor: after - threshold, penalty: after))
         }
     }
 
@@ -202,9 +206,23 @@ final class Admission: Sendable {
 
     /// How much longer `source` is locked out, if it is.
     private func lockout(of source: SourceAddress, at now: ContinuousClock.Instant) -> Duration? {
-        guard let until = state.withLockedValue({ $0.table.penaltyUntil[source.penaltyKey] }) else { return nil }
-        let remaining = until - now - policy.penalties.threshold
+        let (until, threshold) = state.withLockedValue {
+            ($0.table.penaltyUntil[source.penaltyKey], $0.table.policy.penalties.threshold)
+        }
+        guard let until else { return nil }
+        let remaining = until - now - threshold
         return remaining > .zero ? remaining : nil
+    }
+
+    /// The limits and penalties in force.
+    var policy: AdmissionPolicy { state.withLockedValue { $0.table.policy } }
+
+    /// Replaces the limits and penalties for the decisions from now on. Connections already
+    /// admitted keep their places: a lower limit refuses newcomers until the counts fall below it,
+    /// and never ends a connection; penalties already earned stay (a newly exempt address is let
+    /// in at once, since admission checks the exemption first).
+    func update(policy: AdmissionPolicy) {
+        state.withLockedValue { $0.table.policy = policy }
     }
 
     /// Counts for tests and metrics.

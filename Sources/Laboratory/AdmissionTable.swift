@@ -34,7 +34,8 @@ struct AdmissionTable {
         let since: ContinuousClock.Instant
     }
 
-    let policy: AdmissionPolicy
+    /// The limits in force; ``Admission/update(policy:)`` replaces them while the server runs.
+    var policy: AdmissionPolicy
     /// Connections of any kind admitted and not yet closed.
     private(set) var total = 0
     private var unfinished: [UInt64: Unfinished] = [:]

@@ -72,7 +72,8 @@ actor Connection {
             idleTimeout: environment.idleTimeout, shutdownGracePeriod: environment.shutdownGracePeriod,
             handshakeDeadlinePassed: { handshakeWakeup.ring() })
         self.handshake = ServerHandshake(
-            configuration: environment.handshake, transportKey: environment.transportKeys.offer(), connectionID: id,
+            configuration: environment.currentHandshake, transportKey: environment.transportKeys.offer(),
+            connectionID: id,
             serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: environment.clock)
     }
 

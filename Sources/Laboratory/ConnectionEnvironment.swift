@@ -3,8 +3,11 @@ import LaboratoryTransport
 import Logging
 import Synchronization
 
-/// What every connection of one server shares, read-only apart from the id counter.
+/// What every connection of one server shares, read-only apart from the id counter and the live
+/// settings.
 struct ConnectionEnvironment: Sendable {
+    /// The handshake's settings as the server started; the password and the wrong-password delay
+    /// in force are in ``live`` (``currentHandshake``).
     let handshake: HandshakeConfiguration
     let registry: ServiceRegistry
     let logger: Logger
@@ -15,10 +18,11 @@ struct ConnectionEnvironment: Sendable {
     let outbound: OutboundLimits
     let keepaliveInterval: Duration?
     let idleTimeout: Duration?
-    let wrongPasswordDelay: Duration
     let connectionIDs: ConnectionIDSource
     let transportKeys: TransportKeys
     let admission: Admission
+    /// The password and admission policy in force (``LaboratoryServer/reload(_:)`` replaces them).
+    let live: LiveSettingsBox
     let memoryReclaimer: MemoryReclaimer
     /// The accepted sessions of every listener (the admin API's list and kick).
     let sessions: SessionDirectory
@@ -26,6 +30,16 @@ struct ConnectionEnvironment: Sendable {
     let metrics: ServerMetrics
     /// What every deadline and timer of a connection is kept on.
     let clock: AnyTimerClock
+
+    /// The handshake settings for a connection starting now: with the password and the
+    /// wrong-password delay in force.
+    var currentHandshake: HandshakeConfiguration {
+        let live = live.current
+        var handshake = handshake
+        handshake.passwordDigest = live.passwordDigest
+        handshake.wrongPasswordDelay = live.admission.penalties.wrongPasswordDelay
+        return handshake
+    }
 }
 
 /// Hands out connection ids, unique for the server's lifetime, starting at 1.

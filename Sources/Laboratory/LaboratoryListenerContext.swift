@@ -110,13 +110,13 @@ public struct LaboratoryListenerContext: Sendable {
         environment.admission.refusalRemaining(for: source)
     }
 
-    /// Whether `password` is the server's password (compared in constant time).
+    /// Whether `password` is the server's password in force (compared in constant time).
     package func isServerPassword(_ password: String) -> Bool {
-        constantTimeEquals(SHA256.hash(Array(password.utf8)), environment.handshake.passwordDigest)
+        constantTimeEquals(SHA256.hash(Array(password.utf8)), environment.live.current.passwordDigest)
     }
 
     /// How long a connection that gave a wrong password is held before it is closed.
-    package var wrongPasswordDelay: Duration { environment.wrongPasswordDelay }
+    package var wrongPasswordDelay: Duration { environment.live.current.admission.penalties.wrongPasswordDelay }
 
     /// The server's clock, for a listener's deadlines and delays (a test clock in tests).
     package var clock: AnyTimerClock { environment.clock }

@@ -23,9 +23,10 @@ public actor LaboratoryServer: Service {
     private let services: ServiceRegistry
     private let listeners: [any LaboratoryListener]
     private let eventLoopGroup: any EventLoopGroup
-    private let logger: Logger
+    let logger: Logger
     private let admission: Admission
     private let metrics: ServerMetrics
+    let live: LiveSettingsBox
     private var state: ListeningState = .idle
     private(set) var transportKeys: TransportKeys?
 
@@ -51,6 +52,7 @@ public actor LaboratoryServer: Service {
         self.metrics = ServerMetrics(
             factory: configuration.metricsFactory ?? MetricsSystem.factory, services: services.names)
         self.admission = Admission(policy: configuration.admission, logger: logger, metrics: metrics)
+        self.live = LiveSettingsBox(LiveSettings(configuration: configuration), admission: admission)
     }
 
     /// The address the server is bound to, once it is listening. Waits until then; throws if
@@ -206,8 +208,7 @@ public actor LaboratoryServer: Service {
             maximumOutstandingRequests: configuration.maximumOutstandingRequests,
             maximumFrameSize: configuration.maximumFrameSize, outbound: configuration.outbound,
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
-            wrongPasswordDelay: configuration.admission.penalties.wrongPasswordDelay,
-            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission,
+            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission, live: live,
             memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(), metrics: metrics,
             clock: configuration.clock)
     }

@@ -10,21 +10,16 @@ enum LogFormat: String, CaseIterable, ExpressibleByArgument {
     /// One JSON object a line (``JSONLogHandler``).
     case json
 
-    /// Makes every logger of the process write in this format at `level`.
-    func bootstrap(level: Logger.Level) {
+    /// Makes every logger of the process write in this format at the level `level` holds (which
+    /// a reload may change).
+    func bootstrap(level: LiveLogLevel) {
         switch self {
         case .text:
             LoggingSystem.bootstrap { label in
-                var handler = StreamLogHandler.standardError(label: label)
-                handler.logLevel = level
-                return handler
+                LiveLevelLogHandler(StreamLogHandler.standardError(label: label), level: level)
             }
         case .json:
-            LoggingSystem.bootstrap { label in
-                var handler = JSONLogHandler(label: label)
-                handler.logLevel = level
-                return handler
-            }
+            LoggingSystem.bootstrap { label in LiveLevelLogHandler(JSONLogHandler(label: label), level: level) }
         }
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Configuration
 import Foundation
 import Laboratory
 import LaboratoryHTTP
@@ -7,6 +8,7 @@ import LaboratoryProtocol
 import LaboratoryTransport
 import Logging
 import ServiceLifecycle
+import UnixSignals
 
 /// `laboratory-server`: runs a Laboratory server with the built-in services.
 @main
@@ -17,63 +19,92 @@ struct ServerCommand: AsyncParsableCommand {
         discussion: """
             Built-in services: echo (replies with what it receives) and chat (rooms, members, direct \
             messages). \
-            The password comes from --password-file, else the LABORATORY_PASSWORD environment variable, \
+            Every option can also be set in the --config file or as a LABORATORY_... environment \
+            variable (LABORATORY_PORT, LABORATORY_MAX_CONNECTIONS, ...): a flag beats the environment, which \
+            beats the file. \
+            The password comes from --password-file, else LABORATORY_PASSWORD_FILE or LABORATORY_PASSWORD, \
+            else the file's password-file or password, else $CREDENTIALS_DIRECTORY/password (systemd), \
             else <state-dir>/password, which is generated (and printed once) on first start. \
+            SIGHUP rereads the configuration and puts the password, the limits, the penalty exemptions \
+            and the log level in force without dropping a session; SIGTERM, SIGINT and SIGQUIT stop \
+            gracefully; SIGUSR1 and SIGUSR2 are ignored. \
             The host key lives in <state-dir>/host_key.pem and is generated on first start. \
             A failure to start is one line on standard error and a sysexits status (README.md, "Exit statuses").
             """,
         version: LaboratoryVersion.current)
 
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
+    @Option(
+        help: ArgumentHelp(
+            "A JSON (.json) or YAML (.yaml, .yml) file of settings, keyed by the long option names "
+                + "(port, max-connections, password-file, ...). Flags beat LABORATORY_... variables, which beat the file.",
+            valueName: "file"))
+    var config: String?
 
-    @Option(help: "The port to listen on (0 to 65535); 0 picks a free one and prints it.")
-    var port = 12800
+    @Flag(help: "Print the effective configuration, each value with its source, the password redacted; then exit.")
+    var printConfig = false
 
-    @Option(help: "The server's name, shown to clients.")
-    var name = "Laboratory"
+    @Option(help: "The address to listen on (default 127.0.0.1).")
+    var host: String?
 
-    @Option(help: "Where the host key and generated password are kept.")
-    var stateDir = "./.laboratory"
+    @Option(help: "The port to listen on (0 to 65535; default 12800); 0 picks a free one and prints it.")
+    var port: Int?
+
+    @Option(help: "The server's name, shown to clients (default Laboratory).")
+    var name: String?
+
+    @Option(help: "Where the host key and generated password are kept (default $STATE_DIRECTORY, else ./.laboratory).")
+    var stateDir: String?
 
     @Option(help: "A file holding the server password (first line).")
     var passwordFile: String?
 
-    @Option(help: "Seconds each handshake step may take, from the moment it begins.")
-    var handshakeStepTimeout = 10.0
+    @Option(help: "Seconds each handshake step may take, from the moment it begins (default 10).")
+    var handshakeStepTimeout: Double?
 
-    @Option(help: "Seconds the whole handshake may take from connection, however the client paces its bytes.")
-    var handshakeTimeout = 30.0
+    @Option(
+        help: "Seconds the whole handshake may take from connection, however the client paces its bytes (default 30).")
+    var handshakeTimeout: Double?
 
-    @Option(help: "Seconds an accepted client may be quiet before the server pings it; 0 turns pings off.")
-    var keepaliveInterval = 30.0
+    @Option(help: "Seconds an accepted client may be quiet before the server pings it; 0 turns pings off (default 30).")
+    var keepaliveInterval: Double?
 
-    @Option(help: "Seconds an accepted client may send nothing, not even a pong, before it is dropped; 0 for never.")
-    var idleTimeout = 90.0
+    @Option(
+        help:
+            "Seconds an accepted client may send nothing, not even a pong, before it is dropped; 0 for never (default 90)."
+    )
+    var idleTimeout: Double?
 
-    @Option(help: "Connections of any kind at once; more are refused.")
-    var maxConnections = AdmissionPolicy().maximumConnections
+    @Option(
+        help: "Connections of any kind at once; more are refused (default \(AdmissionPolicy().maximumConnections)).")
+    var maxConnections: Int?
 
     @Option(
         help: ArgumentHelp(
             "Early random drop of unfinished handshakes, like sshd's MaxStartups: from <start> open, refuse "
                 + "<rate>% of new connections, rising to 100% at <full>, the size of the handshake table. Only "
                 + "sources at or above their fair share of the table are dropped; one below it evicts the "
-                + "heaviest network's oldest unfinished handshake when the table is full.",
+                + "heaviest network's oldest unfinished handshake when the table is full (default "
+                + "\(Self.describe(AdmissionPolicy().maxStartups))).",
             valueName: "start:rate:full"))
-    var maxStartups = Self.describe(AdmissionPolicy().maxStartups)
+    var maxStartups: String?
 
-    @Option(help: "Unfinished handshakes one source address may have at once.")
-    var maxUnauthenticatedPerSource = AdmissionPolicy().maximumUnauthenticatedPerSource
+    @Option(
+        help:
+            "Unfinished handshakes one source address may have at once (default \(AdmissionPolicy().maximumUnauthenticatedPerSource))."
+    )
+    var maxUnauthenticatedPerSource: Int?
 
-    @Option(help: "Unfinished handshakes one network (IPv4 /24, IPv6 /64) may have at once.")
-    var maxUnauthenticatedPerNetwork = AdmissionPolicy().maximumUnauthenticatedPerNetwork
+    @Option(
+        help:
+            "Unfinished handshakes one network (IPv4 /24, IPv6 /64) may have at once (default \(AdmissionPolicy().maximumUnauthenticatedPerNetwork))."
+    )
+    var maxUnauthenticatedPerNetwork: Int?
 
     @Option(
         help: ArgumentHelp(
             "Seconds of penalty a source earns for each second a connection of its held an unfinished "
-                + "handshake and then ended without finishing (0 to 60).", valueName: "seconds"))
-    var penaltyPerSecondUnfinished = Double(PenaltyPolicy().perSecondUnfinished / .seconds(1))
+                + "handshake and then ended without finishing (0 to 60; default 0.6).", valueName: "seconds"))
+    var penaltyPerSecondUnfinished: Double?
 
     @Option(
         help: ArgumentHelp(
@@ -81,8 +112,8 @@ struct ServerCommand: AsyncParsableCommand {
             valueName: "address"))
     var penaltyExempt: [String] = []
 
-    @Option(help: "The largest frame payload accepted, in bytes.")
-    var maxFrameSize = Frame.defaultMaximumPayloadByteCount
+    @Option(help: "The largest frame payload accepted, in bytes (default \(Frame.defaultMaximumPayloadByteCount)).")
+    var maxFrameSize: Int?
 
     @Option(
         help: """
@@ -91,66 +122,120 @@ struct ServerCommand: AsyncParsableCommand {
             """)
     var legacyPort: Int?
 
-    @Option(help: "Seconds each legacy handshake step may take (the prototype used 1).")
-    var legacyStepTimeout = 1.0
+    @Option(help: "Seconds each legacy handshake step may take (the prototype used 1; default 1).")
+    var legacyStepTimeout: Double?
 
     @OptionGroup(title: "HTTP")
     var http: HTTPOptions
 
-    @Flag(help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe.")
-    var allowPlaintext = false
+    @Flag(
+        inversion: .prefixedNo,
+        help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe. Default off.")
+    var allowPlaintext: Bool?
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default info).")
+    var logLevel: String?
 
-    @Option(help: "Log format on standard error: text (key=value, client text quoted) or json (one object a line).")
-    var logFormat = LogFormat.text
+    @Option(
+        help:
+            "Log format on standard error: text (key=value, client text quoted) or json (one object a line); default text."
+    )
+    var logFormat: LogFormat?
 
     func validate() throws {
-        _ = try parsedMaxStartups()
-        try OptionRange.check(port, 0...65535, "--port")
+        if let maxStartups, MaxStartups(parsing: maxStartups) == nil {
+            throw ValidationError(
+                "--max-startups takes start:rate:full with start <= full and rate 0 to 100, e.g. 10:30:100")
+        }
+        if let port { try OptionRange.check(port, 0...65535, "--port") }
         if let legacyPort { try OptionRange.check(legacyPort, 0...65535, "--legacy-port") }
-        try OptionRange.check(maxFrameSize, 1...OptionRange.maximumFrameSize, "--max-frame-size")
-        try OptionRange.check(maxConnections, 1...OptionRange.maximumCount, "--max-connections")
-        try OptionRange.check(
-            maxUnauthenticatedPerSource, 1...OptionRange.maximumCount, "--max-unauthenticated-per-source")
-        try OptionRange.check(
-            maxUnauthenticatedPerNetwork, 1...OptionRange.maximumCount, "--max-unauthenticated-per-network")
-        try OptionRange.check(seconds: handshakeStepTimeout, positive: true, "--handshake-step-timeout")
-        try OptionRange.check(seconds: handshakeTimeout, positive: true, "--handshake-timeout")
-        try OptionRange.check(seconds: keepaliveInterval, positive: false, "--keepalive-interval")
-        try OptionRange.check(seconds: idleTimeout, positive: false, "--idle-timeout")
-        try OptionRange.check(seconds: legacyStepTimeout, positive: true, "--legacy-step-timeout")
-        guard (0...60).contains(penaltyPerSecondUnfinished) else {
+        if let maxFrameSize {
+            try OptionRange.check(maxFrameSize, 1...OptionRange.maximumFrameSize, "--max-frame-size")
+        }
+        if let maxConnections {
+            try OptionRange.check(maxConnections, 1...OptionRange.maximumCount, "--max-connections")
+        }
+        if let maxUnauthenticatedPerSource {
+            try OptionRange.check(
+                maxUnauthenticatedPerSource, 1...OptionRange.maximumCount, "--max-unauthenticated-per-source")
+        }
+        if let maxUnauthenticatedPerNetwork {
+            try OptionRange.check(
+                maxUnauthenticatedPerNetwork, 1...OptionRange.maximumCount, "--max-unauthenticated-per-network")
+        }
+        for (value, positive, option) in [
+            (handshakeStepTimeout, true, "--handshake-step-timeout"), (handshakeTimeout, true, "--handshake-timeout"),
+            (keepaliveInterval, false, "--keepalive-interval"), (idleTimeout, false, "--idle-timeout"),
+            (legacyStepTimeout, true, "--legacy-step-timeout"),
+        ] {
+            if let value { try OptionRange.check(seconds: value, positive: positive, option) }
+        }
+        if let penaltyPerSecondUnfinished, !(0...60).contains(penaltyPerSecondUnfinished) {
             throw ValidationError("--penalty-per-second-unfinished must be between 0 and 60")
         }
         for pattern in penaltyExempt where AddressPattern(pattern) == nil {
             throw ValidationError("--penalty-exempt \(pattern) is neither an address nor a CIDR block")
         }
-        guard Logger.Level(rawValue: logLevel) != nil else {
+        if let logLevel, Logger.Level(rawValue: logLevel) == nil {
             throw ValidationError(
                 "unknown log level \"\(logLevel)\"; use trace, debug, info, notice, warning, error or critical")
         }
     }
 
+    /// The settings given as flags, for the configuration reader's first provider.
+    private var flags: [SettingKey: ConfigContent] {
+        var flags: [SettingKey: ConfigContent] = [:]
+        flags[.host] = host.map { .string($0) }
+        flags[.port] = port.map { .int($0) }
+        flags[.name] = name.map { .string($0) }
+        flags[.stateDir] = stateDir.map { .string($0) }
+        flags[.passwordFile] = passwordFile.map { .string($0) }
+        flags[.handshakeStepTimeout] = handshakeStepTimeout.map { .double($0) }
+        flags[.handshakeTimeout] = handshakeTimeout.map { .double($0) }
+        flags[.keepaliveInterval] = keepaliveInterval.map { .double($0) }
+        flags[.idleTimeout] = idleTimeout.map { .double($0) }
+        flags[.maxConnections] = maxConnections.map { .int($0) }
+        flags[.maxStartups] = maxStartups.map { .string($0) }
+        flags[.maxUnauthenticatedPerSource] = maxUnauthenticatedPerSource.map { .int($0) }
+        flags[.maxUnauthenticatedPerNetwork] = maxUnauthenticatedPerNetwork.map { .int($0) }
+        flags[.penaltyPerSecondUnfinished] = penaltyPerSecondUnfinished.map { .double($0) }
+        flags[.penaltyExempt] = penaltyExempt.isEmpty ? nil : .stringArray(penaltyExempt)
+        flags[.maxFrameSize] = maxFrameSize.map { .int($0) }
+        flags[.legacyPort] = legacyPort.map { .int($0) }
+        flags[.legacyStepTimeout] = legacyStepTimeout.map { .double($0) }
+        flags[.allowPlaintext] = allowPlaintext.map { .bool($0) }
+        flags[.logLevel] = logLevel.map { .string($0) }
+        flags[.logFormat] = logFormat.map { .string($0.rawValue) }
+        return flags
+    }
+
     func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        var address = Self.address(host ?? "127.0.0.1", port ?? 12800)
         do {
-            try await serve()
+            let settings = try await ServerSettings.resolve(
+                flags: flags, configFlag: config, environment: environment)
+            if printConfig {
+                for line in settings.printed { say(line) }
+                return
+            }
+            address = Self.address(settings.host.value, settings.port.value)
+            try await serve(settings, environment: environment)
         } catch {
-            let report = ExitReport.server(for: error, address: Self.address(host, port))
+            let report = ExitReport.server(for: error, address: address)
             say("laboratory-server: " + report.message, to: .standardError)
             throw ExitCode(report.status.rawValue)
         }
     }
 
-    private func serve() async throws {
-        let level = Logger.Level(rawValue: logLevel) ?? .info
-        logFormat.bootstrap(level: level)
+    private func serve(_ settings: ServerSettings, environment: [String: String]) async throws {
+        let level = LiveLogLevel(settings.logLevel.value)
+        settings.logFormat.value.bootstrap(level: level)
         let logger = Logger(label: "laboratory.server")
-        let state = StateDirectory(path: stateDir)
+        let state = StateDirectory(path: settings.stateDir.value)
         if let notice = try state.prepare() { logger.notice("\(notice)") }
 
-        let password = try resolvePassword(state, logger: logger)
+        let password = try settings.password.read(state, create: true, logger: logger)
         let (hostKey, keyCreated) = try state.loadOrCreateHostKey()
         if let warning = FileExposure.check(path: state.hostKeyPath, what: "the host key") {
             logger.warning("\(warning)")
@@ -158,50 +243,49 @@ struct ServerCommand: AsyncParsableCommand {
         if keyCreated { say("Created host key \(state.hostKeyPath)") }
         say("Host key fingerprint: \(hostKey.publicKey.fingerprint)")
 
-        var configuration = try ServerConfiguration(hostKey: hostKey, password: password)
-        configuration.host = host
-        configuration.port = port
-        configuration.serverName = name
-        configuration.handshakeStepTimeout = .seconds(handshakeStepTimeout)
-        configuration.handshakeTimeout = .seconds(handshakeTimeout)
-        configuration.keepaliveInterval = keepaliveInterval > 0 ? .seconds(keepaliveInterval) : nil
-        configuration.idleTimeout = idleTimeout > 0 ? .seconds(idleTimeout) : nil
-        configuration.admission.maximumConnections = maxConnections
-        configuration.admission.maxStartups = try parsedMaxStartups()
-        configuration.admission.maximumUnauthenticatedPerSource = maxUnauthenticatedPerSource
-        configuration.admission.maximumUnauthenticatedPerNetwork = maxUnauthenticatedPerNetwork
-        configuration.admission.penalties.perSecondUnfinished = .milliseconds(
-            Int64((penaltyPerSecondUnfinished * 1000).rounded()))
-        configuration.admission.penalties.exempt = penaltyExempt
-        configuration.maximumFrameSize = maxFrameSize
-        configuration.allowsPlaintext = allowPlaintext
-        let legacyListener = legacyPort.map { legacyPort in
-            var legacy = LegacyConfiguration(port: legacyPort)
+        let configuration = try settings.serverConfiguration(hostKey: hostKey, password: password)
+        let host = settings.host.value
+        let legacyListener = settings.legacyPort.map { legacyPort in
+            var legacy = LegacyConfiguration(port: legacyPort.value)
             legacy.host = host
-            legacy.stepTimeout = .seconds(legacyStepTimeout)
+            legacy.stepTimeout = .seconds(settings.legacyStepTimeout.value)
             return AddressedListener(
                 base: LegacyListener(configuration: legacy), option: "--legacy-port",
-                address: Self.address(host, legacyPort))
+                address: Self.address(host, legacyPort.value))
         }
 
-        let drain = DrainTrigger()
+        let hooks = AdminHooks()
         let httpListener = try http.makeListener { http in
             let (token, created) = try state.loadOrCreateAdminToken()
             if created { say("Created admin token \(state.adminTokenPath)") }
             if let warning = FileExposure.check(path: state.adminTokenPath, what: "the admin token") {
                 logger.warning("\(warning)")
             }
-            // Reload: `nil` (501) until the server has a live-reload API to call.
-            http.admin = AdminConfiguration(token: token, onDrain: { await drain.drain() })
+            http.admin = AdminConfiguration(
+                token: token, onReload: { try await hooks.reload() }, onDrain: { await hooks.drain() })
         }
         var listeners: [any LaboratoryListener] = legacyListener.map { [$0] } ?? []
         if let httpListener { listeners.append(httpListener) }
         let server = LaboratoryServer(
             configuration: configuration, services: .standard, listeners: listeners, logger: logger)
+        let reloader = ConfigurationReloader(
+            settings: settings, flags: flags, configFlag: config, environment: environment, server: server,
+            logLevel: level, logger: logger)
+        let signals = SignalService(
+            signals: await UnixSignalsSequence(trapping: SignalService.trapped), reloader: reloader, logger: logger)
+        // Every signal that stops the server stops it gracefully: sessions are told and given the
+        // grace period.
         let group = ServiceGroup(
             configuration: .init(
-                services: [.init(service: server)], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        drain.attach(group)
+                services: [
+                    .init(service: server, serviceName: "laboratory"),
+                    .init(
+                        service: signals, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,
+                        serviceName: "signals"),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint, .sigquit], logger: logger))
+        hooks.attach(group)
+        hooks.attach(reloader)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
             tasks.addTask {
@@ -215,23 +299,10 @@ struct ServerCommand: AsyncParsableCommand {
                         "HTTP listening on \(bound.ipAddress ?? listener.configuration.host):\(bound.port ?? 0)\(gateway)"
                     )
                 }
-                say("Listening on \(address.ipAddress ?? host):\(address.port ?? port)")
+                say("Listening on \(address.ipAddress ?? host):\(address.port ?? 0)")
             }
             try await tasks.waitForAll()
         }
-    }
-
-    /// `--max-startups` as a value; throws a usage error unless it is `start:rate:full` with
-    /// `start <= full` and a rate from 0 to 100.
-    private func parsedMaxStartups() throws -> MaxStartups {
-        let fields = maxStartups.split(separator: ":", omittingEmptySubsequences: false).map { Int($0) }
-        guard fields.count == 3, let start = fields[0], let rate = fields[1], let full = fields[2],
-            start >= 0, start <= full, (0...100).contains(rate)
-        else {
-            throw ValidationError(
-                "--max-startups takes start:rate:full with start <= full and rate 0 to 100, e.g. 10:30:100")
-        }
-        return MaxStartups(start: start, rate: rate, full: full)
     }
 
     private static func describe(_ value: MaxStartups) -> String { "\(value.start):\(value.rate):\(value.full)" }
@@ -239,35 +310,10 @@ struct ServerCommand: AsyncParsableCommand {
     private static func address(_ host: String, _ port: Int) -> String {
         host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
-
-    /// The password: `--password-file`, else `LABORATORY_PASSWORD`, else the state directory's
-    /// (generated on first start); the client follows the same order.
-    private func resolvePassword(_ state: StateDirectory, logger: Logger) throws -> String {
-        let password: String
-        if let passwordFile {
-            password = try StateDirectory.readPassword(file: passwordFile)
-            if let warning = FileExposure.check(path: passwordFile, what: "the password file") {
-                logger.warning("\(warning)")
-            }
-        } else if let fromEnvironment = ProcessInfo.processInfo.environment["LABORATORY_PASSWORD"] {
-            password = fromEnvironment
-        } else {
-            let (stored, created) = try state.loadOrCreatePassword()
-            if let warning = FileExposure.check(path: state.passwordPath, what: "the password file") {
-                logger.warning("\(warning)")
-            }
-            if created {
-                say("Generated a server password (shown once, stored in \(state.passwordPath)): \(stored)")
-            }
-            password = stored
-        }
-        try ServerConfiguration.validate(password: password)
-        return password
-    }
 }
 
 /// Writes a line to standard output (or `handle`) unbuffered, so a parent process reading it sees
 /// it at once.
-private func say(_ line: String, to handle: FileHandle = .standardOutput) {
+func say(_ line: String, to handle: FileHandle = .standardOutput) {
     handle.write(Data((line + "\n").utf8))
 }

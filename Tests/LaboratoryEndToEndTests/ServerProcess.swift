@@ -20,16 +20,22 @@ final class ServerProcess: Sendable {
             .deletingLastPathComponent().appendingPathComponent(".build/debug/laboratory-server")
     }
 
-    init(arguments: [String], environment: [String: String] = [:], stateDirectory: String? = nil) throws {
+    /// Runs the server with `--port 0 --state-dir DIR` before `arguments`, unless `portAndState`
+    /// is false (to test where those settings come from; the state directory is then only
+    /// removed at the end). systemd's and the configuration's variables are never inherited.
+    init(
+        arguments: [String], environment: [String: String] = [:], stateDirectory: String? = nil,
+        portAndState: Bool = true
+    ) throws {
         let state =
             stateDirectory
             ?? FileManager.default.temporaryDirectory
             .appendingPathComponent("laboratory-test-\(UUID().uuidString)").path
         self.stateDirectory = state
-        // An inherited password must not override the test's choice (or its absence).
         child = try ChildProcess(
-            executable: Self.executableURL, arguments: ["--port", "0", "--state-dir", state] + arguments,
-            environment: environment, removing: ["LABORATORY_PASSWORD"])
+            executable: Self.executableURL,
+            arguments: (portAndState ? ["--port", "0", "--state-dir", state] : []) + arguments,
+            environment: environment, removing: Self.uninherited)
     }
 
     /// Reads stdout lines until one starts with `prefix`; returns the rest of that line.
@@ -39,6 +45,24 @@ final class ServerProcess: Sendable {
     func waitForExit() async -> (status: Int32, stderr: String) { await child.waitForExit() }
 
     func interrupt() { child.interrupt() }
+
+    /// Sends `signal` (SIGHUP, SIGTERM, ...) to the server.
+    func send(_ signal: Int32) { kill(child.process.processIdentifier, signal) }
+
+    /// Waits until the server's standard error holds `text` `count` times; `false` if it exits first.
+    func standardError(containing text: String, count: Int = 1) async -> Bool {
+        await child.standardError(containing: text, count: count)
+    }
+
+    /// The server's standard error so far.
+    var standardErrorSoFar: String { child.standardErrorSoFar }
+
+    /// The variables a test server never inherits: an inherited password, state directory or
+    /// configuration must not override the test's choice (or its absence).
+    static let uninherited = [
+        "LABORATORY_PASSWORD", "LABORATORY_PASSWORD_FILE", "LABORATORY_CONFIG", "LABORATORY_PORT",
+        "STATE_DIRECTORY", "CREDENTIALS_DIRECTORY",
+    ]
 
     /// The child's process id, for reading its memory from `/proc`.
     var pid: Int32 { child.process.processIdentifier }

@@ -87,6 +87,15 @@ package final class ChildProcess: @unchecked Sendable {
 
     package func interrupt() { process.interrupt() }
 
+    /// Waits until standard error holds `text` at least `count` times; `false` if the process
+    /// closes standard error (exits) first.
+    package func standardError(containing text: String, count: Int = 1) async -> Bool {
+        await errors.wait(for: text, count: count)
+    }
+
+    /// Standard error so far.
+    package var standardErrorSoFar: String { errors.text }
+
     deinit {
         if process.isRunning { process.terminate() }
     }
@@ -94,7 +103,26 @@ package final class ChildProcess: @unchecked Sendable {
 
 /// Reads a pipe to its end on a background thread, keeping what it read.
 private final class CollectedOutput: Sendable {
-    private let data = NIOLockedValueBox(Data())
+    private struct State {
+        var data = Data()
+        var ended = false
+        var waiters: [(id: UUID, text: String, count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+
+        var text: String { String(decoding: data, as: UTF8.self) }
+
+        /// Resumes the waiters whose text is there now (all of them, with `false`, at the end).
+        mutating func resumeSatisfied() {
+            let text = self.text
+            waiters.removeAll { waiter in
+                let found = text.components(separatedBy: waiter.text).count - 1 >= waiter.count
+                guard found || ended else { return false }
+                waiter.continuation.resume(returning: found)
+                return true
+            }
+        }
+    }
+
+    private let state = NIOLockedValueBox(State())
     private let finished = DispatchSemaphore(value: 0)
 
     package func collect(_ handle: FileHandle) {
@@ -102,9 +130,42 @@ private final class CollectedOutput: Sendable {
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }
-                data.withLockedValue { $0.append(chunk) }
+                state.withLockedValue {
+                    $0.data.append(chunk)
+                    $0.resumeSatisfied()
+                }
+            }
+            state.withLockedValue {
+                $0.ended = true
+                $0.resumeSatisfied()
             }
             finished.signal()
+        }
+    }
+
+    /// Everything read so far.
+    var text: String { state.withLockedValue { $0.text } }
+
+    /// Waits until what was read holds `text` `count` times, or the pipe is closed or the task
+    /// cancelled (a test's time limit): `false`.
+    func wait(for text: String, count: Int) async -> Bool {
+        let id = UUID()
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { continuation in
+                state.withLockedValue {
+                    guard !Task.isCancelled else { return continuation.resume(returning: false) }
+                    $0.waiters.append((id, text, count, continuation))
+                    $0.resumeSatisfied()
+                }
+            }
+        } onCancel: {
+            state.withLockedValue { state in
+                state.waiters.removeAll { waiter in
+                    guard waiter.id == id else { return false }
+                    waiter.continuation.resume(returning: false)
+                    return true
+                }
+            }
         }
     }
 
@@ -112,6 +173,6 @@ private final class CollectedOutput: Sendable {
     package func waitForEnd() -> String {
         finished.wait()
         finished.signal()
-        return data.withLockedValue { String(decoding: $0, as: UTF8.self) }
+        return state.withLockedValue { $0.text }
     }
 }
