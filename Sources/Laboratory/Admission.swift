@@ -74,7 +74,7 @@ final class Admission: Sendable {
         }
         switch decision {
         case .refuse(let reason):
-            metrics.connectionRefused(AdmissionTable.refusal(reason))
+            metrics.connectionRefused(reason == Self.bannedReason ? .banned : AdmissionTable.refusal(reason))
             logger.record(.connectionRefused(peer: address, reason: reason))
             return .refused(reason)
         case .admit(let id, _):

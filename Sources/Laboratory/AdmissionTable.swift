@@ -117,12 +117,14 @@ struct AdmissionTable {
 
     /// Which of the reasons above `reason` is, as the metrics' label names it.
     static func refusal(_ reason: CloseReason) -> AdmissionRefusal {
+        // Only a lockout's refusal says when to come back.
+        if reason.retryAfter != nil { return .lockedOut }
         switch reason {
-        case lockedOut: .lockedOut
-        case full: .serverFull
-        case addressUnfinished: .addressUnfinished
-        case networkUnfinished: .networkUnfinished
-        default: .busy
+        case lockedOut: return .lockedOut
+        case full: return .serverFull
+        case addressUnfinished: return .addressUnfinished
+        case networkUnfinished: return .networkUnfinished
+        default: return .busy
         }
     }
 

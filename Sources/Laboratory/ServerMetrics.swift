@@ -169,6 +169,8 @@ package enum AdmissionRefusal: String, CaseIterable, Sendable {
     case networkUnfinished = "network_unfinished"
     /// Too many unfinished handshakes overall (the early random drop, or no one to evict).
     case busy
+    /// The operator banned the address or its block (the admin API).
+    case banned
 }
 
 extension CloseReason.Code {

@@ -65,7 +65,7 @@ struct ExitStatusRareFailureTests {
         let passwordFile = try await serverExit(["--password-file", scratch.path])
         #expect(passwordFile.status == 74)
         #expect(passwordFile.line.hasPrefix("laboratory-server: cannot read the password file \(scratch.path): "))
-        #expect(passwordFile.line.contains("it is a directory"), "\(passwordFile.line)")
+        #expect(passwordFile.line.contains("Is a directory (give the path of a file)"), "\(passwordFile.line)")
 
         let state = scratch.path + "/state"
         try FileManager.default.createDirectory(atPath: state + "/host_key.pem", withIntermediateDirectories: true)
@@ -73,7 +73,7 @@ struct ExitStatusRareFailureTests {
         let hostKey = try await serverExit(["--state-dir", state])
         #expect(hostKey.status == 74)
         #expect(hostKey.line.hasPrefix("laboratory-server: cannot read the host key \(state)/host_key.pem: "))
-        #expect(hostKey.line.contains("it is a directory"), "\(hostKey.line)")
+        #expect(hostKey.line.contains("Is a directory (give the path of a file)"), "\(hostKey.line)")
     }
 
     @Test("--host with an address of another machine is EX_NOHOST (68), naming it")
