@@ -209,7 +209,8 @@ public actor LaboratoryServer: Service {
             maximumFrameSize: configuration.maximumFrameSize, outbound: configuration.outbound,
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
             connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission, live: live,
-            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(), metrics: metrics,
+            memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(),
+            metrics: metrics,
             clock: configuration.clock)
     }
 
