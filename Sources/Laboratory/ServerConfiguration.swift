@@ -49,7 +49,7 @@ public struct ServerConfiguration: Sendable {
     /// for good. On by default; turn it off if the embedding process manages its allocator itself.
     public var reclaimsFreedMemory: Bool = true
     /// Where the server reports its metrics (connections, handshakes, sessions, requests, chat,
-    /// traffic, penalties; the list is in README.md, "HTTP"): any swift-metrics back end. `nil`, the
+    /// traffic, penalties; the list is in Docs/HTTP.md): any swift-metrics back end. `nil`, the
     /// default, uses the global one (`MetricsSystem.factory` when the server is created), which
     /// reports nowhere until the executable calls `MetricsSystem.bootstrap`. Give each server its
     /// own factory (for example a `PrometheusMetricsFactory` over a registry of its own) to keep

@@ -6,7 +6,7 @@ import NIOConcurrencyHelpers
 /// ``ServerConfiguration/metricsFactory``) and shared by its connections, admission, transport
 /// keys and chat rooms. Names and labels follow the Prometheus conventions: a `laboratory_`
 /// prefix, `_total` on counters, units in the name (`_seconds`, `_bytes`). The list with meanings
-/// is in README.md, "HTTP".
+/// is in Docs/HTTP.md.
 ///
 /// Metric objects are made here, not where they are updated: a hot path (a frame, a request)
 /// only increments one it already holds. Labelled families whose label values are not known in

@@ -1,7 +1,7 @@
 import Foundation
 import Hummingbird
 
-/// The admin API's JSON bodies (snake_case keys, see README, "Admin API"), and how they and
+/// The admin API's JSON bodies (snake_case keys, see Docs/HTTP.md, "Admin API"), and how they and
 /// its errors (`{"error": "…"}`) become responses.
 enum AdminReply {
     struct Session: Codable, Equatable {

@@ -1,3 +1,4 @@
+import NIOSSL
 import Prometheus
 
 /// Where and how ``HTTPListener`` serves.
@@ -24,6 +25,12 @@ public struct HTTPConfiguration: Sendable {
     /// own passes that registry here.
     public var metrics: PrometheusCollectorRegistry
 
+    /// TLS for the listener (swift-nio-ssl), so that it serves `https://` and `wss://` itself; `nil`
+    /// (the default) for plain HTTP, on loopback or behind a reverse proxy that ends TLS. Make one
+    /// with `TLSConfiguration.makeServerConfiguration(certificateChain:privateKey:)`, or
+    /// ``HTTPConfiguration/serverTLS(certificateChainFile:privateKeyFile:)`` from PEM files.
+    public var tls: TLSConfiguration?
+
     /// The WebSocket gateway (`GET /v1/ws`), or `nil` (the default) for none.
     public var webSocketGateway: WebSocketGatewayConfiguration?
 
@@ -39,5 +46,30 @@ public struct HTTPConfiguration: Sendable {
         self.webRoot = webRoot
         self.metrics = metrics
         self.webSocketGateway = webSocketGateway
+    }
+}
+
+extension HTTPConfiguration {
+    /// A server TLS configuration from a PEM certificate chain (the listener's certificate first)
+    /// and a PEM private key, for ``tls``. Throws ``HTTPTLSFileError`` naming the file that cannot
+    /// be read or is not PEM.
+    public static func serverTLS(certificateChainFile: String, privateKeyFile: String) throws -> TLSConfiguration {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile)
+        } catch {
+            throw HTTPTLSFileError(path: certificateChainFile, what: "certificate chain", error: error)
+        }
+        guard !chain.isEmpty else {
+            throw HTTPTLSFileError(path: certificateChainFile, what: "certificate chain", error: nil)
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: privateKeyFile, format: .pem)
+        } catch {
+            throw HTTPTLSFileError(path: privateKeyFile, what: "private key", error: error)
+        }
+        return TLSConfiguration.makeServerConfiguration(
+            certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
     }
 }

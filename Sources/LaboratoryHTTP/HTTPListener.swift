@@ -1,4 +1,6 @@
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Laboratory
 import LaboratoryTransport
@@ -47,10 +49,12 @@ public final class HTTPListener: LaboratoryListener {
         let state = HTTPListenerState()
         let router = HTTPRouter.make(configuration: configuration, context: context, state: state)
         let (running, started) = AsyncStream.makeStream(of: SocketAddress?.self)
+        var server = HTTPServerBuilder.http1WebSocketUpgrade(
+            webSocketRouter: router, configuration: WebSocketGatewayRoutes.webSocketConfiguration(context: context))
+        if let tls = configuration.tls { server = try .tls(server, tlsConfiguration: tls) }
         let application = Application(
             router: router,
-            server: .http1WebSocketUpgrade(
-                webSocketRouter: router, configuration: WebSocketGatewayRoutes.webSocketConfiguration(context: context)),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
             onServerRunning: { channel in
                 started.yield(channel.localAddress)

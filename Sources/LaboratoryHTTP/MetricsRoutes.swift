@@ -2,7 +2,7 @@ import Hummingbird
 import Prometheus
 
 /// `GET /metrics`: the registry's metrics in the Prometheus text exposition format (version
-/// 0.0.4), for a Prometheus scraper. The metric names are listed in README.md, "HTTP".
+/// 0.0.4), for a Prometheus scraper. The metric names are listed in Docs/HTTP.md.
 enum MetricsRoutes {
     static func add(to router: Router<HTTPRequestContext>, registry: PrometheusCollectorRegistry) {
         router.get("metrics") { _, _ -> Response in

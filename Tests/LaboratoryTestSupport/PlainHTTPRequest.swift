@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import NIOSSL
 
 /// One HTTP/1.1 exchange over a fresh loopback TCP connection (`Connection: close`), read to the
 /// end: enough for the HTTP listener's tests without an HTTP client library.
@@ -19,11 +20,13 @@ package struct PlainHTTPResponse: Sendable {
 }
 
 /// Sends `method path` to `127.0.0.1:port` with `headers` and `body`, and returns the response;
-/// from the loopback address `source` (such as an ``AttackSource`` address) if given.
+/// from the loopback address `source` (such as an ``AttackSource`` address) if given; over TLS
+/// with `tls` (a client configuration) if given.
 package func plainHTTPRequest(
     _ path: String, method: String = "GET", port: Int, headers: [(String, String)] = [], body: String = "",
-    from source: String? = nil
+    from source: String? = nil, tls: TLSConfiguration? = nil
 ) async throws -> PlainHTTPResponse {
+    let tlsContext = try tls.map { try NIOSSLContext(configuration: $0) }
     var request = "\(method) \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
     if !body.isEmpty || method != "GET" { request += "Content-Length: \(body.utf8.count)\r\n" }
@@ -34,13 +37,22 @@ package func plainHTTPRequest(
         try await bootstrap
         .connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                if let tlsContext {
+                    try channel.pipeline.syncOperations.addHandler(
+                        NIOSSLClientHandler(context: tlsContext, serverHostname: nil))
+                }
+                return try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
             }
         }
     let raw = try await channel.executeThenClose { inbound, outbound in
         try await outbound.write(ByteBuffer(string: request))
         var received = ByteBuffer()
-        for try await var chunk in inbound { received.writeBuffer(&chunk) }
+        do {
+            for try await var chunk in inbound { received.writeBuffer(&chunk) }
+        } catch NIOSSLError.uncleanShutdown where !received.readableBytesView.isEmpty {
+            // A server that closes after `Connection: close` without TLS's close_notify: the
+            // response is complete all the same.
+        }
         return String(buffer: received)
     }
     return try PlainHTTPResponse(parsing: raw)
