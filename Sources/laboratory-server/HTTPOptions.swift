@@ -14,9 +14,10 @@ struct HTTPOptions: ParsableArguments {
     var httpPort: Int?
 
     @Option(
-        help:
-            "The address the HTTP listener binds (loopback by default: its endpoints are for the operator; default 127.0.0.1)."
-    )
+        help: """
+            The address the HTTP listener binds (loopback by default, 127.0.0.1: its endpoints are for \
+            the operator).
+            """)
     var httpHost: String?
 
     @Flag(
