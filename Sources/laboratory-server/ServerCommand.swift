@@ -203,6 +203,11 @@ struct ServerCommand: AsyncParsableCommand {
         flags[.maxFrameSize] = maxFrameSize.map { .int($0) }
         flags[.legacyPort] = legacyPort.map { .int($0) }
         flags[.legacyStepTimeout] = legacyStepTimeout.map { .double($0) }
+        flags[.httpPort] = http.httpPort.map { .int($0) }
+        flags[.httpHost] = http.httpHost.map { .string($0) }
+        flags[.websocket] = http.websocket ? .bool(true) : nil
+        flags[.websocketOrigin] = http.websocketOrigin.isEmpty ? nil : .stringArray(http.websocketOrigin)
+        flags[.webRoot] = http.webRoot.map { .string($0) }
         flags[.allowPlaintext] = allowPlaintext.map { .bool($0) }
         flags[.logLevel] = logLevel.map { .string($0) }
         flags[.logFormat] = logFormat.map { .string($0.rawValue) }
@@ -255,7 +260,7 @@ struct ServerCommand: AsyncParsableCommand {
         }
 
         let hooks = AdminHooks()
-        let httpListener = try http.makeListener { http in
+        let httpListener = try settings.http.makeListener { http in
             let (token, created) = try state.loadOrCreateAdminToken()
             if created { say("Created admin token \(state.adminTokenPath)") }
             if let warning = FileExposure.check(path: state.adminTokenPath, what: "the admin token") {

@@ -27,6 +27,8 @@ struct ServerSettings: Sendable {
     var maxFrameSize: Sourced<Int>
     var legacyPort: Sourced<Int>?
     var legacyStepTimeout: Sourced<Double>
+    /// The HTTP listener's settings.
+    var http: HTTPSettings
     var allowPlaintext: Sourced<Bool>
     var logLevel: Sourced<Logger.Level>
     var logFormat: Sourced<LogFormat>
@@ -121,6 +123,7 @@ struct ServerSettings: Sendable {
                 .maxFrameSize, Frame.defaultMaximumPayloadByteCount, 1...OptionRange.maximumFrameSize),
             legacyPort: legacyPort,
             legacyStepTimeout: try await seconds(.legacyStepTimeout, 1, positive: true),
+            http: try await HTTPSettings.resolve(reader),
             allowPlaintext: try await allowPlaintext(reader),
             logLevel: try await parsed(
                 .logLevel, .info, "trace, debug, info, notice, warning, error or critical", Logger.Level.init(rawValue:)
@@ -196,9 +199,10 @@ struct ServerSettings: Sendable {
             line(.penaltyPerSecondUnfinished, penaltyPerSecondUnfinished), line(.penaltyExempt, penaltyExempt),
             line(.maxFrameSize, maxFrameSize),
             legacyPort.map { line(.legacyPort, $0) } ?? line(SettingKey.legacyPort.rawValue, "off", .default),
-            line(.legacyStepTimeout, legacyStepTimeout), line(.allowPlaintext, allowPlaintext),
-            line(.logLevel, logLevel), line(.logFormat, logFormat),
+            line(.legacyStepTimeout, legacyStepTimeout),
         ]
+        lines += http.printed(line, shown: Self.shown)
+        lines += [line(.allowPlaintext, allowPlaintext), line(.logLevel, logLevel), line(.logFormat, logFormat)]
         return lines
     }
 
@@ -233,6 +237,7 @@ struct ServerSettings: Sendable {
         differ(.allowPlaintext, \.allowPlaintext)
         differ(.logFormat, \.logFormat)
         if legacyPort?.value != other.legacyPort?.value { changed.append(.legacyPort) }
+        changed += http.changes(from: other.http)
         return changed
     }
 }

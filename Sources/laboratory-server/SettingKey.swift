@@ -21,6 +21,11 @@ enum SettingKey: String, CaseIterable, Sendable {
     case maxFrameSize = "max-frame-size"
     case legacyPort = "legacy-port"
     case legacyStepTimeout = "legacy-step-timeout"
+    case httpPort = "http-port"
+    case httpHost = "http-host"
+    case websocket
+    case websocketOrigin = "websocket-origin"
+    case webRoot = "web-root"
     case allowPlaintext = "allow-plaintext"
     case logLevel = "log-level"
     case logFormat = "log-format"

@@ -146,6 +146,27 @@ struct ServerConfigurationTests {
                 "\"max-conections\" in FILE is not a setting; the settings are host, port, name,"
             ),
             ("json", "{\"Port\": 1}", [:], 64, "\"Port\" in FILE is not a setting;"),
+            (
+                "yaml", "name: fine\n", ["LABORATORY_HTTP_PORT": "70000"], 64,
+                "LABORATORY_HTTP_PORT in the environment must be from 0 to 65535, not 70000"
+            ),
+            (
+                "yaml", "name: fine\n", ["LABORATORY_HTTP_PORT": "web"], 64,
+                "LABORATORY_HTTP_PORT in the environment must be a whole number"
+            ),
+            ("json", "{\"http-port\": 65536}", [:], 64, "http-port in FILE must be from 0 to 65535, not 65536"),
+            ("yaml", "websocket: true\n", [:], 64, "websocket in FILE needs http-port"),
+            (
+                "yaml", "http-port: 0\nwebsocket-origin: [\"https://a.example\"]\n", [:], 64,
+                "websocket-origin in FILE needs websocket"
+            ),
+            (
+                "yaml", "http-port: 0\nwebsocket: true\n",
+                ["LABORATORY_WEBSOCKET_ORIGIN": "https://a.example,b.example"],
+                64, "LABORATORY_WEBSOCKET_ORIGIN in the environment: b.example is not an origin"
+            ),
+            ("yaml", "web-root: /\n", [:], 64, "web-root in FILE needs http-port"),
+            ("yaml", "http-port: 0\nweb-root: /\n", [:], 64, "web-root in FILE /: no index.html there"),
         ] as [(String, String, [String: String], Int32, String)])
     func badValues(format: String, text: String, environment: [String: String], status: Int32, message: String)
         async throws
@@ -355,6 +376,102 @@ struct ServerConfigurationTests {
         #expect(try await session.request(service: "echo", body: [5]) == [5])
         await session.close()
         server.send(SIGTERM)
+        #expect(await server.waitForExit().status == 0)
+    }
+
+    @Test(
+        "http-port from a YAML file or from LABORATORY_HTTP_PORT: the server serves /health there",
+        arguments: [true, false])
+    func httpPortFromFileOrEnvironment(fromFile: Bool) async throws {
+        let scratch = try Scratch()
+        let file = try scratch.file(
+            "laboratory.yaml", fromFile ? "http-port: 0\nwebsocket: true\n" : "name: \"no HTTP here\"\n", mode: 0o600)
+        let environment = fromFile ? [:] : ["LABORATORY_HTTP_PORT": "0"]
+        let server = try ServerProcess(
+            arguments: ["--config", file],
+            environment: environment.merging(["LABORATORY_PASSWORD": "http settings password"]) { $1 })
+        let rest = try #require(await server.value(after: "HTTP listening on 127.0.0.1:"))
+        let port = try #require(rest.split(separator: " ").first.flatMap { Int($0) }, "\(rest)")
+        // The file's websocket reached the listener too; the environment's case turned only HTTP on.
+        #expect(rest.hasSuffix("(WebSocket gateway on /v1/ws)") == fromFile, "\(rest)")
+        #expect(await server.value(after: "Listening on 127.0.0.1:") != nil)
+        let health = try runTool(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:\(port)/health"])
+        #expect(health.status == 0, "\(health.standardError)")
+        #expect(health.text == "ok\n")
+        server.interrupt()
+        #expect(await server.waitForExit().status == 0)
+    }
+
+    @Test("the HTTP settings: flag beats environment beats file, as --print-config shows; off by default")
+    func httpPrecedenceShown() throws {
+        let none = try printConfig([])
+        #expect(none.status == 0, "\(none.standardError)")
+        #expect(line("http-port", in: none) == "http-port: off  # default")
+        #expect(line("http-host", in: none) == "http-host: \"127.0.0.1\"  # default")
+        #expect(line("websocket", in: none) == "websocket: false  # default")
+        #expect(line("websocket-origin", in: none) == "websocket-origin: []  # default")
+        #expect(line("web-root", in: none) == "web-root: off  # default")
+
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.path + "/web", withIntermediateDirectories: true)
+        _ = try scratch.file("web/index.html", "<!doctype html>\n", mode: 0o644)
+        let file = try scratch.file(
+            "laboratory.yaml",
+            "http-port: 1111\nhttp-host: \"::1\"\nwebsocket: true\nwebsocket-origin: [\"https://file.example\"]\n"
+                + "web-root: \"\(scratch.path)/web\"\n",
+            mode: 0o600)
+        let fileOnly = try printConfig(["--config", file])
+        #expect(fileOnly.status == 0, "\(fileOnly.standardError)")
+        #expect(line("http-port", in: fileOnly) == "http-port: 1111  # file \(file)")
+        #expect(line("http-host", in: fileOnly) == "http-host: \"::1\"  # file \(file)")
+        #expect(line("websocket", in: fileOnly) == "websocket: true  # file \(file)")
+        #expect(
+            line("websocket-origin", in: fileOnly) == "websocket-origin: [\"https://file.example\"]  # file \(file)")
+        #expect(line("web-root", in: fileOnly) == "web-root: \"\(scratch.path)/web\"  # file \(file)")
+
+        let environment = [
+            "LABORATORY_HTTP_PORT": "2222",
+            "LABORATORY_WEBSOCKET_ORIGIN": "https://a.example,http://b.example:8080",
+        ]
+        let fileAndEnvironment = try printConfig(["--config", file], environment: environment)
+        #expect(line("http-port", in: fileAndEnvironment) == "http-port: 2222  # environment LABORATORY_HTTP_PORT")
+        #expect(
+            line("websocket-origin", in: fileAndEnvironment)
+                == "websocket-origin: [\"https://a.example\", \"http://b.example:8080\"]  # environment LABORATORY_WEBSOCKET_ORIGIN"
+        )
+        #expect(line("http-host", in: fileAndEnvironment) == "http-host: \"::1\"  # file \(file)")
+
+        let all = try printConfig(
+            [
+                "--config", file, "--http-port", "3333", "--http-host", "127.0.0.2", "--websocket-origin",
+                "https://c.example",
+            ],
+            environment: environment)
+        #expect(all.status == 0, "\(all.standardError)")
+        #expect(line("http-port", in: all) == "http-port: 3333  # flag --http-port")
+        #expect(line("http-host", in: all) == "http-host: \"127.0.0.2\"  # flag --http-host")
+        #expect(
+            line("websocket-origin", in: all) == "websocket-origin: [\"https://c.example\"]  # flag --websocket-origin")
+        #expect(line("websocket", in: all) == "websocket: true  # file \(file)")
+    }
+
+    @Test("SIGHUP with a changed http-port names it as needing a restart; /health stays where it was")
+    func sighupHTTPPortNeedsRestart() async throws {
+        let scratch = try Scratch()
+        let config = try scratch.file("laboratory.yaml", "http-port: 0\n", mode: 0o600)
+        let server = try ServerProcess(
+            arguments: ["--config", config], environment: ["LABORATORY_PASSWORD": "reload http password"])
+        let port = try #require(await server.value(after: "HTTP listening on 127.0.0.1:").flatMap { Int($0) })
+        #expect(await server.value(after: "Listening on 127.0.0.1:") != nil)
+        try "http-port: \(try await freePort())\nmax-connections: 50\n".write(
+            toFile: config, atomically: true, encoding: .utf8)
+        server.send(SIGHUP)
+        #expect(await server.standardError(containing: "reloaded live settings"), "\(server.standardErrorSoFar)")
+        let notice = server.standardErrorSoFar.split(separator: "\n").first { $0.contains("only a restart") }
+        #expect(notice?.contains("settings=http-port") == true, "\(server.standardErrorSoFar)")
+        let health = try runTool(["curl", "-sS", "--max-time", "10", "http://127.0.0.1:\(port)/health"])
+        #expect(health.text == "ok\n", "\(health.standardError)")
+        server.interrupt()
         #expect(await server.waitForExit().status == 0)
     }
 }

@@ -61,6 +61,7 @@ final class ServerProcess: Sendable {
     /// configuration must not override the test's choice (or its absence).
     static let uninherited = [
         "LABORATORY_PASSWORD", "LABORATORY_PASSWORD_FILE", "LABORATORY_CONFIG", "LABORATORY_PORT",
+        "LABORATORY_HTTP_PORT", "LABORATORY_WEBSOCKET", "LABORATORY_WEBSOCKET_ORIGIN", "LABORATORY_WEB_ROOT",
         "STATE_DIRECTORY", "CREDENTIALS_DIRECTORY",
     ]
 
