@@ -53,7 +53,9 @@ extension HTTPConfiguration {
     /// A server TLS configuration from a PEM certificate chain (the listener's certificate first)
     /// and a PEM private key, for ``tls``. Throws ``HTTPTLSFileError`` naming the file that cannot
     /// be read or is not PEM.
-    public static func serverTLS(certificateChainFile: String, privateKeyFile: String) throws -> TLSConfiguration {
+    public static func serverTLS(certificateChainFile: String, privateKeyFile: String) throws(HTTPTLSFileError)
+        -> TLSConfiguration
+    {
         let chain: [NIOSSLCertificate]
         do {
             chain = try NIOSSLCertificate.fromPEMFile(certificateChainFile)

@@ -9,8 +9,9 @@ import NIOConcurrencyHelpers
 import NIOCore
 import ServiceLifecycle
 
-/// The optional HTTP face of a `LaboratoryServer`: health and readiness probes,
-/// served by Hummingbird alongside the server's TCP listener.
+/// The optional HTTP face of a `LaboratoryServer`: health and readiness probes, metrics, the
+/// admin API, the WebSocket gateway and the browser client's files, served by Hummingbird
+/// alongside the server's TCP listener (over TLS if ``HTTPConfiguration/tls`` is set).
 ///
 /// Pass one to the server's `listeners:`; it binds after the server's own listener (so `/ready`
 /// answering means the server listens with its keys loaded). On the server's graceful shutdown it

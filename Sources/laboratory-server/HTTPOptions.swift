@@ -40,6 +40,16 @@ struct HTTPOptions: ParsableArguments {
             """)
     var webRoot: String?
 
+    @Option(
+        help: """
+            Serve HTTPS (and wss:// for the gateway) with this PEM certificate chain, the listener's \
+            certificate first. Needs --http-tls-key and --http-port.
+            """)
+    var httpTLSCertificate: String?
+
+    @Option(help: "The PEM private key of --http-tls-certificate (keep it mode 0600).")
+    var httpTLSKey: String?
+
     /// The checks of each value on its own; those that involve other settings, which may come from
     /// the environment or the file, are ``HTTPSettings``'s.
     func validate() throws {

@@ -5,7 +5,7 @@ import LaboratoryProtocol
 import Prometheus
 
 /// The HTTP listener's settings (`http-port`, `http-host`, `websocket`, `websocket-origin`,
-/// `web-root`), each with its source, resolved like every other setting (flag > environment >
+/// `web-root`, `http-tls-certificate`, `http-tls-key`), each with its source, resolved like every other setting (flag > environment >
 /// `--config` file > default) and checked together. All of them need a restart to change.
 struct HTTPSettings: Sendable, Equatable {
     /// `nil`: no HTTP listener.
@@ -14,6 +14,9 @@ struct HTTPSettings: Sendable, Equatable {
     var webSocket: Sourced<Bool>
     var webSocketOrigins: Sourced<[String]>
     var webRoot: Sourced<String>?
+    /// TLS: both or neither.
+    var tlsCertificate: Sourced<String>?
+    var tlsKey: Sourced<String>?
 
     /// Reads and checks the HTTP settings.
     ///
@@ -30,7 +33,9 @@ struct HTTPSettings: Sendable, Equatable {
             host: try await reader.string(.httpHost) ?? Sourced(value: "127.0.0.1", source: .default),
             webSocket: try await reader.bool(.websocket) ?? Sourced(value: false, source: .default),
             webSocketOrigins: try await reader.strings(.websocketOrigin) ?? Sourced(value: [], source: .default),
-            webRoot: try await reader.string(.webRoot))
+            webRoot: try await reader.string(.webRoot),
+            tlsCertificate: try await reader.string(.httpTLSCertificate),
+            tlsKey: try await reader.string(.httpTLSKey))
         try settings.check()
         return settings
     }
@@ -52,6 +57,16 @@ struct HTTPSettings: Sendable, Equatable {
         for origin in webSocketOrigins.value where !(origin.hasPrefix("http://") || origin.hasPrefix("https://")) {
             throw ExitReport(.usage, "\(origins): \(origin) is not an origin such as https://chat.example.org")
         }
+        if let tls = tlsCertificate ?? tlsKey {
+            let key: SettingKey = tlsCertificate == nil ? .httpTLSKey : .httpTLSCertificate
+            let other: SettingKey = tlsCertificate == nil ? .httpTLSCertificate : .httpTLSKey
+            if tlsCertificate == nil || tlsKey == nil {
+                throw ExitReport(.usage, "\(tls.source.subject(key)) needs \(needed(other, by: tls.source))")
+            }
+            if port == nil {
+                throw ExitReport(.usage, "\(tls.source.subject(key)) needs \(needed(.httpPort, by: tls.source))")
+            }
+        }
         if let webRoot {
             let subject = webRoot.source.subject(.webRoot)
             if port == nil { throw ExitReport(.usage, "\(subject) needs \(needed(.httpPort, by: webRoot.source))") }
@@ -72,6 +87,7 @@ struct HTTPSettings: Sendable, Equatable {
         return [
             line(.httpPort, port), line(.httpHost, host), line(.websocket, webSocket),
             line(.websocketOrigin, webSocketOrigins), line(.webRoot, webRoot),
+            line(.httpTLSCertificate, tlsCertificate), line(.httpTLSKey, tlsKey),
         ]
     }
 
@@ -83,6 +99,8 @@ struct HTTPSettings: Sendable, Equatable {
         if webSocket.value != other.webSocket.value { changed.append(.websocket) }
         if webSocketOrigins.value != other.webSocketOrigins.value { changed.append(.websocketOrigin) }
         if webRoot?.value != other.webRoot?.value { changed.append(.webRoot) }
+        if tlsCertificate?.value != other.tlsCertificate?.value { changed.append(.httpTLSCertificate) }
+        if tlsKey?.value != other.tlsKey?.value { changed.append(.httpTLSKey) }
         return changed
     }
 
@@ -92,7 +110,7 @@ struct HTTPSettings: Sendable, Equatable {
     /// listener's configuration (the admin API) before it is created.
     func makeListener(
         _ configure: (inout HTTPConfiguration) throws -> Void
-    ) rethrows -> AddressedListener<HTTPListener>? {
+    ) throws -> AddressedListener<HTTPListener>? {
         guard let port else { return nil }
         let registry = PrometheusMetricsFactory.defaultRegistry
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
@@ -102,6 +120,17 @@ struct HTTPSettings: Sendable, Equatable {
             webSocketGateway: webSocket.value
                 ? WebSocketGatewayConfiguration(allowedOrigins: webSocketOrigins.value) : nil,
             metrics: registry)
+        if let tlsCertificate, let tlsKey {
+            do {
+                configuration.tls = try HTTPConfiguration.serverTLS(
+                    certificateChainFile: tlsCertificate.value, privateKeyFile: tlsKey.value)
+            } catch {
+                let exists = FileManager.default.fileExists(atPath: error.path)
+                let readable = FileManager.default.isReadableFile(atPath: error.path)
+                let status: ProcessExitStatus = !exists ? .noInput : readable ? .dataError : .noPermission
+                throw ExitReport(status, error.description)
+            }
+        }
         try configure(&configuration)
         return AddressedListener(
             base: HTTPListener(configuration: configuration),

@@ -208,6 +208,8 @@ struct ServerCommand: AsyncParsableCommand {
         flags[.websocket] = http.websocket ? .bool(true) : nil
         flags[.websocketOrigin] = http.websocketOrigin.isEmpty ? nil : .stringArray(http.websocketOrigin)
         flags[.webRoot] = http.webRoot.map { .string($0) }
+        flags[.httpTLSCertificate] = http.httpTLSCertificate.map { .string($0) }
+        flags[.httpTLSKey] = http.httpTLSKey.map { .string($0) }
         flags[.allowPlaintext] = allowPlaintext.map { .bool($0) }
         flags[.logLevel] = logLevel.map { .string($0) }
         flags[.logFormat] = logFormat.map { .string($0.rawValue) }

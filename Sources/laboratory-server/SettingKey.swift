@@ -26,6 +26,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case websocket
     case websocketOrigin = "websocket-origin"
     case webRoot = "web-root"
+    case httpTLSCertificate = "http-tls-certificate"
+    case httpTLSKey = "http-tls-key"
     case allowPlaintext = "allow-plaintext"
     case logLevel = "log-level"
     case logFormat = "log-format"

@@ -49,21 +49,56 @@ struct HTTPTLSTests {
     @Test("a missing or malformed certificate or key is one line naming the file")
     func badFiles() throws {
         let (certificate, key) = try Self.selfSigned()
-        #expect(throws: HTTPTLSFileError.self) {
+        let keyAsCertificate = Result { () throws(HTTPTLSFileError) in
+            try HTTPConfiguration.serverTLS(certificateChainFile: certificate, privateKeyFile: certificate)
+        }
+        guard case .failure(let notAKey) = keyAsCertificate else {
+            Issue.record("a certificate given as the key was accepted")
+            return
+        }
+        #expect(notAKey.path == certificate)
+        #expect(notAKey.description.hasPrefix("the HTTP listener's TLS private key \(certificate) is not a PEM"))
+        #expect(!notAKey.description.contains("\n"))
+        let missing = Result { () throws(HTTPTLSFileError) in
             try HTTPConfiguration.serverTLS(certificateChainFile: "/nonexistent/cert.pem", privateKeyFile: key)
         }
-        do {
-            _ = try HTTPConfiguration.serverTLS(certificateChainFile: certificate, privateKeyFile: certificate)
-            Issue.record("a certificate given as the key was accepted")
-        } catch let error as HTTPTLSFileError {
-            #expect(error.path == certificate)
-            #expect(error.description.hasPrefix("the HTTP listener's TLS private key \(certificate) is not a PEM"))
-            #expect(!error.description.contains("\n"))
+        guard case .failure(let noFile) = missing else {
+            Issue.record("a missing certificate was accepted")
+            return
         }
-        do {
-            _ = try HTTPConfiguration.serverTLS(certificateChainFile: "/nonexistent/cert.pem", privateKeyFile: key)
-        } catch let error as HTTPTLSFileError {
-            #expect(error.description == "the HTTP listener's TLS certificate chain /nonexistent/cert.pem does not exist")
-        }
+        #expect(noFile.description == "the HTTP listener's TLS certificate chain /nonexistent/cert.pem does not exist")
+    }
+
+    @Test(
+        "laboratory-server --http-tls-certificate/--http-tls-key serves HTTPS; curl with the certificate gets /health")
+    func executable() async throws {
+        let (certificate, key) = try Self.selfSigned()
+        let server = try ServerProcess(
+            arguments: ["--http-port", "0", "--http-tls-certificate", certificate, "--http-tls-key", key],
+            environment: ["LABORATORY_PASSWORD": "tls listener password"])
+        let httpLine = try #require(await server.value(after: "HTTP listening on 127.0.0.1:"))
+        let httpPort = try #require(Int(httpLine.prefix { $0.isNumber }))
+        let health = try runTool([
+            "curl", "-sS", "--max-time", "10", "--cacert", certificate, "https://127.0.0.1:\(httpPort)/health",
+        ])
+        #expect(health.status == 0, "\(health.standardError)")
+        #expect(health.text == "ok\n")
+        server.interrupt()
+        #expect(await server.waitForExit().status == 0)
+
+        let missingKey = try ServerProcess(
+            arguments: ["--http-port", "0", "--http-tls-certificate", certificate, "--http-tls-key", key + ".missing"],
+            environment: ["LABORATORY_PASSWORD": "tls listener password"])
+        let exit = await missingKey.waitForExit()
+        #expect(exit.status == 66)
+        #expect(
+            exit.stderr == "laboratory-server: the HTTP listener's TLS private key \(key).missing does not exist\n",
+            "\(exit.stderr)")
+        let alone = try ServerProcess(
+            arguments: ["--http-port", "0", "--http-tls-certificate", certificate],
+            environment: ["LABORATORY_PASSWORD": "tls listener password"])
+        let usage = await alone.waitForExit()
+        #expect(usage.status == 64)
+        #expect(usage.stderr == "laboratory-server: --http-tls-certificate needs --http-tls-key\n", "\(usage.stderr)")
     }
 }
