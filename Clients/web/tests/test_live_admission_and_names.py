@@ -167,7 +167,7 @@ def seconds_of(text: str) -> int:
     return sum(int(n) * {"h": 3600, "m": 60, "s": 1}[unit] for n, unit in re.findall(r"(\d+)([hms])", match.group(1)))
 
 
-def test_a_lockout_shows_the_time_and_waits_for_it(browser, lockout_server):
+def test_a_lockout_shows_the_time_and_waits_for_it(lockout_server, browser):
     driver = browser
     open_page(driver, lockout_server, "Locked")
     pin_server(driver, lockout_server)
