@@ -1,7 +1,7 @@
 // The page: DOM and user interaction only. The protocol lives in lib/ (the Connection drives the
 // handshake and session machines); this file turns the user's input into calls and the
 // connection's events into text on the page, and reconnects after a lost connection.
-import { backoffDelay } from "./lib/backoff.js";
+import { backoffDelay, formatDuration } from "./lib/backoff.js";
 import { fromUtf8 } from "./lib/bytes.js";
 import { Chat, CHAT_SERVICE, ChatError, parseChatEvent, roomNameProblem } from "./lib/chat.js";
 import { CloseCode, closeCodeName, Status } from "./lib/codes.js";
@@ -22,6 +22,7 @@ const state = {
   chat: null,
   attempt: 0,
   retryTimer: null,
+  countdown: null, // the interval showing a lockout's remaining time
   rooms: new Map(), // room → { lastSequence, members: Map(id → name) }
   currentRoom: null,
   keyUpdates: { send: 0, receive: 0 },
@@ -59,6 +60,11 @@ function init() {
   $("message-form").addEventListener("submit", onSay);
   $("rename-form").addEventListener("submit", onRename);
   $("rekey-button").addEventListener("click", () => state.connection?.rekey());
+  $("name-retry-form").addEventListener("submit", onRetryName);
+  $("name-give-up").addEventListener("click", () => {
+    $("name-retry").hidden = true;
+    state.connection?.giveUpName();
+  });
   document.body.dataset.state = "idle";
 }
 
@@ -93,6 +99,7 @@ function onConnect(event) {
 
 function connect(acceptFingerprint = null) {
   clearTimeout(state.retryTimer);
+  clearInterval(state.countdown);
   const wanted = state.wanted;
   if (!wanted) return;
   $("trust-prompt").hidden = true;
@@ -116,6 +123,7 @@ function connect(acceptFingerprint = null) {
     $("key-updates").textContent = `Key updates: sent ${state.keyUpdates.send}, received ${state.keyUpdates.receive}.`;
   });
   connection.addEventListener("serverStopping", (e) => notice(`The server is stopping; this session ends in ${Math.round(e.detail.graceMs / 1000)} s.`));
+  connection.addEventListener("nameRejected", (e) => onNameRejected(connection, e.detail));
   connection.addEventListener("closed", (e) => onClosed(connection, e.detail));
   connection.open();
   updateButtons();
@@ -138,6 +146,8 @@ function onForgetPin() {
 function disconnect() {
   state.wanted = null;
   clearTimeout(state.retryTimer);
+  clearInterval(state.countdown);
+  $("name-retry").hidden = true;
   if (state.connection && !state.connection.ended) state.connection.bye();
   else setStatus("Not connected.");
   updateButtons();
@@ -166,8 +176,45 @@ async function onAccepted(connection, { acceptance, fingerprint }) {
   }
 }
 
+/** The server refused the display name and will consider another (§9): the user types one (checked
+ * here first, like the connect form's) or gives up. */
+function onNameRejected(connection, { reason, attemptsLeft }) {
+  if (connection !== state.connection) return;
+  const more = `${attemptsLeft} more ${attemptsLeft === 1 ? "attempt" : "attempts"}`;
+  $("name-rejected-reason").textContent = displayText(`The server refused the name: ${reason} (${more}).`);
+  $("name-retry-problem").textContent = "";
+  $("retry-name").value = state.wanted?.name ?? "";
+  $("name-retry").hidden = false;
+  setStatus(`The server refused the display name: ${displayText(reason)}. Choose another.`);
+  document.body.dataset.state = "nameRejected";
+  $("retry-name").focus();
+}
+
+function onRetryName(event) {
+  event.preventDefault();
+  const name = $("retry-name").value;
+  const problem = displayNameProblem(name);
+  if (problem) {
+    $("name-retry-problem").textContent = `Not sent: ${problem}.`;
+    return;
+  }
+  try {
+    state.connection.retryName(name);
+  } catch (error) {
+    $("name-retry-problem").textContent = `Not sent: ${error.message}.`;
+    return;
+  }
+  $("name-retry").hidden = true;
+  if (state.wanted) state.wanted.name = name;
+  localStorage.setItem(NAME_KEY, name);
+  $("display-name").value = name;
+  document.body.dataset.state = "connecting";
+  setStatus(`Trying the name ${displayText(name)}…`);
+}
+
 function onClosed(connection, reason) {
   if (connection !== state.connection) return;
+  $("name-retry").hidden = true;
   state.chat = null;
   document.body.dataset.state = "closed";
   updateButtons();
@@ -192,16 +239,35 @@ function onClosed(connection, reason) {
   const text = `${reason.origin === "server" ? "The server closed the session" : "The session ended"}${code}: ${reason.message}`;
   $("close-reason").textContent = displayText(text);
   $("close-reason").hidden = false;
-  if (!state.wanted || reason.code === CloseCode.normal || !reason.retryable) {
+  if (reason.code === CloseCode.kicked) {
+    // Final (§12): never reconnected automatically; the operator's reason is shown as it came.
     state.wanted = null;
-    setStatus("Not connected.");
+    setStatus(`Not connected: removed by the server's operator: ${displayText(reason.message)}`);
     updateButtons();
     return;
   }
-  const delay = backoffDelay(state.attempt++, { refused: reason.code === CloseCode.refused });
-  notice(`${text}. Reconnecting in ${Math.ceil(delay / 1000)} s (attempt ${state.attempt}).`);
-  setStatus(`Connection lost; reconnecting in ${Math.ceil(delay / 1000)} s (attempt ${state.attempt}).`);
+  const lockedUntil = reason.retryMs ? Date.now() + reason.retryMs : null;
+  const lockout = () => `Locked out: try again in ${formatDuration(Math.max(0, lockedUntil - Date.now()))}`;
+  if (!state.wanted || reason.code === CloseCode.normal || !reason.retryable) {
+    state.wanted = null;
+    setStatus(lockedUntil ? `${lockout()}.` : "Not connected.");
+    updateButtons();
+    return;
+  }
+  // Never before a lockout's retry_ms has passed (§9, Admission): an earlier attempt is refused again.
+  const delay = backoffDelay(state.attempt++, { refused: reason.code === CloseCode.refused, retryMs: reason.retryMs ?? 0 });
+  const again = `econnecting in ${formatDuration(delay)} (attempt ${state.attempt})`;
+  notice(`${text}. ${lockedUntil ? `${lockout()}; r` : "R"}${again}.`);
   document.body.dataset.state = "reconnecting";
+  if (lockedUntil) {
+    const reconnectAt = Date.now() + delay;
+    const show = () => setStatus(`${lockout()}; reconnecting in ${formatDuration(Math.max(0, reconnectAt - Date.now()))} (attempt ${state.attempt}).`);
+    show();
+    clearInterval(state.countdown);
+    state.countdown = setInterval(show, 1000);
+  } else {
+    setStatus(`Connection lost; r${again}.`);
+  }
   state.retryTimer = setTimeout(() => connect(), delay);
 }
 

@@ -10,7 +10,10 @@
 //   "accepted"  { acceptance, fingerprint }
 //   "event"     { service, body }
 //   "serverStopping" { graceMs }   "keyUpdate" { direction: "send" | "receive" }
-//   "closed"    { code, message, origin, retryable, failure? }  once, last
+//   "nameRejected" { reason, attemptsLeft }  the server refused the name and will consider
+//               another: answer with retryName(name) or giveUpName() (§9)
+//   "closed"    { code, message, origin, retryable, failure?, retryMs? }  once, last; retryMs is
+//               a locked-out source's wait before connecting again (code 15, §9 Admission)
 //               origin: "server" (its closing), "transport" (the connection went), "client"
 //               (this side: trust, certificate, protocol), with `unknownKey` or `mismatch` set
 //               when the identity key was not trusted.
@@ -95,6 +98,22 @@ export class Connection extends EventTarget {
   rekey() {
     this.requireSession();
     this.perform(this.session.rekey(this.random(SECRET_SIZE)));
+  }
+
+  /** Answers a "nameRejected" event with another display name (one per rejection, §9). */
+  retryName(name) {
+    if (this.ended || this.handshake.phase !== "awaitingNewName") throw new Error("no rejected name to replace");
+    this.performHandshake(this.handshake.retryName(name)).catch((error) => this.failWith(error));
+  }
+
+  /** Answers a "nameRejected" event by giving up: the connection ends with the server's reason. */
+  giveUpName() {
+    if (this.ended || this.handshake.phase !== "awaitingNewName") return;
+    try {
+      this.handshake.giveUpName();
+    } catch (error) {
+      this.failWith(error);
+    }
   }
 
   /** Ends the session with `bye`; the server answers with closing code 1. */
@@ -182,6 +201,9 @@ export class Connection extends EventTarget {
           break;
         case "send":
           this.perform([action], MAX_HANDSHAKE_PAYLOAD);
+          break;
+        case "nameRejected":
+          this.emit("nameRejected", { reason: action.reason, attemptsLeft: action.attemptsLeft });
           break;
         case "accepted":
           clearTimeout(this.handshakeTimer);
@@ -279,6 +301,7 @@ export class Connection extends EventTarget {
         origin: closing ? "server" : "client",
         retryable: closing ? isRetryable(closing.code) : false,
         failure: { kind: error.kind, step: error.step, description: error.message },
+        retryMs: closing?.retryMs,
         mismatch: error.kind === "untrustedKey" ? this.mismatch : undefined,
       });
     }
@@ -314,6 +337,8 @@ function codeForFailure(kind) {
       return CloseCode.decryptionFailed;
     case "protocolViolation":
       return CloseCode.protocolViolation;
+    case "nameRejected":
+      return CloseCode.invalidName; // this side gave up after the server's nameRejected
     default:
       return null; // untrusted key, bad certificate: nothing to do with the server's codes
   }

@@ -2,7 +2,8 @@
 // `ClientHandshake` (Sources/LaboratoryProtocol/ClientHandshake.swift):
 //
 //   awaitingHello → awaitingTrust → awaitingPasswordPrompt → awaitingNamePrompt →
-//   awaitingAcceptance → accepted, or failed.
+//   awaitingAcceptance → accepted, or failed; a `nameRejected` in awaitingAcceptance leads to
+//   awaitingNewName, left by retryName (back to awaitingAcceptance) or giveUpName (failed).
 //
 // It performs no I/O and touches no DOM: each input returns the actions the connection must carry
 // out, in order, and a failure throws a HandshakeFailure naming the step and why (the machine is
@@ -11,7 +12,8 @@
 // frame did not open. Only the hello and the trust decision are asynchronous, because WebCrypto is.
 //
 // Actions: { type: "checkTrust", fingerprint }, { type: "sendPlaintext", payload },
-// { type: "installKeys", keys }, { type: "send", message }, { type: "accepted", acceptance }.
+// { type: "installKeys", keys }, { type: "send", message }, { type: "accepted", acceptance },
+// { type: "nameRejected", reason, attemptsLeft } (ask the user: retryName or giveUpName, §9).
 import { ProtocolError } from "./bytes.js";
 import { checkTransportKey, checkValidity, CryptoFailure, deriveSessionKeys, encryptSecret, fingerprint, SECRET_SIZE, verifyCertificate } from "./crypto.js";
 import { certificateBytes, parseHello } from "./hello.js";
@@ -25,14 +27,15 @@ export const MAX_PASSWORD_BYTES = 1024;
 
 export class HandshakeFailure extends Error {
   /** kind: "closedByServer" | "badCertificate" | "untrustedKey" | "decryptionFailed" |
-   * "protocolViolation"; step: "hello" | "keyExchange" | "password" | "name". */
+   * "protocolViolation" | "nameRejected" (the caller gave up after a `nameRejected`); step: "hello" | "keyExchange" | "password" | "name". */
   constructor(kind, step, message, closing = null) {
     super(`${step}: ${message}`);
     this.name = "HandshakeFailure";
     this.kind = kind;
     this.step = step;
     this.detail = message;
-    this.closing = closing; // { code, message } when the server closed
+    this.closing = closing; // { code, message, retryMs? } when the server closed
+    this.rejection = null; // { reason, attemptsLeft } when the caller gave up a rejected name
   }
 }
 
@@ -130,12 +133,35 @@ export class ClientHandshake {
       this.state = { phase: "awaitingAcceptance" };
       return [{ type: "send", message: { type: "name", name: this.credentials.name } }];
     }
+    if (phase === "awaitingAcceptance" && message.type === "nameRejected") {
+      const rejection = { reason: message.reason, attemptsLeft: message.attemptsLeft };
+      this.state = { phase: "awaitingNewName", rejection };
+      return [{ type: "nameRejected", ...rejection }];
+    }
     if (phase === "awaitingAcceptance" && message.type === "accepted") {
       const acceptance = { connectionId: message.connectionId, serverName: message.serverName, services: message.services };
       this.state = { phase: "accepted", acceptance };
       return [{ type: "accepted", acceptance }];
     }
     throw this.fail("protocolViolation", `unexpected ${message.type} from the server`);
+  }
+
+  /** The caller's next display name after a `nameRejected` action: one name per rejection (§9). */
+  retryName(name) {
+    if (this.state.phase !== "awaitingNewName") throw this.fail("protocolViolation", "a new name without a rejected one");
+    this.credentials.name = name;
+    this.state = { phase: "awaitingAcceptance" };
+    return [{ type: "send", message: { type: "name", name } }];
+  }
+
+  /** The caller has no other name after a `nameRejected` action: the handshake fails with the
+   * server's reason (the connection then closes). Always throws. */
+  giveUpName() {
+    if (this.state.phase !== "awaitingNewName") throw this.fail("protocolViolation", "giving up a name without a rejected one");
+    const { rejection } = this.state;
+    const failure = this.fail("nameRejected", `the server rejected the name: ${rejection.reason}`);
+    failure.rejection = rejection;
+    throw failure;
   }
 
   /** A payload that did not open with the session keys, or did not decode. Before the server has
@@ -162,6 +188,7 @@ export class ClientHandshake {
 
   closedByServer(closing) {
     const reason = { code: closing.code, message: closing.message };
+    if (closing.retryMs !== undefined) reason.retryMs = closing.retryMs;
     return this.fail("closedByServer", `the server closed with code ${closing.code} (${closeCodeName(closing.code)}): ${closing.message}`, reason);
   }
 

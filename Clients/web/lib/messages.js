@@ -9,7 +9,11 @@ export const ClientType = Object.freeze({
 export const ServerType = Object.freeze({
   passwordPrompt: 0x01, namePrompt: 0x02, accepted: 0x03, closing: 0x04, response: 0x10,
   event: 0x11, serverName: 0x12, ping: 0x13, pong: 0x14, serverStopping: 0x15, keyUpdate: 0x16,
+  nameRejected: 0x17,
 });
+
+/** The close code whose `closing` may carry `retry_ms` (a locked-out source, §9 Admission). */
+const REFUSED = 15;
 
 export const KEY_UPDATE_SECRET_SIZE = 32;
 
@@ -42,7 +46,7 @@ export function encodeClientMessage(message) {
 }
 
 /** Decodes a server message strictly (§2): unknown types, short fields and trailing bytes throw
- * a ProtocolError. u64 fields are BigInts. */
+ * a ProtocolError. u64 fields are BigInts. A `closing` has `retryMs` only when it carried one. */
 export function decodeServerMessage(payload) {
   const reader = new Reader(payload);
   const type = reader.u8();
@@ -63,8 +67,19 @@ export function decodeServerMessage(payload) {
       message = { type: "accepted", connectionId, serverName, services };
       break;
     }
-    case ServerType.closing:
+    case ServerType.closing: {
       message = { type: "closing", code: reader.u16(), message: reader.string() };
+      // Only a refusal (code 15) may carry retry_ms, and never 0 (§9, Admission); any other
+      // trailing bytes are left for reader.finish() to refuse.
+      if (message.code === REFUSED && reader.offset < reader.bytes.length) {
+        const retryMs = reader.u32();
+        if (retryMs === 0) throw new ProtocolError("a refusal with retry_ms 0");
+        message.retryMs = retryMs;
+      }
+      break;
+    }
+    case ServerType.nameRejected:
+      message = { type: "nameRejected", reason: reader.string(), attemptsLeft: reader.u8() };
       break;
     case ServerType.response:
       message = {

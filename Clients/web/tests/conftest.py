@@ -54,6 +54,8 @@ class WebServer:
     origin: str  # where the page's other files (tests/vectors.html) are served
     bridge: WebBridge | None  # the test bridge, or None behind the real gateway
     output: LineReader
+    state_dir: Path  # holds admin_token
+    http_origin: str | None  # the server's own HTTP listener (health, admin API, gateway), if any
 
     def stop(self) -> None:
         if self.bridge:
@@ -89,15 +91,17 @@ def start_web_server(state_dir: Path) -> WebServer:
             earlier = next((m for m in map(re.compile(GATEWAY_LINE).search, output.seen) if m), None)
             http_host, http_port = (earlier or output.wait_for(GATEWAY_LINE)).groups()
             origin = f"http://{http_host}:{http_port}"
+            http_origin = origin
             bridge = None
             ws_url = f"ws://{http_host}:{http_port}/v1/ws"
         else:
+            http_origin = None
             bridge = WebBridge(WEB_ROOT, host, int(port)).start()
             origin, ws_url = bridge.origin, bridge.ws_url
     except BaseException:
         process.kill()
         raise
-    return WebServer(process, host, int(port), fingerprint, f"{origin}/", ws_url, origin, bridge, output)
+    return WebServer(process, host, int(port), fingerprint, f"{origin}/", ws_url, origin, bridge, output, state_dir, http_origin)
 
 
 @pytest.fixture(scope="session")

@@ -191,7 +191,7 @@ def test_reconnects_after_a_lost_connection(browser, web_server):
     """The connection is cut under the page (no closing, no WebSocket close): the page says so,
     reconnects with backoff, rejoins its room after the last event it saw, and chats again."""
     if web_server.bridge is None:
-        pytest.skip("cutting a connection needs the test bridge (or the admin API's kick, once it lands)")
+        pytest.skip("cutting a connection needs the test bridge (a kick, code 17, is final: never reconnected)")
     driver = browser
     open_page(driver, web_server, "Rejoiner")
     trust_on_first_use(driver, web_server)

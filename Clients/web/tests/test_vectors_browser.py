@@ -15,7 +15,7 @@ CHECKS = [
     "fingerprint", "transport_key_signed_bytes", "transport_key_signature", "hello_payload",
     "hello_length_prefix", "hello_sha256", "hkdf_info", "okm", "session_keys", "nonces",
     "message_payloads", "sealed_frames", "sealed_frame_tampering", "handshake_machine",
-    "handshake_refuses", "unsealed_frames", "refusal_frame", "key_update", "key_update_frames",
+    "handshake_refuses", "unsealed_frames", "refusal_frame", "name_rejected_frame", "key_update", "key_update_frames",
     "key_update_request_answered",
 ]
 

@@ -2,11 +2,11 @@
 // in every state; only the expected one advances), the session machine, the pin store, display
 // names and text, backoff. `window.runUnits()` resolves to [{ name, ok, detail }].
 import { utf8 } from "../lib/bytes.js";
-import { backoffDelay, MAX_DELAY_MS, REFUSED_MIN_DELAY_MS } from "../lib/backoff.js";
+import { backoffDelay, formatDuration, MAX_DELAY_MS, REFUSED_MIN_DELAY_MS } from "../lib/backoff.js";
 import { roomNameProblem } from "../lib/chat.js";
-import { isRetryable } from "../lib/codes.js";
+import { closeCodeName, CloseCode, isRetryable } from "../lib/codes.js";
 import { ClientHandshake, HandshakeFailure } from "../lib/handshake.js";
-import { encodeClientMessage } from "../lib/messages.js";
+import { decodeServerMessage, encodeClientMessage } from "../lib/messages.js";
 import { displayNameProblem, displayText } from "../lib/names.js";
 import { SessionMachine } from "../lib/session.js";
 import { endpointOf, PinStore } from "../lib/trust.js";
@@ -34,33 +34,85 @@ const serverMessages = {
   event: { type: "event", service: "chat", body: new Uint8Array() },
   ping: { type: "ping", value: 1n },
   keyUpdate: { type: "keyUpdate", secret: new Uint8Array(32), requestUpdate: false },
+  nameRejected: { type: "nameRejected", reason: "display name is empty", attemptsLeft: 2 },
 };
 
 /** A machine in the given phase, without crypto (the phase after the key exchange is set directly,
  * as trustDecided would). */
 function machineIn(phase) {
   const machine = new ClientHandshake({ password: "pw", name: "Ada" });
-  machine.state = { phase };
+  machine.state = phase === "awaitingNewName" ? { phase, rejection: { reason: "display name is empty", attemptsLeft: 2 } } : { phase };
   return machine;
 }
 
 const checks = {
   handshake_table: () => {
-    const expected = { awaitingPasswordPrompt: "passwordPrompt", awaitingNamePrompt: "namePrompt", awaitingAcceptance: "accepted" };
-    const next = { awaitingPasswordPrompt: "awaitingNamePrompt", awaitingNamePrompt: "awaitingAcceptance", awaitingAcceptance: "accepted" };
-    for (const phase of ["awaitingHello", "awaitingTrust", "awaitingPasswordPrompt", "awaitingNamePrompt", "awaitingAcceptance", "accepted"]) {
+    // phase → { the messages it takes: the phase they lead to }; every other message fails it.
+    const table = {
+      awaitingPasswordPrompt: { passwordPrompt: "awaitingNamePrompt" },
+      awaitingNamePrompt: { namePrompt: "awaitingAcceptance" },
+      awaitingAcceptance: { accepted: "accepted", nameRejected: "awaitingNewName" },
+    };
+    for (const phase of ["awaitingHello", "awaitingTrust", "awaitingPasswordPrompt", "awaitingNamePrompt", "awaitingAcceptance", "awaitingNewName", "accepted"]) {
       for (const [name, message] of Object.entries(serverMessages)) {
         const machine = machineIn(phase);
         const failure = failureOf(() => machine.receive(message));
-        if (expected[phase] === name) {
+        const next = table[phase]?.[name];
+        if (next) {
           if (failure) throw new Error(`${name} in ${phase} failed: ${failure.message}`);
-          expectEqual(machine.phase, next[phase], `${name} in ${phase}`);
+          expectEqual(machine.phase, next, `${name} in ${phase}`);
         } else {
           if (!failure) throw new Error(`${name} in ${phase} was accepted`);
           expectEqual([failure.kind, machine.phase], ["protocolViolation", "failed"], `${name} in ${phase}`);
         }
       }
     }
+  },
+  handshake_name_retry: () => {
+    // nameRejected → awaitingNewName; retryName sends exactly one name and waits again; a second
+    // rejection can be retried too; then accepted.
+    const machine = machineIn("awaitingAcceptance");
+    expectEqual(machine.receive(serverMessages.nameRejected), [{ type: "nameRejected", reason: "display name is empty", attemptsLeft: 2 }], "rejection action");
+    expectEqual(machine.step, "name", "step while awaiting a new name");
+    expectEqual(machine.retryName(" Bob"), [{ type: "send", message: { type: "name", name: " Bob" } }], "retry");
+    expectEqual(machine.phase, "awaitingAcceptance", "after a retry");
+    machine.receive({ ...serverMessages.nameRejected, reason: "display name starts or ends with whitespace", attemptsLeft: 1 });
+    machine.retryName("Bob");
+    expectEqual(machine.receive(serverMessages.accepted)[0].type, "accepted", "accepted after the retries");
+    // A retry nobody asked for, a second retry for one rejection, and giving up without one fail.
+    for (const phase of ["awaitingPasswordPrompt", "awaitingNamePrompt", "awaitingAcceptance", "accepted"]) {
+      const failure = failureOf(() => machineIn(phase).retryName("Bob"));
+      expectEqual([failure?.kind, failure?.step === undefined], ["protocolViolation", false], `retryName in ${phase}`);
+      expectEqual(failureOf(() => machineIn(phase).giveUpName())?.kind, "protocolViolation", `giveUpName in ${phase}`);
+    }
+    const once = machineIn("awaitingNewName");
+    once.retryName("Bob");
+    expectEqual(failureOf(() => once.retryName("Carol"))?.kind, "protocolViolation", "two names for one rejection");
+    // Giving up fails the handshake with the server's reason.
+    const givingUp = machineIn("awaitingNewName");
+    const failure = failureOf(() => givingUp.giveUpName());
+    expectEqual([failure.kind, failure.step, failure.rejection, givingUp.phase], ["nameRejected", "name", { reason: "display name is empty", attemptsLeft: 2 }, "failed"], "give up");
+    // The server may still close while the user thinks (a deadline: code 5; the last attempt: 7).
+    const closed = failureOf(() => machineIn("awaitingNewName").receive({ type: "closing", code: 5, message: "handshake timeout" }));
+    expectEqual([closed.kind, closed.step, closed.closing], ["closedByServer", "name", { code: 5, message: "handshake timeout" }], "closing while awaiting a new name");
+  },
+  closing_retry_ms: () => {
+    const closing = (code, extra) => Uint8Array.of(0x04, 0x00, code, 0x00, 0x01, 0x78, ...extra);
+    expectEqual(decodeServerMessage(closing(15, [0, 0, 0x03, 0xe8])), { type: "closing", code: 15, message: "x", retryMs: 1000 }, "with retry_ms");
+    expectEqual(decodeServerMessage(closing(15, [])), { type: "closing", code: 15, message: "x" }, "without");
+    expectEqual(decodeServerMessage(closing(15, [0xff, 0xff, 0xff, 0xff])).retryMs, 4294967295, "the largest");
+    for (const [what, bytes] of [["retry_ms 0", closing(15, [0, 0, 0, 0])], ["2 bytes", closing(15, [0, 1])], ["5 bytes", closing(15, [0, 0, 0, 1, 0])],
+      ["on code 7", closing(7, [0, 0, 0, 1])], ["on code 17", closing(17, [0, 0, 0, 1])]]) {
+      let threw = false;
+      try {
+        decodeServerMessage(bytes);
+      } catch {
+        threw = true;
+      }
+      if (!threw) throw new Error(`a closing with ${what} was accepted`);
+    }
+    const failure = failureOf(() => machineIn("awaitingAcceptance").receive({ type: "closing", code: 15, message: "evicted", retryMs: 5 }));
+    expectEqual(failure.closing, { code: 15, message: "evicted", retryMs: 5 }, "the handshake keeps retry_ms");
   },
   handshake_answers: () => {
     const machine = machineIn("awaitingPasswordPrompt");
@@ -174,7 +226,12 @@ const checks = {
     expectEqual(backoffDelay(0, { random: () => 0 }), 500, "jitter floor");
     expectEqual(backoffDelay(50, { random: () => 0.999999 }), MAX_DELAY_MS, "ceiling");
     expectEqual(backoffDelay(0, { refused: true, random: () => 0 }), REFUSED_MIN_DELAY_MS, "refused waits");
-    expectEqual([1, 6, 7, 9, 12, 15, 16].map(isRetryable), [false, false, false, true, true, true, true], "retryable codes");
+    expectEqual([1, 6, 7, 9, 12, 15, 16, 17].map(isRetryable), [false, false, false, true, true, true, true, false], "retryable codes");
+    expectEqual([CloseCode.kicked, closeCodeName(17)], [17, "kicked"], "code 17");
+    // A lockout's retry_ms is a floor on the wait, whatever the backoff says.
+    expectEqual(backoffDelay(0, { refused: true, retryMs: 270_000, random: () => 0.999999 }), 270_000, "retry_ms floor");
+    expectEqual(backoffDelay(3, { refused: true, retryMs: 1, random: () => 0 }), REFUSED_MIN_DELAY_MS, "a short retry_ms");
+    expectEqual([270_000, 269_001, 45_000, 1, 0, 3_725_000].map(formatDuration), ["4m 30s", "4m 30s", "45s", "1s", "0s", "1h 2m 5s"], "durations");
   },
 };
 

@@ -184,14 +184,53 @@ function checks(v, expectedFingerprint) {
       expectEqual(decodeServerMessage(decodeFrame(v.closing_frame)), { type: "closing", code: 6, message: "wrong password" }, "closing_frame");
     },
     refusal_frame: async () => {
+      // A locked-out source's refusal, instead of the hello: code 15 with retry_ms after the message.
+      const payload = decodeFrame(v.refusal_frame);
+      const message = "too many failures from your address; try again in 4m 30s";
+      expectEqual(decodeServerMessage(payload), { type: "closing", code: 15, message, retryMs: 270000 }, "decoded refusal");
       const machine = new ClientHandshake({ password: "p", name: "Ada" });
       try {
-        await machine.receiveHello(decodeFrame(v.refusal_frame), Date.now());
+        await machine.receiveHello(payload, Date.now());
+        throw new Error("the refusal was taken for a hello");
       } catch (error) {
-        expectEqual([error.kind, error.closing], ["closedByServer", { code: 15, message: "too many failures from your address; try again later" }], "refusal");
+        if (!(error instanceof HandshakeFailure)) throw error;
+        expectEqual([error.kind, error.closing], ["closedByServer", { code: 15, message, retryMs: 270000 }], "refusal");
+      }
+      // Without retry_ms it is accepted too; retry_ms 0, a short retry_ms, a byte more, and
+      // retry_ms on any other code are malformed (§9, Admission).
+      const bare = payload.slice(0, -4);
+      expectEqual(decodeServerMessage(bare), { type: "closing", code: 15, message }, "a refusal without retry_ms");
+      await expectThrows(() => decodeServerMessage(concat(bare, Uint8Array.of(0, 0, 0, 0))), "retry_ms 0");
+      await expectThrows(() => decodeServerMessage(payload.slice(0, -1)), "a retry_ms of 3 bytes");
+      await expectThrows(() => decodeServerMessage(concat(payload, Uint8Array.of(0))), "a byte after retry_ms");
+      const other = decodeFrame(v.closing_frame); // code 6
+      await expectThrows(() => decodeServerMessage(concat(other, payload.slice(-4))), "retry_ms on code 6");
+      const wrongCode = bare.slice();
+      wrongCode[2] = 16; // code 16 with the same retry_ms
+      await expectThrows(() => decodeServerMessage(concat(wrongCode, payload.slice(-4))), "retry_ms on code 16");
+      const badMachine = new ClientHandshake({ password: "p", name: "Ada" });
+      try {
+        await badMachine.receiveHello(concat(payload, Uint8Array.of(0)), Date.now());
+      } catch (error) {
+        expectEqual(error.kind, "protocolViolation", "a malformed refusal");
         return;
       }
-      throw new Error("the refusal was taken for a hello");
+      throw new Error("a malformed refusal was accepted");
+    },
+    name_rejected_frame: async () => {
+      const payload = decodeFrame(v.name_rejected_frame);
+      const decoded = decodeServerMessage(payload);
+      expectEqual(decoded, { type: "nameRejected", reason: "display name is empty", attemptsLeft: 2 }, "decoded nameRejected");
+      await expectThrows(() => decodeServerMessage(payload.slice(0, -1)), "a nameRejected without attempts_left");
+      await expectThrows(() => decodeServerMessage(concat(payload, Uint8Array.of(0))), "a nameRejected with a byte more");
+      // The machine, fed it after its name, asks for another and sends exactly one name for it.
+      const machine = new ClientHandshake({ password: "p", name: "" });
+      machine.state = { phase: "awaitingAcceptance" };
+      expectEqual(machine.receive(decoded), [{ type: "nameRejected", reason: "display name is empty", attemptsLeft: 2 }], "actions");
+      expectEqual(machine.phase, "awaitingNewName", "phase after nameRejected");
+      const [send] = machine.retryName("Ada");
+      expectBytes(encodeClientMessage(send.message), fromHex("820003416461"), "the new name's payload");
+      expectBytes(encodeClientMessage(send.message), v.c2s_1_payload, "c2s_1_payload");
     },
     key_update: async () => {
       expectBytes(encodeClientMessage({ type: "keyUpdate", secret: v.key_update_secret, requestUpdate: true }), v.c2s_2_payload, "c2s_2_payload");
