@@ -32,6 +32,13 @@ public struct StateDirectory: Sendable {
         // `stat`, not `lstat`: a state directory may be a symbolic link to the real one.
         if stat(path, &status) != 0 {
             let code = errno
+            if code == ENOTDIR {
+                // A part of the path is a file: the directory can never be created there.
+                throw StateFileError(
+                    .writeFailed, path: path,
+                    "could not create the state directory \(path): a part of its path is a file, not a directory; "
+                        + "choose another --state-dir", systemError: code)
+            }
             guard code == ENOENT else {
                 throw StateFileError(
                     .unreadable, path: path, "cannot use the state directory \(path): \(PrivateFile.reason(code))",

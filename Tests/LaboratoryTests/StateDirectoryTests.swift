@@ -1,6 +1,7 @@
 import Foundation
 import Laboratory
 import LaboratoryCrypto
+import LaboratoryProtocol
 import Testing
 
 /// The server's files on a real file system: permissions, interrupted writes, and the messages an
@@ -94,6 +95,16 @@ struct StateDirectoryTests {
         let error = try #require(throws: StateFileError.self) { try StateDirectory(path: file).loadOrCreateHostKey() }
         #expect(error.kind == .notADirectory)
         #expect(error.message.contains(file) && error.message.contains("not a directory"))
+    }
+
+    @Test("a state path under a file cannot be created: EX_CANTCREAT, naming the path")
+    func pathUnderAFile() throws {
+        let scratch = try Scratch()
+        let file = try scratch.file("a-file", Array("x".utf8))
+        let error = try #require(throws: StateFileError.self) { try StateDirectory(path: file + "/state").prepare() }
+        #expect(error.kind == .writeFailed)
+        #expect(error.message.contains(file + "/state") && error.message.contains("a part of its path is a file"))
+        #expect(ExitReport.server(for: error, address: "").status == .cannotCreate)
     }
 
     @Test("a 0-byte host key (a write cut short) is refused, naming the file and what to do")
