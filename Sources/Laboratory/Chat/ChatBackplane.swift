@@ -18,7 +18,10 @@ import LaboratoryProtocol
 ///   connection, and the subscriber then reads ``history(of:after:)`` from the last number it saw
 ///   (history is the truth; notifications are only a wake-up) and subscribes again;
 /// - connection ids in presence are the ids the events carry; a multi-node implementation
-///   qualifies them by node so that two nodes' connections never collide.
+///   qualifies them by node so that two nodes' connections never collide. Presence is the
+///   current membership table; its changes also travel as `joined` and `left` events through
+///   ``append(_:to:)`` and subscriptions (for a node that stopped heartbeating, whichever node
+///   notices appends its members' `left` events).
 ///
 /// `package` until the PostgreSQL implementation (its own product in this package) has shaped it;
 /// embedders choose between the package's implementations, they do not write their own yet.
