@@ -62,6 +62,28 @@ struct ChatMeasurements {
                 + "\(String(format: "%.1f", repeated * 1e6)) µs CPU per request, \(refused) of 2000 refused")
     }
 
+    @Test("CPU per say: fan-out to 200 members and a room of one")
+    func sayCost() async throws {
+        var limits = ChatLimits()
+        limits.deliveryRate = nil
+        let chat = ChatService(limits: limits)
+        for (room, members) in [("fanout", 200), ("alone", 1)] {
+            for index in 0..<members {
+                let context = Self.context(UInt64(index + 1))
+                _ = try await chat.handle(Array(#"{"op":"join","room":"\#(room)"}"#.utf8), context: context)
+            }
+            let speaker = Self.context(1)
+            let body = Array(#"{"op":"say","room":"\#(room)","text":"hello, room"}"#.utf8)
+            let count = members == 1 ? 20_000 : 2000
+            for _ in 0..<100 { _ = try await chat.handle(body, context: speaker) }
+            let start = Self.cpuSeconds()
+            for _ in 0..<count { _ = try await chat.handle(body, context: speaker) }
+            let perSay = (Self.cpuSeconds() - start) / Double(count)
+            print("MEASURE say to \(members) member(s): \(String(format: "%.2f", perSay * 1e6)) µs CPU per say")
+            for index in 0..<members { await chat.sessionDidEnd(Self.context(UInt64(index + 1)).session) }
+        }
+    }
+
     @Test("resident memory over a million room create/leave cycles")
     func churnMemory() async throws {
         let chat = ChatService()

@@ -31,6 +31,9 @@ actor ChatDirectory {
     }
 
     private let limits: ChatLimits
+    /// Numbers and keeps the rooms' events; told when a room is forgotten, so that it keeps only
+    /// the room's last number.
+    private let backplane: InMemoryChatBackplane
     private var rooms: [String: Room] = [:]
     /// Every room's name in ascending order, for listing a page without sorting.
     private var names: [String] = []
@@ -40,7 +43,10 @@ actor ChatDirectory {
     /// The server's metrics, from the first join's context: rooms with members, and memberships.
     private var metrics = ServerMetrics.disabled
 
-    init(limits: ChatLimits) { self.limits = limits }
+    init(limits: ChatLimits, backplane: InMemoryChatBackplane) {
+        self.limits = limits
+        self.backplane = backplane
+    }
 
     var bookkeeping: ChatBookkeeping {
         ChatBookkeeping(
@@ -108,7 +114,7 @@ actor ChatDirectory {
                 throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
             }
             room = ChatRoom(
-                name: name, serviceName: serviceName, historySize: limits.historySize, pageSize: limits.maximumPageSize,
+                log: backplane.room(name), serviceName: serviceName, pageSize: limits.maximumPageSize,
                 metrics: self.metrics)
             rooms[name] = Room(room: room, members: 0)
             names.insert(name, at: firstIndex(after: name, orEqual: true))
@@ -174,6 +180,7 @@ actor ChatDirectory {
     private func forgetRoom(_ name: String) {
         rooms.removeValue(forKey: name)
         emptyRooms.remove(name)
+        backplane.forget(name)
         let index = firstIndex(after: name, orEqual: true)
         if index < names.count, names[index] == name { names.remove(at: index) }
     }

@@ -10,7 +10,9 @@ public struct ChatLimits: Sendable, Hashable {
     /// How many rooms one connection may be in at once. Default 16.
     public var maximumRoomsPerConnection = 16
     /// How many rooms may exist, empty ones included; when full, the room that has been empty
-    /// longest is forgotten (with its history) to make space. Default 10,000.
+    /// longest is forgotten (with its history) to make space. Its last sequence number is
+    /// remembered, for as many forgotten rooms as this limit, so that the room recreated continues
+    /// its numbering. Default 10,000.
     public var maximumRooms = 10_000
     /// The most rooms a `rooms` reply lists and the most members a `who` or `join` reply lists;
     /// a request may ask for fewer. Default 100.

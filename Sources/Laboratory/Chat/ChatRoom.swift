@@ -1,9 +1,9 @@
-import DequeModule
 import Foundation
 import LaboratoryProtocol
 
-/// One chat room: its members, its sequence counter and its recent history. Every event is
-/// numbered and pushed to every member from inside the actor, so all members see the same order.
+/// One chat room on this server: its members and their sinks. Its numbering, history and presence
+/// are its ``InMemoryChatBackplane/RoomLog``'s; every event is numbered there and pushed to every
+/// member from inside the actor, so all members see the same order.
 actor ChatRoom {
     struct Member {
         var name: String
@@ -13,36 +13,39 @@ actor ChatRoom {
     let name: String
     /// The name the chat service is registered under; events carry it.
     private let serviceName: String
-    private let historySize: Int
     /// The most members a `join` reply lists.
     private let pageSize: Int
     private var members: [UInt64: Member] = [:]
     /// The members' ids in ascending order, for listing a page without sorting them all.
     private var order: [UInt64] = []
-    private var history: Deque<(sequence: UInt64, event: ServiceEvent)> = []
-    private(set) var latestSequence: UInt64 = 0
-    private static let encoder = JSONEncoder()
+    /// Numbers, keeps and records what happens here (the backplane's side of the room).
+    private let log: InMemoryChatBackplane.RoomLog
     /// Counts the messages delivered to members.
     private let metrics: ServerMetrics
 
-    init(name: String, serviceName: String, historySize: Int, pageSize: Int, metrics: ServerMetrics = .disabled) {
-        self.name = name
+    init(log: InMemoryChatBackplane.RoomLog, serviceName: String, pageSize: Int, metrics: ServerMetrics = .disabled) {
+        self.name = log.name
+        self.log = log
         self.serviceName = serviceName
         self.metrics = metrics
-        self.historySize = historySize
         self.pageSize = pageSize
     }
+
+    /// The number of the room's latest event (0 before its first).
+    var latestSequence: UInt64 { log.latest }
 
     var memberCount: Int { members.count }
     var isEmpty: Bool { members.isEmpty }
 
     private func add(_ id: UInt64, _ member: Member) {
         members[id] = member
+        log.join(id, name: member.name)
         order.insert(id, at: index(notBelow: id))
     }
 
     private func remove(_ id: UInt64) -> Member? {
         guard let member = members.removeValue(forKey: id) else { return nil }
+        log.leave(id)
         let index = index(notBelow: id)
         if index < order.count, order[index] == id { order.remove(at: index) }
         return member
@@ -76,12 +79,12 @@ actor ChatRoom {
         if members[session.connectionID] == nil {
             add(session.connectionID, Member(name: session.displayName, sink: sink))
             if let after {
-                let replay = history.filter { $0.sequence > after }
-                for entry in replay { sink.push(entry.event) }
-                reply.replayed = replay.count
-                let oldest = history.first?.sequence ?? latestSequence + 1
-                // `after < latestSequence` first: `after + 1` must not overflow for a huge `after`.
-                if after < latestSequence, after + 1 < oldest {
+                let history = log.history(after: after)
+                for entry in history.entries { sink.push(ServiceEvent(service: serviceName, body: entry.body)) }
+                reply.replayed = history.entries.count
+                let oldest = history.oldest
+                // `after < latest` first: `after + 1` must not overflow for a huge `after`.
+                if after < history.latest, after + 1 < oldest {
                     reply.missedFrom = after + 1
                     reply.missedTo = oldest - 1
                 }
@@ -113,6 +116,7 @@ actor ChatRoom {
     func rename(_ session: SessionIdentity, from oldName: String) {
         guard members[session.connectionID] != nil else { return }
         members[session.connectionID]?.name = session.displayName
+        log.join(session.connectionID, name: session.displayName)
         broadcast(kind: .renamed, from: session, oldName: oldName)
     }
 
@@ -124,21 +128,17 @@ actor ChatRoom {
     )
         -> UInt64
     {
-        latestSequence += 1
-        let event = ChatEvent(
-            kind: kind, room: name, sequence: latestSequence, from: session.connectionID, name: session.displayName,
-            oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
-        // Encoding a value of our own type cannot fail.
-        let body = Array(try! Self.encoder.encode(event))
-        let serviceEvent = ServiceEvent(service: serviceName, body: body)
-        history.append((latestSequence, serviceEvent))
-        if history.count > historySize { history.removeFirst(history.count - historySize) }
+        let entry = log.append(
+            ChatEvent(
+                kind: kind, room: name, sequence: nil, from: session.connectionID, name: session.displayName,
+                oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000)))
+        let serviceEvent = ServiceEvent(service: serviceName, body: entry.body)
         var gone: [(UInt64, Member)] = []
         for (id, member) in members where !member.sink.push(serviceEvent) {
             gone.append((id, member))
         }
         if kind == .message { metrics.chatDeliveries.increment(by: members.count - gone.count) }
-        let sequence = latestSequence
+        let sequence = entry.sequence
         for (id, member) in gone where remove(id) != nil {
             broadcast(
                 kind: .left, from: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: member.name))

@@ -19,9 +19,22 @@ public struct ChatService: LaboratoryService {
 
     /// Creates a chat service; every server (or test) should have its own.
     public init(limits: ChatLimits = ChatLimits()) {
-        self.limits = limits
-        self.directory = ChatDirectory(limits: limits)
+        self.init(
+            limits: limits,
+            backplane: InMemoryChatBackplane(historySize: limits.historySize, forgottenRoomLimit: limits.maximumRooms))
     }
+
+    /// Creates a chat service whose rooms number, keep and record their events in `backplane`.
+    /// Where a server chooses its chat store: the in-memory one is the only one rooms run on so
+    /// far (see `ChatBackplane`).
+    package init(limits: ChatLimits, backplane: InMemoryChatBackplane) {
+        self.limits = limits
+        self.backplane = backplane
+        self.directory = ChatDirectory(limits: limits, backplane: backplane)
+    }
+
+    /// Where the rooms' numbering, history and presence are kept.
+    package let backplane: InMemoryChatBackplane
 
     /// The sizes of the service's internal tables, for tests that check they stay bounded.
     package var bookkeeping: ChatBookkeeping {
