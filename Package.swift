@@ -25,6 +25,8 @@ let package = Package(
         .library(name: "LaboratoryLegacy", targets: ["LaboratoryLegacy"]),
         // The optional HTTP face (Hummingbird): health, metrics, admin API, WebSocket gateway.
         .library(name: "LaboratoryHTTP", targets: ["LaboratoryHTTP"]),
+        // The optional PostgreSQL chat store (postgres-nio): durable history, per-room sequence numbers.
+        .library(name: "LaboratoryPostgres", targets: ["LaboratoryPostgres"]),
         // Not for users: no public API of its own (the few user-facing types are re-exported by the
         // products above); the rest is `package`, or `@_spi(Benchmarks) public` for this
         // repository's Benchmarks package, the only reason this product exists.
@@ -50,6 +52,8 @@ let package = Package(
         // Already swift-configuration's YAML parser; laboratory-server lists a file's keys with it,
         // to refuse a misspelt setting instead of ignoring it.
         .package(url: "https://github.com/jpsim/Yams", "5.4.0"..<"7.0.0"),
+        // LaboratoryPostgres only: an embedder who imports Laboratory alone does not build it.
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         // `swift package generate-documentation` (scripts/docs): the DocC catalogs and symbol docs.
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.5.0"),
     ],
@@ -135,6 +139,17 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The PostgreSQL chat store: migrations, gap-free per-room sequence numbers, NOTIFY/LISTEN,
+        // retention. Its own product, so that postgres-nio stays optional.
+        .target(
+            name: "LaboratoryPostgres",
+            dependencies: [
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         // Helpers users import to test their own services, in memory or against a live server.
@@ -244,6 +259,17 @@ let package = Package(
         .testTarget(
             name: "LaboratoryLegacyTests",
             dependencies: liveTestDependencies + ["LaboratoryTestSupport"]
+        ),
+        // Against a throwaway PostgreSQL cluster (LaboratoryTestSupport's `PostgresCluster`): needs
+        // the postgresql package, so `scripts/test` runs it with the end-to-end targets.
+        .testTarget(
+            name: "LaboratoryPostgresTests",
+            dependencies: [
+                "LaboratoryPostgres",
+                "LaboratoryTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         // Tests that need more than the toolchain: the executables run as child processes, tmux,
         // Xvfb, Python, the openssl and ssh-keygen commands. `scripts/test` installs them.
