@@ -13,7 +13,9 @@ import threading
 from typing import Any, Coroutine, TypeVar
 
 from .chat import Chat, ChatMember, ChatReply, ChatRoom
+from .connection_state import Ended
 from .events import Closed, SessionEvent
+from .reconnecting import ReconnectingChat, ReconnectingEvent
 from .session import DEFAULT_PORT, Session
 from .session import connect as async_connect
 
@@ -163,3 +165,79 @@ def connect(
             thread.stop()
         raise
     return BlockingSession(session, thread, owns_loop)
+
+
+class BlockingReconnectingChat:
+    """The blocking face of a :class:`ReconnectingChat`; the same methods, without ``await``."""
+
+    def __init__(self, chat: ReconnectingChat, loop_thread: LoopThread, owns_loop: bool) -> None:
+        self.chat = chat
+        self._loop_thread = loop_thread
+        self._owns_loop = owns_loop
+
+    def _run(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return self._loop_thread.run(coroutine, timeout)
+
+    @property
+    def connected(self) -> bool:
+        return self.chat.connected
+
+    @property
+    def rooms(self) -> list[str]:
+        return self.chat.rooms
+
+    def join(self, room: str) -> ChatReply:
+        return self._run(self.chat.join(room))
+
+    def leave(self, room: str) -> ChatReply:
+        return self._run(self.chat.leave(room))
+
+    def say(self, room: str, text: str) -> int | None:
+        return self._run(self.chat.say(room, text))
+
+    def direct(self, to: int, text: str) -> None:
+        self._run(self.chat.direct(to, text))
+
+    def who(self, room: str) -> list[ChatMember]:
+        return self._run(self.chat.who(room))
+
+    def next_event(self, timeout: float | None = None) -> ReconnectingEvent:
+        """The next event (:class:`Ended` once the client has ended); raises :class:`queue.Empty`
+        after ``timeout`` seconds."""
+        try:
+            return self._run(self.chat.next_event(timeout))
+        except TimeoutError:
+            raise queue.Empty from None
+
+    def close(self) -> Ended:
+        try:
+            return self._run(self.chat.close())
+        finally:
+            if self._owns_loop:
+                self._loop_thread.stop()
+
+    def __enter__(self) -> "BlockingReconnectingChat":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def reconnecting_chat(
+    host: str, port: int = DEFAULT_PORT, *, loop_thread: LoopThread | None = None, **options: Any
+) -> BlockingReconnectingChat:
+    """Starts a :class:`ReconnectingChat` (same keyword options) and blocks until its first session
+    is accepted; raises what :func:`laboratory_client.connect` raises."""
+    owns_loop = loop_thread is None
+    thread = loop_thread or LoopThread()
+
+    async def start() -> ReconnectingChat:
+        return await ReconnectingChat(host, port, **options).start()
+
+    try:
+        chat = thread.run(start())
+    except BaseException:
+        if owns_loop:
+            thread.stop()
+        raise
+    return BlockingReconnectingChat(chat, thread, owns_loop)

@@ -107,6 +107,11 @@ class SessionClosed(LaboratoryError):
         super().__init__(f"{source}: {message} (code {code}, {code_name(code)})")
 
 
+class NotConnected(LaboratoryError):
+    """A reconnecting client was asked to send while it has no session (it is reconnecting, or has
+    ended). Nothing was sent; ask again after its ``Resumed`` event."""
+
+
 class RequestError(LaboratoryError):
     """A ``response`` with a status other than 0 (PROTOCOL.md §14)."""
 

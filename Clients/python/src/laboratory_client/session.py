@@ -201,6 +201,15 @@ class Session:
             return Closed(self._reason)
         return await asyncio.wait_for(self._events.get(), timeout)
 
+    def poll_event(self) -> SessionEvent | None:
+        """The next pushed event if one has arrived and not been taken yet, else ``None``; never
+        waits. Everything the server sent before a response is queued by the time the request
+        returns, so draining with this after a request sees the events that preceded its reply."""
+        try:
+            return self._events.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
     async def events(self) -> AsyncIterator[SessionEvent]:
         """Pushed events until the session ends (the :class:`Closed` event is the last one)."""
         while True:

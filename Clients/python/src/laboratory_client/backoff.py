@@ -1,0 +1,92 @@
+"""When to try again after a lost connection: exponential backoff with full jitter, and which
+endings allow trying again at all. Pure values and functions: no I/O, no clock (the caller sleeps)."""
+
+from __future__ import annotations
+
+import random as _random
+from dataclasses import dataclass
+from typing import Callable
+
+from .codes import CloseCode
+from .errors import HandshakeError, LaboratoryError, SessionClosed
+
+__all__ = ["Backoff", "RETRYABLE_CLOSE_CODES", "retry_floor"]
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with full jitter: before retry ``attempt`` (0 for the first) the wait is
+    uniform in ``[0, min(maximum, initial * multiplier ** attempt))``, never below the server's own
+    ``floor`` (a locked-out address's ``retry_ms``). Defaults: 0.5 s doubling to at most 30 s."""
+
+    initial: float = 0.5
+    maximum: float = 30.0
+    multiplier: float = 2.0
+
+    def __post_init__(self) -> None:
+        if not (self.initial > 0 and self.maximum >= self.initial and self.multiplier >= 1):
+            raise ValueError(
+                f"backoff needs 0 < initial <= maximum and multiplier >= 1, not {self.initial}, "
+                f"{self.maximum}, {self.multiplier}"
+            )
+
+    def ceiling(self, attempt: int) -> float:
+        """The largest wait before retry ``attempt``: ``initial * multiplier ** attempt``, capped."""
+        if attempt < 0:
+            raise ValueError("attempt counts from 0")
+        ceiling = self.initial
+        for _ in range(attempt):  # stops growing once capped, so a huge attempt cannot overflow
+            ceiling *= self.multiplier
+            if ceiling >= self.maximum:
+                return self.maximum
+        return min(ceiling, self.maximum)
+
+    def delay(self, attempt: int, floor: float = 0.0, random: Callable[[], float] = _random.random) -> float:
+        """The wait before retry ``attempt``: ``random()`` (in ``[0, 1)``) times the ceiling, at
+        least ``floor``."""
+        return max(random() * self.ceiling(attempt), floor)
+
+
+#: Close codes after which a client may connect again by itself: the server stopped or failed, the
+#: connection went or idled out, the session's queue overflowed, a handshake ran out of time, or
+#: the server refused for now (code 15; a lockout's refusal says how long, ``retry_ms``). Every
+#: other code, and any code this client does not know, is final: a wrong password or name, a
+#: protocol or decryption failure, an exhausted key, and a kick by the operator (code 17, which a
+#: client MUST NOT reconnect after, PROTOCOL.md §14).
+RETRYABLE_CLOSE_CODES = frozenset(
+    {
+        CloseCode.HANDSHAKE_TIMEOUT,
+        CloseCode.SERVER_STOPPING,
+        CloseCode.INTERNAL_ERROR,
+        CloseCode.PEER_CLOSED,
+        CloseCode.SLOW_CONSUMER,
+        CloseCode.REFUSED,
+        CloseCode.IDLE_TIMEOUT,
+    }
+)
+
+# Handshake failures that happen to a healthy client while the server is away or restarting.
+_TRANSIENT_HANDSHAKE_KINDS = frozenset({"network", "timeout", "closed", "refused"})
+
+
+def retry_floor(error: BaseException) -> float | None:
+    """Whether the ending ``error`` allows connecting again by itself: ``None`` if not (it would
+    fail the same way, or the server forbids it), else the least wait in seconds the server asked
+    for (a lockout's ``retry_ms``; 0 when it asked for none).
+
+    A changed server key (:class:`ServerKeyMismatch`), an unknown key, a bad certificate, a wrong
+    password or a rejected name are final, as is every close code outside
+    :data:`RETRYABLE_CLOSE_CODES`. Network errors and timeouts are not."""
+    if isinstance(error, HandshakeError):
+        if error.kind not in _TRANSIENT_HANDSHAKE_KINDS:
+            return None
+        if error.code is not None and error.code not in RETRYABLE_CLOSE_CODES:
+            return None
+        return error.retry_after or 0.0
+    if isinstance(error, SessionClosed):
+        return 0.0 if error.code in RETRYABLE_CLOSE_CODES else None
+    if isinstance(error, LaboratoryError):
+        return None  # a protocol error of this side's making would repeat
+    if isinstance(error, (OSError, TimeoutError)):
+        return 0.0
+    return None
