@@ -76,6 +76,14 @@ class RunningServer:
     fingerprint: str
     state_dir: Path
     output: LineReader = field(repr=False)
+    #: The HTTP listener (health, admin API), when started with ``--http-port``.
+    http_origin: str | None = None
+
+    def kill(self) -> None:
+        """Kills the process at once (SIGKILL): no goodbye to its clients, its state in memory lost."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -88,12 +96,17 @@ class RunningServer:
         return self.process.returncode
 
 
-def start_server(state_dir: Path, port: int = 0, name: str | None = None) -> RunningServer:
+def start_server(
+    state_dir: Path, port: int = 0, name: str | None = None, *, password: str = PASSWORD, arguments: tuple[str, ...] = ()
+) -> RunningServer:
+    """A server on ``port`` (0: a free one) keeping its host key in ``state_dir``; ``arguments`` are
+    added to its command line (``--http-port 0`` also waits for the HTTP listener's address)."""
     state_dir.mkdir(parents=True, exist_ok=True)
     command = [str(server_binary()), "--port", str(port), "--state-dir", str(state_dir), "--log-level", "warning"]
     if name:
         command += ["--name", name]
-    environment = {**os.environ, "LABORATORY_PASSWORD": PASSWORD}
+    command += list(arguments)
+    environment = {**os.environ, "LABORATORY_PASSWORD": password}
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=environment
     )
@@ -101,7 +114,12 @@ def start_server(state_dir: Path, port: int = 0, name: str | None = None) -> Run
     try:
         fingerprint = output.wait_for(r"Host key fingerprint: (SHA256:\S+)").group(1)
         host, listening_port = output.wait_for(r"Listening on (\S+):(\d+)").groups()
+        http_origin = None
+        if "--http-port" in arguments:
+            pattern = re.compile(r"HTTP listening on (\S+):(\d+)")
+            match = next((m for m in map(pattern.search, output.seen) if m), None) or output.wait_for(pattern.pattern)
+            http_origin = f"http://{match.group(1)}:{match.group(2)}"
     except BaseException:
         process.kill()
         raise
-    return RunningServer(process, host, int(listening_port), fingerprint, state_dir, output)
+    return RunningServer(process, host, int(listening_port), fingerprint, state_dir, output, http_origin)
