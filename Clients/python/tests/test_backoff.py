@@ -8,7 +8,7 @@ import statistics
 import pytest
 
 import laboratory_client as lab
-from laboratory_client.backoff import RETRYABLE_CLOSE_CODES, Backoff, retry_floor
+from laboratory_client.backoff import FINAL_CLOSE_CODES, Backoff, retry_floor
 
 
 def test_defaults_are_half_a_second_doubling_to_thirty():
@@ -71,16 +71,19 @@ def test_a_lockout_is_a_floor():
     assert backoff.delay(8, floor=45.0, random=lambda: 0.9) == 45.0  # above the maximum too
 
 
-@pytest.mark.parametrize("code", [5, 9, 10, 12, 13, 15, 16])
+@pytest.mark.parametrize("code", [5, 9, 10, 12, 13, 15, 16, 99])
 def test_endings_that_allow_reconnecting(code):
+    # PROTOCOL.md §17, Reconnecting and resuming: everything not listed as final, 99 (unknown) too.
     assert retry_floor(lab.SessionClosed(code, "x")) == 0.0
+    assert retry_floor(lab.HandshakeError(lab.Step.PASSWORD, "closed", "x", code=code, server_message="x")) == 0.0
 
 
-@pytest.mark.parametrize("code", [1, 2, 3, 4, 6, 7, 8, 11, 14, 17, 99])
+@pytest.mark.parametrize("code", [1, 2, 3, 4, 6, 7, 8, 11, 14, 17])
 def test_endings_that_forbid_reconnecting(code):
-    # 17 is a kick (PROTOCOL.md §14: a client MUST NOT reconnect automatically); 99 is unknown.
+    # 17 is a kick (PROTOCOL.md §14: a client MUST NOT reconnect automatically).
     assert retry_floor(lab.SessionClosed(code, "x")) is None
-    assert code not in RETRYABLE_CLOSE_CODES
+    assert retry_floor(lab.HandshakeError(lab.Step.PASSWORD, "closed", "x", code=code, server_message="x")) is None
+    assert code in FINAL_CLOSE_CODES
 
 
 def test_handshake_failures():

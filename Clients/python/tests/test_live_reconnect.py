@@ -379,3 +379,53 @@ def test_a_lockout_is_waited_out(fresh_server) -> None:
         assert seen[-1].delay >= refusal.retry_after
 
     run(scenario())
+
+
+def test_giving_up_after_a_number_of_attempts(tmp_path) -> None:
+    server = start_server(tmp_path / "state")
+
+    async def scenario():
+        chat = await reconnecting(server.host, server.port, server.fingerprint, give_up_after=3).start()
+        await chat.join(room_name())
+        await asyncio.to_thread(server.kill)  # and not started again: every attempt fails
+        seen = await collect_until(chat, of_type(lab.Ended))
+        attempts = [e for e in seen if isinstance(e, lab.Reconnecting)]
+        assert [a.attempt for a in attempts] == [1, 2, 3]
+        ended = seen[-1]
+        assert isinstance(ended.reason, lab.HandshakeError) and ended.reason.step is lab.Step.CONNECT
+        assert (await chat.close()) is ended
+
+    try:
+        run(scenario())
+    finally:
+        server.stop()
+
+
+def test_the_blocking_face_resumes_too(server) -> None:
+    # The blocking API runs the same client on a loop thread; the proxy runs on a loop of its own.
+    from laboratory_client import blocking
+
+    proxy_loop = blocking.LoopThread("proxy")
+    proxy = CuttingProxy(server.host, server.port)
+    port = proxy_loop.run(proxy.start())
+    room = room_name()
+    try:
+        with blocking.reconnecting_chat("127.0.0.1", port, password=PASSWORD, name="ada",
+                                        trust=lab.Pinned(server.fingerprint), backoff=FAST) as chat, \
+                blocking.connect(server.host, server.port, password=PASSWORD, name="bob",
+                                 trust=lab.Pinned(server.fingerprint)) as bob:
+            chat.join(room)
+            bob.chat.join(room)
+            proxy_loop.loop.call_soon_threadsafe(proxy.cut, False)
+            kinds = []
+            while not kinds or kinds[-1] != "Resumed":
+                kinds.append(type(chat.next_event(timeout=20)).__name__)
+            assert "ConnectionLost" in kinds and "Reconnecting" in kinds
+            bob.chat.say(room, "welcome back")
+            while not isinstance(event := chat.next_event(timeout=20), lab.ChatEvent) or event.kind != "message":
+                pass
+            assert (event.name, event.text) == ("bob", "welcome back")
+            assert chat.connected and chat.rooms == [room]
+    finally:
+        proxy_loop.loop.call_soon_threadsafe(proxy.close)
+        proxy_loop.stop()

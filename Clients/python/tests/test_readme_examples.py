@@ -39,10 +39,10 @@ EXAMPLES = examples()
 
 
 def test_the_readme_has_its_examples() -> None:
-    assert len(EXAMPLES) == 3  # asyncio, the handshake error, blocking
+    assert len(EXAMPLES) == 4  # asyncio, the handshake error, blocking, reconnecting
 
 
-@pytest.mark.parametrize("code, expected", EXAMPLES, ids=["asyncio", "handshake-error", "blocking"])
+@pytest.mark.parametrize("code, expected", EXAMPLES, ids=["asyncio", "handshake-error", "blocking", "reconnecting"])
 def test_example_prints_what_the_readme_says(code, expected, tmp_path, isolated_home) -> None:
     server = start_server(tmp_path / "server-state")
     try:

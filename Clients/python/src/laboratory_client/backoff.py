@@ -10,7 +10,7 @@ from typing import Callable
 from .codes import CloseCode
 from .errors import HandshakeError, LaboratoryError, SessionClosed
 
-__all__ = ["Backoff", "RETRYABLE_CLOSE_CODES", "retry_floor"]
+__all__ = ["Backoff", "FINAL_CLOSE_CODES", "retry_floor"]
 
 
 @dataclass(frozen=True)
@@ -47,21 +47,26 @@ class Backoff:
         return max(random() * self.ceiling(attempt), floor)
 
 
-#: Close codes after which a client may connect again by itself: the server stopped or failed, the
-#: connection went or idled out, the session's queue overflowed, a handshake ran out of time, or
-#: the server refused for now (code 15; a lockout's refusal says how long, ``retry_ms``). Every
-#: other code, and any code this client does not know, is final: a wrong password or name, a
-#: protocol or decryption failure, an exhausted key, and a kick by the operator (code 17, which a
-#: client MUST NOT reconnect after, PROTOCOL.md §14).
-RETRYABLE_CLOSE_CODES = frozenset(
+#: Close codes after which a client does not connect again by itself (PROTOCOL.md §17, *Reconnecting
+#: and resuming*): MUST NOT after its own ``bye`` (1), a wrong password (6), an invalid name (7),
+#: plaintext refused (8), an unsupported version (11) and a kick by the operator (17); SHOULD NOT
+#: after a protocol violation (2), a frame too large (3), a failed decryption (4) or an exhausted
+#: key (14), which say that the client or the path is broken. Every other code, known or not, is
+#: worth another attempt: the server stopping (9) or failing (10), the connection lost (12), a
+#: handshake timeout (5), a slow consumer (13), a refusal for now (15; a lockout's refusal says how
+#: long, ``retry_ms``), an idle timeout (16).
+FINAL_CLOSE_CODES = frozenset(
     {
-        CloseCode.HANDSHAKE_TIMEOUT,
-        CloseCode.SERVER_STOPPING,
-        CloseCode.INTERNAL_ERROR,
-        CloseCode.PEER_CLOSED,
-        CloseCode.SLOW_CONSUMER,
-        CloseCode.REFUSED,
-        CloseCode.IDLE_TIMEOUT,
+        CloseCode.NORMAL,
+        CloseCode.PROTOCOL_VIOLATION,
+        CloseCode.FRAME_TOO_LARGE,
+        CloseCode.DECRYPTION_FAILED,
+        CloseCode.WRONG_PASSWORD,
+        CloseCode.INVALID_NAME,
+        CloseCode.PLAINTEXT_NOT_ALLOWED,
+        CloseCode.UNSUPPORTED_VERSION,
+        CloseCode.KEY_EXHAUSTED,
+        CloseCode.KICKED,
     }
 )
 
@@ -75,16 +80,16 @@ def retry_floor(error: BaseException) -> float | None:
     for (a lockout's ``retry_ms``; 0 when it asked for none).
 
     A changed server key (:class:`ServerKeyMismatch`), an unknown key, a bad certificate, a wrong
-    password or a rejected name are final, as is every close code outside
-    :data:`RETRYABLE_CLOSE_CODES`. Network errors and timeouts are not."""
+    password or a rejected name are final, as is every close code in :data:`FINAL_CLOSE_CODES`.
+    Network errors, timeouts and a server that closes before its hello (restarting) are not."""
     if isinstance(error, HandshakeError):
         if error.kind not in _TRANSIENT_HANDSHAKE_KINDS:
             return None
-        if error.code is not None and error.code not in RETRYABLE_CLOSE_CODES:
+        if error.code in FINAL_CLOSE_CODES:
             return None
         return error.retry_after or 0.0
     if isinstance(error, SessionClosed):
-        return 0.0 if error.code in RETRYABLE_CLOSE_CODES else None
+        return None if error.code in FINAL_CLOSE_CODES else 0.0
     if isinstance(error, LaboratoryError):
         return None  # a protocol error of this side's making would repeat
     if isinstance(error, (OSError, TimeoutError)):

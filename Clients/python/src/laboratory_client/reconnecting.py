@@ -55,18 +55,20 @@ class _SameServer:
 
 
 class ReconnectingChat:
-    """Chat over a session that is replaced when it is lost. ``join``, ``leave``, ``say``,
-    ``direct``, ``who`` and ``rooms`` act on the current session and raise :class:`NotConnected`
-    while there is none (nothing is sent; a request cut off by the loss raises
-    :class:`SessionClosed` and may or may not have been carried out: it is not sent again).
+    """Chat over a session that is replaced when it is lost, following PROTOCOL.md §17,
+    *Reconnecting and resuming*. ``join``, ``leave``, ``say``, ``direct``, ``who`` and
+    ``list_rooms`` act on the current session and raise :class:`NotConnected` while there is none
+    (nothing is sent; a request cut off by the loss raises :class:`SessionClosed` and may or may not
+    have been carried out: it is not sent again).
 
     The first connection's failures are raised by :meth:`start` (or ``async with``). After a loss
     that allows it (:func:`~laboratory_client.backoff.retry_floor`: not a kick, a wrong password,
     a changed server key, …), it waits ``backoff.delay(attempt)`` (at least the lockout a refusal
     names), connects again to the same server key, rejoins every room with ``after`` set to the
-    last sequence number seen there, and delivers what was missed once and in order.
-    ``on_state``, if given, is called with each :class:`ConnectionLost`, :class:`Reconnecting`,
-    :class:`Resumed`, :class:`RejoinFailed` and :class:`Ended` as well."""
+    last sequence number seen there, and delivers what was missed once and in order. With
+    ``give_up_after``, it ends after that many failed attempts in a row. ``on_state``, if given,
+    is called with each :class:`ConnectionLost`, :class:`Reconnecting`, :class:`Resumed`,
+    :class:`RejoinFailed` and :class:`Ended` as well (``connect_options`` go to :func:`connect`)."""
 
     def __init__(
         self,
@@ -77,6 +79,7 @@ class ReconnectingChat:
         name: str,
         trust: ServerTrust | None = None,
         backoff: Backoff = Backoff(),
+        give_up_after: int | None = None,
         on_state: Callable[[Any], None] | None = None,
         random: Callable[[], float] = _random.random,
         **connect_options: Any,
@@ -84,6 +87,7 @@ class ReconnectingChat:
         self.host = host
         self.port = port
         self.backoff = backoff
+        self.give_up_after = give_up_after
         self._password = password
         self.name = name
         self._trust: ServerTrust = trust if trust is not None else KnownHosts()
@@ -310,7 +314,7 @@ class ReconnectingChat:
                         if self._stop.is_set():
                             return self._end(by_client)
                         floor = retry_floor(error)
-                        if floor is None:
+                        if floor is None or (self.give_up_after is not None and attempt >= self.give_up_after):
                             return self._end(error)
                         continue
                     break
