@@ -56,8 +56,8 @@ class _SameServer:
 
 class ReconnectingChat:
     """Chat over a session that is replaced when it is lost, following PROTOCOL.md §17,
-    *Reconnecting and resuming*. ``join``, ``leave``, ``say``, ``direct``, ``who`` and
-    ``list_rooms`` act on the current session and raise :class:`NotConnected` while there is none
+    *Reconnecting and resuming*. ``join``, ``leave``, ``say``, ``direct``, ``who``, ``list_rooms``
+    and ``rename`` act on the current session and raise :class:`NotConnected` while there is none
     (nothing is sent; a request cut off by the loss raises :class:`SessionClosed` and may or may not
     have been carried out: it is not sent again).
 
@@ -187,6 +187,11 @@ class ReconnectingChat:
         self._drain(session)
         self._resume.left(room)
         return reply
+
+    async def rename(self, new_name: str) -> None:
+        """Changes the display name (:meth:`Session.rename`); reconnections then use the new one."""
+        await self._current()[0].rename(new_name)
+        self.name = new_name
 
     async def say(self, room: str, text: str) -> int | None:
         return await self._current()[1].say(room, text)

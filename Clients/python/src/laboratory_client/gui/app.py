@@ -14,6 +14,7 @@ from typing import Any, Callable
 from ..chat import ChatEvent, ChatMember, ChatReply
 from ..events import ServerStopping, ServiceEvent
 from ..names import display_name_problem
+from ..resume import HistoryGap, NumberingRestarted
 from ..session import Session
 from .commands import HELP, parse_line
 from .settings import Settings
@@ -257,6 +258,18 @@ class LaboratoryWindow:
         except OSError as error:
             self.log("error", f"Could not remember the server: {error}")
 
+    def _on_lost(self, reason: str) -> None:
+        self.log("error", f"Connection lost: {clean(reason)}; reconnecting")
+
+    def _on_reconnecting(self, attempt: int, delay: float) -> None:
+        self.status_var.set(f"Connection lost; reconnecting in {delay:.1f} s (attempt {attempt})\u2026")
+
+    def _on_resumed(self, session: Session) -> None:
+        self.session = session
+        self._show_status()
+        rooms = ", ".join(clean(room) for room in self.rooms)
+        self.log("info", f"Reconnected (#{session.connection_id})" + (f"; rooms resumed: {rooms}" if rooms else ""))
+
     def _on_closed(self, reason: str, by_user: bool) -> None:
         self.session = None
         self.log("info" if by_user else "error", ("Disconnected: " if by_user else "Connection lost: ") + clean(reason))
@@ -351,16 +364,24 @@ class LaboratoryWindow:
         for member_id, name in sorted(self.members.get(room, {}).items()):
             self.member_list.insert("end", f"{clean(name)} (#{member_id})")
 
-    def _on_event(self, event: Any) -> None:
+    def _on_event(self, event: Any, connection_id: int | None = None) -> None:
         if isinstance(event, ServerStopping):
             self.log("error", f"The server is stopping; the session ends within {event.grace_ms / 1000:g} s")
             return
-        assert isinstance(event, ServiceEvent)
-        chat: ChatEvent | None = event.chat
-        if chat is None:
-            self.log("info", f"[{clean(event.service)}] an event of {len(event.body)} bytes")
+        if isinstance(event, HistoryGap):
+            self.log("error", f"Missed messages {event.first} to {event.last} in {clean(event.room)} "
+                     "(more than the server holds happened while disconnected)")
             return
-        me = self.session.connection_id if self.session else None
+        if isinstance(event, NumberingRestarted):
+            self.log("error", f"The server restarted: history of {clean(event.room)} may be missing")
+            return
+        if isinstance(event, ServiceEvent):
+            if event.chat is None:
+                self.log("info", f"[{clean(event.service)}] an event of {len(event.body)} bytes")
+                return
+            event = event.chat
+        chat: ChatEvent = event
+        me = connection_id if connection_id is not None else self.session.connection_id if self.session else None
         who = f"{clean(chat.name)} (#{chat.sender})"
         room = clean(chat.room or "")
         members = self.members.get(chat.room or "")
@@ -410,7 +431,13 @@ class LaboratoryWindow:
             self.log("error", clean(rest[0]))
             self._set_state("disconnected")
         elif kind == "event":
-            self._on_event(rest[0])
+            self._on_event(*rest)
+        elif kind == "lost":
+            self._on_lost(*rest)
+        elif kind == "reconnecting":
+            self._on_reconnecting(*rest)
+        elif kind == "resumed":
+            self._on_resumed(*rest)
         elif kind == "closed":
             self._on_closed(*rest)
         elif kind == "reply":
