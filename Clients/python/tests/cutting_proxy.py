@@ -1,6 +1,8 @@
 """A TCP proxy for the reconnection tests: it relays a client to the server, and on demand cuts every
 connection through it (both sides reset, as a network cut) and holds new ones off (accepted and
-closed at once, before anything reaches the server), until released."""
+closed at once, before anything reaches the server), until released; or freezes the connections
+open: bytes are dropped in both directions and no reset is ever sent (a network that fails
+silently)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ class Relayed:
 
     client_bytes: int = 0  # what the client sent on to the server
     reached_server: bool = False  # not held off, and the server was up
+    frozen: bool = False  # bytes are dropped, the sockets stay open
     writers: list[asyncio.StreamWriter] = field(default_factory=list)
 
 
@@ -42,6 +45,11 @@ class CuttingProxy:
                 writer.transport.abort()
             connection.writers.clear()
 
+    def freeze(self) -> None:
+        """From now on the open connections carry nothing, and say nothing about it."""
+        for connection in self.connections:
+            connection.frozen = True
+
     def release(self) -> None:
         self.holding = False
 
@@ -62,6 +70,8 @@ class CuttingProxy:
         async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, count: bool) -> None:
             try:
                 while data := await reader.read(65536):
+                    if connection.frozen:
+                        continue
                     if count:
                         connection.client_bytes += len(data)
                     writer.write(data)

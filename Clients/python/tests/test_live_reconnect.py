@@ -429,3 +429,27 @@ def test_the_blocking_face_resumes_too(server) -> None:
     finally:
         proxy_loop.loop.call_soon_threadsafe(proxy.close)
         proxy_loop.stop()
+
+
+def test_a_silently_failed_network_is_noticed_by_pinging(server) -> None:
+    # The proxy drops every byte and never resets: without pings the client would wait for TCP to
+    # give up (many minutes). With a liveness interval of 0.5 s, its unanswered ping ends the
+    # connection (the reason says so) and it reconnects.
+    async def scenario():
+        proxy = CuttingProxy(server.host, server.port)
+        port = await proxy.start()
+        room = room_name()
+        chat = await reconnecting("127.0.0.1", port, server.fingerprint, liveness_interval=0.5).start()
+        try:
+            await chat.join(room)
+            proxy.freeze()
+            seen = await collect_until(chat, of_type(lab.ConnectionLost))
+            seen += await collect_until(chat, of_type(lab.Resumed))
+            assert chat.connected and chat.rooms == [room] and chat.sessions == 2
+        finally:
+            await chat.close()
+            proxy.close()
+        lost = next(e for e in seen if isinstance(e, lab.ConnectionLost))
+        assert lost.reason.code == lab.CloseCode.PEER_CLOSED and "no answer to a ping within 0.5 s" in lost.reason.message
+
+    run(scenario())

@@ -66,7 +66,10 @@ class ReconnectingChat:
     a changed server key, …), it waits ``backoff.delay(attempt)`` (at least the lockout a refusal
     names), connects again to the same server key, rejoins every room with ``after`` set to the
     last sequence number seen there, and delivers what was missed once and in order. With
-    ``give_up_after``, it ends after that many failed attempts in a row. ``on_state``, if given,
+    ``give_up_after``, it ends after that many failed attempts in a row. Every
+    ``liveness_interval`` seconds (``None``: never) it pings the server, and a ping unanswered for
+    as long ends the connection as lost: a network that fails silently (no reset ever arrives)
+    is noticed in at most twice that time. ``on_state``, if given,
     is called with each :class:`ConnectionLost`, :class:`Reconnecting`, :class:`Resumed`,
     :class:`RejoinFailed` and :class:`Ended` as well (``connect_options`` go to :func:`connect`)."""
 
@@ -80,6 +83,7 @@ class ReconnectingChat:
         trust: ServerTrust | None = None,
         backoff: Backoff = Backoff(),
         give_up_after: int | None = None,
+        liveness_interval: float | None = 15.0,
         on_state: Callable[[Any], None] | None = None,
         random: Callable[[], float] = _random.random,
         **connect_options: Any,
@@ -88,6 +92,7 @@ class ReconnectingChat:
         self.port = port
         self.backoff = backoff
         self.give_up_after = give_up_after
+        self.liveness_interval = liveness_interval
         self._password = password
         self.name = name
         self._trust: ServerTrust = trust if trust is not None else KnownHosts()
@@ -99,6 +104,7 @@ class ReconnectingChat:
         self._session: Session | None = None
         self._chat: Chat | None = None  # set while a session is up and resumed
         self._pump: asyncio.Task[None] | None = None
+        self._liveness: asyncio.Task[None] | None = None
         self._supervisor: asyncio.Task[None] | None = None
         self._stop = asyncio.Event()
         self._ended: Ended | None = None
@@ -258,19 +264,34 @@ class ReconnectingChat:
     def _attach(self, session: Session) -> None:
         self._session = session
         self.sessions += 1
-        self._pump = asyncio.get_running_loop().create_task(self._pump_events(session))
+        loop = asyncio.get_running_loop()
+        self._pump = loop.create_task(self._pump_events(session))
+        if self.liveness_interval is not None:
+            self._liveness = loop.create_task(self._watch_liveness(session, self.liveness_interval))
+
+    async def _watch_liveness(self, session: Session, interval: float) -> None:
+        while not session.closed:
+            await asyncio.sleep(interval)  # a period, not a wait for something else
+            try:
+                await asyncio.wait_for(session.ping(), interval)
+            except TimeoutError:
+                await session.abort(f"the connection was lost: no answer to a ping within {interval:g} s")
+                return
+            except LaboratoryError:
+                return  # the session ended; the supervisor has its reason
 
     async def _detach(self) -> None:
-        session, pump = self._session, self._pump
+        session, pump, liveness = self._session, self._pump, self._liveness
         self._chat = None
-        self._session = self._pump = None
+        self._session = self._pump = self._liveness = None
         if session is not None:
             if not session.closed:
                 await session.abort()  # an attempt that failed half-way
             self._drain(session)  # what arrived before the end is still delivered
-        if pump is not None:
-            pump.cancel()
-            await asyncio.gather(pump, return_exceptions=True)
+        for task in (pump, liveness):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     # ---- reconnecting ----------------------------------------------------------------------------
 

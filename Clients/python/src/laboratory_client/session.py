@@ -237,10 +237,11 @@ class Session:
             self._finish(SessionClosed(12, "the server did not close the session after bye", by_server=False))
         return self._reason  # type: ignore[return-value]
 
-    async def abort(self) -> None:
-        """Closes TCP without bye; outstanding requests fail."""
+    async def abort(self, message: str = "closed by the client") -> None:
+        """Closes TCP without bye; outstanding requests fail. The session ends with code 12 (peer
+        closed, local) and ``message``."""
         self._reader_task.cancel()
-        self._finish(SessionClosed(12, "closed by the client", by_server=False))
+        self._finish(SessionClosed(12, message, by_server=False))
 
     async def __aenter__(self) -> "Session":
         return self
