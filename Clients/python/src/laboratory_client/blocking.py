@@ -201,6 +201,12 @@ class BlockingReconnectingChat:
     def who(self, room: str) -> list[ChatMember]:
         return self._run(self.chat.who(room))
 
+    def list_rooms(self) -> list[ChatRoom]:
+        return self._run(self.chat.list_rooms())
+
+    def rename(self, new_name: str) -> None:
+        self._run(self.chat.rename(new_name))
+
     def next_event(self, timeout: float | None = None) -> ReconnectingEvent:
         """The next event (:class:`Ended` once the client has ended); raises :class:`queue.Empty`
         after ``timeout`` seconds."""

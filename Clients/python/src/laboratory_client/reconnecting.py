@@ -351,6 +351,9 @@ class ReconnectingChat:
         except asyncio.CancelledError:
             self._end(SessionClosed(12, "the client was cancelled", by_server=False))
             raise
+        except Exception as error:  # noqa: BLE001 - a bug here must still end the stream
+            await self._detach()
+            self._end(LaboratoryError(f"the reconnecting client failed: {error!r}"))
 
     async def _stopped_within(self, delay: float) -> bool:
         try:
