@@ -453,3 +453,40 @@ def test_a_silently_failed_network_is_noticed_by_pinging(server) -> None:
         assert lost.reason.code == lab.CloseCode.PEER_CLOSED and "no answer to a ping within 0.5 s" in lost.reason.message
 
     run(scenario())
+
+
+def test_sixteen_rooms_restarted_at_once_are_all_resumed(tmp_path) -> None:
+    # Each restarted room costs a join, a leave and a join: 48 membership requests, beyond the
+    # server's burst of 40 a session (PROTOCOL.md §17, Limits): the rate limit's wait is honoured
+    # and no room is dropped.
+    state = tmp_path / "state"
+    first = start_server(state)
+    servers = [first]
+
+    async def scenario():
+        rooms = [f"{room_name()}-{i}" for i in range(16)]
+        chat = await reconnecting(first.host, first.port, first.fingerprint).start()
+        try:
+            for room in rooms:
+                await chat.join(room)
+            await asyncio.to_thread(first.kill)
+            await collect_until(chat, of_type(lab.ConnectionLost))
+            servers.append(await asyncio.to_thread(start_server, state, first.port))
+            seen = await collect_until(chat, of_type(lab.Resumed), timeout=60)
+            for room in rooms:
+                await chat.say(room, f"back in {room}")
+            seen += await collect_until(chat, said(f"back in {rooms[-1]}"))
+        finally:
+            await chat.close()
+        assert not any(isinstance(e, lab.RejoinFailed) for e in seen)
+        assert sorted(e.room for e in seen if isinstance(e, lab.NumberingRestarted)) == sorted(rooms)
+        assert seen[[type(e) for e in seen].index(lab.Resumed)].rooms == tuple(rooms)
+        assert [e.text for e in seen if isinstance(e, lab.ChatEvent) and e.kind == "message"] == [
+            f"back in {room}" for room in rooms
+        ]
+
+    try:
+        run(scenario())
+    finally:
+        for server in servers:
+            server.stop()

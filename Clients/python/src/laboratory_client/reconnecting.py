@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import random as _random
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Awaitable, Callable
 
 from .backoff import Backoff, retry_floor
 from .chat import Chat, ChatMember, ChatReply, ChatRoom
@@ -258,6 +258,8 @@ class ReconnectingChat:
             self._feed(event)
 
     async def _pump_events(self, session: Session) -> None:
+        # No timeout: with one, Python 3.11 runs the queue's get in a task of its own, which could
+        # take an event out before a drain and hand it over after, out of order.
         while not isinstance(event := await session.next_event(), Closed):
             self._feed(event)
 
@@ -371,21 +373,36 @@ class ReconnectingChat:
         chat = Chat(session)
         for room, after in self._resume.reconnected().items():
             try:
-                reply = await chat.join(room, after=after)
-            except RequestError as error:
+                await self._rejoin(session, chat, room, after)
+            except RequestError as error:  # the server refused the room (its limit, its name, …)
                 self._drain(session)
                 self._resume.rejoin_failed(room)
                 self._put(RejoinFailed(room, error))
-                continue
+
+    async def _rejoin(self, session: Session, chat: Chat, room: str, after: int) -> None:
+        reply = await _patiently(lambda: chat.join(room, after=after))
+        self._drain(session)
+        results = self._resume.rejoined(room, after, reply.sequence, reply.missed_from, reply.missed_to)
+        if any(isinstance(result, RejoinFromStart) for result in results):
+            # A new numbering: join again from its start, to be replayed the new run's events that
+            # the first rejoin took for already seen (PROTOCOL.md §17 asks at least for the notice).
+            self._put(next(result for result in results if isinstance(result, NumberingRestarted)))
+            await _patiently(lambda: chat.leave(room))
+            reply = await _patiently(lambda: chat.join(room, after=0))
             self._drain(session)
-            results = self._resume.rejoined(room, after, reply.sequence, reply.missed_from, reply.missed_to)
-            if any(isinstance(result, RejoinFromStart) for result in results):
-                # A new numbering: join again from its start (PROTOCOL.md §17), to be replayed the
-                # new run's events the first rejoin took for already seen.
-                self._put(next(result for result in results if isinstance(result, NumberingRestarted)))
-                await chat.leave(room)
-                reply = await chat.join(room, after=0)
-                self._drain(session)
-                results = self._resume.rejoined(room, 0, reply.sequence, reply.missed_from, reply.missed_to)
-            for result in results:
-                self._put(result)  # type: ignore[arg-type]
+            results = self._resume.rejoined(room, 0, reply.sequence, reply.missed_from, reply.missed_to)
+        for result in results:
+            self._put(result)  # type: ignore[arg-type]
+
+
+async def _patiently(request: Callable[[], Awaitable[ChatReply]]) -> ChatReply:
+    """``request()``, asked again after the wait a rate limit's rejection names (PROTOCOL.md §12):
+    a client in 16 rooms whose numbering restarted makes 48 membership requests at once, beyond
+    the server's burst of 40."""
+    while True:
+        try:
+            return await request()
+        except RequestError as error:
+            if error.retry_after is None:
+                raise
+            await asyncio.sleep(error.retry_after)
