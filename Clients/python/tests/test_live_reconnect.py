@@ -1,7 +1,8 @@
 """The reconnecting chat client against real laboratory-server processes: connections cut under it
-by a proxy, the server killed and restarted on the same port and state directory, a kick, a wrong
-password, a changed key and a lockout. Whatever another client says while this one is away arrives
-exactly once, in order."""
+by a proxy (reset, or frozen without a reset), the server killed and restarted on the same port and
+state directory, more missed than the server holds, sixteen rooms restarted at once, a kick, a
+wrong password, a changed key, a lockout and a give-up count. Whatever another client says while
+this one is away arrives exactly once, in order; after a final ending nothing is tried again."""
 
 from __future__ import annotations
 

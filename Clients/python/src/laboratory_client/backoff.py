@@ -17,7 +17,9 @@ __all__ = ["Backoff", "FINAL_CLOSE_CODES", "retry_floor"]
 class Backoff:
     """Exponential backoff with full jitter: before retry ``attempt`` (0 for the first) the wait is
     uniform in ``[0, min(maximum, initial * multiplier ** attempt))``, never below the server's own
-    ``floor`` (a locked-out address's ``retry_ms``). Defaults: 0.5 s doubling to at most 30 s."""
+    ``floor`` (a locked-out address's ``retry_ms``). Defaults: 0.5 s doubling to at most 30 s.
+    PROTOCOL.md §17 (*Reconnecting and resuming*) asks for at least 100 ms and 10 s; smaller values
+    are accepted for tests on loopback."""
 
     initial: float = 0.5
     maximum: float = 30.0
