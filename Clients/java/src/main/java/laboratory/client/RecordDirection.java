@@ -24,6 +24,7 @@ public final class RecordDirection {
     private byte[] iv;
     private long counter;
     private long bytes;
+    private Cipher cipher;
 
     /** A direction starting at counter 0 under this key and IV. */
     public RecordDirection(byte[] key, byte[] iv) {
@@ -59,7 +60,9 @@ public final class RecordDirection {
         if (counter == -1L) {
             throw new GeneralSecurityException("the frame counter is exhausted");
         }
-        Cipher cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        if (cipher == null) {
+            cipher = Cipher.getInstance("AES/GCM/NoPadding");
+        }
         cipher.init(mode, new SecretKeySpec(key, "AES"), new GCMParameterSpec(TAG_LENGTH * 8, nonce(iv, counter)));
         return cipher;
     }

@@ -48,6 +48,9 @@ public final class Session implements AutoCloseable {
     private final Map<Long, CompletableFuture<Long>> pings = new ConcurrentHashMap<>();
     private final Queue<CompletableFuture<String>> serverNames = new ConcurrentLinkedQueue<>();
     private final AtomicLong nextId = new AtomicLong(1);
+    private final AtomicLong updatesSent = new AtomicLong();
+    private final AtomicLong unmatchedPongs = new AtomicLong();
+    private final AtomicLong updatesReceived = new AtomicLong();
     private final CompletableFuture<LaboratoryException> ended = new CompletableFuture<>();
     private final Thread reader;
     private boolean byeSent;
@@ -248,6 +251,49 @@ public final class Session implements AutoCloseable {
         return await(future);
     }
 
+    /**
+     * Sends {@code count} pings of value 0 that nothing waits for (their pongs match no ping and are
+     * only counted), at most 4,096 ahead of their pongs, so the server never queues much for this
+     * client. For tests that need many frames under one key.
+     */
+    void pingFlood(int count) throws LaboratoryException, InterruptedException {
+        long start = unmatchedPongs.get();
+        byte[] ping = ClientMessage.ping(0);
+        int batch = 512;
+        for (int sent = 0; sent < count; sent += batch) {
+            synchronized (unmatchedPongs) {
+                while (sent - (unmatchedPongs.get() - start) > 16_384 && !ended.isDone()) {
+                    unmatchedPongs.wait(1000);
+                }
+            }
+            int frames = Math.min(batch, count - sent);
+            synchronized (writeLock) {
+                java.io.ByteArrayOutputStream buffer = new java.io.ByteArrayOutputStream(frames * 32);
+                for (int i = 0; i < frames; i++) {
+                    byte[] frame = Framing.encode(sealer == null ? ping : sealer.seal(ping));
+                    buffer.write(frame, 0, frame.length);
+                }
+                if (ended.isDone()) {
+                    throw ended.join();
+                }
+                try {
+                    buffer.writeTo(out);
+                    out.flush();
+                } catch (IOException error) {
+                    throw new LaboratoryException(LaboratoryException.Kind.CONNECTION_LOST, "sending failed", null, error);
+                }
+            }
+        }
+        synchronized (unmatchedPongs) {
+            while (unmatchedPongs.get() - start < count && !ended.isDone()) {
+                unmatchedPongs.wait(1000);
+            }
+        }
+        if (ended.isDone()) {
+            throw ended.join();
+        }
+    }
+
     /** Sends a ping and waits for its pong; returns the round trip in nanoseconds. */
     public long ping() throws LaboratoryException {
         long value = RANDOM.nextLong();
@@ -279,6 +325,17 @@ public final class Session implements AutoCloseable {
         RANDOM.nextBytes(secret);
         sendLocked(ClientMessage.keyUpdate(secret, requestUpdate));
         sealer.update(secret);
+        updatesSent.incrementAndGet();
+    }
+
+    /** Key updates this client has sent (its own, and its answers to the server's requests). */
+    public long keyUpdatesSent() {
+        return updatesSent.get();
+    }
+
+    /** Key updates the server has sent (answers to this client's requests, and its own renewals). */
+    public long keyUpdatesReceived() {
+        return updatesReceived.get();
     }
 
     /** Frames this client has sealed under its current key (0 after each update). */
@@ -337,6 +394,7 @@ public final class Session implements AutoCloseable {
             send(ClientMessage.pong(pong.value));
         } else if (action instanceof SessionInbound.UpdateOpener update) {
             opener.update(update.secret);
+            updatesReceived.incrementAndGet();
         } else if (action instanceof SessionInbound.AnswerKeyUpdate) {
             synchronized (writeLock) {
                 if (!byeSent) {
@@ -368,6 +426,11 @@ public final class Session implements AutoCloseable {
             CompletableFuture<Long> future = pings.remove(pong.value);
             if (future != null) {
                 future.complete(pong.value);
+            } else {
+                synchronized (unmatchedPongs) {
+                    unmatchedPongs.incrementAndGet();
+                    unmatchedPongs.notifyAll();
+                }
             }
         } else if (message instanceof ServerMessage.ServerStopping stopping) {
             listener.onServerStopping(stopping.graceMillis);
