@@ -71,6 +71,7 @@ final class LiveServer implements AutoCloseable {
         Files.createDirectories(folder);
         Path password = folder.resolve("password");
         Files.write(password, (PASSWORD + "\n").getBytes(StandardCharsets.UTF_8));
+        Files.setPosixFilePermissions(password, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         List<String> command = new ArrayList<>(List.of(binary("LABORATORY_SERVER_BIN", "laboratory-server").toString(),
                 "--port", "0", "--state-dir", folder.resolve("state").toString(), "--password-file", password.toString(),
                 "--log-level", "warning"));
