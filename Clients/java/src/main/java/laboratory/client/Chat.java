@@ -44,6 +44,7 @@ public final class Chat {
     private final Listener listener;
     private final Map<String, Long> lastSeen = new HashMap<>();
     private final Map<String, List<ChatEvent>> joining = new HashMap<>();
+    private final java.util.Set<String> member = new java.util.HashSet<>();
     private Session session;
     private long dropped;
 
@@ -132,11 +133,14 @@ public final class Chat {
         return ChatReply.parse(session.request(SERVICE, StrictJson.encode(body)));
     }
 
-    /** Joins a room, resuming after the last event delivered from it if there was one. */
+    /**
+     * Joins a room, resuming after the last event delivered from it if there was one. Joining a
+     * room this session is already in changes nothing (and replays nothing).
+     */
     public ChatReply join(String room) throws LaboratoryException {
         Long after;
         synchronized (this) {
-            after = lastSeen.get(room);
+            after = member.contains(room) ? null : lastSeen.get(room);
         }
         return join(room, after);
     }
@@ -157,6 +161,9 @@ public final class Chat {
         ChatReply reply = null;
         try {
             reply = call("join", fields);
+            synchronized (this) {
+                member.add(room);
+            }
             return reply;
         } finally {
             if (after != null) {
@@ -167,7 +174,10 @@ public final class Chat {
 
     private synchronized void release(String room, long after, ChatReply reply) {
         List<ChatEvent> held = joining.remove(room);
-        if (reply != null && reply.sequence != null && reply.sequence <= after) {
+        // A join by a non-member always adds its own joined event above every earlier number,
+        // unless the numbering restarted (a new server run).
+        boolean wasMember = reply != null && reply.replayed == null;
+        if (reply != null && !wasMember && reply.sequence != null && reply.sequence <= after) {
             lastSeen.remove(room);
             listener.onNumberingRestarted(room);
         } else if (reply != null && reply.missedFrom != null && reply.missedTo != null) {
@@ -183,6 +193,9 @@ public final class Chat {
         Map<String, Object> fields = new LinkedHashMap<>();
         fields.put("room", room);
         call("leave", fields);
+        synchronized (this) {
+            member.remove(room);
+        }
     }
 
     /** Says {@code text} in a room; returns the message's sequence number. */

@@ -177,6 +177,13 @@ class LiveSessionTest {
             ChatEvent direct = bobLog.await(e -> e.kind.equals("direct"), "Ada's direct message");
             assertEquals(adaId, direct.from);
             assertEquals(null, direct.room);
+            // Joining a room one is in replays and announces nothing, and is no restarted numbering.
+            int before = adaLog.events.size();
+            ada.join("two");
+            ChatReply again = ada.join("two", 1L);
+            assertEquals(null, again.replayed);
+            assertEquals(List.of(), adaLog.notes);
+            assertEquals(before, adaLog.events.size());
             assertTrue(ada.who("two", null, null).members.stream().anyMatch(m -> m.name.equals("Robert")));
             assertTrue(ada.rooms(null, null).rooms.stream().anyMatch(r -> r.name.equals("two") && r.members == 2));
             bob.leave("two");
