@@ -9,7 +9,8 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
-import java.util.List;
+import java.util.ArrayDeque;
+import java.util.Deque;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
@@ -90,52 +91,50 @@ public final class Session implements AutoCloseable {
                     options.clockSkewMillis);
             RecordDirection sealer = null;
             RecordDirection opener = null;
-            List<ClientHandshake.Action> actions =
-                    machine.receiveHello(readBefore(socket, in, deadline, options.maximumPayload), System.currentTimeMillis());
+            Deque<ClientHandshake.Action> actions = new ArrayDeque<>(
+                    machine.receiveHello(readBefore(socket, in, deadline, options.maximumPayload), System.currentTimeMillis()));
             while (true) {
-                for (int i = 0; i < actions.size(); i++) {
-                    ClientHandshake.Action action = actions.get(i);
-                    if (action instanceof ClientHandshake.CheckTrust check) {
-                        String mismatch = options.trust.check(options.host, options.port, check.fingerprint);
-                        byte[] secret = new byte[32];
-                        RANDOM.nextBytes(secret);
-                        actions = machine.trustDecided(mismatch, secret);
-                        i = -1;
-                    } else if (action instanceof ClientHandshake.SendPlaintext send) {
-                        out.write(Framing.encode(send.payload));
-                        out.flush();
-                    } else if (action instanceof ClientHandshake.InstallKeys install) {
-                        sealer = new RecordDirection(install.keys.c2sKey, install.keys.c2sIv);
-                        opener = new RecordDirection(install.keys.s2cKey, install.keys.s2cIv);
-                    } else if (action instanceof ClientHandshake.Send send) {
-                        out.write(Framing.encode(sealer == null ? send.message : sealer.seal(send.message)));
-                        out.flush();
-                    } else if (action instanceof ClientHandshake.NameRejected rejected) {
-                        String next = options.nameRetry == null ? null
-                                : options.nameRetry.nextName(rejected.rejection.reason, rejected.rejection.attemptsLeft);
-                        if (next == null) {
-                            throw machine.giveUpName();
+                ClientHandshake.Action action = actions.poll();
+                if (action == null) {
+                    // Nothing left to do until the server's next frame.
+                    byte[] payload = readBefore(socket, in, deadline, options.maximumPayload);
+                    byte[] message = payload;
+                    if (opener != null) {
+                        try {
+                            message = opener.open(payload);
+                        } catch (LaboratoryException error) {
+                            throw machine.receiveUnopenable(payload);
                         }
-                        actions = machine.retryName(next);
-                        i = -1;
-                    } else if (action instanceof ClientHandshake.Accepted accepted) {
-                        socket.setSoTimeout(0);
-                        Session session = new Session(socket, in, out, sealer, opener, options, accepted.acceptance,
-                                Fingerprint.of(machine.hello().identitySpki));
-                        session.reader.start();
-                        return session;
                     }
-                }
-                byte[] payload = readBefore(socket, in, deadline, options.maximumPayload);
-                byte[] message = payload;
-                if (opener != null) {
-                    try {
-                        message = opener.open(payload);
-                    } catch (LaboratoryException error) {
-                        throw machine.receiveUnopenable(payload);
+                    actions.addAll(machine.receive(ServerMessage.decode(message)));
+                } else if (action instanceof ClientHandshake.CheckTrust check) {
+                    String mismatch = options.trust.check(options.host, options.port, check.fingerprint);
+                    byte[] secret = new byte[32];
+                    RANDOM.nextBytes(secret);
+                    actions.addAll(machine.trustDecided(mismatch, secret));
+                } else if (action instanceof ClientHandshake.SendPlaintext send) {
+                    out.write(Framing.encode(send.payload));
+                    out.flush();
+                } else if (action instanceof ClientHandshake.InstallKeys install) {
+                    sealer = new RecordDirection(install.keys.c2sKey, install.keys.c2sIv);
+                    opener = new RecordDirection(install.keys.s2cKey, install.keys.s2cIv);
+                } else if (action instanceof ClientHandshake.Send send) {
+                    out.write(Framing.encode(sealer == null ? send.message : sealer.seal(send.message)));
+                    out.flush();
+                } else if (action instanceof ClientHandshake.NameRejected rejected) {
+                    String next = options.nameRetry == null ? null
+                            : options.nameRetry.nextName(rejected.rejection.reason, rejected.rejection.attemptsLeft);
+                    if (next == null) {
+                        throw machine.giveUpName();
                     }
+                    actions.addAll(machine.retryName(next));
+                } else if (action instanceof ClientHandshake.Accepted accepted) {
+                    socket.setSoTimeout(0);
+                    Session session = new Session(socket, in, out, sealer, opener, options, accepted.acceptance,
+                            Fingerprint.of(machine.hello().identitySpki));
+                    session.reader.start();
+                    return session;
                 }
-                actions = machine.receive(ServerMessage.decode(message));
             }
         } catch (IOException | RuntimeException error) {
             socket.close();

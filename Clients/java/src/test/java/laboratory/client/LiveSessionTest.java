@@ -211,11 +211,14 @@ class LiveSessionTest {
         Chat reader = new Chat(readerLog);
         try (Session talking = chatSession("Talker", talker)) {
             talker.join("resume");
+            long readerId;
             try (Session reading = chatSession("Reader", reader)) {
+                readerId = reading.acceptance().connectionId;
                 reader.join("resume");
                 talker.say("resume", "seen");
                 readerLog.await(e -> "seen".equals(e.text), "the first message");
             }
+            talkerLog.await(e -> e.kind.equals("left") && e.from == readerId, "the reader's left, numbered before what follows");
             long readerLast = reader.lastSequences().get("resume");
             for (int i = 0; i < 5; i++) {
                 talker.say("resume", "missed " + i);
