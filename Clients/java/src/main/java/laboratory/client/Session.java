@@ -119,7 +119,13 @@ public final class Session implements AutoCloseable {
                     sealer = new RecordDirection(install.keys.c2sKey, install.keys.c2sIv);
                     opener = new RecordDirection(install.keys.s2cKey, install.keys.s2cIv);
                 } else if (action instanceof ClientHandshake.Send send) {
-                    out.write(Framing.encode(sealer == null ? send.message : sealer.seal(send.message)));
+                    byte[] payload = sealer == null ? send.message : sealer.seal(send.message);
+                    if (payload.length > Framing.HANDSHAKE_MAXIMUM_PAYLOAD) {
+                        // The server would close with code 3 (PROTOCOL.md §3): say why instead.
+                        throw new LaboratoryException(LaboratoryException.Kind.PROTOCOL_VIOLATION,
+                                "the password or name is too long to send before acceptance (at most 1,024 bytes of UTF-8)");
+                    }
+                    out.write(Framing.encode(payload));
                     out.flush();
                 } else if (action instanceof ClientHandshake.NameRejected rejected) {
                     String next = options.nameRetry == null ? null
