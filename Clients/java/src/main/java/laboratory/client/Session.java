@@ -1,16 +1,11 @@
 package laboratory.client;
 
-import java.io.BufferedInputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.security.SecureRandom;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.Map;
 import java.util.Queue;
 import java.util.concurrent.CompletableFuture;
@@ -73,95 +68,22 @@ public final class Session implements AutoCloseable {
     }
 
     /**
-     * Connects and runs the handshake: checks the hello and the server's identity key before
-     * sending anything, then answers the prompts. Blocks for up to the connect and handshake
-     * timeouts.
+     * Connects and runs the handshake ({@link SessionHandshake}): checks the hello and the
+     * server's identity key before sending anything, then answers the prompts. Blocks for up to
+     * the connect and handshake timeouts.
      *
      * @throws ClientHandshake.HandshakeException if the handshake fails (the kind and step say why)
      */
     public static Session connect(ConnectOptions options) throws IOException {
-        Socket socket = new Socket();
-        try {
-            socket.connect(new InetSocketAddress(options.host, options.port), options.connectTimeoutMillis);
-            socket.setTcpNoDelay(true);
-            DataInputStream in = new DataInputStream(new BufferedInputStream(socket.getInputStream()));
-            OutputStream out = socket.getOutputStream();
-            long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(options.handshakeTimeoutMillis);
-            ClientHandshake machine = new ClientHandshake(options.password, options.name, options.plaintext,
-                    options.clockSkewMillis);
-            RecordDirection sealer = null;
-            RecordDirection opener = null;
-            Deque<ClientHandshake.Action> actions = new ArrayDeque<>(
-                    machine.receiveHello(readBefore(socket, in, deadline, options.maximumPayload), System.currentTimeMillis()));
-            while (true) {
-                ClientHandshake.Action action = actions.poll();
-                if (action == null) {
-                    // Nothing left to do until the server's next frame.
-                    byte[] payload = readBefore(socket, in, deadline, options.maximumPayload);
-                    byte[] message = payload;
-                    if (opener != null) {
-                        try {
-                            message = opener.open(payload);
-                        } catch (LaboratoryException error) {
-                            throw machine.receiveUnopenable(payload);
-                        }
-                    }
-                    actions.addAll(machine.receive(ServerMessage.decode(message)));
-                } else if (action instanceof ClientHandshake.CheckTrust check) {
-                    String mismatch = options.trust.check(options.host, options.port, check.fingerprint);
-                    byte[] secret = new byte[32];
-                    RANDOM.nextBytes(secret);
-                    actions.addAll(machine.trustDecided(mismatch, secret));
-                } else if (action instanceof ClientHandshake.SendPlaintext send) {
-                    out.write(Framing.encode(send.payload));
-                    out.flush();
-                } else if (action instanceof ClientHandshake.InstallKeys install) {
-                    sealer = new RecordDirection(install.keys.c2sKey, install.keys.c2sIv);
-                    opener = new RecordDirection(install.keys.s2cKey, install.keys.s2cIv);
-                } else if (action instanceof ClientHandshake.Send send) {
-                    byte[] payload = sealer == null ? send.message : sealer.seal(send.message);
-                    if (payload.length > Framing.HANDSHAKE_MAXIMUM_PAYLOAD) {
-                        // The server would close with code 3 (PROTOCOL.md §3): say why instead.
-                        throw new LaboratoryException(LaboratoryException.Kind.PROTOCOL_VIOLATION,
-                                "the password or name is too long to send before acceptance (at most 1,024 bytes of UTF-8)");
-                    }
-                    out.write(Framing.encode(payload));
-                    out.flush();
-                } else if (action instanceof ClientHandshake.NameRejected rejected) {
-                    String next = options.nameRetry == null ? null
-                            : options.nameRetry.nextName(rejected.rejection.reason, rejected.rejection.attemptsLeft);
-                    if (next == null) {
-                        throw machine.giveUpName();
-                    }
-                    actions.addAll(machine.retryName(next));
-                } else if (action instanceof ClientHandshake.Accepted accepted) {
-                    socket.setSoTimeout(0);
-                    Session session = new Session(socket, in, out, sealer, opener, options, accepted.acceptance,
-                            Fingerprint.of(machine.hello().identitySpki));
-                    session.reader.start();
-                    return session;
-                }
-            }
-        } catch (IOException | RuntimeException error) {
-            socket.close();
-            throw error;
-        }
+        return SessionHandshake.run(options);
     }
 
-    private static byte[] readBefore(Socket socket, DataInputStream in, long deadline, int maximum) throws IOException {
-        long remaining = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
-        if (remaining <= 0) {
-            throw new LaboratoryException(LaboratoryException.Kind.CONNECTION_LOST, "the handshake took too long");
-        }
-        socket.setSoTimeout((int) Math.min(Integer.MAX_VALUE, remaining));
-        try {
-            return Framing.read(in, maximum);
-        } catch (SocketTimeoutException error) {
-            throw new LaboratoryException(LaboratoryException.Kind.CONNECTION_LOST, "the handshake took too long", null, error);
-        } catch (EOFException error) {
-            throw new LaboratoryException(LaboratoryException.Kind.CONNECTION_LOST,
-                    "the server closed the connection during the handshake", null, error);
-        }
+    /** Starts the reader thread of a session the handshake has just accepted. */
+    static Session start(Socket socket, DataInputStream in, OutputStream out, RecordDirection sealer,
+            RecordDirection opener, ConnectOptions options, ServerMessage.Accepted acceptance, String fingerprint) {
+        Session session = new Session(socket, in, out, sealer, opener, options, acceptance, fingerprint);
+        session.reader.start();
+        return session;
     }
 
     /** The server's {@code accepted}: connection id, server name, services. */
