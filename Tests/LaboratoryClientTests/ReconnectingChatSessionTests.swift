@@ -97,6 +97,47 @@ struct ReconnectingChatSessionTests {
         }
     }
 
+    @Test("cuts while another member talks: every message once and in order, live and replayed events interleaved")
+    func cutsUnderTraffic() async throws {
+        // A deep history, so that a slow reconnect on a busy machine never exceeds the window.
+        var limits = ChatLimits()
+        limits.historySize = 5_000
+        var services = ServiceRegistry()
+        services.register(ChatService(limits: limits), as: "chat")
+        try await LiveServer.with(services: services) { live in
+            let proxy = try await CuttableProxy(upstreamPort: live.port)
+            let chat = try await Self.connect(port: proxy.port)
+            var reader = UpdateReader(chat)
+            _ = try await chat.join("lobby")
+            let bob = try await live.connect(name: "bob")
+            _ = try await bob.chat(.join(room: "lobby", after: nil))
+            let total = 400
+            // Paced, so that messages keep arriving while the client resumes.
+            let talker = Task {
+                for number in 1...total {
+                    try await Self.say(bob, "m\(number)")
+                    try await Task.sleep(for: .milliseconds(2))
+                }
+            }
+            var resumptions: [ReconnectingChatSession.Resumption] = []
+            for mark in [60, 140, 220] {
+                try await reader.message("m\(mark)")
+                proxy.cutAll()
+                resumptions.append(try await reader.resumed())
+            }
+            try await talker.value
+            try await reader.message("m\(total)")
+            #expect(reader.chats.filter { $0.kind == .message }.compactMap(\.text) == (1...total).map { "m\($0)" })
+            let numbers = reader.chats.compactMap(\.sequence)
+            #expect(numbers == Array(try #require(numbers.first)...(try #require(numbers.last))))
+            #expect(!reader.all.contains { if case .missedHistory = $0 { true } else { false } })
+            print("reconnect under traffic: missed messages replayed per cut: \(resumptions.map(\.missedMessages))")
+            await chat.close()
+            await bob.close()
+            await proxy.stop()
+        }
+    }
+
     @Test("a silent cut (no reset, no FIN) is noticed by the unanswered ping, then resumed")
     func silentCut() async throws {
         try await LiveServer.with { live in
