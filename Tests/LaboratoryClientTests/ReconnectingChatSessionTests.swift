@@ -138,6 +138,46 @@ struct ReconnectingChatSessionTests {
         }
     }
 
+    @Test("more said during the outage than the server keeps: the gap is reported, the rest delivered")
+    func windowExceeded() async throws {
+        var limits = ChatLimits()
+        limits.historySize = 10
+        var services = ServiceRegistry()
+        services.register(ChatService(limits: limits), as: "chat")
+        try await LiveServer.with(services: services) { live in
+            let proxy = try await CuttableProxy(upstreamPort: live.port)
+            let chat = try await Self.connect(port: proxy.port)
+            var reader = UpdateReader(chat)
+            _ = try await chat.join("lobby")
+            let bob = try await live.connect(name: "bob")
+            _ = try await bob.chat(.join(room: "lobby", after: nil))
+            try await reader.until("bob's join") {
+                if case .chat(let event) = $0, event.name == "bob" { true } else { nil }
+            }
+            let last = try #require(reader.chats.last?.sequence)
+            proxy.refusesConnections = true
+            proxy.cutAll()
+            _ = try await reader.disconnected()
+            for number in 1...30 { try await Self.say(bob, "during \(number)") }
+            proxy.refusesConnections = false
+            let (from, to) = try await reader.until("the gap") {
+                if case .missedHistory("lobby", let from, let to) = $0 { (from, to) } else { nil }
+            }
+            let resumption = try await reader.resumed()
+            #expect(from == last + 1 && to >= from)
+            // What follows the gap is delivered from the number after it, and it is the end of
+            // what bob said.
+            let after = reader.chats.filter { ($0.sequence ?? 0) > last }
+            #expect(after.first?.sequence == to + 1)
+            let texts = after.filter { $0.kind == .message }.compactMap(\.text)
+            #expect(texts.count == resumption.missedMessages && texts.count >= 5)
+            #expect(texts == (1...30).suffix(texts.count).map { "during \($0)" })
+            await chat.close()
+            await bob.close()
+            await proxy.stop()
+        }
+    }
+
     @Test("a silent cut (no reset, no FIN) is noticed by the unanswered ping, then resumed")
     func silentCut() async throws {
         try await LiveServer.with { live in
