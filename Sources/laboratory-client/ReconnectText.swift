@@ -10,12 +10,36 @@ enum ReconnectText {
         -> String
     {
         let wait = "reconnecting in \(seconds(delay))…"
-        if let failure { return "could not reconnect (\(EventText.failure(failure))); " + wait }
+        if let failure { return "could not reconnect (\(why(failure))); " + wait }
         guard attempt == 1 else { return wait }
         if let reason {
             return "connection lost (\(EventText.clean(reason.message)), code \(reason.code.rawValue)); " + wait
         }
         return "connection lost; " + wait
+    }
+
+    /// Why an attempt failed, briefly: the next attempt follows on the same line.
+    static func why(_ failure: ClientError) -> String {
+        switch failure.code {
+        case .connectionFailed:
+            switch failure.connectFailure ?? .other {
+            case .refused: return "connection refused"
+            case .timedOut: return "no answer"
+            case .unreachable: return "no route to the host"
+            case .unknownHost: return "the host name does not resolve"
+            case .other: return EventText.failure(failure)
+            }
+        case .connectionClosed where failure.closeReason == nil:
+            return "the connection closed during the handshake"
+        case .rejected, .connectionClosed:
+            if let wait = failure.retryAfter { return "locked out for \(seconds(wait))" }
+            if let reason = failure.closeReason {
+                return "\(EventText.clean(reason.message)), code \(reason.code.rawValue)"
+            }
+            return EventText.failure(failure)
+        default:
+            return EventText.failure(failure)
+        }
     }
 
     /// `reconnected; 3 missed messages`.

@@ -17,10 +17,21 @@ struct ReconnectTextTests {
                 in: .milliseconds(40), attempt: 1, after: nil,
                 lost: CloseReason(.serverStopping, "the server is shutting down"))
                 == "connection lost (the server is shutting down, code 9); reconnecting in 40 ms…")
-        let refused = ClientError(.connectionFailed, step: .connecting, "could not connect to 127.0.0.1:1: refused")
+        var refused = ClientError(.connectionFailed, step: .connecting, "could not connect to 127.0.0.1:1: NIO's words")
+        refused.connectFailure = .refused
         #expect(
             ReconnectText.reconnecting(in: .seconds(30), attempt: 7, after: refused, lost: nil)
-                == "could not reconnect (could not connect to 127.0.0.1:1: refused); reconnecting in 30.0 s…")
+                == "could not reconnect (connection refused); reconnecting in 30.0 s…")
+        let reset = ClientError(.connectionClosed, step: .hello, "the server closed the connection")
+        #expect(ReconnectText.why(reset) == "the connection closed during the handshake")
+        let lockout = ClientError(
+            .rejected, step: .hello, "refused",
+            closeReason: CloseReason(.refused, "too many failures", retryAfter: .milliseconds(2_500)))
+        #expect(ReconnectText.why(lockout) == "locked out for 2.5 s")
+        let full = ClientError(
+            .rejected, step: .hello, "refused",
+            closeReason: CloseReason(.refused, "the server has too many connections"))
+        #expect(ReconnectText.why(full) == "the server has too many connections, code 15")
         // A reason from the server cannot move the cursor or forge a line.
         let hostile = CloseReason(.internalError, "oops\u{1B}[2J\nfake line")
         let line = ReconnectText.reconnecting(in: .seconds(1), attempt: 1, after: nil, lost: hostile)
