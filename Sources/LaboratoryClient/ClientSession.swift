@@ -200,6 +200,12 @@ public final class ClientSession: Sendable {
         try await connection.ping()
     }
 
+    /// Closes the socket at once, without `bye`: for a connection judged dead (no answer to a
+    /// ping). The session ends as if the network had failed.
+    package func abort() {
+        connection.channel.close(promise: nil)
+    }
+
     /// Says goodbye: the server answers outstanding requests, then closes. Waits at most five
     /// seconds for that before closing the socket itself.
     public func close() async {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LaboratoryClient
 import LaboratoryProtocol
+import NIOConcurrencyHelpers
 
 #if canImport(Glibc)
     import Glibc
@@ -22,13 +23,18 @@ struct ConnectCommand: AsyncParsableCommand {
             /rename --save for the next connect too. On a terminal, lines typed are kept in history \
             (mode 0600) in the same folder; start a line with a space to keep it out. With standard input \
             not a terminal, each input line is run as if typed and the client says bye at end of input. \
-            Type /help once connected for the commands.
+            On a terminal, a lost connection (a network cut, a server restart) is reconnected with \
+            growing waits, and the rooms are joined again with the messages missed meanwhile; \
+            --no-reconnect turns this off. Type /help once connected for the commands.
             """)
 
     @Argument(help: "The server, HOST:PORT (default: the last one used).")
     var server: String?
 
     @OptionGroup var options: ConnectionOptions
+
+    @Flag(help: "On a terminal, end when the connection is lost instead of reconnecting (piped runs never reconnect).")
+    var noReconnect = false
 
     func run() async throws {
         try await reportingFailures { connected in
@@ -55,8 +61,13 @@ struct ConnectCommand: AsyncParsableCommand {
                 ask: typing ? Terminal.askYesOrNo : nil, notice: notice)
             // On a terminal a rejected name is asked again; piped, the rejection is the one-line error.
             let askName: @Sendable (NameRejection) async -> String? = { Terminal.askName(after: $0, palette: palette) }
+            // The password is asked for (or read) once; reconnections reuse it.
+            let password = NIOLockedValueBox<String?>(nil)
             let session = try await trust.connect(to: endpoint, name: wanted, retryName: typing ? askName : nil) {
-                try PasswordSource.resolve(file: options.passwordFile, environment: environment, endpoint: endpoint)
+                let resolved = try PasswordSource.resolve(
+                    file: options.passwordFile, environment: environment, endpoint: endpoint)
+                password.withLockedValue { $0 = resolved }
+                return resolved
             }
             let name = session.acceptedName
 
@@ -74,13 +85,26 @@ struct ConnectCommand: AsyncParsableCommand {
                 interactive
                 ? try TerminalPrompt(palette: palette, historyFile: InputHistoryFile(directory: directory))
                 : LineConsole(palette: palette)
-            let outcome = await InteractiveSession(session: session, console: console, name: name) { newName in
+            var reconnecting = ReconnectingChatSession.Configuration()
+            reconnecting.policy = interactive && !noReconnect ? ReconnectPolicy() : .never
+            // Later connections must meet the key this one met, whatever the trust settings.
+            let pinned = ServerTrust.pinned(fingerprint: session.serverFingerprint)
+            let knownPassword = password.withLockedValue { $0 } ?? ""
+            let chat = ReconnectingChatSession(session: session, configuration: reconnecting) { name in
+                try await ClientSession.connect(
+                    host: endpoint.host, port: endpoint.port, password: knownPassword, name: name, trust: pinned)
+            }
+            let outcome = await InteractiveSession(chat: chat, console: console, name: name) { newName in
                 var renamed = remembered
                 renamed.name = newName
                 remember(renamed, in: directory)
             }.run()
             console.finish()
-            if case .closed(let message) = outcome { throw CommandFailure(message, status: .temporaryFailure) }
+            switch outcome {
+            case .quit: break
+            case .closed(let message): throw CommandFailure(message, status: .temporaryFailure)
+            case .failed(let error): throw error
+            }
         }
     }
 }

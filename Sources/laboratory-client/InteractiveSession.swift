@@ -12,6 +12,8 @@ struct InteractiveSession: Sendable {
         case quit
         /// The server or the network ended the session; the message says why.
         case closed(String)
+        /// Reconnecting failed for good (a wrong password, a changed key, attempts used up).
+        case failed(ClientError)
     }
 
     /// What both the event printer and the command reader know: the rooms joined (the current
@@ -23,7 +25,8 @@ struct InteractiveSession: Sendable {
         var latency: Duration?
     }
 
-    let session: ClientSession
+    /// The session, reconnected after a lost connection unless its policy says never.
+    let chat: ReconnectingChatSession
     let console: any Console
     /// Called after `/rename --save`, to remember the new name for the next connect.
     let renamed: @Sendable (String) -> Void
@@ -32,14 +35,17 @@ struct InteractiveSession: Sendable {
     private let view: NIOLockedValueBox<View>
 
     init(
-        session: ClientSession, console: any Console, name: String,
+        chat: ReconnectingChatSession, console: any Console, name: String,
         renamed: @escaping @Sendable (String) -> Void
     ) {
-        self.session = session
+        self.chat = chat
         self.console = console
         self.renamed = renamed
         view = NIOLockedValueBox(View(name: name))
     }
+
+    /// The current connection: a new one after each reconnection.
+    private var session: ClientSession { chat.session }
 
     private var me: UInt64 { session.acceptance.connectionID }
 
@@ -76,7 +82,7 @@ struct InteractiveSession: Sendable {
             let first = await group.next() ?? nil
             guard let first else {
                 // The user is done: say bye, let the remaining events print, then sign off.
-                await session.close()
+                await chat.close()
                 _ = await group.next()
                 console.show("bye", as: .info)
                 return .quit
@@ -87,29 +93,67 @@ struct InteractiveSession: Sendable {
     }
 
     private func printEvents() async -> Outcome {
-        for await event in session.events {
-            let roster = view.withLockedValue { view in
-                if case .service(let serviceEvent) = event, let chatEvent = ChatEvent(serviceEvent) {
+        var lostReason: CloseReason?
+        for await update in chat.updates {
+            switch update {
+            case .chat(let chatEvent):
+                let roster = view.withLockedValue { view in
                     view.roster.apply(chatEvent)
+                    return view.roster
                 }
-                return view.roster
-            }
-            showStatus()
-            if let (text, style) = EventText.event(event, me: me, roster: roster) {
+                showStatus()
+                let (text, style) = EventText.chat(chatEvent, me: me, roster: roster)
                 console.show(text, as: style)
-            } else if case .closed(let reason) = event {
+            case .event(let event):
+                if let (text, style) = EventText.event(event, me: me) { console.show(text, as: style) }
+            case .disconnected(let reason):
+                lostReason = reason
+            case .reconnecting(let delay, let attempt, let failure):
+                console.show(
+                    ReconnectText.reconnecting(in: delay, attempt: attempt, after: failure, lost: lostReason),
+                    as: .error)
+            case .resumed(let resumption):
+                await refreshRosters()
+                showStatus()
+                console.show(ReconnectText.resumed(resumption), as: .info)
+            case .missedHistory(let room, let from, let to):
+                console.show(ReconnectText.missed(room: room, from: from, to: to), as: .error)
+            case .numberingRestarted(let room):
+                console.show(ReconnectText.restarted(room: room), as: .error)
+            case .rejoinFailed(let room, let error):
+                view.withLockedValue { view in
+                    view.rooms.removeAll { $0 == room }
+                    view.roster.left(room)
+                }
+                console.show("could not rejoin \(EventText.clean(room)): \(EventText.failure(error))", as: .error)
+                console.setPrompt(view.withLockedValue { $0.rooms.last }.map { "\($0)> " } ?? "> ")
+            case .ended(.closedByUser):
+                return .quit
+            case .ended(.lost(let reason)):
                 guard let reason else { return .closed("the connection closed") }
                 return .closed("the server closed the session: \(reason.message) (\(reason.code))")
+            case .ended(.gaveUp(let error)):
+                return .failed(error)
             }
         }
         return .closed("the connection closed")
+    }
+
+    /// After a reconnection, asks each room for its members again: the roster learnt from events
+    /// misses what happened while away if the server restarted.
+    private func refreshRosters() async {
+        for room in await chat.rooms {
+            guard let members = try? await chat.session.chatMembers(of: room) else { continue }
+            view.withLockedValue { $0.roster.joined(room, members: members) }
+        }
     }
 
     /// Measures the round trip with the protocol's ping every ``pingInterval`` for the status
     /// line, until the session ends (only on a terminal: piped runs send nothing unasked).
     private func measureLatency() async {
         while !Task.isCancelled {
-            guard let roundTrip = try? await session.ping() else { return }
+            // While reconnecting the ping fails; the next connection is measured again.
+            let roundTrip = try? await session.ping()
             view.withLockedValue { $0.latency = roundTrip }
             showStatus()
             try? await Task.sleep(for: pingInterval)
@@ -143,13 +187,13 @@ struct InteractiveSession: Sendable {
             switch command {
             case .say(let text):
                 if let room = rooms.last {
-                    _ = try await session.chat(.say(room: room, text: text))
+                    _ = try await chat.chat(.say(room: room, text: text))
                 } else {
                     let reply = try await session.request(service: "echo", body: Array(text.utf8))
                     console.show("echo: \(EventText.clean(String(decoding: reply, as: UTF8.self)))", as: .received)
                 }
             case .join(let room):
-                let reply = try await session.chat(.join(room: room, after: nil))
+                let reply = try await chat.join(room)
                 view.withLockedValue { view in
                     view.rooms.removeAll { $0 == room }
                     view.rooms.append(room)
@@ -158,7 +202,7 @@ struct InteractiveSession: Sendable {
                 console.show("joined \(room); members: \(EventText.members(reply.members ?? [], me: me))", as: .info)
             case .leave(let room):
                 guard let room = room ?? rooms.last else { return report("you are in no room") }
-                _ = try await session.chat(.leave(room: room))
+                try await chat.leave(room)
                 view.withLockedValue { view in
                     view.rooms.removeAll { $0 == room }
                     view.roster.left(room)
@@ -180,7 +224,7 @@ struct InteractiveSession: Sendable {
                 _ = try await session.chat(.direct(to: id, text: text))
                 console.show("[to #\(id)] \(text)", as: .sent)
             case .rename(let name, let save):
-                try await session.rename(to: name)
+                try await chat.rename(to: name)
                 view.withLockedValue { $0.name = name }
                 if save {
                     renamed(name)
