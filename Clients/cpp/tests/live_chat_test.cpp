@@ -1,1 +1,214 @@
+// Chat over a real server: two C++ clients (rooms, presence, rename, direct), resuming a room
+// with `after` (replay, duplicates dropped, the gap reported), and a C++ client chatting with the
+// Swift terminal client.
 #include <gtest/gtest.h>
+
+#include "laboratory/chat.hpp"
+#include "support/live.hpp"
+#include "support/paths.hpp"
+
+using namespace laboratory;
+using namespace std::chrono_literals;
+
+namespace {
+test::ServerProcess& server() {
+    static test::ServerProcess shared;
+    return shared;
+}
+
+/// The next chat event of `kind` (others are skipped); fails the test if none comes in time.
+chat::Event next_of(chat::ChatSession& session, const std::string& kind, std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto event = session.poll(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+        if (event && event->kind == kind) return *event;
+    }
+    ADD_FAILURE() << "no " << kind << " event in time";
+    return {};
+}
+
+/// The next chat event of `kind` caused by `name` (others, such as our own, are skipped).
+chat::Event next_from(chat::ChatSession& session, const std::string& kind, const std::string& name,
+                      std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto event = session.poll(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()));
+        if (event && event->kind == kind && event->name == name) return *event;
+    }
+    ADD_FAILURE() << "no " << kind << " event from " << name << " in time";
+    return {};
+}
+}  // namespace
+
+TEST(LiveChat, RoomsPresenceRenameAndDirectBetweenTwoClients) {
+    auto ada = Client::connect(test::pinned_options(server(), "Ada"));
+    auto bob = Client::connect(test::pinned_options(server(), "Bob"));
+    chat::ChatSession a(*ada), b(*bob);
+    chat::Reply joined = a.join("presence");
+    EXPECT_EQ(next_of(a, "joined").from, ada->acceptance().connection_id);
+    b.join("presence");
+    chat::Event bob_joined = next_of(a, "joined");
+    EXPECT_EQ(bob_joined.name, "Bob");
+    EXPECT_EQ(bob_joined.sequence, *joined.sequence + 1);
+    chat::Reply who = a.who("presence");
+    ASSERT_EQ(who.members.size(), 2u);
+    EXPECT_EQ(who.members[0].name, "Ada");
+    EXPECT_EQ(who.members[1].name, "Bob");
+    bool listed = false;
+    for (const auto& room : a.rooms().rooms) listed = listed || (room.name == "presence" && room.members == 2);
+    EXPECT_TRUE(listed);
+
+    std::uint64_t sequence = a.say("presence", "hello Bob");
+    next_of(b, "joined");  // Bob's own
+    chat::Event heard = next_of(b, "message");
+    EXPECT_EQ(heard.text, "hello Bob");
+    EXPECT_EQ(heard.sequence, sequence);
+    EXPECT_EQ(heard.from, ada->acceptance().connection_id);
+
+    b.rename("Robert");
+    chat::Event renamed = next_of(a, "renamed");
+    EXPECT_EQ(renamed.old_name, "Bob");
+    EXPECT_EQ(renamed.name, "Robert");
+    try {
+        b.rename("\xE2\x80\x8B" "zero width");  // U+200B, general category Cf
+        ADD_FAILURE() << "a name with a format character was accepted";
+    } catch (const chat::ChatError& error) {
+        EXPECT_EQ(error.status(), status::rejected);
+    }
+
+    a.direct(bob->acceptance().connection_id, "psst");
+    chat::Event direct = next_of(b, "direct");
+    EXPECT_EQ(direct.text, "psst");
+    EXPECT_FALSE(direct.sequence);
+
+    b.leave("presence");
+    chat::Event left = next_of(a, "left");
+    EXPECT_EQ(left.name, "Robert");
+    try {
+        b.say("presence", "not a member any more");
+        ADD_FAILURE() << "say after leave succeeded";
+    } catch (const chat::ChatError& error) {
+        EXPECT_EQ(error.status(), status::service_error);
+        EXPECT_NE(std::string(error.what()).find("join it first"), std::string::npos) << error.what();
+    }
+    EXPECT_EQ(ada->close()->code, close_code::normal);
+    EXPECT_EQ(bob->close()->code, close_code::normal);
+}
+
+TEST(LiveChat, ResumeWithAfterReplaysWhatWasMissedAndReportsTheGap) {
+    const std::string room = "resume";
+    auto writer = Client::connect(test::pinned_options(server(), "Writer"));
+    chat::ChatSession w(*writer);
+    w.join(room);
+    chat::History remembered;
+    {
+        auto reader = Client::connect(test::pinned_options(server(), "Reader"));
+        chat::ChatSession r(*reader);
+        r.join(room);
+        w.say(room, "one");
+        w.say(room, "two");
+        while (next_of(r, "message").text != std::optional<std::string>("two")) {
+        }
+        remembered = r.history();
+        reader->close();
+    }
+    std::uint64_t last_seen = *remembered.last(room);
+    // While the reader is away: a few messages, then resume.
+    for (const char* text : {"three", "four", "five"}) w.say(room, text);
+    {
+        auto reader = Client::connect(test::pinned_options(server(), "Reader"));
+        chat::ChatSession r(*reader, remembered);
+        chat::Reply reply = r.join(room);
+        // Replayed: the reader's own `left`, three messages; then its own `joined`.
+        EXPECT_EQ(reply.replayed, 4u);
+        EXPECT_FALSE(reply.missed_from);
+        std::vector<std::string> texts;
+        std::uint64_t previous = last_seen;
+        while (auto event = r.poll(200ms)) {
+            EXPECT_GT(*event->sequence, previous);  // in order, nothing at or below what was seen
+            previous = *event->sequence;
+            if (event->kind == "message") texts.push_back(*event->text);
+        }
+        EXPECT_EQ(texts, (std::vector<std::string>{"three", "four", "five"}));
+        EXPECT_EQ(r.duplicates_dropped(), 0u);
+        EXPECT_TRUE(r.take_missed().empty());
+        remembered = r.history();
+        reader->close();
+    }
+    // Away for longer than the room keeps (100 events): the gap is reported, not hidden.
+    last_seen = *remembered.last(room);
+    for (int i = 0; i < 110; ++i) w.say(room, "bulk " + std::to_string(i));
+    auto reader = Client::connect(test::pinned_options(server(), "Reader"));
+    chat::ChatSession r(*reader, remembered);
+    chat::Reply reply = r.join(room);
+    EXPECT_EQ(reply.replayed, 100u);
+    auto missed = r.take_missed();
+    ASSERT_EQ(missed.size(), 1u);
+    EXPECT_EQ(missed[0].room, room);
+    EXPECT_EQ(missed[0].from, last_seen + 1);
+    // The held window is the 100 events before the reader's own `joined` (the reply's sequence).
+    EXPECT_EQ(missed[0].to, *reply.sequence - 101);
+    EXPECT_EQ(r.history().last(room), reply.sequence);
+    reader->close();
+    writer->close();
+}
+
+TEST(LiveChat, HistoryDropsEventsAlreadySeenWhenResumingFromAnOlderPoint) {
+    // A client that resumes from the point it had *shown* (say, before a crash) while its history
+    // also holds later events it had received: the replay overlaps, the overlap is dropped.
+    const std::string room = "overlap";
+    auto writer = Client::connect(test::pinned_options(server(), "Writer2"));
+    chat::ChatSession w(*writer);
+    w.join(room);
+    std::uint64_t first = w.say(room, "a");
+    w.say(room, "b");
+    w.say(room, "c");
+    auto reader = Client::connect(test::pinned_options(server(), "Reader2"));
+    chat::History history;
+    chat::Event seen;
+    seen.kind = "message";
+    seen.room = room;
+    seen.sequence = first + 1;  // "b" was already seen
+    history.accept(seen);
+    chat::ChatSession r(*reader, history);
+    r.join(room);  // after = first + 1: the server replays only "c" and later
+    std::vector<std::string> texts;
+    while (auto event = r.poll(200ms)) {
+        if (event->kind == "message") texts.push_back(*event->text);
+    }
+    EXPECT_EQ(texts, (std::vector<std::string>{"c"}));
+    reader->close();
+    writer->close();
+}
+
+TEST(LiveChat, ChatsWithTheSwiftTerminalClient) {
+    const std::string room = "interop";
+    auto cpp = Client::connect(test::pinned_options(server(), "Cpp"));
+    chat::ChatSession c(*cpp);
+    c.join(room);
+    std::string home = test::temporary_directory();
+    test::Process swift({test::client_binary(), "connect", "127.0.0.1:" + std::to_string(server().port()), "--name",
+                         "Swifty", "--password-file", server().password_file(), "--known-hosts", home + "/known_hosts",
+                         "--fingerprint", server().fingerprint()},
+                        {"XDG_CONFIG_HOME=" + home, "HOME=" + home}, true);
+    swift.write("/join " + room + "\n");
+    chat::Event joined = next_from(c, "joined", "Swifty", 30s);
+    swift.wait_for_line("joined " + room);
+    c.say(room, "hello from C++");
+    EXPECT_NO_THROW(swift.wait_for_line("Cpp: hello from C++"));
+    swift.write("hello from Swift\n");
+    chat::Event heard = next_from(c, "message", "Swifty");
+    EXPECT_EQ(heard.text, "hello from Swift");
+    EXPECT_EQ(heard.from, joined.from);
+    swift.write("/rename Swiftier\n");
+    chat::Event renamed = next_from(c, "renamed", "Swiftier");
+    EXPECT_EQ(renamed.old_name, "Swifty");
+    c.direct(joined.from, "a direct word");
+    EXPECT_NO_THROW(swift.wait_for_line("[direct] Cpp (#" + std::to_string(cpp->acceptance().connection_id) +
+                                        "): a direct word"));
+    swift.close_stdin();  // the Swift client says bye at the end of its input
+    chat::Event left = next_from(c, "left", "Swiftier");
+    EXPECT_EQ(left.from, joined.from);
+    EXPECT_EQ(swift.wait(30s), 0) << ::testing::PrintToString(swift.lines());
+    cpp->close();
+}
