@@ -231,3 +231,26 @@ std::vector<Missed> ChatSession::take_missed() {
 }
 
 }  // namespace laboratory::chat
+
+namespace laboratory::chat {
+
+std::string displayable(const std::string& text) {
+    static const std::string replacement = "\xEF\xBF\xBD";
+    if (!is_valid_utf8(text)) return replacement;
+    std::string out;
+    std::size_t i = 0;
+    while (i < text.size()) {
+        unsigned char c = static_cast<unsigned char>(text[i]);
+        std::size_t length = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : 4;
+        std::uint32_t code = length == 1 ? c : length == 2 ? (c & 0x1Fu) : length == 3 ? (c & 0x0Fu) : (c & 0x07u);
+        for (std::size_t k = 1; k < length; ++k) code = (code << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3Fu);
+        bool harmful = code < 0x20 || code == 0x7F || (code >= 0x80 && code <= 0x9F) || code == 0x061C ||
+                       code == 0x200E || code == 0x200F || (code >= 0x202A && code <= 0x202E) ||
+                       (code >= 0x2066 && code <= 0x2069);
+        out += harmful ? replacement : text.substr(i, length);
+        i += length;
+    }
+    return out;
+}
+
+}  // namespace laboratory::chat

@@ -122,3 +122,12 @@ TEST(Chat, HistoryDropsDuplicatesPerRoomAndRemembersTheLastSequence) {
     history.forget("a");
     EXPECT_EQ(history.last("a"), std::nullopt);
 }
+
+TEST(Chat, DisplayableNeutralizesControlsAndBidiOverrides) {
+    EXPECT_EQ(chat::displayable("plain é text"), "plain é text");
+    EXPECT_EQ(chat::displayable("a\x1b[2Jb"), "a\xEF\xBF\xBD[2Jb");          // an escape sequence
+    EXPECT_EQ(chat::displayable("x\xE2\x80\xAEy"), "x\xEF\xBF\xBDy");        // U+202E
+    EXPECT_EQ(chat::displayable("\xC2\x9B" "c"), "\xEF\xBF\xBD" "c");         // C1 CSI
+    EXPECT_EQ(chat::displayable("line\nbreak"), "line\xEF\xBF\xBD" "break");
+    EXPECT_EQ(chat::displayable("\xFF"), "\xEF\xBF\xBD");
+}

@@ -212,3 +212,31 @@ TEST(LiveChat, ChatsWithTheSwiftTerminalClient) {
     EXPECT_EQ(swift.wait(30s), 0) << ::testing::PrintToString(swift.lines());
     cpp->close();
 }
+
+#ifdef LABORATORY_CPP_CLI
+TEST(LiveChat, TheCommandLineClientChatsAndQuitsCleanly) {
+    auto cpp = Client::connect(test::pinned_options(server(), "Watcher"));
+    chat::ChatSession watcher(*cpp);
+    watcher.join("cli");
+    test::Process cli({LABORATORY_CPP_CLI, "--name", "Cli", "--password-file", server().password_file(), "--fingerprint",
+                       server().fingerprint(), "127.0.0.1:" + std::to_string(server().port())},
+                      {}, true);
+    cli.wait_for_line("Connected to Laboratory");
+    cli.write("/join cli\n");
+    cli.wait_for_line("joined cli; members: Watcher");
+    cli.write("hello from the command line\n");
+    chat::Event heard = next_from(watcher, "message", "Cli");
+    EXPECT_EQ(heard.text, "hello from the command line");
+    watcher.say("cli", "shown \x1b[31mwithout escapes");
+    std::string shown = cli.wait_for_line("Watcher (#");
+    EXPECT_NE(shown.find("shown \xEF\xBF\xBD[31mwithout escapes"), std::string::npos) << shown;
+    for (const auto& line : cli.lines()) EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+    cli.write("/rekey\n");
+    cli.wait_for_line("* keys updated");
+    cli.write("/quit\n");
+    EXPECT_EQ(cli.wait(20s), 0) << ::testing::PrintToString(cli.lines());
+    EXPECT_TRUE(cli.saw("bye"));
+    next_from(watcher, "left", "Cli");
+    cpp->close();
+}
+#endif

@@ -133,3 +133,12 @@ private:
 };
 
 }  // namespace laboratory::chat
+
+namespace laboratory::chat {
+
+/// Text from the server made harmless for a terminal (PROTOCOL.md §16: chat text is not
+/// filtered): control characters (C0, DEL, C1), bidirectional overrides and isolates, and
+/// invalid UTF-8 become U+FFFD.
+std::string displayable(const std::string& text);
+
+}  // namespace laboratory::chat
