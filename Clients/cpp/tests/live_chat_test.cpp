@@ -228,7 +228,7 @@ TEST(LiveChat, TheCommandLineClientChatsAndQuitsCleanly) {
     chat::Event heard = next_from(watcher, "message", "Cli");
     EXPECT_EQ(heard.text, "hello from the command line");
     watcher.say("cli", "shown \x1b[31mwithout escapes");
-    std::string shown = cli.wait_for_line("Watcher (#");
+    std::string shown = cli.wait_for_line("without escapes");
     EXPECT_NE(shown.find("shown \xEF\xBF\xBD[31mwithout escapes"), std::string::npos) << shown;
     for (const auto& line : cli.lines()) EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
     cli.write("/rekey\n");

@@ -15,8 +15,10 @@ int main(int argc, char** argv) {
     bool ok = to_hex(crypto::sha256(Bytes{'a', 'b', 'c'})) ==
                   "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" &&
               KnownHostsFile::endpoint("::1", 12800) == "[::1]:12800" &&
-              std::string(reinterpret_cast<const char*>(chat::say_body("lobby", "hi").data()), 40) ==
-                  "{\"op\":\"say\",\"room\":\"lobby\",\"text\":\"hi\"}";
+              [] {
+                  Bytes body = chat::say_body("lobby", "hi");
+                  return std::string(body.begin(), body.end());
+              }() == "{\"op\":\"say\",\"room\":\"lobby\",\"text\":\"hi\"}";
     if (!ok) {
         std::fprintf(stderr, "consumer: a known answer differs\n");
         return 1;
