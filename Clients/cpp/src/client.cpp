@@ -380,6 +380,13 @@ void Client::queue_plaintext(const Bytes& payload) {
 }
 
 void Client::queue_message(const Bytes& message) {
+    // What the server accepts: 4 KiB before `accepted`, the session's maximum (1 MiB by default)
+    // after; a sealed frame carries a 16-byte tag.
+    std::size_t limit = acceptance_ ? options_.max_payload : handshake_max_payload;
+    if (message.size() + (sealer_ ? 16 : 0) > limit) {
+        throw Error(Error::Kind::invalid_argument, "a message of " + std::to_string(message.size()) +
+                                                       " bytes is over the frame limit of " + std::to_string(limit));
+    }
     if (message.size() > 1 && message[0] == 0x97) {
         // A key update is sealed under the current key; the sender switches right after (§8).
         Secret secret{};
@@ -522,7 +529,11 @@ Response Client::rename(const std::string& name, std::chrono::milliseconds timeo
 
 std::optional<CloseReason> Client::close() {
     if (closed_) return closed_->reason;
-    if (!bye_sent_ && acceptance_) send_bye();
+    if (!acceptance_) {  // nothing to say goodbye to yet: just close
+        end(Closed{std::nullopt, Error::Kind::closed, "closed by the client during the handshake"});
+        return std::nullopt;
+    }
+    if (!bye_sent_) send_bye();
     auto deadline = Clock::now() + options_.bye_timeout;
     while (fd_ >= 0) {
         auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();

@@ -30,6 +30,9 @@ TEST(LiveSession, BlockingEchoThenByeClosesWithCode1) {
     for (std::size_t i = 0; i < large.size(); i += 7) large[i] = static_cast<char>('a' + i % 26);
     EXPECT_EQ(client->echo(large), large);
     EXPECT_EQ(client->echo(""), "");
+    // One byte over the largest sealed message is refused before anything is sent.
+    EXPECT_THROW(client->request("echo", Bytes(default_max_payload - 16 - 15 - 4 + 1, 0)), Error);
+    EXPECT_EQ(client->echo(std::string(default_max_payload - 16 - 15 - 4, 'm')).size(), default_max_payload - 35);
     Response unknown = client->request("no-such-service", {});
     EXPECT_EQ(unknown.status, status::unknown_service);
     auto reason = client->close();
