@@ -1,5 +1,7 @@
 #include "laboratory/messages.hpp"
 
+#include <algorithm>
+
 #include "laboratory/error.hpp"
 
 namespace laboratory {
