@@ -240,3 +240,39 @@ TEST(LiveChat, TheCommandLineClientChatsAndQuitsCleanly) {
     cpp->close();
 }
 #endif
+
+TEST(LiveChat, ChatsWithThePythonClient) {
+    // The Python client (Clients/python, installed by scripts/test), through its blocking API.
+    const char* script = R"(
+import sys
+import laboratory_client as lab
+from laboratory_client import blocking
+port, fingerprint, password = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+with blocking.connect("127.0.0.1", port, password=password, name="Pythia", trust=lab.Pinned(fingerprint)) as s:
+    s.chat.join("py")
+    print("ready", s.connection_id, flush=True)
+    while True:
+        chat = getattr(s.next_event(timeout=20), "chat", None)
+        if chat and chat.kind == "message" and chat.name == "Cpp":
+            print("heard:", chat.text, flush=True)
+            break
+    s.chat.say("py", "hello from Python")
+print("done", flush=True)
+)";
+    auto cpp = Client::connect(test::pinned_options(server(), "Cpp"));
+    chat::ChatSession c(*cpp);
+    c.join("py");
+    test::Process python({"/usr/bin/env", "python3", "-c", script, std::to_string(server().port()), server().fingerprint(),
+                          test::server_password});
+    std::string ready = python.wait_for_line("ready", 60s);
+    chat::Event joined = next_from(c, "joined", "Pythia", 30s);
+    EXPECT_EQ("ready " + std::to_string(joined.from), ready);
+    c.say("py", "hello from C++");
+    EXPECT_EQ(python.wait_for_line("heard:"), "heard: hello from C++");
+    chat::Event heard = next_from(c, "message", "Pythia");
+    EXPECT_EQ(heard.text, "hello from Python");
+    EXPECT_EQ(heard.from, joined.from);
+    next_from(c, "left", "Pythia");
+    EXPECT_EQ(python.wait(30s), 0) << ::testing::PrintToString(python.lines());
+    cpp->close();
+}
