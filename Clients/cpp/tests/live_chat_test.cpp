@@ -276,3 +276,35 @@ print("done", flush=True)
     EXPECT_EQ(python.wait(30s), 0) << ::testing::PrintToString(python.lines());
     cpp->close();
 }
+
+TEST(LiveChat, ANewServerRunRestartsTheNumberingAndNothingIsDroppedAsADuplicate) {
+    chat::History remembered;
+    {
+        test::ServerProcess first;
+        auto client = Client::connect(test::pinned_options(first, "Before"));
+        chat::ChatSession session(*client);
+        session.join("restart");
+        for (const char* text : {"a", "b", "c", "d"}) session.say("restart", text);
+        while (session.poll(200ms)) {
+        }
+        remembered = session.history();
+        client->close();
+    }
+    ASSERT_GE(*remembered.last("restart"), 5u);
+    test::ServerProcess second;  // a new run: rooms and their numbers start again
+    auto client = Client::connect(test::pinned_options(second, "After"));
+    chat::ChatSession session(*client, remembered);
+    chat::Reply reply = session.join("restart");  // after = the old last sequence
+    EXPECT_LT(*reply.sequence, *remembered.last("restart"));
+    auto own = session.poll(2s);  // our own `joined`, numbered low, is not taken for a duplicate
+    ASSERT_TRUE(own);
+    EXPECT_EQ(own->kind, "joined");
+    EXPECT_EQ(own->sequence, reply.sequence);
+    std::uint64_t sequence = session.say("restart", "new run");
+    auto message = session.poll(2s);
+    ASSERT_TRUE(message);
+    EXPECT_EQ(message->sequence, sequence);
+    EXPECT_EQ(session.duplicates_dropped(), 0u);
+    EXPECT_EQ(session.history().last("restart"), sequence);
+    client->close();
+}
