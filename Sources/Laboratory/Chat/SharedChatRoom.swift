@@ -35,9 +35,11 @@ actor SharedChatRoom: ChatRoomActor {
         }
     }
 
-    /// An event held here, and whether it is a `message` (for the deliveries counter).
+    /// An event held here: its number, what members are pushed, and whether it is a `message`
+    /// (for the deliveries counter).
     private struct Held {
-        let entry: ChatBackplaneEntry
+        let sequence: UInt64
+        let event: ServiceEvent
         let isMessage: Bool
     }
 
@@ -62,6 +64,8 @@ actor SharedChatRoom: ChatRoomActor {
     private var ahead: [UInt64: ChatBackplaneEntry] = [:]
     /// The task that reads the subscription, while following.
     private var follower: Task<Void, Never>?
+    /// The task that reads history once whenever the room falls quiet, while following.
+    private var watchdog: Task<Void, Never>?
     private var subscription: ChatSubscription?
     /// Counts the times following started, so that a stopped follower's late deliveries are ignored.
     private var generation: UInt64 = 0
@@ -186,7 +190,9 @@ actor SharedChatRoom: ChatRoomActor {
         member.name = session.displayName
         do {
             try await backplane.join(session.connectionID, name: session.displayName, room: name)
-            receive(try await backplane.append(event(.renamed, from: session, oldName: oldName), to: name))
+            if receive(try await backplane.append(event(.renamed, from: session, oldName: oldName), to: name)) {
+                try await fill()
+            }
         } catch {
             logger.warning(
                 "chat store unavailable: rename not recorded",
@@ -217,6 +223,7 @@ actor SharedChatRoom: ChatRoomActor {
         generation += 1
         let generation = generation
         follower = Task { await self.follow(generation) }
+        watchdog = Task { await self.watch(generation) }
     }
 
     /// Stops following once the room has no members here and no join under way: the next join
@@ -224,6 +231,8 @@ actor SharedChatRoom: ChatRoomActor {
     private func stopFollowingIfIdle() {
         guard members.isEmpty, joining == 0, follower != nil else { return }
         follower?.cancel()
+        watchdog?.cancel()
+        watchdog = nil
         subscription?.cancel()
         follower = nil
         subscription = nil
@@ -267,46 +276,91 @@ actor SharedChatRoom: ChatRoomActor {
         }
     }
 
+    /// Reads history once each time the room falls quiet after events (no new event for
+    /// ``quietCheck``): a notification lost without a later one to reveal the gap (the last of a
+    /// burst) is found then. A quiet room costs nothing; a busy one a read per quiet spell.
+    private func watch(_ generation: UInt64) async {
+        var seen = frontier
+        var moved = false
+        while !Task.isCancelled, generation == self.generation {
+            try? await Task.sleep(for: Self.quietCheck)
+            guard !Task.isCancelled, generation == self.generation else { return }
+            if frontier != seen {
+                seen = frontier
+                moved = true
+            } else if moved {
+                moved = false
+                do { try await fill() } catch { continue }
+                seen = frontier
+            }
+        }
+    }
+
+    /// How long without events makes a room quiet (see ``watch(_:)``).
+    static let quietCheck = Duration.milliseconds(500)
+
     /// Takes in an event of the room, from the subscription, an append or history, and delivers
     /// what is now consecutive. Returns whether a gap waits to be filled.
     @discardableResult
     private func receive(_ entry: ChatBackplaneEntry) -> Bool {
-        guard var frontier else { return false }
-        if entry.sequence <= frontier { return !ahead.isEmpty }
-        if entry.sequence > frontier + 1 {
+        // Before the first join has its number, everything is held: the join starts from it.
+        guard var frontier, entry.sequence <= frontier + 1 else {
             if ahead.count < Self.aheadLimit { ahead[entry.sequence] = entry }
-            return true
+            return frontier != nil
         }
+        if entry.sequence <= frontier { return waitsForGap(after: frontier) }
+        var fresh: [Held] = []
         var next: ChatBackplaneEntry? = entry
         while let entry = next {
-            recent.append(Held(entry: entry, isMessage: Self.isMessage(entry)))
+            fresh.append(
+                Held(
+                    sequence: entry.sequence, event: ServiceEvent(service: serviceName, body: entry.body),
+                    isMessage: Self.isMessage(entry)))
             frontier = entry.sequence
             next = ahead.removeValue(forKey: frontier + 1)
         }
+        recent.append(contentsOf: fresh)
         if recent.count > Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit) }
         self.frontier = frontier
-        for (id, member) in members { deliver(member, id) }
+        var delivered = 0
+        for (id, member) in members {
+            // Members up to date get what just came (most of the time, all of them).
+            delivered += member.cursor + 1 == fresh[0].sequence ? push(fresh, to: member, id) : deliver(member, id)
+        }
+        if delivered > 0 { metrics.chatDeliveries.increment(by: delivered) }
+        return waitsForGap(after: frontier)
+    }
+
+    /// Whether events are held beyond a gap after `frontier`, dropping those it has passed.
+    private func waitsForGap(after frontier: UInt64) -> Bool {
+        if ahead.isEmpty { return false }
+        ahead = ahead.filter { $0.key > frontier }
         return !ahead.isEmpty
     }
 
-    /// Pushes to member `id` the held events after its cursor, in order.
-    private func deliver(_ member: Member, _ id: UInt64) {
-        guard let frontier, member.cursor < frontier,
-            let first = recent.first?.entry.sequence, member.cursor + 1 >= first
-        else { return }
+    /// Pushes to member `id` the held events after its cursor, in order. Returns how many
+    /// messages it pushed (for the caller to count).
+    @discardableResult
+    private func deliver(_ member: Member, _ id: UInt64) -> Int {
+        guard let frontier, member.cursor < frontier, let first = recent.first?.sequence, member.cursor + 1 >= first
+        else { return 0 }
+        return push(recent[Int(member.cursor + 1 - first)...], to: member, id)
+    }
+
+    /// Pushes `events` (the ones after its cursor, consecutive) to member `id`; a member whose
+    /// session refuses one is removed and its departure recorded. Returns the messages pushed.
+    private func push(_ events: some Sequence<Held>, to member: Member, _ id: UInt64) -> Int {
         var delivered = 0
-        for index in Int(member.cursor + 1 - first)..<recent.count {
-            let held = recent[index]
-            guard member.sink.push(ServiceEvent(service: serviceName, body: held.entry.body)) else {
+        for held in events {
+            guard member.sink.push(held.event) else {
                 members[id] = nil
-                if delivered > 0 { metrics.chatDeliveries.increment(by: delivered) }
                 departLater(id, name: member.name)
-                return
+                return delivered
             }
-            member.cursor = held.entry.sequence
+            member.cursor = held.sequence
             if held.isMessage { delivered += 1 }
         }
-        if delivered > 0 { metrics.chatDeliveries.increment(by: delivered) }
+        return delivered
     }
 
     /// Returns once member `id` has been pushed every event up to `target` (or is gone), reading
@@ -315,7 +369,7 @@ actor SharedChatRoom: ChatRoomActor {
         var fruitless = 0
         while let member = members[id], member.cursor < target {
             if let frontier, frontier >= target {
-                deliver(member, id)
+                metrics.chatDeliveries.increment(by: deliver(member, id))
                 if let after = members[id]?.cursor, after < target { try await readHistory(for: id, after: after) }
             } else {
                 let before = frontier
@@ -399,7 +453,7 @@ actor SharedChatRoom: ChatRoomActor {
     private func recordDeparture(_ id: UInt64, name memberName: String) async throws {
         _ = try await backplane.leave(id, room: name)
         let session = SessionIdentity(connectionID: id, remoteAddress: nil, displayName: memberName)
-        receive(try await backplane.append(event(.left, from: session), to: name))
+        if receive(try await backplane.append(event(.left, from: session), to: name)) { try? await fill() }
     }
 
     /// Records `id`'s departure in the background, retrying while the store fails (for a minute),
