@@ -175,6 +175,7 @@ let package = Package(
                 "Laboratory",
                 "LaboratoryLegacy",
                 "LaboratoryHTTP",
+                "LaboratoryPostgres",
                 "LaboratoryProtocol",
                 "LaboratoryTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
