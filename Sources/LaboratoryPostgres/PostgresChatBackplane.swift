@@ -1,8 +1,16 @@
 import Laboratory
 import LaboratoryProtocol
 import Logging
+import NIOCore
+import NIOPosix
 import PostgresNIO
 import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A ``ChatBackplane`` in PostgreSQL, shared by every node (server process) on one database:
 /// events are rows numbered per room in the inserting transaction, history is read from the
@@ -321,13 +329,24 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
         }
     }
 
-    /// One line about `error` (postgres-nio's own descriptions hide the server's message).
+    /// One line about `error` (postgres-nio's own descriptions hide the server's message, and
+    /// NIO's connection errors nest several layers deep).
     static func describe(_ error: any Error) -> String {
-        guard let error = error as? PSQLError else { return String(describing: error) }
-        if let message = error.serverInfo?[.message] {
-            return "\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+        switch error {
+        case let error as PSQLError:
+            if let message = error.serverInfo?[.message] {
+                return "\(message) (SQLSTATE \(error.serverInfo?[.sqlState] ?? "?"))"
+            }
+            if let underlying = error.underlying { return describe(underlying) }
+            return "\(error.code)"
+        case let error as NIOConnectionError:
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil { return "\(error.host) does not resolve" }
+            return "no address to connect to for \(error.host)"
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        default:
+            return String(describing: error)
         }
-        if let underlying = error.underlying { return "\(error.code): \(underlying)" }
-        return "\(error.code)"
     }
 }

@@ -32,11 +32,14 @@ struct ChatStoreSettings: Sendable, Equatable {
         }
         let age = try await reader.double(.chatHistoryAge)
         if let age {
-            if let problem = OptionRange.problem(seconds: age.value, positive: false, age.source.subject(.chatHistoryAge)) {
+            if let problem = OptionRange.problem(
+                seconds: age.value, positive: false, age.source.subject(.chatHistoryAge))
+            {
                 throw ExitReport(.usage, problem)
             }
             if url == nil {
-                let needed = if case .flag = age.source { SettingKey.chatStore.flag } else { SettingKey.chatStore.rawValue }
+                let needed =
+                    if case .flag = age.source { SettingKey.chatStore.flag } else { SettingKey.chatStore.rawValue }
                 throw ExitReport(.usage, "\(age.source.subject(.chatHistoryAge)) needs \(needed)")
             }
         }
@@ -47,7 +50,8 @@ struct ChatStoreSettings: Sendable, Equatable {
     func configuration(limits: ChatLimits) -> ChatStoreConfiguration? {
         guard let url, var configuration = try? ChatStoreConfiguration(url: url.value) else { return nil }
         configuration.historySize = limits.historySize
-        configuration.historyAge = historyAge.value > 0 ? .milliseconds(Int64((historyAge.value * 1000).rounded())) : nil
+        configuration.historyAge =
+            historyAge.value > 0 ? .milliseconds(Int64((historyAge.value * 1000).rounded())) : nil
         return configuration
     }
 
@@ -55,7 +59,9 @@ struct ChatStoreSettings: Sendable, Equatable {
     /// `--print-config` prints them.
     func printed(_ format: (String, String, SettingSource) -> String, shown: (Any) -> String) -> [String] {
         [
-            url.map { format(SettingKey.chatStore.rawValue, shown(ChatStoreConfiguration.redacted($0.value)), $0.source) }
+            url.map {
+                format(SettingKey.chatStore.rawValue, shown(ChatStoreConfiguration.redacted($0.value)), $0.source)
+            }
                 ?? format(SettingKey.chatStore.rawValue, "memory", .default),
             format(SettingKey.chatHistoryAge.rawValue, shown(historyAge.value), historyAge.source),
         ]

@@ -31,7 +31,8 @@ struct ChatStoreStart {
         do {
             backplane = try await PostgresChatBackplane.connect(configuration: store, logger: logger)
         } catch {
-            throw ExitReport(.unavailable, "cannot start chat on \(shown) (\(url.source.subject(.chatStore))): \(error)")
+            throw ExitReport(
+                .unavailable, "cannot start chat on \(shown) (\(url.source.subject(.chatStore))): \(error)")
         }
         configuration.nodeNumber = backplane.node
         services.register(ChatService(limits: limits, backplane: backplane), as: ChatService.defaultName)
