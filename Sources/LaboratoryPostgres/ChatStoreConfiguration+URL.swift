@@ -19,7 +19,7 @@ extension ChatStoreConfiguration {
             throw ChatStoreError(.invalidURL("it names no user (postgres://user@host/database)"))
         }
         if let query = components.query, !query.isEmpty {
-            throw ChatStoreError(.invalidURL("query parameters (?\(query)) are not supported"))
+            throw ChatStoreError(.invalidURL("query parameters (?…) are not supported"))
         }
         let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
         guard !path.contains("/") else { throw ChatStoreError(.invalidURL("the database name contains /")) }
