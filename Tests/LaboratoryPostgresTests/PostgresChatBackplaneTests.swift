@@ -186,6 +186,62 @@ struct PostgresChatBackplaneTests {
         }
     }
 
+    @Test("Notifications are not trusted alone: an event committed without one reaches subscribers within a heartbeat")
+    func lostNotificationIsRecovered() async throws {
+        try await withPostgresCluster { cluster in
+            try await withChatNodes(1, cluster.backplaneConfiguration()) { nodes in
+                let subscription = try await nodes[0].backplane.subscribe(to: "quiet")
+                // An append as the backplane makes it, but without its NOTIFY (a lost notification:
+                // the listening connection stays up, so only the periodic check can find it).
+                let connection = try await PostgresConnection.connect(
+                    configuration: cluster.connectionConfiguration, id: 1, logger: logger)
+                try await connection.query(
+                    """
+                    WITH room AS (
+                        UPDATE laboratory_chat_rooms SET last_sequence = last_sequence + 1 WHERE name = 'quiet'
+                        RETURNING id, last_sequence
+                    )
+                    INSERT INTO laboratory_chat_messages (room_id, sequence, sender, connection_id, body)
+                    SELECT id, last_sequence, 'ana', '7',
+                        '{"sequence":' || last_sequence || ',"kind":"message","from":7,"name":"ana","text":"silent","time":0}'
+                    FROM room
+                    """, logger: logger)
+                try await connection.close()
+                let delivered = try await collect(1, of: subscription, within: .seconds(10))
+                let event = try JSONDecoder().decode(ChatEvent.self, from: Data(delivered[0].body))
+                #expect(event.sequence == 1 && event.text == "silent")
+                // And the next, notified one follows it in order.
+                let next = try await nodes[0].backplane.append(message("loud"), to: "quiet")
+                #expect(try await collect(1, of: subscription, within: .seconds(10)) == [next])
+            }
+        }
+    }
+
+    @Test(
+        "A subscriber that falls more than its buffer behind gets the buffer, then the end of the stream; others go on")
+    func laggingSubscriptionEnds() async throws {
+        try await withPostgresCluster { cluster in
+            var configuration = cluster.backplaneConfiguration()
+            configuration.subscriptionBuffer = 5
+            try await withChatNodes(1, configuration) { nodes in
+                let backplane = nodes[0].backplane
+                let lagging = try await backplane.subscribe(to: "busy")
+                let keeping = try await backplane.subscribe(to: "busy")
+                var kept: [UInt64] = []
+                for index in 1...12 {
+                    let entry = try await backplane.append(message("m\(index)"), to: "busy")
+                    // The keeping subscriber reads each one before the next append.
+                    kept += try await collect(1, of: keeping, within: .seconds(10)).map(\.sequence)
+                    #expect(entry.sequence == UInt64(index))
+                }
+                #expect(kept == Array(1...12))
+                var received: [UInt64] = []
+                for await entry in lagging.events { received.append(entry.sequence) }
+                #expect(received == [1, 2, 3, 4, 5])
+            }
+        }
+    }
+
     @Test("Retention by count and age: history applies it before pruning, pruning deletes it, numbering continues")
     func retention() async throws {
         try await withPostgresCluster { cluster in
