@@ -342,6 +342,28 @@ struct PostgresChatBackplaneTests {
         }
     }
 
+    @Test(
+        "Concurrent first joins and subscriptions to new rooms from two nodes: one row per room, every member recorded")
+    func concurrentFirstJoins() async throws {
+        try await withPostgresCluster { cluster in
+            try await withChatNodes(2, cluster.backplaneConfiguration()) { nodes in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for room in 0..<5 {
+                        for member in 0..<8 {
+                            let node = nodes[member % 2]
+                            let id = UInt64(node.node) << 40 | UInt64(member)
+                            group.addTask { try await node.backplane.join(id, name: "m\(member)", room: "new\(room)") }
+                            group.addTask { _ = try await node.backplane.subscribe(to: "new\(room)") }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let rooms = try await nodes[0].backplane.rooms(after: nil, limit: 100).rooms
+                #expect(rooms == (0..<5).map { ChatRoomSummary(name: "new\($0)", members: 8) })
+            }
+        }
+    }
+
     @Test("rooms(after:limit:) pages every room in code-point order, empty ones included, with members from every node")
     func roomsInCodePointOrder() async throws {
         try await withPostgresCluster { cluster in
