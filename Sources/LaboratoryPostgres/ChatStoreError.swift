@@ -3,7 +3,6 @@
 package struct ChatStoreError: Error, CustomStringConvertible, Sendable {
     enum Reason: Sendable {
         case noRowReturned
-        case notificationsEnded
         /// `operation` failed because of `detail` (the database is down, a statement failed).
         case unavailable(operation: String, detail: String)
         case invalidURL(String)
@@ -27,7 +26,6 @@ package struct ChatStoreError: Error, CustomStringConvertible, Sendable {
     package var description: String {
         switch reason {
         case .noRowReturned: "the database returned no row for a statement that always returns one"
-        case .notificationsEnded: "the listening connection stopped delivering notifications"
         case .unavailable(let operation, let detail): "chat store unavailable: \(operation) failed: \(detail)"
         case .invalidURL(let why): "the chat store URL is not usable: \(why)"
         case .noFreeNodeNumber: "every chat node number (1 to 4095) is in use by a registered node"

@@ -16,7 +16,7 @@ package enum ChatStoreMigrations {
         Step(
             version: 1,
             statements: [
-                // One row per room: its id (which names its NOTIFY channel) and the last sequence
+                // One row per room: its id (which notifications carry) and the last sequence
                 // number handed out. The row outlives the room's messages, so a room emptied and
                 // recreated, or pruned to nothing, continues its numbering.
                 """

@@ -2,6 +2,7 @@ import Laboratory
 import LaboratoryPostgres
 import LaboratoryTestSupport
 import Logging
+import PostgresNIO
 import ServiceLifecycle
 
 /// A `PostgresChatBackplane` running as a node (its own service group) for a test: stopped
@@ -40,6 +41,17 @@ final class ChatNode: Sendable {
 }
 
 extension PostgresCluster {
+    /// A store configuration for this cluster, with the defaults.
+    var storeConfiguration: ChatStoreConfiguration {
+        ChatStoreConfiguration(host: host, port: port, username: username, database: database)
+    }
+
+    /// A single connection's configuration for this cluster (for a test's own statements).
+    var connectionConfiguration: PostgresConnection.Configuration {
+        PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: nil, database: database, tls: .disable)
+    }
+
     /// A backplane configuration for this cluster with test timings: quick reconnection,
     /// heartbeats and node timeout.
     func backplaneConfiguration(historySize: Int = 100) -> ChatStoreConfiguration {

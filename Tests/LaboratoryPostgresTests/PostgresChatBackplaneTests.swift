@@ -343,6 +343,66 @@ struct PostgresChatBackplaneTests {
     }
 
     @Test(
+        "Migrations: a fresh database gets every step recorded once; a second start, after a server restart, applies none and keeps the numbering"
+    )
+    func migrationsAreIdempotentAcrossRestarts() async throws {
+        try await withPostgresCluster { cluster in
+            let configuration = cluster.backplaneConfiguration()
+            try await withChatNodes(1, configuration) { nodes in
+                for index in 1...3 { _ = try await nodes[0].backplane.append(message("m\(index)"), to: "lobby") }
+            }
+            let recorded = try await migrations(cluster)
+            #expect(recorded.map(\.version) == ChatStoreMigrations.steps.map(\.version))
+
+            try await cluster.stopServer()
+            try await cluster.startServer()
+            let connection = try await PostgresConnection.connect(
+                configuration: cluster.connectionConfiguration, id: 1, logger: logger)
+            #expect(try await ChatStoreMigrations.apply(on: connection, logger: logger).isEmpty)
+            try await connection.close()
+            try await withChatNodes(1, configuration) { nodes in
+                let appended = try await nodes[0].backplane.append(message("m4"), to: "lobby")
+                #expect(appended.sequence == 4)
+                let history = try await nodes[0].backplane.history(of: "lobby", after: 0)
+                #expect(history.entries.map(\.sequence) == [1, 2, 3, 4])
+            }
+            // Neither the bare migration nor the node's start re-applied or re-recorded a step.
+            #expect(try await migrations(cluster) == recorded)
+        }
+    }
+
+    @Test(
+        "A notification carries ids only: an event larger than NOTIFY's 8,000-byte payload limit reaches a subscription on another node"
+    )
+    func notificationPayloadIsIdsOnly() async throws {
+        try await withPostgresCluster { cluster in
+            try await withChatNodes(2, cluster.backplaneConfiguration()) { nodes in
+                let subscription = try await nodes[1].backplane.subscribe(to: "lobby")
+                _ = try await nodes[0].backplane.append(message("first"), to: "lobby")
+                #expect(try await collect(1, of: subscription, within: .seconds(10)).map(\.sequence) == [1])
+
+                // The raw channel, as a node's listener sees it.
+                let raw = try await PostgresConnection.connect(
+                    configuration: cluster.connectionConfiguration, id: 99, logger: logger)
+                let roomID = try await raw.query(
+                    "SELECT id FROM laboratory_chat_rooms WHERE name = 'lobby'", logger: logger
+                ).collect().first?.decode(Int64.self)
+                let long = String(repeating: "x", count: 10_000)
+                let (payload, entry) = try await raw.listen(on: "laboratory_chat") { notifications in
+                    let entry = try await nodes[0].backplane.append(message(long), to: "lobby")
+                    var iterator = notifications.makeAsyncIterator()
+                    return (try await iterator.next()?.payload, entry)
+                }
+                try await raw.close()
+                #expect(payload == "\(try #require(roomID)) 2")
+                let delivered = try await collect(1, of: subscription, within: .seconds(10))
+                #expect(delivered == [entry])
+                #expect(try JSONDecoder().decode(ChatEvent.self, from: Data(delivered[0].body)).text == long)
+            }
+        }
+    }
+
+    @Test(
         "Concurrent first joins and subscriptions to new rooms from two nodes: one row per room, every member recorded")
     func concurrentFirstJoins() async throws {
         try await withPostgresCluster { cluster in
@@ -481,6 +541,25 @@ struct PostgresChatBackplaneTests {
         for try await value in rows.decode(Int64.self) { count = Int(value) }
         try await connection.close()
         return count
+    }
+
+    /// The recorded migrations, by version: each version and when it was applied.
+    private func migrations(_ cluster: PostgresCluster) async throws -> [Migration] {
+        let connection = try await PostgresConnection.connect(
+            configuration: cluster.connectionConfiguration, id: 1, logger: logger)
+        let rows = try await connection.query(
+            "SELECT version, applied_at FROM laboratory_schema_migrations ORDER BY version", logger: logger)
+        var recorded: [Migration] = []
+        for try await (version, appliedAt) in rows.decode((Int, Date).self) {
+            recorded.append(Migration(version: version, appliedAt: appliedAt))
+        }
+        try await connection.close()
+        return recorded
+    }
+
+    private struct Migration: Equatable {
+        let version: Int
+        let appliedAt: Date
     }
 
     /// Makes `room`'s events up to number `upTo` two hours old.
