@@ -192,6 +192,7 @@ public actor LaboratoryServer: Service {
     }
 
     private func makeEnvironment() async throws -> ConnectionEnvironment {
+        let connectionIDs = try ConnectionIDSource(node: configuration.nodeNumber)
         let transportKeys = try await TransportKeys.start(
             identity: configuration.hostKey, policy: configuration.transportKeys,
             validitySlack: configuration.handshakeTimeout, logger: logger, metrics: metrics,
@@ -208,7 +209,7 @@ public actor LaboratoryServer: Service {
             maximumOutstandingRequests: configuration.maximumOutstandingRequests,
             maximumFrameSize: configuration.maximumFrameSize, outbound: configuration.outbound,
             keepaliveInterval: configuration.keepaliveInterval, idleTimeout: configuration.idleTimeout,
-            connectionIDs: ConnectionIDSource(), transportKeys: transportKeys, admission: admission, live: live,
+            connectionIDs: connectionIDs, transportKeys: transportKeys, admission: admission, live: live,
             memoryReclaimer: MemoryReclaimer(clock: configuration.clock), sessions: SessionDirectory(),
             metrics: metrics,
             clock: configuration.clock)

@@ -57,6 +57,11 @@ public struct ServerConfiguration: Sendable {
     public var metricsFactory: (any MetricsFactory)?
     /// The clock connections keep their deadlines and timers on; tests inject one they move by hand.
     package var clock = AnyTimerClock.continuous
+    /// This server's number among the servers sharing a chat store, 1 to 4,095; 0 (the default)
+    /// for a server on its own. Connection ids are then `nodeNumber << 40 | n` (n counting from
+    /// 1), so two servers' sessions never share an id in the rooms they share. A number out of
+    /// range fails ``LaboratoryServer/run()`` with a ``ConfigurationError``.
+    package var nodeNumber: UInt16 = 0
 
     let passwordDigest: [UInt8]
 

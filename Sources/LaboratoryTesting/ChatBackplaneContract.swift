@@ -10,7 +10,8 @@ package struct ChatBackplaneContractViolation: Error, CustomStringConvertible {
 /// Checks that a chat backplane keeps the contract `ChatBackplane` documents: numbering
 /// (consecutive from 1 per room, under concurrent appends), what `append` returns, history after a
 /// number and its window, subscriptions (everything appended after they begin, once, in order,
-/// nothing of other rooms, ended by `cancel`), and presence (join, rename, leave, listing).
+/// nothing of other rooms, ended by `cancel`), presence (join, rename, leave, listing) and the
+/// room list (name order, pages, member counts).
 ///
 /// For every implementation, so a test target runs it against each one: `make` returns a
 /// backplane (a fresh one, or one on a database: rooms are named `prefix` plus a random part, so
@@ -128,6 +129,28 @@ package func checkChatBackplaneContract(
     try check(members == [ChatMember(id: 1 << 40 | 2, name: "bob")], "after a leave, members are \(members)")
     let elsewhere = try await backplane.members(of: room("empty"))
     try check(elsewhere.isEmpty, "a room nobody joined has members \(elsewhere)")
+
+    // Listing rooms: in name order, a page at a time, member counts from presence.
+    let listed = room("listed")
+    try await backplane.join(3, name: "cy", room: listed)
+    try await backplane.join(1 << 40 | 4, name: "di", room: listed)
+    var pages: [ChatRoomSummary] = []
+    var cursor: String? = room("")
+    while let after = cursor, pages.count < 100 {
+        let page = try await backplane.rooms(after: after, limit: 2)
+        try check(page.rooms.count <= 2, "a page of at most 2 rooms listed \(page.rooms.count)")
+        try check(page.rooms.allSatisfy { $0.name > after }, "a page after \(after) listed \(page.rooms.map(\.name))")
+        let ours = page.rooms.filter { $0.name.hasPrefix(room("")) }
+        pages += ours
+        cursor = ours.count == page.rooms.count ? page.next : nil
+    }
+    let names = pages.map(\.name)
+    try check(names == names.sorted() && Set(names).count == names.count, "pages listed rooms \(names)")
+    let counts = Dictionary(pages.map { ($0.name, $0.members) }, uniquingKeysWith: { first, _ in first })
+    try check(
+        counts[lobby] == 1 && counts[listed] == 2,
+        "rooms listed \(lobby) with \(counts[lobby].map(String.init) ?? "no entry") and \(listed) with "
+            + "\(counts[listed].map(String.init) ?? "no entry") members, not 1 and 2")
 }
 
 /// The first `count` elements of `events`; throws if they do not all come within `limit`.

@@ -66,7 +66,17 @@ struct ChatMeasurements {
     func sayCost() async throws {
         var limits = ChatLimits()
         limits.deliveryRate = nil
-        let chat = ChatService(limits: limits)
+        try await Self.measureSay(ChatService(limits: limits), "")
+    }
+
+    @Test("CPU per say over a backplane given explicitly (the shared path), the in-memory one")
+    func sharedSayCost() async throws {
+        var limits = ChatLimits()
+        limits.deliveryRate = nil
+        try await Self.measureSay(ChatService(limits: limits, backplane: InMemoryChatBackplane()), " (shared path)")
+    }
+
+    static func measureSay(_ chat: ChatService, _ label: String) async throws {
         for (room, members) in [("fanout", 200), ("alone", 1)] {
             for index in 0..<members {
                 let context = Self.context(UInt64(index + 1))
@@ -79,7 +89,8 @@ struct ChatMeasurements {
             let start = Self.cpuSeconds()
             for _ in 0..<count { _ = try await chat.handle(body, context: speaker) }
             let perSay = (Self.cpuSeconds() - start) / Double(count)
-            print("MEASURE say to \(members) member(s): \(String(format: "%.2f", perSay * 1e6)) µs CPU per say")
+            print(
+                "MEASURE say to \(members) member(s)\(label): \(String(format: "%.2f", perSay * 1e6)) µs CPU per say")
             for index in 0..<members { await chat.sessionDidEnd(Self.context(UInt64(index + 1)).session) }
         }
     }

@@ -48,6 +48,13 @@ package protocol ChatBackplane: Sendable {
 
     /// Who is in `room` now, in ascending connection id order.
     func members(of room: String) async throws -> [ChatMember]
+
+    /// Up to `limit` rooms whose names sort after `after` (from the first without it), in
+    /// ascending name order (by Unicode code point; room names are ASCII), each with its member
+    /// count on every node, and the cursor for the next page (the last name listed) when more
+    /// follow. Which rooms are listed is the implementation's to say, but every room with members
+    /// is; a room may appear with 0 members.
+    func rooms(after: String?, limit: Int) async throws -> (rooms: [ChatRoomSummary], next: String?)
 }
 
 /// One numbered event of a room, as a backplane stores and delivers it.

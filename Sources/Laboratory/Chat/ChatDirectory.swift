@@ -10,7 +10,7 @@ import OrderedCollections
 /// behind, so creating and leaving rooms without end uses no more memory than the room limit.
 actor ChatDirectory {
     private struct Room {
-        let room: ChatRoom
+        let room: any ChatRoomActor
         /// Members as recorded here, so listing and eviction never have to ask the room.
         var members: Int
     }
@@ -30,10 +30,13 @@ actor ChatDirectory {
         case delivery(room: String?)
     }
 
+    /// Makes a room on this node: its name, the chat service's name, the server's metrics.
+    typealias RoomMaker = @Sendable (String, String, ServerMetrics) -> any ChatRoomActor
+
     private let limits: ChatLimits
-    /// Numbers and keeps the rooms' events; told when a room is forgotten, so that it keeps only
-    /// the room's last number.
-    private let backplane: InMemoryChatBackplane
+    private let makeRoom: RoomMaker
+    /// Told when a room is forgotten (the in-memory backplane then keeps only its last number).
+    private let forgetting: @Sendable (String) -> Void
     private var rooms: [String: Room] = [:]
     /// Every room's name in ascending order, for listing a page without sorting.
     private var names: [String] = []
@@ -43,9 +46,10 @@ actor ChatDirectory {
     /// The server's metrics, from the first join's context: rooms with members, and memberships.
     private var metrics = ServerMetrics.disabled
 
-    init(limits: ChatLimits, backplane: InMemoryChatBackplane) {
+    init(limits: ChatLimits, forgetting: @escaping @Sendable (String) -> Void, makeRoom: @escaping RoomMaker) {
         self.limits = limits
-        self.backplane = backplane
+        self.forgetting = forgetting
+        self.makeRoom = makeRoom
     }
 
     var bookkeeping: ChatBookkeeping {
@@ -89,23 +93,24 @@ actor ChatDirectory {
     func sink(for id: UInt64) -> EventSink? { sessions[id]?.sink }
 
     /// The room called `name`, if it exists.
-    func room(_ name: String) throws -> ChatRoom {
+    func room(_ name: String) throws -> any ChatRoomActor {
         guard let room = rooms[name]?.room else { throw ServiceError("there is no room \"\(name)\"") }
         return room
     }
 
     /// Records that connection `id` joins `name`, creating the room if needed, all in one step on
     /// this actor: limits are checked before anything changes, and an empty room is never
-    /// evicted while a join is on its way to it.
+    /// evicted while a join is on its way to it. Returns the room, and whether the connection was
+    /// not recorded in it before.
     func join(
         _ id: UInt64, sink: EventSink, room name: String, serviceName: String, metrics: ServerMetrics = .disabled
-    ) throws -> ChatRoom {
+    ) throws -> (room: any ChatRoomActor, added: Bool) {
         if self.metrics === ServerMetrics.disabled { self.metrics = metrics }
         var session = sessions[id] ?? Session(sink: sink)
         guard session.rooms.contains(name) || session.rooms.count < limits.maximumRoomsPerConnection else {
             throw ServiceError("you are already in \(session.rooms.count) rooms, the limit; leave one first")
         }
-        let room: ChatRoom
+        let room: any ChatRoomActor
         if let existing = rooms[name] {
             room = existing.room
         } else {
@@ -113,22 +118,19 @@ actor ChatDirectory {
             guard rooms.count < limits.maximumRooms else {
                 throw ServiceError("the server has reached its limit of \(limits.maximumRooms) rooms")
             }
-            room = ChatRoom(
-                log: backplane.room(name), serviceName: serviceName, pageSize: limits.maximumPageSize,
-                metrics: self.metrics)
+            room = makeRoom(name, serviceName, self.metrics)
             rooms[name] = Room(room: room, members: 0)
             names.insert(name, at: firstIndex(after: name, orEqual: true))
         }
-        if session.rooms.insert(name).inserted {
-            sessions[id] = session
-            rooms[name]!.members += 1
-            metrics.chatMembers.increment()
-            if rooms[name]!.members == 1 {
-                emptyRooms.remove(name)
-                metrics.chatRooms.increment()
-            }
+        guard session.rooms.insert(name).inserted else { return (room, false) }
+        sessions[id] = session
+        rooms[name]!.members += 1
+        metrics.chatMembers.increment()
+        if rooms[name]!.members == 1 {
+            emptyRooms.remove(name)
+            metrics.chatRooms.increment()
         }
-        return room
+        return (room, true)
     }
 
     func recordLeave(_ id: UInt64, room: String) {
@@ -136,7 +138,7 @@ actor ChatDirectory {
         memberLeft(room)
     }
 
-    func roomsOf(_ id: UInt64) -> [ChatRoom] {
+    func roomsOf(_ id: UInt64) -> [any ChatRoomActor] {
         (sessions[id]?.rooms ?? []).compactMap { rooms[$0]?.room }
     }
 
@@ -150,7 +152,7 @@ actor ChatDirectory {
     }
 
     /// Forgets a connection entirely; returns the rooms it was in.
-    func forget(_ id: UInt64) -> [ChatRoom] {
+    func forget(_ id: UInt64) -> [any ChatRoomActor] {
         guard let session = sessions.removeValue(forKey: id) else { return [] }
         for name in session.rooms { memberLeft(name) }
         return session.rooms.compactMap { rooms[$0]?.room }
@@ -180,7 +182,7 @@ actor ChatDirectory {
     private func forgetRoom(_ name: String) {
         rooms.removeValue(forKey: name)
         emptyRooms.remove(name)
-        backplane.forget(name)
+        forgetting(name)
         let index = firstIndex(after: name, orEqual: true)
         if index < names.count, names[index] == name { names.remove(at: index) }
     }

@@ -4,7 +4,7 @@ import LaboratoryProtocol
 /// One chat room on this server: its members and their sinks. Its numbering, history and presence
 /// are its ``InMemoryChatBackplane/RoomLog``'s; every event is numbered there and pushed to every
 /// member from inside the actor, so all members see the same order.
-actor ChatRoom {
+actor ChatRoom: ChatRoomActor {
     struct Member {
         var name: String
         let sink: EventSink

@@ -17,24 +17,47 @@ public struct ChatService: LaboratoryService {
     private let directory: ChatDirectory
     private let order = ChatSessionOrder()
 
-    /// Creates a chat service; every server (or test) should have its own.
+    /// Creates a chat service; every server (or test) should have its own. Its rooms live in
+    /// this process's memory (an ``InMemoryChatBackplane`` of its own, called synchronously: the
+    /// fast path).
     public init(limits: ChatLimits = ChatLimits()) {
-        self.init(
-            limits: limits,
-            backplane: InMemoryChatBackplane(historySize: limits.historySize, forgottenRoomLimit: limits.maximumRooms))
-    }
-
-    /// Creates a chat service whose rooms number, keep and record their events in `backplane`.
-    /// Where a server chooses its chat store: the in-memory one is the only one rooms run on so
-    /// far (see `ChatBackplane`).
-    package init(limits: ChatLimits, backplane: InMemoryChatBackplane) {
+        let backplane = InMemoryChatBackplane(historySize: limits.historySize, forgottenRoomLimit: limits.maximumRooms)
         self.limits = limits
         self.backplane = backplane
-        self.directory = ChatDirectory(limits: limits, backplane: backplane)
+        self.shared = nil
+        self.directory = ChatDirectory(
+            limits: limits, forgetting: { backplane.forget($0) },
+            makeRoom: { name, serviceName, metrics in
+                ChatRoom(
+                    log: backplane.room(name), serviceName: serviceName, pageSize: limits.maximumPageSize,
+                    metrics: metrics)
+            })
+    }
+
+    /// Creates a chat service whose rooms live in `backplane`, which other chat services (on other
+    /// servers, in other processes, on other machines) may share: all of them then form one chat.
+    /// Every room event goes through the backplane (see `SharedChatRoom`); `rooms` and `who` list
+    /// what it records on every node. `direct` reaches only sessions on this server.
+    ///
+    /// Each server sharing a backplane needs its own ``ServerConfiguration/nodeNumber``, so that
+    /// connection ids never collide. `limits.historySize` should be the backplane's history window.
+    package init(limits: ChatLimits, backplane: any ChatBackplane) {
+        self.limits = limits
+        self.backplane = backplane
+        self.shared = backplane
+        self.directory = ChatDirectory(
+            limits: limits, forgetting: { _ in },
+            makeRoom: { name, serviceName, metrics in
+                SharedChatRoom(
+                    name: name, backplane: backplane, serviceName: serviceName, pageSize: limits.maximumPageSize,
+                    metrics: metrics)
+            })
     }
 
     /// Where the rooms' numbering, history and presence are kept.
-    package let backplane: InMemoryChatBackplane
+    package let backplane: any ChatBackplane
+    /// The backplane when the rooms are shared (``init(limits:backplane:)``); `nil` on the fast path.
+    private let shared: (any ChatBackplane)?
 
     /// The sizes of the service's internal tables, for tests that check they stay bounded.
     package var bookkeeping: ChatBookkeeping {
@@ -68,20 +91,43 @@ public struct ChatService: LaboratoryService {
         switch request {
         case .join(let name, let after):
             try limits.validate(room: name)
-            let room = try await directory.join(
+            let (room, added) = try await directory.join(
                 session.connectionID, sink: context.events, room: name, serviceName: context.serviceName,
                 metrics: context.metrics)
-            reply = await room.join(session, sink: context.events, after: after)
+            do {
+                reply = try await room.join(session, sink: context.events, after: after)
+            } catch {
+                if added { await directory.recordLeave(session.connectionID, room: name) }
+                throw error
+            }
             context.logger.record(.joinedRoom(room: name, name: session.displayName))
         case .leave(let name):
             try limits.validate(room: name)
             let room = try await directory.room(name)
-            guard await room.leave(session) else { throw ServiceError("you are not in room \"\(name)\"") }
+            let left: Bool
+            do {
+                left = try await room.leave(session)
+            } catch {
+                // A shared room has let the member go here already; it tells the others later.
+                await directory.recordLeave(session.connectionID, room: name)
+                throw error
+            }
+            guard left else { throw ServiceError("you are not in room \"\(name)\"") }
             await directory.recordLeave(session.connectionID, room: name)
             context.logger.record(.leftRoom(room: name, name: session.displayName))
             reply = ChatReply()
         case .rooms(let after, let limit):
-            let page = await directory.page(after: after, limit: try limits.pageSize(limit))
+            let pageSize = try limits.pageSize(limit)
+            let page: (rooms: [ChatRoomSummary], next: String?)
+            if let shared {
+                do {
+                    page = try await shared.rooms(after: after, limit: pageSize)
+                } catch {
+                    throw ServiceError("chat store unavailable: \(error)")
+                }
+            } else {
+                page = await directory.page(after: after, limit: pageSize)
+            }
             reply = ChatReply(rooms: page.rooms, next: page.next)
         case .who(let name, let after, let limit):
             try limits.validate(room: name)
@@ -95,7 +141,17 @@ public struct ChatService: LaboratoryService {
             } else {
                 cursor = nil
             }
-            let page = await (try await directory.room(name)).memberPage(after: cursor, limit: pageSize)
+            let page: (members: [ChatMember], next: String?)
+            if let shared {
+                // Any room on any node: presence is the backplane's.
+                do {
+                    page = SharedChatRoom.page(try await shared.members(of: name), after: cursor, limit: pageSize)
+                } catch {
+                    throw ServiceError("chat store unavailable: \(error)")
+                }
+            } else {
+                page = try await (try await directory.room(name)).memberPage(after: cursor, limit: pageSize)
+            }
             reply = ChatReply(members: page.members, next: page.next)
         case .say(let name, let text):
             try limits.validate(room: name)
@@ -103,6 +159,7 @@ public struct ChatService: LaboratoryService {
             let room = try await directory.room(name)
             reply = ChatReply(sequence: try await room.say(text, from: session))
         case .direct(let recipient, let text):
+            // Node-local: only sessions on this server are reached, also when rooms are shared.
             try limits.validate(text: text)
             guard let sink = await directory.sink(for: recipient) else {
                 throw ServiceError("connection \(recipient) is not on chat")
@@ -121,7 +178,8 @@ public struct ChatService: LaboratoryService {
     }
 
     public func sessionDidEnd(_ session: SessionIdentity) async {
-        for room in await directory.forget(session.connectionID) { await room.leave(session) }
+        // A shared room that cannot tell the store now retries in the background.
+        for room in await directory.forget(session.connectionID) { _ = try? await room.leave(session) }
     }
 
     public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {

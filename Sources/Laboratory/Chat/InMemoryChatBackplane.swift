@@ -95,6 +95,18 @@ package final class InMemoryChatBackplane: ChatBackplane {
     package func members(of room: String) async throws -> [ChatMember] {
         rooms.withLockedValue { $0.open[room] }?.members() ?? []
     }
+
+    /// Lists every room it holds, empty ones included, until they are forgotten. Sorts the names
+    /// after `after` for each page: for tests and a few servers in one process, not the fast
+    /// path (which lists from the chat directory).
+    package func rooms(after: String?, limit: Int) async throws -> (rooms: [ChatRoomSummary], next: String?) {
+        let open = rooms.withLockedValue { rooms in
+            after.map { after in rooms.open.filter { $0.key > after } } ?? rooms.open
+        }
+        let names = open.keys.sorted()
+        let page = names.prefix(limit).map { ChatRoomSummary(name: $0, members: open[$0]!.memberCount) }
+        return (page, names.count > limit ? page.last?.name : nil)
+    }
 }
 
 extension InMemoryChatBackplane {
@@ -187,6 +199,9 @@ extension InMemoryChatBackplane {
         package func leave(_ member: UInt64) -> Bool {
             state.withLockedValue { $0.members.removeValue(forKey: member) != nil }
         }
+
+        /// How many members the room has.
+        package var memberCount: Int { state.withLockedValue { $0.members.count } }
 
         /// The members, in ascending id order.
         package func members() -> [ChatMember] {
