@@ -146,7 +146,11 @@ let package = Package(
         .target(
             name: "LaboratoryPostgres",
             dependencies: [
+                "Laboratory",
+                "LaboratoryProtocol",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -171,6 +175,7 @@ let package = Package(
                 "Laboratory",
                 "LaboratoryLegacy",
                 "LaboratoryHTTP",
+                "LaboratoryPostgres",
                 "LaboratoryProtocol",
                 "LaboratoryTransport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -267,7 +272,11 @@ let package = Package(
             dependencies: [
                 "LaboratoryPostgres",
                 "LaboratoryTestSupport",
+                "Laboratory",
+                "LaboratoryProtocol",
+                "LaboratoryTesting",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -39,7 +39,35 @@ package enum ChatStoreMigrations {
                 """,
                 // Retention by age deletes oldest first across rooms.
                 "CREATE INDEX laboratory_chat_messages_sent_at ON laboratory_chat_messages (sent_at)",
-            ])
+            ]),
+        // Presence across nodes (PostgresChatBackplane): the nodes that are up, each with a number
+        // 1...4095 (the top bits of its connection ids) and its last heartbeat, and who is in
+        // which room on which node. A member row cannot outlive its node's row: a node's number is
+        // free again only once its members are gone (and announced as left).
+        Step(
+            version: 2,
+            statements: [
+                """
+                CREATE TABLE laboratory_chat_nodes (
+                    number integer PRIMARY KEY CHECK (number BETWEEN 1 AND 4095),
+                    started_at timestamptz NOT NULL DEFAULT now(),
+                    heartbeat_at timestamptz NOT NULL DEFAULT now()
+                )
+                """,
+                """
+                CREATE TABLE laboratory_chat_members (
+                    room_id bigint NOT NULL REFERENCES laboratory_chat_rooms (id),
+                    member_id bigint NOT NULL,
+                    name text NOT NULL,
+                    node integer NOT NULL REFERENCES laboratory_chat_nodes (number),
+                    PRIMARY KEY (room_id, member_id)
+                )
+                """,
+                "CREATE INDEX laboratory_chat_members_node ON laboratory_chat_members (node)",
+                // Room listings page in code-point order (byte order of UTF-8, the "C" collation),
+                // whatever the database's default collation.
+                #"CREATE INDEX laboratory_chat_rooms_name_c ON laboratory_chat_rooms (name COLLATE "C")"#,
+            ]),
     ]
 
     /// A constant key for `pg_advisory_xact_lock`: nodes starting together apply the steps one

@@ -128,6 +128,9 @@ struct ServerCommand: AsyncParsableCommand {
     @OptionGroup(title: "HTTP")
     var http: HTTPOptions
 
+    @OptionGroup(title: "Chat store")
+    var chatStore: ChatStoreOptions
+
     @Flag(
         inversion: .prefixedNo,
         help: "Let clients choose an unencrypted session (the prototype's empty key). Unsafe. Default off.")
@@ -210,6 +213,8 @@ struct ServerCommand: AsyncParsableCommand {
         flags[.webRoot] = http.webRoot.map { .string($0) }
         flags[.httpTLSCertificate] = http.httpTLSCertificate.map { .string($0) }
         flags[.httpTLSKey] = http.httpTLSKey.map { .string($0) }
+        flags[.chatStore] = chatStore.chatStore.map { .string($0) }
+        flags[.chatHistoryAge] = chatStore.chatHistoryAge.map { .double($0) }
         flags[.allowPlaintext] = allowPlaintext.map { .bool($0) }
         flags[.logLevel] = logLevel.map { .string($0) }
         flags[.logFormat] = logFormat.map { .string($0.rawValue) }
@@ -250,7 +255,8 @@ struct ServerCommand: AsyncParsableCommand {
         if keyCreated { say("Created host key \(state.hostKeyPath)") }
         say("Host key fingerprint: \(hostKey.publicKey.fingerprint)")
 
-        let configuration = try settings.serverConfiguration(hostKey: hostKey, password: password)
+        var configuration = try settings.serverConfiguration(hostKey: hostKey, password: password)
+        let chat = try await ChatStoreStart.start(settings.chatStore, configuration: &configuration, logger: logger)
         let host = settings.host.value
         let legacyListener = settings.legacyPort.map { legacyPort in
             var legacy = LegacyConfiguration(port: legacyPort.value)
@@ -274,17 +280,18 @@ struct ServerCommand: AsyncParsableCommand {
         var listeners: [any LaboratoryListener] = legacyListener.map { [$0] } ?? []
         if let httpListener { listeners.append(httpListener) }
         let server = LaboratoryServer(
-            configuration: configuration, services: .standard, listeners: listeners, logger: logger)
+            configuration: configuration, services: chat.services, listeners: listeners, logger: logger)
         let reloader = ConfigurationReloader(
             settings: settings, flags: flags, configFlag: config, environment: environment, server: server,
             logLevel: level, logger: logger)
         let signals = SignalService(
             signals: await UnixSignalsSequence(trapping: SignalService.trapped), reloader: reloader, logger: logger)
         // Every signal that stops the server stops it gracefully: sessions are told and given the
-        // grace period.
+        // grace period. Services stop in reverse order: the chat store's node last, after the
+        // server's sessions have left their rooms; it then removes itself.
         let group = ServiceGroup(
             configuration: .init(
-                services: [
+                services: (chat.backplane.map { [.init(service: $0, serviceName: "chat-store")] } ?? []) + [
                     .init(service: server, serviceName: "laboratory"),
                     .init(
                         service: signals, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,

@@ -29,6 +29,8 @@ struct ServerSettings: Sendable {
     var legacyStepTimeout: Sourced<Double>
     /// The HTTP listener's settings.
     var http: HTTPSettings
+    /// Where chat keeps its rooms.
+    var chatStore: ChatStoreSettings
     var allowPlaintext: Sourced<Bool>
     var logLevel: Sourced<Logger.Level>
     var logFormat: Sourced<LogFormat>
@@ -124,6 +126,7 @@ struct ServerSettings: Sendable {
             legacyPort: legacyPort,
             legacyStepTimeout: try await seconds(.legacyStepTimeout, 1, positive: true),
             http: try await HTTPSettings.resolve(reader),
+            chatStore: try await ChatStoreSettings.resolve(reader),
             allowPlaintext: try await allowPlaintext(reader),
             logLevel: try await parsed(
                 .logLevel, .info, "trace, debug, info, notice, warning, error or critical", Logger.Level.init(rawValue:)
@@ -202,6 +205,7 @@ struct ServerSettings: Sendable {
             line(.legacyStepTimeout, legacyStepTimeout),
         ]
         lines += http.printed(line, shown: Self.shown)
+        lines += chatStore.printed(line, shown: Self.shown)
         lines += [line(.allowPlaintext, allowPlaintext), line(.logLevel, logLevel), line(.logFormat, logFormat)]
         return lines
     }
@@ -238,6 +242,7 @@ struct ServerSettings: Sendable {
         differ(.logFormat, \.logFormat)
         if legacyPort?.value != other.legacyPort?.value { changed.append(.legacyPort) }
         changed += http.changes(from: other.http)
+        changed += chatStore.changes(from: other.chatStore)
         return changed
     }
 }

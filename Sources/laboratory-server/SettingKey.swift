@@ -28,6 +28,8 @@ enum SettingKey: String, CaseIterable, Sendable {
     case webRoot = "web-root"
     case httpTLSCertificate = "http-tls-certificate"
     case httpTLSKey = "http-tls-key"
+    case chatStore = "chat-store"
+    case chatHistoryAge = "chat-history-age"
     case allowPlaintext = "allow-plaintext"
     case logLevel = "log-level"
     case logFormat = "log-format"

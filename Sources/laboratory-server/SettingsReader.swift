@@ -28,7 +28,8 @@ struct SettingsReader {
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: values),
             EnvironmentVariablesProvider(
-                environmentVariables: environment, secretsSpecifier: .specific(["LABORATORY_PASSWORD"])
+                environmentVariables: environment,
+                secretsSpecifier: .specific(["LABORATORY_PASSWORD", "LABORATORY_CHAT_STORE"])
             ).prefixKeys(with: "laboratory"),
         ]
         var sources: [(SettingKey) -> SettingSource] = [{ .flag($0.flag) }, { .environment($0.environmentVariable) }]

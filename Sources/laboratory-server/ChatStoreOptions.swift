@@ -1,0 +1,27 @@
+import ArgumentParser
+
+/// Where chat keeps its rooms: in memory (the default, one process) or in PostgreSQL, shared by
+/// every server on the same database. Like every setting, each can also come from the
+/// environment or the `--config` file; ``ChatStoreSettings`` merges and checks them.
+struct ChatStoreOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Keep chat in this PostgreSQL database (postgres://user[:password]@host[:port]/database), shared "
+                + "by every server given the same one: durable history and numbering, presence across servers "
+                + "(Docs/CHAT_STORE.md). Prefer LABORATORY_CHAT_STORE or the file for a URL with a password. "
+                + "Default: in memory, this process only.",
+            valueName: "url"))
+    var chatStore: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "Seconds the chat store keeps an event (besides the last \(ChatStoreSettings.historySizeNote) per room); "
+                + "0 for no age limit (default \(Int(ChatStoreSettings.defaultHistoryAge)), 7 days). Needs --chat-store.",
+            valueName: "seconds"))
+    var chatHistoryAge: Double?
+
+    /// The checks of each value on its own; ``ChatStoreSettings`` checks them with the other sources.
+    func validate() throws {
+        if let chatHistoryAge { try OptionRange.check(seconds: chatHistoryAge, positive: false, "--chat-history-age") }
+    }
+}

@@ -1,0 +1,77 @@
+import Laboratory
+import LaboratoryPostgres
+import LaboratoryProtocol
+
+/// The chat store's settings (`chat-store`, `chat-history-age`), each with its source, resolved
+/// like every other setting (flag > environment > `--config` file > default). Both need a restart
+/// to change.
+struct ChatStoreSettings: Sendable, Equatable {
+    /// The PostgreSQL URL; `nil`: chat in memory.
+    var url: Sourced<String>?
+    /// Seconds an event is kept; 0 for no age limit.
+    var historyAge: Sourced<Double>
+
+    /// Seven days.
+    static let defaultHistoryAge: Double = 7 * 24 * 3600
+    /// How the count limit is named in help (it is the chat limits' history size).
+    static let historySizeNote = "\(ChatLimits().historySize)"
+
+    /// Reads and checks the chat store's settings.
+    ///
+    /// - Throws: a one-line usage ``ExitReport`` naming the key and its source: a URL that is
+    ///   not a usable `postgres://` URL, an age that is negative or not a number, an age without
+    ///   a store.
+    static func resolve(_ reader: SettingsReader) async throws(ExitReport) -> ChatStoreSettings {
+        let url = try await reader.string(.chatStore, isSecret: true)
+        if let url {
+            do {
+                _ = try ChatStoreConfiguration(url: url.value)
+            } catch {
+                throw ExitReport(.usage, "\(url.source.subject(.chatStore)): \(error)")
+            }
+        }
+        let age = try await reader.double(.chatHistoryAge)
+        if let age {
+            if let problem = OptionRange.problem(
+                seconds: age.value, positive: false, age.source.subject(.chatHistoryAge))
+            {
+                throw ExitReport(.usage, problem)
+            }
+            if url == nil {
+                let needed =
+                    if case .flag = age.source { SettingKey.chatStore.flag } else { SettingKey.chatStore.rawValue }
+                throw ExitReport(.usage, "\(age.source.subject(.chatHistoryAge)) needs \(needed)")
+            }
+        }
+        return ChatStoreSettings(url: url, historyAge: age ?? Sourced(value: defaultHistoryAge, source: .default))
+    }
+
+    /// The store's configuration for a server with these chat limits; `nil` for chat in memory.
+    func configuration(limits: ChatLimits) -> ChatStoreConfiguration? {
+        guard let url, var configuration = try? ChatStoreConfiguration(url: url.value) else { return nil }
+        configuration.historySize = limits.historySize
+        configuration.historyAge =
+            historyAge.value > 0 ? .milliseconds(Int64((historyAge.value * 1000).rounded())) : nil
+        return configuration
+    }
+
+    /// `key: value  # source` for each chat store setting, the URL's password redacted, as
+    /// `--print-config` prints them.
+    func printed(_ format: (String, String, SettingSource) -> String, shown: (Any) -> String) -> [String] {
+        [
+            url.map {
+                format(SettingKey.chatStore.rawValue, shown(ChatStoreConfiguration.redacted($0.value)), $0.source)
+            }
+                ?? format(SettingKey.chatStore.rawValue, "memory", .default),
+            format(SettingKey.chatHistoryAge.rawValue, shown(historyAge.value), historyAge.source),
+        ]
+    }
+
+    /// The settings that differ from `other` (all need a restart).
+    func changes(from other: ChatStoreSettings) -> [SettingKey] {
+        var changed: [SettingKey] = []
+        if url?.value != other.url?.value { changed.append(.chatStore) }
+        if historyAge.value != other.historyAge.value { changed.append(.chatHistoryAge) }
+        return changed
+    }
+}
