@@ -37,6 +37,12 @@ struct MultiNodeChatTests {
             try await expectOneHistory(members, room: room)
             let ids = await members.asyncMap { await $0.connectionIDs }.flatMap { $0 }
             #expect(Set(ids).count == ids.count, "connection ids collide across nodes: \(ids)")
+            // Node-qualified: `node << 40 | local`, one node number per process, never 0, below 2^53.
+            let nodeOf = ids.map { $0 >> 40 }
+            let byNode = [[0, 2], [1, 3], [4, 5]].map { Set($0.map { nodeOf[$0] }) }
+            #expect(byNode.allSatisfy { $0.count == 1 && !$0.contains(0) }, "\(nodeOf)")
+            #expect(Set(byNode.flatMap { $0 }).count == 3, "two nodes share a number: \(nodeOf)")
+            #expect(ids.allSatisfy { $0 < 1 << 53 })
             for member in members { await member.close() }
         }
     }
