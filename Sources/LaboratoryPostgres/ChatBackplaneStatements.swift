@@ -111,16 +111,25 @@ enum ChatBackplaneStatements {
         return entries
     }
 
-    /// `room`'s id and latest number, creating its row if nobody has used it yet.
+    /// `room`'s id and latest number, creating its row if nobody has used it yet. A room that
+    /// exists is only read: no row lock, so this never waits behind the room's appends.
     static func openRoom(_ room: String, on connection: PostgresConnection, logger: Logger) async throws -> (
         id: Int64, latest: UInt64
     ) {
-        let rows = try await connection.query(
-            """
-            INSERT INTO laboratory_chat_rooms AS r (name) VALUES (\(room))
-            ON CONFLICT (name) DO UPDATE SET name = r.name RETURNING id, last_sequence
-            """, logger: logger)
-        for try await (id, latest) in rows.decode((Int64, Int64).self) { return (id, UInt64(latest)) }
+        // Twice at most: a row another node inserted after this statement's snapshot is neither
+        // read nor inserted here (ON CONFLICT DO NOTHING), and the second statement reads it.
+        for _ in 0..<2 {
+            let rows = try await connection.query(
+                """
+                WITH existing AS (SELECT id, last_sequence FROM laboratory_chat_rooms WHERE name = \(room)),
+                created AS (
+                    INSERT INTO laboratory_chat_rooms (name) SELECT \(room) WHERE NOT EXISTS (SELECT 1 FROM existing)
+                    ON CONFLICT (name) DO NOTHING RETURNING id, last_sequence
+                )
+                SELECT id, last_sequence FROM existing UNION ALL SELECT id, last_sequence FROM created
+                """, logger: logger)
+            for try await (id, latest) in rows.decode((Int64, Int64).self) { return (id, UInt64(latest)) }
+        }
         throw ChatStoreError(.noRowReturned)
     }
 
@@ -139,14 +148,12 @@ enum ChatBackplaneStatements {
     static func join(
         _ member: UInt64, name: String, room: String, node: UInt16, on connection: PostgresConnection, logger: Logger
     ) async throws {
+        // The room's row is never deleted, so its id stays valid between the two statements.
+        let roomID = try await openRoom(room, on: connection, logger: logger).id
         try await connection.query(
             """
-            WITH room AS (
-                INSERT INTO laboratory_chat_rooms AS r (name) VALUES (\(room))
-                ON CONFLICT (name) DO UPDATE SET name = r.name RETURNING id
-            )
             INSERT INTO laboratory_chat_members (room_id, member_id, name, node)
-            SELECT id, \(Int64(bitPattern: member)), \(name), \(Int32(node)) FROM room
+            VALUES (\(roomID), \(Int64(bitPattern: member)), \(name), \(Int32(node)))
             ON CONFLICT (room_id, member_id) DO UPDATE SET name = excluded.name, node = excluded.node
             """, logger: logger)
     }

@@ -79,6 +79,28 @@ struct PostgresChatBackplaneRateTests {
                 try await first.backplane.history(of: room, after: 0).entries.map(\.sequence)
                     == Array(1...UInt64(count)))
         }
+        // The same appenders, each into a room of its own: rooms do not wait for each other.
+        for appenders in [2, 8, 16] {
+            let prefix = "rate-rooms-\(UUID().uuidString.prefix(8))"
+            let start = ContinuousClock.now
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for appender in 0..<appenders {
+                    let node = appender % 2 == 0 ? first : second
+                    group.addTask {
+                        for index in 0..<(count / appenders) {
+                            _ = try await node.backplane.append(
+                                ChatEvent(
+                                    kind: .message, room: nil, sequence: nil, from: UInt64(appender), name: "bench",
+                                    text: "hello \(index)", time: 0), to: "\(prefix)-\(appender)")
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let elapsed = ContinuousClock.now - start
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            print("two nodes, \(appenders) appenders, a room each: \(Int(Double(count) / seconds)) appends/s")
+        }
         await first.stop()
         await second.stop()
     }

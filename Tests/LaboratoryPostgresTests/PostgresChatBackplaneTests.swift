@@ -277,6 +277,27 @@ struct PostgresChatBackplaneTests {
         }
     }
 
+    @Test("Each node prunes on its own, every pruneInterval")
+    func periodicPruning() async throws {
+        try await withPostgresCluster { cluster in
+            var configuration = cluster.backplaneConfiguration(historySize: 3)
+            configuration.pruneInterval = .milliseconds(200)
+            try await withChatNodes(1, configuration) { nodes in
+                for index in 1...10 { _ = try await nodes[0].backplane.append(message("p\(index)"), to: "pruned") }
+                // Polled: pruning is a background loop with nothing to await.
+                let deadline = ContinuousClock.now + .seconds(20)
+                var left = try await rows(cluster, room: "pruned")
+                while left > 3, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(100))
+                    left = try await rows(cluster, room: "pruned")
+                }
+                #expect(left == 3)
+                #expect(
+                    try await nodes[0].backplane.history(of: "pruned", after: 0).entries.map(\.sequence) == [8, 9, 10])
+            }
+        }
+    }
+
     @Test("Migrations: four nodes starting at once on a fresh database apply each step once and get numbers 1…4")
     func concurrentStartsMigrateOnce() async throws {
         try await withPostgresCluster { cluster in
@@ -318,6 +339,28 @@ struct PostgresChatBackplaneTests {
             #expect(versions == ChatStoreMigrations.steps.map(\.version))
             #expect(try await ChatStoreMigrations.apply(on: fresh, logger: logger).isEmpty)
             try await fresh.close()
+        }
+    }
+
+    @Test(
+        "Concurrent first joins and subscriptions to new rooms from two nodes: one row per room, every member recorded")
+    func concurrentFirstJoins() async throws {
+        try await withPostgresCluster { cluster in
+            try await withChatNodes(2, cluster.backplaneConfiguration()) { nodes in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for room in 0..<5 {
+                        for member in 0..<8 {
+                            let node = nodes[member % 2]
+                            let id = UInt64(node.node) << 40 | UInt64(member)
+                            group.addTask { try await node.backplane.join(id, name: "m\(member)", room: "new\(room)") }
+                            group.addTask { _ = try await node.backplane.subscribe(to: "new\(room)") }
+                        }
+                    }
+                    try await group.waitForAll()
+                }
+                let rooms = try await nodes[0].backplane.rooms(after: nil, limit: 100).rooms
+                #expect(rooms == (0..<5).map { ChatRoomSummary(name: "new\($0)", members: 8) })
+            }
         }
     }
 

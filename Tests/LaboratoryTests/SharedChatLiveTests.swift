@@ -3,6 +3,7 @@ import Laboratory
 import LaboratoryClient
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTestSupport
+import NIOCore
 import Testing
 
 /// Issue 16: several servers sharing one chat store form one chat. Two real servers on loopback
@@ -13,6 +14,7 @@ struct SharedChatLiveTests {
     /// Runs `body` with two servers, nodes 1 and 2, whose chat services share `backplane`.
     static func withTwoNodes<T: Sendable>(
         _ backplane: any ChatBackplane, limits: ChatLimits = ChatLimits(),
+        tweak: @escaping (inout ServerConfiguration) -> Void = { _ in },
         _ body: (LiveServer, LiveServer) async throws -> T
     ) async throws -> T {
         func services() -> ServiceRegistry {
@@ -21,8 +23,14 @@ struct SharedChatLiveTests {
             registry.register(ChatService(limits: limits, backplane: backplane), as: ChatService.defaultName)
             return registry
         }
-        return try await LiveServer.with(Tweak { $0.nodeNumber = 1 }, services: services()) { one in
-            try await LiveServer.with(Tweak { $0.nodeNumber = 2 }, services: services()) { two in
+        let node = { (number: UInt16) in
+            Tweak {
+                tweak(&$0)
+                $0.nodeNumber = number
+            }
+        }
+        return try await LiveServer.with(node(1), services: services()) { one in
+            try await LiveServer.with(node(2), services: services()) { two in
                 try await body(one, two)
             }
         }
@@ -197,7 +205,9 @@ struct SharedChatLiveTests {
     @Test("while the store is down requests fail with status 2; afterwards the room recovers without loss")
     func storeOutage() async throws {
         let backplane = UnreliableChatBackplane(InMemoryChatBackplane())
-        try await Self.withTwoNodes(backplane) { one, two in
+        var limits = ChatLimits()
+        limits.maximumRoomsPerConnection = 2
+        try await Self.withTwoNodes(backplane, limits: limits) { one, two in
             let ada = try await one.connect(name: "ada")
             let bob = try await two.connect(name: "bob")
             var adaEvents = RoomEvents(ada)
@@ -225,8 +235,9 @@ struct SharedChatLiveTests {
             _ = try await backplane.inner.append(elsewhere, to: "lobby")
             backplane.recover()
 
-            // The failed join left nothing behind; the room works again, and catches up.
-            #expect(try await bob.chat(.join(room: "other", after: nil)).members?.count == 1)
+            // The failed join left no membership behind (bob may be in 2 rooms: lobby and one
+            // more); the room works again, and catches up.
+            #expect(try await bob.chat(.join(room: "third", after: nil)).members?.count == 1)
             _ = try await bob.chat(.say(room: "lobby", text: "after"))
             _ = try await ada.chat(.say(room: "lobby", text: "again"))
             for reader in [0, 1] {
@@ -242,6 +253,31 @@ struct SharedChatLiveTests {
             #expect(first >= 1)
             await ada.close()
             await bob.close()
+        }
+    }
+
+    @Test("a member dropped as a slow consumer on one server is seen to leave on the other")
+    func slowConsumerAcrossServers() async throws {
+        let smallQueues: (inout ServerConfiguration) -> Void = { $0.outbound.maximumQueuedBytes = 128 * 1024 }
+        try await Self.withTwoNodes(InMemoryChatBackplane(), tweak: smallQueues) { one, two in
+            let sender = try await one.connect(name: "sender")
+            let reader = try await one.connect(name: "reader")
+            var readerEvents = ChatEventReader(reader)
+            _ = try await sender.chat(.join(room: "flood", after: nil))
+            _ = try await reader.chat(.join(room: "flood", after: nil))
+            // A raw member on the other server with a tiny receive buffer that never reads after joining.
+            var stalled = try await RawClient.connect(port: two.port, receiveBufferSize: 4096)
+            let acceptance = try await stalled.handshake(name: "stalled")
+            #expect(acceptance.connectionID >> 40 == 2)
+            try await stalled.chat(.join(room: "flood", after: nil), id: 1)
+            try await stalled.channel.setOption(.autoRead, value: false).get()
+            try await SlowConsumerFlood.run(
+                from: sender, in: "flood", until: acceptance.connectionID, isDroppedSeenBy: &readerEvents,
+                textBytes: 2000, maximumMessages: 20_000, checkEvery: 100)
+            #expect(try await reader.request(service: "echo", body: [1]) == [1])
+            await stalled.close()
+            await sender.close()
+            await reader.close()
         }
     }
 

@@ -22,7 +22,7 @@ import Logging
 /// store is back.
 actor SharedChatRoom: ChatRoomActor {
     /// A member here. A class, so that delivering to every member changes no dictionary.
-    private final class Member {
+    final class Member {
         var name: String
         let sink: EventSink
         /// The number of the last event pushed to it.
@@ -35,40 +35,44 @@ actor SharedChatRoom: ChatRoomActor {
         }
     }
 
-    /// An event held here, and whether it is a `message` (for the deliveries counter).
-    private struct Held {
-        let entry: ChatBackplaneEntry
+    /// An event held here: its number, what members are pushed, and whether it is a `message`
+    /// (for the deliveries counter).
+    struct Held {
+        let sequence: UInt64
+        let event: ServiceEvent
         let isMessage: Bool
     }
 
     let name: String
-    private let serviceName: String
+    let serviceName: String
     /// The most members a `join` reply lists.
-    private let pageSize: Int
-    private let backplane: any ChatBackplane
-    private let metrics: ServerMetrics
-    private let logger = Logger(label: "laboratory.chat")
+    let pageSize: Int
+    let backplane: any ChatBackplane
+    let metrics: ServerMetrics
+    let logger = Logger(label: "laboratory.chat")
 
-    private var members: [UInt64: Member] = [:]
+    var members: [UInt64: Member] = [:]
     /// Joins under way (between recording presence and adding the member here); the room keeps
     /// following while there are any.
-    private var joining = 0
+    var joining = 0
     /// While following: the number up to which every event of the room has been received here.
-    private var frontier: UInt64?
+    var frontier: UInt64?
     /// The latest events up to ``frontier``, consecutive, at most ``recentLimit``: what members
     /// that are a little behind (a join that just finished) are served from.
-    private var recent: Deque<Held> = []
+    var recent: Deque<Held> = []
     /// Events received beyond a gap, by number, until the gap is filled.
-    private var ahead: [UInt64: ChatBackplaneEntry] = [:]
+    var ahead: [UInt64: ChatBackplaneEntry] = [:]
     /// The task that reads the subscription, while following.
-    private var follower: Task<Void, Never>?
-    private var subscription: ChatSubscription?
+    var follower: Task<Void, Never>?
+    /// The task that reads history once whenever the room falls quiet, while following.
+    var watchdog: Task<Void, Never>?
+    var subscription: ChatSubscription?
     /// Counts the times following started, so that a stopped follower's late deliveries are ignored.
-    private var generation: UInt64 = 0
+    var generation: UInt64 = 0
     /// The history read in progress, shared by everyone waiting for the room to catch up.
-    private var filling: Task<Void, any Error>?
+    var filling: Task<Void, any Error>?
     /// Members whose departure is being recorded in the background.
-    private var departing: Set<UInt64> = []
+    var departing: Set<UInt64> = []
 
     /// How many recent events the room holds for members a little behind.
     static let recentLimit = 128
@@ -125,7 +129,7 @@ actor SharedChatRoom: ChatRoomActor {
     /// Pushes the kept events numbered after `after` and before the member's `joined` to `sink`;
     /// returns how many, and the numbers it can no longer have (all of them when history cannot
     /// be read now: the client learns that it missed them).
-    private func replay(to sink: EventSink, _ after: UInt64, _ joined: ChatBackplaneEntry) async -> (
+    func replay(to sink: EventSink, _ after: UInt64, _ joined: ChatBackplaneEntry) async -> (
         Int, UInt64?, UInt64?
     ) {
         // `after < joined - 1` first: `after + 1` must not overflow for a huge `after`.
@@ -186,7 +190,9 @@ actor SharedChatRoom: ChatRoomActor {
         member.name = session.displayName
         do {
             try await backplane.join(session.connectionID, name: session.displayName, room: name)
-            receive(try await backplane.append(event(.renamed, from: session, oldName: oldName), to: name))
+            if receive(try await backplane.append(event(.renamed, from: session, oldName: oldName), to: name)) {
+                try await fill()
+            }
         } catch {
             logger.warning(
                 "chat store unavailable: rename not recorded",
@@ -209,232 +215,9 @@ actor SharedChatRoom: ChatRoomActor {
         return (page, end < members.count ? page.last.map { String($0.id) } : nil)
     }
 
-    // MARK: Following the room
-
-    /// Starts the subscription task, unless it runs.
-    private func startFollowing() {
-        guard follower == nil else { return }
-        generation += 1
-        let generation = generation
-        follower = Task { await self.follow(generation) }
-    }
-
-    /// Stops following once the room has no members here and no join under way: the next join
-    /// starts afresh from its own `joined`.
-    private func stopFollowingIfIdle() {
-        guard members.isEmpty, joining == 0, follower != nil else { return }
-        follower?.cancel()
-        subscription?.cancel()
-        follower = nil
-        subscription = nil
-        generation += 1
-        frontier = nil
-        recent.removeAll()
-        ahead.removeAll()
-    }
-
-    /// Subscribes, reads history from the frontier (what was appended while not subscribed), then
-    /// delivers what the subscription brings; subscribes again when it ends or fails, waiting a
-    /// little longer after each failure.
-    private func follow(_ generation: UInt64) async {
-        var delay = Duration.milliseconds(50)
-        while !Task.isCancelled, generation == self.generation {
-            do {
-                let subscription = try await backplane.subscribe(to: name)
-                guard !Task.isCancelled, generation == self.generation else {
-                    subscription.cancel()
-                    return
-                }
-                self.subscription = subscription
-                try await fill()
-                delay = .milliseconds(50)
-                for await entry in subscription.events {
-                    guard generation == self.generation else { break }
-                    if receive(entry) { try await fill() }
-                }
-                subscription.cancel()
-                if Task.isCancelled || generation != self.generation { return }
-                logger.debug("chat subscription ended; subscribing again", metadata: ["room": "\(name)"])
-            } catch {
-                if Task.isCancelled || generation != self.generation { return }
-                self.subscription?.cancel()
-                self.subscription = nil
-                logger.warning(
-                    "chat store unavailable: following the room", metadata: ["room": "\(name)", "error": "\(error)"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(2))
-            }
-        }
-    }
-
-    /// Takes in an event of the room, from the subscription, an append or history, and delivers
-    /// what is now consecutive. Returns whether a gap waits to be filled.
-    @discardableResult
-    private func receive(_ entry: ChatBackplaneEntry) -> Bool {
-        guard var frontier else { return false }
-        if entry.sequence <= frontier { return !ahead.isEmpty }
-        if entry.sequence > frontier + 1 {
-            if ahead.count < Self.aheadLimit { ahead[entry.sequence] = entry }
-            return true
-        }
-        var next: ChatBackplaneEntry? = entry
-        while let entry = next {
-            recent.append(Held(entry: entry, isMessage: Self.isMessage(entry)))
-            frontier = entry.sequence
-            next = ahead.removeValue(forKey: frontier + 1)
-        }
-        if recent.count > Self.recentLimit { recent.removeFirst(recent.count - Self.recentLimit) }
-        self.frontier = frontier
-        for (id, member) in members { deliver(member, id) }
-        return !ahead.isEmpty
-    }
-
-    /// Pushes to member `id` the held events after its cursor, in order.
-    private func deliver(_ member: Member, _ id: UInt64) {
-        guard let frontier, member.cursor < frontier,
-            let first = recent.first?.entry.sequence, member.cursor + 1 >= first
-        else { return }
-        var delivered = 0
-        for index in Int(member.cursor + 1 - first)..<recent.count {
-            let held = recent[index]
-            guard member.sink.push(ServiceEvent(service: serviceName, body: held.entry.body)) else {
-                members[id] = nil
-                if delivered > 0 { metrics.chatDeliveries.increment(by: delivered) }
-                departLater(id, name: member.name)
-                return
-            }
-            member.cursor = held.entry.sequence
-            if held.isMessage { delivered += 1 }
-        }
-        if delivered > 0 { metrics.chatDeliveries.increment(by: delivered) }
-    }
-
-    /// Returns once member `id` has been pushed every event up to `target` (or is gone), reading
-    /// history when the room or the member is behind.
-    private func catchUp(_ id: UInt64, through target: UInt64) async throws {
-        var fruitless = 0
-        while let member = members[id], member.cursor < target {
-            if let frontier, frontier >= target {
-                deliver(member, id)
-                if let after = members[id]?.cursor, after < target { try await readHistory(for: id, after: after) }
-            } else {
-                let before = frontier
-                try await fill()
-                // A history without the event that was appended (it cannot be, but a store might).
-                fruitless = frontier == before ? fruitless + 1 : 0
-                if fruitless > 2 {
-                    throw ServiceError("chat store unavailable: its history of room \"\(name)\" lacks event \(target)")
-                }
-            }
-        }
-    }
-
-    /// Reads the room's history from the frontier and takes it in; shared by everyone waiting.
-    private func fill() async throws {
-        if filling == nil {
-            // Cleared by the task itself, on this actor, the moment it ends: a caller that finds
-            // a task here always waits for a read that has not finished yet.
-            filling = Task {
-                defer { filling = nil }
-                try await readHistory()
-            }
-        }
-        try await filling!.value
-    }
-
-    private func readHistory() async throws {
-        guard let from = frontier else { return }
-        let history = try await store { try await backplane.history(of: name, after: from) }
-        guard let frontier else { return }
-        // Events the store no longer keeps: lost here, and said so in the log.
-        let first = history.entries.first?.sequence ?? history.latest + 1
-        if first > frontier + 1, history.latest > frontier {
-            logger.warning(
-                "chat events lost on this server: it fell behind the store's window",
-                metadata: ["room": "\(name)", "from": "\(frontier + 1)", "to": "\(first - 1)"])
-            skip(to: first - 1)
-        }
-        for entry in history.entries { receive(entry) }
-    }
-
-    /// Starts following from `sequence`: every event after it will be received here.
-    private func start(at sequence: UInt64) {
-        frontier = sequence
-        recent.removeAll()
-        ahead = ahead.filter { $0.key > sequence }
-    }
-
-    /// Moves the frontier and every member's cursor to `sequence` (events before it are lost).
-    private func skip(to sequence: UInt64) {
-        start(at: sequence)
-        for member in members.values where member.cursor < sequence { member.cursor = sequence }
-    }
-
-    /// Reads the history after member `id`'s cursor and pushes what follows it (a member further
-    /// behind than the recent events held here: a join that took long).
-    private func readHistory(for id: UInt64, after cursor: UInt64) async throws {
-        let history = try await store { try await backplane.history(of: name, after: cursor) }
-        guard let member = members[id], member.cursor == cursor else { return }
-        if let first = history.entries.first?.sequence, first > cursor + 1 { member.cursor = first - 1 }
-        for entry in history.entries where entry.sequence == member.cursor + 1 && entry.sequence <= frontier ?? 0 {
-            guard member.sink.push(ServiceEvent(service: serviceName, body: entry.body)) else {
-                members[id] = nil
-                departLater(id, name: member.name)
-                return
-            }
-            member.cursor = entry.sequence
-        }
-        if member.cursor == cursor, let frontier {
-            // Nothing the member lacks is kept any more: lost to it, and said so in the log.
-            logger.warning(
-                "chat events lost for a member: it fell behind the store's window",
-                metadata: ["room": "\(name)", "connection": "\(id)", "from": "\(cursor + 1)", "to": "\(frontier)"])
-            member.cursor = frontier
-        }
-    }
-
-    // MARK: Departures
-
-    /// Records in the backplane that `id` left: presence first, then its `left` event.
-    private func recordDeparture(_ id: UInt64, name memberName: String) async throws {
-        _ = try await backplane.leave(id, room: name)
-        let session = SessionIdentity(connectionID: id, remoteAddress: nil, displayName: memberName)
-        receive(try await backplane.append(event(.left, from: session), to: name))
-    }
-
-    /// Records `id`'s departure in the background, retrying while the store fails (for a minute),
-    /// unless it joins again meanwhile.
-    private func departLater(_ id: UInt64, name memberName: String) {
-        guard departing.insert(id).inserted else { return }
-        Task {
-            await self.depart(id, name: memberName)
-        }
-    }
-
-    private func depart(_ id: UInt64, name memberName: String) async {
-        defer {
-            departing.remove(id)
-            stopFollowingIfIdle()
-        }
-        var delay = Duration.milliseconds(100)
-        for _ in 0..<40 {
-            guard members[id] == nil, departing.contains(id) else { return }
-            do {
-                try await recordDeparture(id, name: memberName)
-                return
-            } catch {
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(2))
-            }
-        }
-        logger.error(
-            "chat store unavailable: a departure could not be recorded",
-            metadata: ["room": "\(name)", "connection": "\(id)"])
-    }
-
     // MARK: Events
 
-    private func event(
+    func event(
         _ kind: ChatEvent.Kind, from session: SessionIdentity, text: String? = nil, oldName: String? = nil
     ) -> ChatEvent {
         ChatEvent(
@@ -442,14 +225,14 @@ actor SharedChatRoom: ChatRoomActor {
             oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
     }
 
-    private struct KindOnly: Decodable { var kind: ChatEvent.Kind }
+    struct KindOnly: Decodable { var kind: ChatEvent.Kind }
 
-    private static func isMessage(_ entry: ChatBackplaneEntry) -> Bool {
+    static func isMessage(_ entry: ChatBackplaneEntry) -> Bool {
         (try? JSONDecoder().decode(KindOnly.self, from: Data(entry.body)))?.kind == .message
     }
 
     /// Runs a backplane call, turning its failure into the error the client is shown.
-    private func store<T>(_ call: () async throws -> T) async throws -> T {
+    func store<T>(_ call: () async throws -> T) async throws -> T {
         do {
             return try await call()
         } catch let error as ServiceError {
