@@ -65,7 +65,7 @@ public struct ChatService: LaboratoryService {
     }
 
     /// Every room with members now, with its members' connection ids in ascending order (the
-    /// admin API's room list).
+    /// admin API's room list). This server's sessions only, also when the rooms are shared.
     package var membership: [String: [UInt64]] {
         get async { await directory.membership() }
     }

@@ -20,6 +20,9 @@ import Logging
 /// the room as it was; a departure (a `leave`, a session's end, a slow consumer dropped) that
 /// cannot be recorded is retried in the background, so the other nodes learn of it once the
 /// store is back.
+///
+/// Its state is internal rather than private only so that `SharedChatRoom+Following.swift` can
+/// reach it; the actor isolates it, and nothing outside this type touches it.
 actor SharedChatRoom: ChatRoomActor {
     /// A member here. A class, so that delivering to every member changes no dictionary.
     final class Member {
