@@ -66,6 +66,12 @@ final class ChatNode: Sendable {
     }
 
     var isRunning: Bool { server.child.process.isRunning }
+
+    /// SIGKILL, not the child's SIGTERM: a node whose database is already gone (the cluster is
+    /// removed when a test ends) may wait on it while shutting down, and outlive the test.
+    deinit {
+        if isRunning { server.send(SIGKILL) }
+    }
 }
 
 struct ChatNodeError: Error, CustomStringConvertible {
