@@ -24,8 +24,8 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "The NIOAsyncChannel baseline executable (nio-echo-async).")
     var async: String?
 
-    @Option(help: "Comma-separated scenarios: handshake, echo, bulk, fanout, sessions.")
-    var scenarios = "handshake,echo,bulk,fanout,sessions"
+    @Option(help: "Comma-separated scenarios: handshake, echo, bulk, fanout, sessions, chatstore.")
+    var scenarios = "handshake,echo,bulk,fanout,sessions,chatstore"
 
     @Option(help: "Repetitions of every measurement; medians are reported.")
     var repetitions = 3
@@ -50,6 +50,12 @@ struct LaboratoryBench: AsyncParsableCommand {
 
     @Option(help: "Fan-out: `say` requests the sender keeps outstanding.")
     var fanoutWindow = 16
+
+    @Option(help: "Chat store: PostgreSQL's programs (default: the newest /usr/lib/postgresql/N/bin).")
+    var postgresBin: String?
+
+    @Option(help: "Chat store: senders on node 1, each with one say outstanding; pgbench gets as many clients.")
+    var chatStoreClients = 4
 
     @Option(
         help: """
@@ -250,6 +256,15 @@ struct LaboratoryBench: AsyncParsableCommand {
             server.stop()
         }
 
+        if chosen.contains("chatstore") {
+            if let binaries = postgresBin ?? BenchPostgres.findBinaries() {
+                report.cells += try await chatStore(
+                    binaries: binaries, work: work, password: password, scenarios: scenarios, log: log)
+            } else {
+                log("chatstore: PostgreSQL is not installed (apt-get install postgresql); skipped")
+            }
+        }
+
         if chosen.contains("sessions") {
             let server = attachLaboratory != nil ? laboratory : try startLaboratory("laboratory-sessions")
             servers.append(server)
@@ -281,5 +296,67 @@ struct LaboratoryBench: AsyncParsableCommand {
             try report.markdown().write(toFile: markdown, atomically: true, encoding: .utf8)
             log("wrote \(markdown)")
         }
+    }
+
+    /// Two `laboratory-server` nodes on one new PostgreSQL cluster, one room across them, against
+    /// `pgbench` running the store's own append statement with as many clients, repetitions
+    /// interleaved. Returns the two cells (`pgbench`, `laboratory`).
+    private func chatStore(
+        binaries: String, work: String, password: String, scenarios: Scenarios,
+        log: @escaping @Sendable (String) -> Void
+    ) async throws -> [Cell] {
+        let cluster = try BenchPostgres.start(
+            binaries: binaries, work: work, port: try await freeLoopbackPort(group: scenarios.group), log: log)
+        defer { cluster.remove() }
+        func node(_ name: String) throws -> ServerProcess {
+            try ServerProcess.start(
+                name: name, executable: laboratoryServer,
+                arguments: [
+                    "--port", "0", "--state-dir", "\(work)/\(name)", "--log-level", "warning", "--chat-store",
+                    cluster.url,
+                ],
+                environment: ["LABORATORY_PASSWORD": password], logDirectory: work)
+        }
+        // The first node applies the schema migrations before the second starts.
+        let first = try node("laboratory-node1")
+        let second = try node("laboratory-node2")
+        defer {
+            first.stop()
+            second.stop()
+        }
+        let wire = Wire.laboratory(password: password, name: "bench")
+        let targets = (
+            Target(name: "node1", server: first, wire: wire), Target(name: "node2", server: second, wire: wire)
+        )
+        var ceiling: [Measurement] = []
+        var measured: [Measurement] = []
+        let threads = min(chatStoreClients, System.coreCount)
+        for repetition in 1...repetitions {
+            let p = try cluster.pgbench(
+                script: ChatStoreStatement.pgbenchScript(room: "pgbench-\(repetition)"), clients: chatStoreClients,
+                seconds: duration, threads: threads)
+            log(
+                String(
+                    format: "chatstore pgbench c=%d #%d: %.0f/s p50 %.2f ms p99 %.2f ms, failed %d", chatStoreClients,
+                    repetition, p.operationsPerSecond, p.p50Microseconds / 1000, p.p99Microseconds / 1000, p.errors))
+            ceiling.append(p)
+            let m = try await scenarios.chatStore(
+                first: targets.0, second: targets.1, clients: chatStoreClients, room: "relay-\(repetition)")
+            log(
+                String(
+                    format:
+                        "chatstore laboratory c=%d #%d: %.0f messages/s node 1 → node 2 p50 %.2f ms p99 %.2f ms, errors %d",
+                    chatStoreClients, repetition, m.operationsPerSecond, m.p50Microseconds / 1000,
+                    m.p99Microseconds / 1000, m.errors))
+            measured.append(m)
+        }
+        return [
+            Cell(
+                scenario: "chatstore", target: "pgbench", level: chatStoreClients, repetitions: ceiling,
+                median: .median(ceiling)),
+            Cell(
+                scenario: "chatstore", target: "laboratory", level: chatStoreClients, repetitions: measured,
+                median: .median(measured)),
+        ]
     }
 }

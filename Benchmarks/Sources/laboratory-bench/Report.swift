@@ -186,6 +186,9 @@ enum OpenSSLSpeed {
 // MARK: - Targets
 
 extension Report {
+    /// The chat-store scenario's client count (its cells' level), if it ran.
+    var chatStoreClients: Int { cells.first { $0.scenario == "chatstore" }?.level ?? 0 }
+
     func cell(_ scenario: String, _ target: String, _ level: Int) -> Measurement? {
         cells.first { $0.scenario == scenario && $0.target == target && $0.level == level }?.median
     }
@@ -362,6 +365,26 @@ extension Report {
                 String(
                     format: "%.1f | %.1f | %.1f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000,
                     m.p999Microseconds / 1000) + m.cpuPerOperationText + " |\n"
+        }
+
+        if let store = cell("chatstore", "laboratory", chatStoreClients),
+            let ceiling = cell("chatstore", "pgbench", chatStoreClients)
+        {
+            out +=
+                "\n#### Chat on PostgreSQL (one room, two nodes: \(chatStoreClients) senders on node 1, one receiver on node 2)\n\n"
+            out += "| Path | Messages/s | p50 ms | p99 ms | p99.9 ms | × pgbench | Errors |\n"
+            out += "|---|--:|--:|--:|--:|--:|--:|\n"
+            for (name, m) in [
+                ("`pgbench -c \(chatStoreClients)`, the store's append statement (ceiling)", ceiling),
+                ("Laboratory: `say` on node 1 → event on node 2", store),
+            ] {
+                out += "| \(name) | \(Self.number(m.operationsPerSecond)) | "
+                out += String(
+                    format: "%.2f | %.2f | %.2f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000,
+                    m.p999Microseconds / 1000)
+                out += String(format: "%.2f", m.operationsPerSecond / max(ceiling.operationsPerSecond, 1e-9))
+                out += " | \(m.errors) |\n"
+            }
         }
 
         if let s = sessions {
