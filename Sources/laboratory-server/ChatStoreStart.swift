@@ -35,7 +35,11 @@ struct ChatStoreStart {
                 .unavailable, "cannot start chat on \(shown) (\(url.source.subject(.chatStore))): \(error)")
         }
         configuration.nodeNumber = backplane.node
-        services.register(ChatService(limits: limits, backplane: backplane), as: ChatService.defaultName)
+        // A client that resumes on another node after its own died (or after a restart) should
+        // get everything it missed: replay up to 1,000 events (bounded in bytes by the room).
+        var shared = limits
+        shared.historySize = ChatStoreSettings.replayWindow
+        services.register(ChatService(limits: shared, backplane: backplane), as: ChatService.defaultName)
         say("Chat store \(shown): node \(backplane.node)")
         return ChatStoreStart(backplane: backplane, services: services)
     }

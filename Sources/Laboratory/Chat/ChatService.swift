@@ -40,7 +40,8 @@ public struct ChatService: LaboratoryService {
     /// what it records on every node. `direct` reaches only sessions on this server.
     ///
     /// Each server sharing a backplane needs its own ``ServerConfiguration/nodeNumber``, so that
-    /// connection ids never collide. `limits.historySize` should be the backplane's history window.
+    /// connection ids never collide. A `join` replays at most `limits.historySize` events; the
+    /// backplane may keep more (the PostgreSQL store keeps more, so that a node behind catches up).
     package init(limits: ChatLimits, backplane: any ChatBackplane) {
         self.limits = limits
         self.backplane = backplane
@@ -50,7 +51,7 @@ public struct ChatService: LaboratoryService {
             makeRoom: { name, serviceName, metrics in
                 SharedChatRoom(
                     name: name, backplane: backplane, serviceName: serviceName, pageSize: limits.maximumPageSize,
-                    metrics: metrics)
+                    replayLimit: limits.historySize, metrics: metrics)
             })
     }
 
@@ -123,7 +124,7 @@ public struct ChatService: LaboratoryService {
                 do {
                     page = try await shared.rooms(after: after, limit: pageSize)
                 } catch {
-                    throw ServiceError("chat store unavailable: \(error)")
+                    throw SharedChatRoom.unavailable(error)
                 }
             } else {
                 page = await directory.page(after: after, limit: pageSize)
@@ -147,7 +148,7 @@ public struct ChatService: LaboratoryService {
                 do {
                     page = SharedChatRoom.page(try await shared.members(of: name), after: cursor, limit: pageSize)
                 } catch {
-                    throw ServiceError("chat store unavailable: \(error)")
+                    throw SharedChatRoom.unavailable(error)
                 }
             } else {
                 page = try await (try await directory.room(name)).memberPage(after: cursor, limit: pageSize)

@@ -79,11 +79,20 @@ actor SharedChatRoom: ChatRoomActor {
 
     /// How many recent events the room holds for members a little behind.
     static let recentLimit = 128
+    /// The most bytes of event bodies one `join` replays (half the slow-consumer bound).
+    static let replayByteLimit = 512 * 1024
     /// How many events beyond a gap the room holds while it reads history.
     static let aheadLimit = 4096
 
-    init(name: String, backplane: any ChatBackplane, serviceName: String, pageSize: Int, metrics: ServerMetrics) {
+    /// The most events a `join` with `after` replays (older ones are reported missed).
+    let replayLimit: Int
+
+    init(
+        name: String, backplane: any ChatBackplane, serviceName: String, pageSize: Int, replayLimit: Int,
+        metrics: ServerMetrics
+    ) {
         self.name = name
+        self.replayLimit = replayLimit
         self.backplane = backplane
         self.serviceName = serviceName
         self.pageSize = pageSize
@@ -131,23 +140,41 @@ actor SharedChatRoom: ChatRoomActor {
 
     /// Pushes the kept events numbered after `after` and before the member's `joined` to `sink`;
     /// returns how many, and the numbers it can no longer have (all of them when history cannot
-    /// be read now: the client learns that it missed them).
+    /// be read after a few tries: the client learns that it missed them).
     func replay(to sink: EventSink, _ after: UInt64, _ joined: ChatBackplaneEntry) async -> (
         Int, UInt64?, UInt64?
     ) {
         // `after < joined - 1` first: `after + 1` must not overflow for a huge `after`.
         guard after < joined.sequence - 1 else { return (0, nil, nil) }
-        let history: ChatHistory
-        do {
-            history = try await backplane.history(of: name, after: after)
-        } catch {
-            logger.warning(
-                "chat store unavailable: replay lost", metadata: ["room": "\(name)", "error": "\(error)"])
-            return (0, after + 1, joined.sequence - 1)
+        // The member's `joined` is recorded already, so a failed read is tried again a few times
+        // (a store that just came back, a call timed out under load) before the events are
+        // reported missed: they are still kept, and reporting them lost would be false.
+        var history: ChatHistory?
+        for (attempt, pause) in [0, 100, 400, 1_000].enumerated() {
+            if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
+            do {
+                history = try await backplane.history(of: name, after: after)
+                break
+            } catch {
+                logger.warning(
+                    "chat store unavailable: replay not read",
+                    metadata: ["room": "\(name)", "attempt": "\(attempt + 1)", "error": "\(error)"])
+            }
         }
+        guard let history else { return (0, after + 1, joined.sequence - 1) }
         var replayed = 0
         var expected = after + 1
-        for entry in history.entries where entry.sequence < joined.sequence {
+        // The newest `replayLimit` before the member's `joined`: what a client is replayed is the
+        // same however much more the store keeps.
+        var replaying = history.entries.filter { $0.sequence < joined.sequence }.suffix(replayLimit)
+        // And at most `replayByteLimit` bytes, the newest kept: a replay stays within the
+        // slow-consumer bound however large the window (PROTOCOL.md §12).
+        var bytes = replaying.reduce(0) { $0 + $1.body.count }
+        while bytes > Self.replayByteLimit, let oldest = replaying.first {
+            bytes -= oldest.body.count
+            replaying.removeFirst()
+        }
+        for entry in replaying {
             if replayed == 0 { expected = entry.sequence }
             guard entry.sequence == expected else { break }
             sink.push(ServiceEvent(service: serviceName, body: entry.body))
@@ -168,9 +195,8 @@ actor SharedChatRoom: ChatRoomActor {
             try await recordDeparture(session.connectionID, name: member.name)
         } catch {
             departLater(session.connectionID, name: member.name)
-            throw ServiceError(
-                "chat store unavailable: \(error); you have left here, and the other servers will be told when the store is back"
-            )
+            throw Self.unavailable(
+                error, "; you have left here, and the other servers will be told when the store is back")
         }
         return true
     }
@@ -241,7 +267,15 @@ actor SharedChatRoom: ChatRoomActor {
         } catch let error as ServiceError {
             throw error
         } catch {
-            throw ServiceError("chat store unavailable: \(error)")
+            throw Self.unavailable(error)
         }
+    }
+
+    /// The request's error for a backplane call that failed: `chat store unavailable: …`, once
+    /// (a backplane whose own errors already say so is not prefixed again).
+    static func unavailable(_ error: any Error, _ suffix: String = "") -> ServiceError {
+        let text = "\(error)"
+        let prefix = "chat store unavailable: "
+        return ServiceError((text.hasPrefix(prefix) ? text : prefix + text) + suffix)
     }
 }

@@ -137,7 +137,8 @@ extension MultiNodeChatTests {
                         if let error = refused.first?.error {
                             #expect(
                                 error.code == .requestFailed && error.responseStatus == .serviceError
-                                    && error.message.contains("chat store unavailable"), "\(error)")
+                                    && error.message.contains("chat store unavailable: ")
+                                    && !error.message.contains("unavailable: chat store unavailable"), "\(error)")
                             print("multi-node: \(probe.name) while PostgreSQL was down: \(error)")
                         }
                     }
