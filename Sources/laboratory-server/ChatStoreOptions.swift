@@ -20,8 +20,19 @@ struct ChatStoreOptions: ParsableArguments {
             valueName: "seconds"))
     var chatHistoryAge: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "Events the chat store keeps per room, the age limit aside: from \(ChatStoreSettings.replayWindow) "
+                + "(what a resuming client can be replayed) to \(ChatStoreSettings.maximumHistoryCount) "
+                + "(default \(ChatStoreSettings.storeWindow)). Needs --chat-store.",
+            valueName: "count"))
+    var chatHistoryCount: Int?
+
     /// The checks of each value on its own; ``ChatStoreSettings`` checks them with the other sources.
     func validate() throws {
         if let chatHistoryAge { try OptionRange.check(seconds: chatHistoryAge, positive: false, "--chat-history-age") }
+        if let chatHistoryCount, let problem = ChatStoreSettings.countProblem(chatHistoryCount, "--chat-history-count") {
+            throw ValidationError(problem)
+        }
     }
 }

@@ -2,7 +2,7 @@ import Laboratory
 import LaboratoryPostgres
 import LaboratoryProtocol
 
-/// The chat store's settings (`chat-store`, `chat-history-age`), each with its source, resolved
+/// The chat store's settings (`chat-store`, `chat-history-age`, `chat-history-count`), each with its source, resolved
 /// like every other setting (flag > environment > `--config` file > default). Both need a restart
 /// to change.
 struct ChatStoreSettings: Sendable, Equatable {
@@ -10,6 +10,8 @@ struct ChatStoreSettings: Sendable, Equatable {
     var url: Sourced<String>?
     /// Seconds an event is kept; 0 for no age limit.
     var historyAge: Sourced<Double>
+    /// Events kept per room (the age limit aside).
+    var historyCount: Sourced<Int> = Sourced(value: storeWindow, source: .default)
 
     /// Seven days.
     static let defaultHistoryAge: Double = 7 * 24 * 3600
@@ -22,6 +24,15 @@ struct ChatStoreSettings: Sendable, Equatable {
     static let replayWindow = 1_000
     /// How the count limit is named in help.
     static let historySizeNote = "\(storeWindow)"
+    /// The largest `chat-history-count`.
+    static let maximumHistoryCount = 10_000_000
+
+    /// What is wrong with `count` as `chat-history-count` (from `subject`), or `nil`.
+    static func countProblem(_ count: Int, _ subject: String) -> String? {
+        guard count < replayWindow || count > maximumHistoryCount else { return nil }
+        return "\(subject) must be from \(replayWindow) (what a resuming client can be replayed) to "
+            + "\(maximumHistoryCount) events; got \(count)"
+    }
 
     /// Reads and checks the chat store's settings.
     ///
@@ -50,13 +61,26 @@ struct ChatStoreSettings: Sendable, Equatable {
                 throw ExitReport(.usage, "\(age.source.subject(.chatHistoryAge)) needs \(needed)")
             }
         }
-        return ChatStoreSettings(url: url, historyAge: age ?? Sourced(value: defaultHistoryAge, source: .default))
+        let count = try await reader.int(.chatHistoryCount)
+        if let count {
+            if let problem = countProblem(count.value, count.source.subject(.chatHistoryCount)) {
+                throw ExitReport(.usage, problem)
+            }
+            if url == nil {
+                let needed =
+                    if case .flag = count.source { SettingKey.chatStore.flag } else { SettingKey.chatStore.rawValue }
+                throw ExitReport(.usage, "\(count.source.subject(.chatHistoryCount)) needs \(needed)")
+            }
+        }
+        return ChatStoreSettings(
+            url: url, historyAge: age ?? Sourced(value: defaultHistoryAge, source: .default),
+            historyCount: count ?? Sourced(value: storeWindow, source: .default))
     }
 
     /// The store's configuration for a server with these chat limits; `nil` for chat in memory.
     func configuration(limits: ChatLimits) -> ChatStoreConfiguration? {
         guard let url, var configuration = try? ChatStoreConfiguration(url: url.value) else { return nil }
-        configuration.historySize = max(limits.historySize, Self.storeWindow)
+        configuration.historySize = max(limits.historySize, historyCount.value)
         configuration.historyAge =
             historyAge.value > 0 ? .milliseconds(Int64((historyAge.value * 1000).rounded())) : nil
         return configuration
@@ -71,6 +95,7 @@ struct ChatStoreSettings: Sendable, Equatable {
             }
                 ?? format(SettingKey.chatStore.rawValue, "memory", .default),
             format(SettingKey.chatHistoryAge.rawValue, shown(historyAge.value), historyAge.source),
+            format(SettingKey.chatHistoryCount.rawValue, shown(historyCount.value), historyCount.source),
         ]
     }
 
@@ -79,6 +104,7 @@ struct ChatStoreSettings: Sendable, Equatable {
         var changed: [SettingKey] = []
         if url?.value != other.url?.value { changed.append(.chatStore) }
         if historyAge.value != other.historyAge.value { changed.append(.chatHistoryAge) }
+        if historyCount.value != other.historyCount.value { changed.append(.chatHistoryCount) }
         return changed
     }
 }

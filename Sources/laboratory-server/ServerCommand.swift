@@ -215,6 +215,7 @@ struct ServerCommand: AsyncParsableCommand {
         flags[.httpTLSKey] = http.httpTLSKey.map { .string($0) }
         flags[.chatStore] = chatStore.chatStore.map { .string($0) }
         flags[.chatHistoryAge] = chatStore.chatHistoryAge.map { .double($0) }
+        flags[.chatHistoryCount] = chatStore.chatHistoryCount.map { .int($0) }
         flags[.allowPlaintext] = allowPlaintext.map { .bool($0) }
         flags[.logLevel] = logLevel.map { .string($0) }
         flags[.logFormat] = logFormat.map { .string($0.rawValue) }

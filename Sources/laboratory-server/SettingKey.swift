@@ -30,6 +30,7 @@ enum SettingKey: String, CaseIterable, Sendable {
     case httpTLSKey = "http-tls-key"
     case chatStore = "chat-store"
     case chatHistoryAge = "chat-history-age"
+    case chatHistoryCount = "chat-history-count"
     case allowPlaintext = "allow-plaintext"
     case logLevel = "log-level"
     case logFormat = "log-format"

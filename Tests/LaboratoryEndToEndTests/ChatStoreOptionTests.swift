@@ -29,6 +29,7 @@ struct ChatStoreOptionTests {
         let none = try printConfig([])
         #expect(line("chat-store", in: none) == "chat-store: memory  # default")
         #expect(line("chat-history-age", in: none) == "chat-history-age: 604800.0  # default")
+        #expect(line("chat-history-count", in: none) == "chat-history-count: 10000  # default")
 
         let flag = try printConfig(["--chat-store", "postgres://lab:flag-secret@db.example:6543/chat"])
         #expect(
@@ -51,6 +52,9 @@ struct ChatStoreOptionTests {
         let fromFile = try printConfig(["--config", file])
         #expect(line("chat-store", in: fromFile) == "chat-store: \"postgres://lab:***@db/chat\"  # file \(file)")
         #expect(line("chat-history-age", in: fromFile) == "chat-history-age: 0.0  # file \(file)")
+        let counted = try printConfig(
+            ["--chat-history-count", "2500"], environment: ["LABORATORY_CHAT_STORE": "postgres://lab@db/chat"])
+        #expect(line("chat-history-count", in: counted) == "chat-history-count: 2500  # flag --chat-history-count")
         for result in [flag, environment, fromFile] {
             #expect(result.status == 0)
             #expect(!result.text.contains("secret") && !result.standardError.contains("secret"))
@@ -70,6 +74,23 @@ struct ChatStoreOptionTests {
         #expect(noUser.standardError.hasPrefix("laboratory-server: LABORATORY_CHAT_STORE in the environment: "))
         let negative = try printConfig(["--chat-store", "postgres://lab@db/chat", "--chat-history-age", "-5"])
         #expect(negative.status == 64)
+        // A count below the replay window would let a node behind a busy room lose events.
+        let small = try printConfig(["--chat-store", "postgres://lab@db/chat", "--chat-history-count", "100"])
+        #expect(small.status == 64)
+        #expect(small.standardError.contains("--chat-history-count must be from 1000"))
+        let smallFromEnvironment = try printConfig(
+            [],
+            environment: [
+                "LABORATORY_CHAT_STORE": "postgres://lab@db/chat", "LABORATORY_CHAT_HISTORY_COUNT": "999",
+            ])
+        #expect(smallFromEnvironment.status == 64)
+        #expect(
+            smallFromEnvironment.standardError
+                == "laboratory-server: LABORATORY_CHAT_HISTORY_COUNT in the environment must be from 1000 (what a "
+                + "resuming client can be replayed) to 10000000 events; got 999\n")
+        let countAlone = try printConfig(["--chat-history-count", "5000"])
+        #expect(countAlone.status == 64)
+        #expect(countAlone.standardError == "laboratory-server: --chat-history-count needs --chat-store\n")
         let alone = try printConfig([], environment: ["LABORATORY_CHAT_HISTORY_AGE": "60"])
         #expect(alone.status == 64)
         #expect(

@@ -18,7 +18,7 @@ public struct ChatService: LaboratoryService {
     private let order = ChatSessionOrder()
 
     /// Creates a chat service; every server (or test) should have its own. Its rooms live in
-    /// this process's memory (an ``InMemoryChatBackplane`` of its own, called synchronously: the
+    /// this process's memory (an `InMemoryChatBackplane` of its own, called synchronously: the
     /// fast path).
     public init(limits: ChatLimits = ChatLimits()) {
         let backplane = InMemoryChatBackplane(historySize: limits.historySize, forgottenRoomLimit: limits.maximumRooms)
