@@ -31,7 +31,8 @@ struct ChatStoreOptions: ParsableArguments {
     /// The checks of each value on its own; ``ChatStoreSettings`` checks them with the other sources.
     func validate() throws {
         if let chatHistoryAge { try OptionRange.check(seconds: chatHistoryAge, positive: false, "--chat-history-age") }
-        if let chatHistoryCount, let problem = ChatStoreSettings.countProblem(chatHistoryCount, "--chat-history-count") {
+        if let chatHistoryCount, let problem = ChatStoreSettings.countProblem(chatHistoryCount, "--chat-history-count")
+        {
             throw ValidationError(problem)
         }
     }
