@@ -273,23 +273,34 @@ public actor LaboratoryServer: Service {
         environment: ConnectionEnvironment
     ) async {
         do {
-            let connection = try Connection(
-                channel: channel.channel, ticket: ticket, frameLimit: frameLimit, environment: environment)
-            // A newcomer may evict this connection while its handshake is unfinished: it is told
-            // why, and its channel closes, which ends its reader like any other close.
-            // (A handshake that is not reading, in a wrong password's delay, learns it from its
-            // watcher, which the wakeup wakes.)
-            environment.admission.onEviction(ticket) {
-                [outbound = connection.outbound, wakeup = connection.handshakeWakeup] in
-                outbound.close($0)
-                wakeup.ring()
-            }
+            let connection = try makeConnection(
+                channel.channel, ticket: ticket, frameLimit: frameLimit, environment: environment)
             try await channel.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
         } catch {
             environment.logger.debug("connection failed", metadata: ["error": .client(describing: error)])
         }
         environment.admission.closed(ticket)
         environment.memoryReclaimer.connectionEnded()
+    }
+
+    /// Makes the connection and lets admission evict it. Not inlined into `serve`, whose frame an
+    /// idle session keeps: what only setting up needs stays off it.
+    @inline(never)
+    private static func makeConnection(
+        _ channel: any Channel, ticket: AdmissionTicket, frameLimit: FrameSizeLimit, environment: ConnectionEnvironment
+    ) throws -> Connection {
+        let connection = try Connection(
+            channel: channel, ticket: ticket, frameLimit: frameLimit, environment: environment)
+        // A newcomer may evict this connection while its handshake is unfinished: it is told
+        // why, and its channel closes, which ends its reader like any other close.
+        // (A handshake that is not reading, in a wrong password's delay, learns it from its
+        // watcher, which the wakeup wakes.)
+        environment.admission.onEviction(ticket) {
+            [outbound = connection.outbound, wakeup = connection.handshakeWakeup] in
+            outbound.close($0)
+            wakeup.ring()
+        }
+        return connection
     }
 
     /// Tells a refused client why (instead of the hello) and closes.
