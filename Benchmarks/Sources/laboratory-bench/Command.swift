@@ -99,6 +99,13 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "A shell command run as each measurement window closes.")
     var onMeasureEnd: String?
 
+    @Option(
+        help: """
+            A shell command run in the sessions scenario once the idle sessions are open, before the \
+            server's RSS is read (e.g. vgdb --pid PID detailed_snapshot FILE, for massif).
+            """)
+    var onSessionsOpen: String?
+
     @Option(help: "Write one Markdown history row (date, commit, headline figures) here.")
     var historyRow: String?
 
@@ -145,6 +152,7 @@ struct LaboratoryBench: AsyncParsableCommand {
             group: group, board: board, warmup: .milliseconds(Int64(warmup * 1000)),
             duration: .milliseconds(Int64(duration * 1000)), log: log)
         scenarios.hooks = (onMeasureStart, onMeasureEnd)
+        scenarios.sessionsOpenHook = onSessionsOpen
 
         func startLaboratory(_ name: String) throws -> ServerProcess {
             try ServerProcess.start(

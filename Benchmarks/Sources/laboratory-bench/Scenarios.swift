@@ -19,6 +19,8 @@ struct Scenarios {
     let log: @Sendable (String) -> Void
     /// Shell commands run as each measurement window opens and closes (profiling hooks).
     var hooks: (start: String?, end: String?) = (nil, nil)
+    /// A shell command run once the sessions scenario's idle sessions are open (a heap snapshot).
+    var sessionsOpenHook: String?
 
     func hook(_ command: String?) {
         guard let command else { return }
@@ -204,6 +206,7 @@ struct Scenarios {
         }
         let openSeconds = (ContinuousClock.now - start).seconds
         try await Task.sleep(for: .seconds(1))
+        hook(sessionsOpenHook)
         let rssAfter = target.server.residentBytes()
         let alive = opened.filter { $0.channel?.isActive ?? false }.count
         log(
