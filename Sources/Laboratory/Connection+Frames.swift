@@ -12,6 +12,9 @@ extension Connection {
     }
 
     /// Handles one inbound frame: the key exchange, a handshake message, or a session message.
+    /// Not inlined into the readers: its locals stay off their async frames, which an idle session
+    /// keeps.
+    @inline(never)
     func receive(_ frame: ByteBuffer) throws -> Inbound? {
         // A timer has ended the session (the channel is closing): nothing more is processed.
         if let failure = outbound.failure { return .close(failure) }
@@ -89,7 +92,7 @@ extension Connection {
         }
         identity?.displayName = newName
         environment.sessions.rename(id, to: newName)
-        logger.record(.renamed(from: oldName, to: newName))
+        record(.renamed(from: oldName, to: newName))
         return .rename(requestID: requestID, oldName: oldName)
     }
 
@@ -111,7 +114,7 @@ extension Connection {
             case .usePlaintext:
                 logger.debug("plaintext session: this client chose no encryption", metadata: ["cipher": "none"])
             case .send(let message):
-                if case .nameRejected(let rejection) = message { logger.record(.nameRejected(rejection)) }
+                if case .nameRejected(let rejection) = message { record(.nameRejected(rejection)) }
                 send(message)
                 // Automatic key renewal only from `accepted` on: the protocol allows no key update
                 // before it (and `accept` comes before it, see below).
@@ -132,7 +135,7 @@ extension Connection {
                 handshakeWakeup.ring()
                 environment.metrics.handshakeEnded(closing: nil, after: .now - ticket.admitted)
                 environment.metrics.sessionsOpen.increment()
-                logger.record(.accepted(name: displayName))
+                record(.accepted(name: displayName))
             case .close(let reason):
                 result = .close(reason)
             }

@@ -28,7 +28,6 @@ actor Connection {
     /// The connection's place in the admission counts: its source address (the key for limits
     /// and penalties) and when it was admitted.
     let ticket: AdmissionTicket
-    var logger: Logger
     var handshake: ServerHandshake<AnyTimerClock>
     /// Seals and writes; shared with the event sinks services hold.
     let outbound: Outbound
@@ -59,10 +58,6 @@ actor Connection {
         self.environment = environment
         self.frameLimit = frameLimit
         self.remoteAddress = channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" }
-        var logger = environment.logger
-        logger[metadataKey: "connection"] = "\(id)"
-        if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
-        self.logger = logger
         self.outbound = Outbound(
             channel: channel, transport: transport, limits: environment.outbound, clock: environment.clock,
             metrics: environment.metrics)
@@ -78,6 +73,23 @@ actor Connection {
             serverRandom: try SecureRandom.bytes(count: ServerHello.randomByteCount), clock: environment.clock)
     }
 
+    /// The connection's logger: the server's, with the connection's id and peer attached. Built
+    /// when something is logged rather than kept: its metadata (a dictionary, the log handler's
+    /// box and its rendered text) cost every idle session about half a KiB.
+    var logger: Logger {
+        var logger = environment.logger
+        logger[metadataKey: "connection"] = "\(id)"
+        if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
+        return logger
+    }
+
+    /// Logs `event` through ``logger`` if the server's log level lets it through (the logger is
+    /// built only then).
+    func record(_ event: OperatorEvent) {
+        guard environment.logger.logLevel <= event.level else { return }
+        logger.record(event)
+    }
+
     /// Runs the connection until it ends, then sends the close reason if the peer can read it.
     /// Returns whether the client was accepted.
     func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
@@ -86,7 +98,7 @@ actor Connection {
 
     /// Runs the connection over `frames` (a TCP channel's, or a gateway's).
     func run<Frames: InboundFrameSource>(_ frames: Frames) async -> Bool {
-        logger.record(.connected)
+        record(.connected)
         _ = perform(handshake.start())
         let reason = await withGracefulShutdownHandler {
             // Until acceptance the reader races the deadline watcher; then this task reads on alone.
@@ -267,7 +279,7 @@ actor Connection {
         }
         if reason.code != .peerClosed { send(.closing(reason)) }
         outbound.finish(reason)
-        logger.record(
+        record(
             .connectionClosed(
                 reason: reason, step: handshake.stepName, duration: ContinuousClock.now - ticket.admitted,
                 name: identity?.displayName))
