@@ -17,8 +17,8 @@ import ServiceLifecycle
 /// what it means. The first to produce a ``CloseReason`` wins and the other is cancelled, so a
 /// deadline is enforced by cancelling the read that is waiting for a slow client. At acceptance
 /// both end and the connection's own task reads the session's frames, so an idle session holds no
-/// task but its own, and no task group: requests are child tasks of a group that exists only
-/// while one is in flight. A timer that ends the session sends the reason and closes the channel,
+/// task but its own, and no task group: requests are child tasks of a group that the reader
+/// leaves when the session goes quiet. A timer that ends the session sends the reason and closes the channel,
 /// which ends the read; requests in flight are then cancelled.
 actor Connection {
     let id: UInt64
@@ -170,8 +170,8 @@ actor Connection {
     /// While no request is in flight the reader waits for the next frame outside any task group,
     /// so an idle session's task holds nothing but this loop's frames (a discarding task group and
     /// its body's frame cost an idle session about 1.3 KiB). A request opens a group for the
-    /// requests served as its child tasks (see `serveRequests`), which the reader leaves once none
-    /// is in flight.
+    /// requests served as its child tasks (see `serveRequests`), which the reader leaves when the
+    /// session goes quiet.
     @inline(never)
     private func readSession<Frames: InboundFrameSource>(_ frames: Frames) async -> CloseReason {
         do {
@@ -193,10 +193,15 @@ actor Connection {
         }
     }
 
-    /// Serves `first` and every request that arrives while one is in flight, each as a child task,
-    /// reading frames meanwhile. Returns `nil` once no request is in flight (the group has no child
-    /// left to wait for), or the reason the session ended; children are cancelled when it ends
-    /// abnormally. Not inlined: its frame exists only while requests are in flight.
+    /// Serves `first` and the requests that follow it, each as a child task, reading frames
+    /// meanwhile. Returns `nil` when a frame that is not a request (a keepalive's pong, a key
+    /// update) arrives while no request is in flight: the session has gone quiet, and the reader
+    /// leaves the group (it has no child left to wait for). Otherwise returns the reason the
+    /// session ended; children are cancelled when it ends abnormally. Staying in the group while
+    /// requests keep coming spares each request a group of its own (entering and leaving one per
+    /// request cost 4.4 k instructions of a 76.6 k echo round trip under callgrind); an idle
+    /// session that made requests sheds the group at its first keepalive round. Not inlined: its
+    /// frame exists only while the session is busy.
     @inline(never)
     private func serveRequests<Frames: InboundFrameSource>(
         startingWith first: Request, _ frames: Frames
@@ -214,7 +219,6 @@ actor Connection {
                         group.addTask { await self.serve(request) }
                     }
                 }
-                if outstandingRequests == 0 { return nil }
                 guard let frame = try await frames.next() else {
                     let reason = streamEnded()
                     if reason.code != .peerClosed { group.cancelAll() }
@@ -222,7 +226,7 @@ actor Connection {
                 }
                 switch try receive(frame) {
                 case nil:
-                    continue
+                    if outstandingRequests == 0 { return nil }
                 case .request(let request):
                     next = request
                 case .rename(let requestID, let oldName):

@@ -68,4 +68,36 @@ struct RequestLimitTests {
             await session.close()
         }
     }
+
+    /// The reader serves requests inside a task group and leaves it when a frame that is not a
+    /// request arrives with nothing in flight. A ping while a request is in flight must not make
+    /// the reader wait for that request (leaving the group would), and requests after the reader
+    /// has left must be served as before.
+    @Test("pings are answered while a request is in flight; the session serves again after going quiet")
+    func pingsWhileBusyAndRequestsAfterQuiet() async throws {
+        let gate = Gate()
+        var services = ServiceRegistry()
+        services.register(GateService(gate: gate), as: "gate")
+        try await LiveServer.with(services: services) { live in
+            let session = try await live.connect()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    let reply = try await session.request(service: "gate", body: [1])
+                    #expect(reply == [1])
+                }
+                await gate.waitUntilArrived(1)
+                // Answered by the reader while the request waits at the gate.
+                _ = try await session.ping()
+                _ = try await session.ping()
+                await gate.openAll()
+                try await group.waitForAll()
+            }
+            // Nothing in flight: this ping's frame takes the reader out of the group.
+            _ = try await session.ping()
+            #expect(try await session.request(service: "gate", body: [2]) == [2])
+            _ = try await session.ping()
+            #expect(try await session.request(service: "gate", body: [3]) == [3])
+            await session.close()
+        }
+    }
 }
