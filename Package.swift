@@ -280,6 +280,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The PostgreSQL chat store through the public API alone, as an embedder uses it (two
+        // servers in this process sharing a room); `packageAccess: false` proves it suffices.
+        .testTarget(
+            name: "LaboratoryPostgresEmbeddingTests",
+            dependencies: [
+                "Laboratory",
+                "LaboratoryPostgres",
+                "LaboratoryClient",
+                "LaboratoryTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            packageAccess: false
+        ),
         // Tests that need more than the toolchain: the executables run as child processes, tmux,
         // Xvfb, Python, the openssl and ssh-keygen commands. `scripts/test` installs them.
         .testTarget(

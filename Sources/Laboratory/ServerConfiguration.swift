@@ -60,8 +60,9 @@ public struct ServerConfiguration: Sendable {
     /// This server's number among the servers sharing a chat store, 1 to 4,095; 0 (the default)
     /// for a server on its own. Connection ids are then `nodeNumber << 40 | n` (n counting from
     /// 1), so two servers' sessions never share an id in the rooms they share. A number out of
-    /// range fails ``LaboratoryServer/run()`` with a ``ConfigurationError``.
-    package var nodeNumber: UInt16 = 0
+    /// range fails ``LaboratoryServer/run()`` with a ``ConfigurationError``. Set it to the
+    /// ``ChatStore/node`` of the store its ``ChatService`` uses.
+    public var nodeNumber: UInt16 = 0
 
     let passwordDigest: [UInt8]
 

@@ -5,8 +5,10 @@ extension ChatStoreConfiguration {
     /// (`postgresql://` too; the password, port and database may be left out: port 5432, the
     /// user's database). Percent-escapes are decoded; an IPv6 host is written in brackets.
     ///
+    /// The other settings are the defaults.
+    ///
     /// - Throws: ``ChatStoreError`` when `url` is not such a URL (it names the part that is wrong).
-    package init(url: String) throws {
+    public init(url: String) throws {
         guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
             scheme == "postgres" || scheme == "postgresql"
         else {

@@ -1,12 +1,20 @@
 import PostgresNIO
 
-/// Where the chat store's database is and how the store uses it.
-package struct ChatStoreConfiguration: Sendable {
-    package var host: String
-    package var port: Int
-    package var username: String
-    package var password: String?
-    package var database: String?
+/// Where a PostgreSQL chat store's database is and how much history it keeps: what
+/// `ChatStore.connectPostgres(configuration:logger:)` connects with. `Docs/CHAT_STORE.md`
+/// describes the store (schema, numbering, presence, retention).
+public struct ChatStoreConfiguration: Sendable {
+    /// The database server's host name or address.
+    public var host: String
+    /// The database server's port. Default 5432.
+    public var port: Int
+    /// The user to log in as; it must be able to create tables (at the first start) and to read
+    /// and write them.
+    public var username: String
+    /// The user's password, if the server asks for one.
+    public var password: String?
+    /// The database; `nil`: the one named after the user.
+    public var database: String?
     /// Connections the store's pool may open for appends and reads (listeners have their own).
     package var maximumConnections = 8
     /// The first wait before a listener reconnects; doubled after each failure.
@@ -15,10 +23,14 @@ package struct ChatStoreConfiguration: Sendable {
     package var maximumReconnectDelay: Duration = .seconds(5)
     /// Rows a listener reads per query while catching up.
     package var catchUpBatchSize = 500
-    /// Events the backplane keeps per room (``PostgresChatBackplane``): `ChatLimits.historySize`.
-    package var historySize = 100
-    /// How old a kept event may be; older ones are out of history and pruned. `nil`: no age limit.
-    package var historyAge: Duration? = .seconds(7 * 24 * 3600)
+    /// Events the store keeps per room (the age limit aside); older ones are out of history and
+    /// pruned. Keep it well above `ChatLimits.storeReplayLimit` (what a resuming client is
+    /// replayed), so that a server that falls behind a busy room catches up from the store.
+    /// Default 10,000.
+    public var historySize = 10_000
+    /// How old a kept event may be; older ones are out of history and pruned. `nil`: no age
+    /// limit. Default 7 days.
+    public var historyAge: Duration? = .seconds(7 * 24 * 3600)
     /// How often a node deletes what retention no longer keeps (history reads apply retention
     /// exactly in between).
     package var pruneInterval: Duration = .seconds(60)
@@ -34,7 +46,9 @@ package struct ChatStoreConfiguration: Sendable {
     /// Undelivered events one subscription holds before it ends (its subscriber reads history).
     package var subscriptionBuffer = 1000
 
-    package init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String? = nil) {
+    /// A configuration for the database `database` (`nil`: the user's) on `host:port`, logging
+    /// in as `username` (with `password` if the server asks for one), with the defaults.
+    public init(host: String, port: Int = 5432, username: String, password: String? = nil, database: String? = nil) {
         self.host = host
         self.port = port
         self.username = username

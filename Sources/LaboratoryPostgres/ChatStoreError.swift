@@ -1,6 +1,6 @@
 /// A failure of the chat store: the database could not be reached or refused a statement, or a
 /// setting is wrong. Its description is one line that says which.
-package struct ChatStoreError: Error, CustomStringConvertible, Sendable {
+public struct ChatStoreError: Error, CustomStringConvertible, Sendable {
     enum Reason: Sendable {
         case noRowReturned
         /// `operation` failed because of `detail` (the database is down, a statement failed).
@@ -23,7 +23,8 @@ package struct ChatStoreError: Error, CustomStringConvertible, Sendable {
         return false
     }
 
-    package var description: String {
+    /// One line: what failed and why.
+    public var description: String {
         switch reason {
         case .noRowReturned: "the database returned no row for a statement that always returns one"
         case .unavailable(let operation, let detail): "chat store unavailable: \(operation) failed: \(detail)"

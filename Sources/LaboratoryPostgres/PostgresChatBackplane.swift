@@ -77,7 +77,11 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
     /// Runs the node: its connection pool, listener, deliveries, heartbeats and pruning. On
     /// graceful shutdown, removes the node (its members leave) and returns; on cancellation,
     /// returns without removing it (the other nodes drop it after the timeout).
-    package func run() async {
+    package func run() async { await run(beforeRemoving: {}) }
+
+    /// ``run()``, calling `beforeRemoving` once the node's background work has stopped (on
+    /// graceful shutdown and on cancellation), before the node is removed.
+    package func run(beforeRemoving: @Sendable () async -> Void) async {
         // Detached: `PostgresClient.run()` ends at graceful shutdown by itself, and the pool must
         // outlive it here long enough to remove the node.
         let pool = Task.detached { await self.client.run() }
@@ -93,6 +97,7 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
             return graceful
         }
         feeds.finishAll()
+        await beforeRemoving()
         guard graceful, !Task.isCancelled else { return }
         do {
             let left = try await call("remove chat node \(node)") { connection in

@@ -15,13 +15,15 @@ struct ChatStoreSettings: Sendable, Equatable {
 
     /// Seven days.
     static let defaultHistoryAge: Double = 7 * 24 * 3600
-    /// Events the store keeps per room, the age limit aside: far more than a client's replay
-    /// (`ChatLimits.historySize`), so that a node that falls behind a busy room (a pause, a slow
-    /// database read, a neighbour killed) catches up from the table instead of losing events.
-    static let storeWindow = 10_000
-    /// Events a `join` with `after` replays on a server with a store (in memory: 100), so that a
-    /// client resuming on another node after its own died misses nothing in a busy room.
-    static let replayWindow = 1_000
+    /// Events the store keeps per room, the age limit aside (the library's default): far more
+    /// than a client's replay (`ChatLimits.storeReplayLimit`), so that a node that falls behind a
+    /// busy room (a pause, a slow database read, a neighbour killed) catches up from the table
+    /// instead of losing events.
+    static let storeWindow = ChatStoreConfiguration(host: "", username: "").historySize
+    /// Events a `join` with `after` replays on a server with a store (the library's default; in
+    /// memory: `ChatLimits.historySize`, 100), so that a client resuming on another node after its
+    /// own died misses nothing in a busy room.
+    static let replayWindow = ChatLimits().storeReplayLimit
     /// How the count limit is named in help.
     static let historySizeNote = "\(storeWindow)"
     /// The largest `chat-history-count`.
@@ -80,7 +82,7 @@ struct ChatStoreSettings: Sendable, Equatable {
     /// The store's configuration for a server with these chat limits; `nil` for chat in memory.
     func configuration(limits: ChatLimits) -> ChatStoreConfiguration? {
         guard let url, var configuration = try? ChatStoreConfiguration(url: url.value) else { return nil }
-        configuration.historySize = max(limits.historySize, historyCount.value)
+        configuration.historySize = max(limits.storeReplayLimit, historyCount.value)
         configuration.historyAge =
             historyAge.value > 0 ? .milliseconds(Int64((historyAge.value * 1000).rounded())) : nil
         return configuration

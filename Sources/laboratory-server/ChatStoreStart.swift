@@ -3,10 +3,11 @@ import LaboratoryPostgres
 import LaboratoryProtocol
 import Logging
 
-/// What chat runs on in this server: in memory, or a PostgreSQL chat node.
+/// What chat runs on in this server: in memory, or a PostgreSQL chat store (this server one of
+/// its nodes), set up through the same public API an embedder uses.
 struct ChatStoreStart {
-    /// The PostgreSQL node (`nil`: chat in memory); a service that must outlive the server.
-    let backplane: PostgresChatBackplane?
+    /// The PostgreSQL store (`nil`: chat in memory); a service that must outlive the server.
+    let store: ChatStore?
     /// The registry with echo and chat on that store.
     let services: ServiceRegistry
 
@@ -22,25 +23,22 @@ struct ChatStoreStart {
         let limits = ChatLimits()
         var services = ServiceRegistry()
         services.register(EchoService(), as: EchoService.defaultName)
-        guard let url = settings.url, let store = settings.configuration(limits: limits) else {
+        guard let url = settings.url, let storeConfiguration = settings.configuration(limits: limits) else {
             services.register(ChatService(limits: limits), as: ChatService.defaultName)
-            return ChatStoreStart(backplane: nil, services: services)
+            return ChatStoreStart(store: nil, services: services)
         }
         let shown = ChatStoreConfiguration.redacted(url.value)
-        let backplane: PostgresChatBackplane
+        let store: ChatStore
         do {
-            backplane = try await PostgresChatBackplane.connect(configuration: store, logger: logger)
+            store = try await ChatStore.connectPostgres(configuration: storeConfiguration, logger: logger)
         } catch {
             throw ExitReport(
                 .unavailable, "cannot start chat on \(shown) (\(url.source.subject(.chatStore))): \(error)")
         }
-        configuration.nodeNumber = backplane.node
-        // A client that resumes on another node after its own died (or after a restart) should
-        // get everything it missed: replay up to 1,000 events (bounded in bytes by the room).
-        var shared = limits
-        shared.historySize = ChatStoreSettings.replayWindow
-        services.register(ChatService(limits: shared, backplane: backplane), as: ChatService.defaultName)
-        say("Chat store \(shown): node \(backplane.node)")
-        return ChatStoreStart(backplane: backplane, services: services)
+        configuration.nodeNumber = store.node
+        // A resuming client is replayed up to `limits.storeReplayLimit` events (1,000).
+        services.register(ChatService(limits: limits, store: store), as: ChatService.defaultName)
+        say("Chat store \(shown): node \(store.node)")
+        return ChatStoreStart(store: store, services: services)
     }
 }

@@ -292,7 +292,7 @@ struct ServerCommand: AsyncParsableCommand {
         // server's sessions have left their rooms; it then removes itself.
         let group = ServiceGroup(
             configuration: .init(
-                services: (chat.backplane.map { [.init(service: $0, serviceName: "chat-store")] } ?? []) + [
+                services: (chat.store.map { [.init(service: $0, serviceName: "chat-store")] } ?? []) + [
                     .init(service: server, serviceName: "laboratory"),
                     .init(
                         service: signals, successTerminationBehavior: .ignore, failureTerminationBehavior: .ignore,

@@ -165,3 +165,12 @@ package func withPostgresCluster<T>(_ body: (PostgresCluster) async throws -> T)
         throw error
     }
 }
+
+/// Runs `body` with the URL of a new cluster's database (its superuser over TCP, no password),
+/// then stops and removes the cluster. Public, unlike the rest of this target, for the test
+/// targets built without package access (the public API's own tests).
+public func withPostgresDatabase<T>(_ body: (_ url: String) async throws -> T) async throws -> T {
+    try await withPostgresCluster { cluster in
+        try await body("postgres://\(cluster.username)@\(cluster.host):\(cluster.port)/\(cluster.database)")
+    }
+}

@@ -281,6 +281,44 @@ struct SharedChatLiveTests {
         }
     }
 
+    @Test("a departure retried while the store is down is stopped with the store, not left running")
+    func departureStopsWithTheStore() async throws {
+        let backplane = UnreliableChatBackplane(InMemoryChatBackplane())
+        let (stopping, stop) = AsyncStream<Void>.makeStream()
+        let store = ChatStore(node: 1, backplane: backplane) { beforeLeaving in
+            for await _ in stopping {}
+            await beforeLeaving()
+        }
+        var services = ServiceRegistry()
+        services.register(ChatService(store: store), as: ChatService.defaultName)
+        let running = Task { try await store.run() }
+        try await LiveServer.with(Tweak { $0.nodeNumber = store.node }, services: services) { server in
+            let ada = try await server.connect(name: "ada")
+            let id = ada.acceptance.connectionID
+            _ = try await ada.chat(.join(room: "lobby", after: nil))
+            backplane.fail()
+            await ada.close()
+            // Its session's end cannot be recorded: the room retries it in the background (for
+            // about a minute while the store stays down). Polled: nothing signals the retry's start.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while store.background.count == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            #expect(store.background.count == 1, "no departure is being retried")
+
+            let stoppedAt = ContinuousClock.now
+            stop.finish()
+            try await running.value
+            let took = ContinuousClock.now - stoppedAt
+            #expect(store.background.count == 0 && took < .seconds(5), "the store stopped in \(took)")
+            // Not recorded (the store is down): left for the store, which records the node's
+            // remaining members as it leaves; and no new background work starts after the stop.
+            backplane.recover()
+            #expect(try await backplane.inner.members(of: "lobby").map(\.id) == [id])
+            #expect(!store.background.start {})
+        }
+    }
+
     @Test("a node number out of range stops the server from starting")
     func nodeNumberRange() async throws {
         await #expect(throws: ConfigurationError.self) {

@@ -131,34 +131,14 @@ final class BenchPostgres: Sendable {
         guard status == 0 else { throw SpawnError("chown failed (\(status))") }
     }
 
-    /// Spawns `executable` with standard output and error to `output` (or /dev/null) and waits:
-    /// never a pipe, which `pg_ctl start`'s server would hold open.
+    /// Runs `executable` with standard output and error to `output` (or /dev/null) and waits
+    /// (``Child``: an empty signal mask, as from a shell, which `pgbench -T` needs for its timer);
+    /// returns the wait status, or -1 if it could not be started.
     private static func spawnAndWait(_ executable: String, _ arguments: [String], output: String?) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, output ?? "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0o666)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { for argument in argv { free(argument) } }
-        // An empty signal mask, as from a shell: the concurrency runtime's threads block most
-        // signals, and pgbench -T never stops without its timer's signal.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var empty = sigset_t()
-        sigemptyset(&empty)
-        posix_spawnattr_setsigmask(&attributes, &empty)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, executable, &actions, &attributes, argv, environ) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
-        return status
+        guard
+            let child = try? Child.spawn(executable, arguments, captureOutput: false, outputPath: output ?? "/dev/null")
+        else { return -1 }
+        return child.wait()
     }
 }
 

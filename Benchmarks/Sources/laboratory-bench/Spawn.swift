@@ -16,24 +16,33 @@ struct Child {
     let stdout: Int32?
 
     /// Starts `executable` with `arguments`; standard output goes to a pipe (`captureOutput`) or
-    /// to `/dev/null`, standard error to `stderrPath` (or `/dev/null`).
+    /// to `/dev/null`, standard error to `stderrPath` (or `/dev/null`). With `outputPath`, both go
+    /// to that file (emptied first) and standard input comes from `/dev/null`: never a pipe, which
+    /// a daemon the child starts (`pg_ctl start`) would hold open.
     static func spawn(
         _ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-        captureOutput: Bool, stderrPath: String? = nil
+        captureOutput: Bool, stderrPath: String? = nil, outputPath: String? = nil
     ) throws -> Child {
         var fds: [Int32] = [-1, -1]
         if captureOutput { guard pipe(&fds) == 0 else { throw SpawnError("pipe failed") } }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        if captureOutput {
+        if let outputPath {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        } else if captureOutput {
             posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
             posix_spawn_file_actions_addclose(&actions, fds[0])
             posix_spawn_file_actions_addclose(&actions, fds[1])
         } else {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         }
-        posix_spawn_file_actions_addopen(&actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        if outputPath == nil {
+            posix_spawn_file_actions_addopen(
+                &actions, 2, stderrPath ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        }
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -71,9 +80,12 @@ struct Child {
 
     func signal(_ signal: Int32) { kill(pid, signal) }
 
-    func wait() {
+    /// Waits for the child to exit and returns its wait status.
+    @discardableResult
+    func wait() -> Int32 {
         var status: Int32 = 0
-        _ = waitpid(pid, &status, 0)
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        return status
     }
 }
 

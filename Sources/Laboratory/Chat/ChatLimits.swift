@@ -1,7 +1,15 @@
 /// The chat service's limits; each breach is answered with an error saying which limit.
 public struct ChatLimits: Sendable, Hashable {
-    /// Events each room keeps for replay on join. Default 100.
+    /// Events each room keeps for replay on join, when the rooms are in this process's memory
+    /// (``ChatService/init(limits:)``): a `join` with `after` replays up to this many. Default 100.
     public var historySize = 100
+    /// The most events a `join` with `after` replays when the rooms are in a ``ChatStore``
+    /// (``ChatService/init(limits:store:)``): the newest ones, and at most 512 KiB of them, so
+    /// that a replay stays within the slow-consumer bound; older ones are reported missed. The
+    /// store keeps more per room (its own setting), so that a server that falls behind a busy room
+    /// catches up from it. Default 1,000: a client whose server died resumes on another one with
+    /// nothing missed in a busy room.
+    public var storeReplayLimit = 1_000
     /// The longest room name, in characters (the same as bytes: room names are lowercase ASCII
     /// `a-z`, `0-9`, `-` and `_`). Default 32.
     public var maximumRoomNameLength = 32

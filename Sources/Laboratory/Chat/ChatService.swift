@@ -25,6 +25,7 @@ public struct ChatService: LaboratoryService {
         self.limits = limits
         self.backplane = backplane
         self.shared = nil
+        self.node = nil
         self.directory = ChatDirectory(
             limits: limits, forgetting: { backplane.forget($0) },
             makeRoom: { name, serviceName, metrics in
@@ -34,24 +35,38 @@ public struct ChatService: LaboratoryService {
             })
     }
 
-    /// Creates a chat service whose rooms live in `backplane`, which other chat services (on other
-    /// servers, in other processes, on other machines) may share: all of them then form one chat.
-    /// Every room event goes through the backplane (see `SharedChatRoom`); `rooms` and `who` list
-    /// what it records on every node. `direct` reaches only sessions on this server.
+    /// Creates a chat service whose rooms live in `store`, which the chat services of other
+    /// servers (in other processes, on other machines) may share: all of them then form one chat,
+    /// whose numbering, history and presence survive restarts. Every room event goes through the
+    /// store; `rooms` and `who` list what it records for every server; `direct` reaches only
+    /// sessions on this server.
     ///
-    /// Each server sharing a backplane needs its own ``ServerConfiguration/nodeNumber``, so that
-    /// connection ids never collide. A `join` replays at most `limits.historySize` events; the
-    /// backplane may keep more (the PostgreSQL store keeps more, so that a node behind catches up).
+    /// The server's ``ServerConfiguration/nodeNumber`` must be the store's ``ChatStore/node``
+    /// (each server sharing a store has its own), so that connection ids never collide; requests
+    /// from a server configured otherwise are refused with an error that says so. A `join` with
+    /// `after` replays at most ``ChatLimits/storeReplayLimit`` events; ``ChatLimits/historySize``
+    /// does not apply (the store keeps its own count per room).
+    public init(limits: ChatLimits = ChatLimits(), store: ChatStore) {
+        self.init(limits: limits, backplane: store.backplane, background: store.background, node: store.node)
+    }
+
+    /// Creates a chat service whose rooms live in `backplane` (see ``init(limits:store:)``), for
+    /// tests: no node check, background work of its own.
     package init(limits: ChatLimits, backplane: any ChatBackplane) {
+        self.init(limits: limits, backplane: backplane, background: ChatBackgroundTasks(), node: nil)
+    }
+
+    private init(limits: ChatLimits, backplane: any ChatBackplane, background: ChatBackgroundTasks, node: UInt16?) {
         self.limits = limits
         self.backplane = backplane
         self.shared = backplane
+        self.node = node
         self.directory = ChatDirectory(
             limits: limits, forgetting: { _ in },
             makeRoom: { name, serviceName, metrics in
                 SharedChatRoom(
-                    name: name, backplane: backplane, serviceName: serviceName, pageSize: limits.maximumPageSize,
-                    replayLimit: limits.historySize, metrics: metrics)
+                    name: name, backplane: backplane, background: background, serviceName: serviceName,
+                    pageSize: limits.maximumPageSize, replayLimit: limits.storeReplayLimit, metrics: metrics)
             })
     }
 
@@ -59,6 +74,8 @@ public struct ChatService: LaboratoryService {
     package let backplane: any ChatBackplane
     /// The backplane when the rooms are shared (``init(limits:backplane:)``); `nil` on the fast path.
     private let shared: (any ChatBackplane)?
+    /// The store's node number that this server's connection ids must carry (``init(limits:store:)``).
+    private let node: UInt16?
 
     /// The sizes of the service's internal tables, for tests that check they stay bounded.
     package var bookkeeping: ChatBookkeeping {
@@ -77,6 +94,11 @@ public struct ChatService: LaboratoryService {
         -> [UInt8]
     {
         let connectionID = context.session.connectionID
+        if let node, connectionID >> ConnectionIDSource.localBits != UInt64(node) {
+            throw ServiceError(
+                "chat is unavailable on this server: its nodeNumber is not its chat store's node \(node) "
+                    + "(set ServerConfiguration.nodeNumber to ChatStore.node)")
+        }
         let place = order.enter(connectionID)
         defer { order.leave(connectionID) }
         await order.waitForTurn(connectionID, place: place)

@@ -246,13 +246,14 @@ extension SharedChatRoom {
         if receive(try await backplane.append(event(.left, from: session), to: name)) { try? await fill() }
     }
 
-    /// Records `id`'s departure in the background, retrying while the store fails (for a minute),
-    /// unless it joins again meanwhile.
+    /// Records `id`'s departure in the background, retrying while the store fails (for about a
+    /// minute), unless it joins again meanwhile. The store's stop ends the retries (see
+    /// ``ChatStore/run()``): a departure not recorded by then is the store's to record, as this
+    /// node leaves it with its remaining members.
     func departLater(_ id: UInt64, name memberName: String) {
         guard departing.insert(id).inserted else { return }
-        Task {
-            await self.depart(id, name: memberName)
-        }
+        let started = background.start { await self.depart(id, name: memberName) }
+        if !started { departing.remove(id) }
     }
 
     func depart(_ id: UInt64, name memberName: String) async {
@@ -260,19 +261,24 @@ extension SharedChatRoom {
             departing.remove(id)
             stopFollowingIfIdle()
         }
-        var delay = Duration.milliseconds(100)
-        for _ in 0..<40 {
-            guard members[id] == nil, departing.contains(id) else { return }
-            do {
-                try await recordDeparture(id, name: memberName)
-                return
-            } catch {
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(2))
+        let done = await retrying(attempts: 40) { () async throws -> Bool in
+            // Joined again meanwhile: nothing to record.
+            guard members[id] == nil, departing.contains(id) else { return false }
+            // A try under way when the store stops finishes (presence without its `left` would be
+            // recorded half), in a task of its own that the stop's cancellation does not reach.
+            try await Task { try await self.recordDeparture(id, name: memberName) }.value
+            return true
+        }
+        if done == nil {
+            if Task.isCancelled {
+                logger.info(
+                    "chat store stopping: a departure is left to the store",
+                    metadata: ["room": "\(name)", "connection": "\(id)"])
+            } else {
+                logger.error(
+                    "chat store unavailable: a departure could not be recorded",
+                    metadata: ["room": "\(name)", "connection": "\(id)"])
             }
         }
-        logger.error(
-            "chat store unavailable: a departure could not be recorded",
-            metadata: ["room": "\(name)", "connection": "\(id)"])
     }
 }

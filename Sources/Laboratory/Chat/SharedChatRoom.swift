@@ -51,6 +51,8 @@ actor SharedChatRoom: ChatRoomActor {
     /// The most members a `join` reply lists.
     let pageSize: Int
     let backplane: any ChatBackplane
+    /// Where departures retried in the background run (stopped with the store).
+    let background: ChatBackgroundTasks
     let metrics: ServerMetrics
     let logger = Logger(label: "laboratory.chat")
 
@@ -88,12 +90,13 @@ actor SharedChatRoom: ChatRoomActor {
     let replayLimit: Int
 
     init(
-        name: String, backplane: any ChatBackplane, serviceName: String, pageSize: Int, replayLimit: Int,
-        metrics: ServerMetrics
+        name: String, backplane: any ChatBackplane, background: ChatBackgroundTasks, serviceName: String,
+        pageSize: Int, replayLimit: Int, metrics: ServerMetrics
     ) {
         self.name = name
         self.replayLimit = replayLimit
         self.backplane = backplane
+        self.background = background
         self.serviceName = serviceName
         self.pageSize = pageSize
         self.metrics = metrics
@@ -147,19 +150,14 @@ actor SharedChatRoom: ChatRoomActor {
         // `after < joined - 1` first: `after + 1` must not overflow for a huge `after`.
         guard after < joined.sequence - 1 else { return (0, nil, nil) }
         // The member's `joined` is recorded already, so a failed read is tried again a few times
-        // (a store that just came back, a call timed out under load) before the events are
-        // reported missed: they are still kept, and reporting them lost would be false.
-        var history: ChatHistory?
-        for (attempt, pause) in [0, 100, 400, 1_000].enumerated() {
-            if pause > 0 { try? await Task.sleep(for: .milliseconds(pause)) }
-            do {
-                history = try await backplane.history(of: name, after: after)
-                break
-            } catch {
-                logger.warning(
-                    "chat store unavailable: replay not read",
-                    metadata: ["room": "\(name)", "attempt": "\(attempt + 1)", "error": "\(error)"])
-            }
+        // (a store that just came back, a call timed out under load: 1.5 s in all) before the
+        // events are reported missed: they are still kept, and reporting them lost would be false.
+        let history = await retrying(attempts: 5) {
+            try await backplane.history(of: name, after: after)
+        } failed: { attempt, error in
+            logger.warning(
+                "chat store unavailable: replay not read",
+                metadata: ["room": "\(name)", "attempt": "\(attempt)", "error": "\(error)"])
         }
         guard let history else { return (0, after + 1, joined.sequence - 1) }
         var replayed = 0
@@ -258,6 +256,28 @@ actor SharedChatRoom: ChatRoomActor {
 
     static func isMessage(_ entry: ChatBackplaneEntry) -> Bool {
         (try? JSONDecoder().decode(KindOnly.self, from: Data(entry.body)))?.kind == .message
+    }
+
+    /// Tries `call` up to `attempts` times until it succeeds, pausing 0.1 s before the second try
+    /// and twice as long before each next one (at most 2 s); tells `failed` of each failure (with
+    /// the try's number). `nil` when every try failed, or when the task is cancelled (no try
+    /// starts after that).
+    func retrying<T>(
+        attempts: Int, _ call: () async throws -> T, failed: (Int, any Error) -> Void = { _, _ in }
+    ) async -> T? {
+        var pause = Duration.milliseconds(100)
+        for attempt in 1...attempts {
+            if attempt > 1 {
+                do { try await Task.sleep(for: pause) } catch { return nil }
+                pause = min(pause * 2, .seconds(2))
+            }
+            do {
+                return try await call()
+            } catch {
+                failed(attempt, error)
+            }
+        }
+        return nil
     }
 
     /// Runs a backplane call, turning its failure into the error the client is shown.

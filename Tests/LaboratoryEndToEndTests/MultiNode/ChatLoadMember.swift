@@ -27,6 +27,15 @@ actor ChatLoadMember {
     /// event after it.
     private(set) var firstJoinSequence: UInt64?
     private var nextIndex = 0
+    /// The shipped reconnecting client, for a member joined with ``joinReconnecting(on:failover:)``.
+    private(set) var reconnecting: ReconnectingChatSession?
+    /// Its reconnections, in order.
+    private(set) var resumptions: [ReconnectingChatSession.Resumption] = []
+    /// What it reported lost (`missedHistory`) or refused (`rejoinFailed`), as readable lines.
+    private(set) var resumeProblems: [String] = []
+    /// Whether its session is over (`ended`).
+    private(set) var ended = false
+    private var resumptionWaiters: [CheckedContinuation<Void, Never>] = []
 
     init(name: String, room: String) {
         self.name = name
@@ -49,16 +58,72 @@ actor ChatLoadMember {
         return reply
     }
 
+    /// Connects to `node` with the public `ReconnectingChatSession` and joins the room; when the
+    /// connection is lost, the session reconnects by itself to `failover` (trusting its key) and
+    /// resumes the room after the last number it delivered. Returns the join reply.
+    @discardableResult
+    func joinReconnecting(on node: ChatNode, failover: ChatNode) async throws -> ChatReply {
+        let first = try await node.connect(name)
+        var configuration = ReconnectingChatSession.Configuration()
+        configuration.policy = ReconnectPolicy(initialDelay: .milliseconds(50), maximumDelay: .milliseconds(500))
+        let chat = ReconnectingChatSession(session: first, configuration: configuration) { name in
+            try await failover.connect(name)
+        }
+        recorder.follow(chat) { [weak self] update in await self?.observe(update) }
+        reconnecting = chat
+        self.node = node
+        connectionIDs.append(first.acceptance.connectionID)
+        let reply = try await chat.join(room)
+        if firstJoinSequence == nil { firstJoinSequence = reply.sequence }
+        return reply
+    }
+
+    private func observe(_ update: ReconnectingChatSession.Update) {
+        switch update {
+        case .resumed(let resumption):
+            resumptions.append(resumption)
+            connectionIDs.append(resumption.connectionID)
+        case .missedHistory(let room, let from, let to):
+            resumeProblems.append("missed \(from)...\(to) of \(room)")
+        case .numberingRestarted(let room):
+            resumeProblems.append("numbering restarted in \(room)")
+        case .rejoinFailed(let room, let error):
+            resumeProblems.append("could not rejoin \(room): \(error)")
+        case .ended:
+            ended = true
+        default:
+            return
+        }
+        for waiter in resumptionWaiters { waiter.resume() }
+        resumptionWaiters.removeAll()
+    }
+
+    /// Returns once the reconnecting session has resumed more than `count` times, or has ended.
+    private func waitForResumption(beyond count: Int) async {
+        while resumptions.count <= count, !ended {
+            await withCheckedContinuation { resumptionWaiters.append($0) }
+        }
+    }
+
     /// Says `count` numbered messages one after another. Stops early, returning `false`, when the
     /// session ends (the in-flight message is then uncertain); an error answer is recorded and
     /// the next message follows after `pauseAfterRefusal`.
+    /// A member on a `ReconnectingChatSession` goes on after its reconnection instead.
     func say(_ count: Int, pauseAfterRefusal: Duration = .milliseconds(20)) async throws -> Bool {
-        guard let session else { return false }
+        let send: (ChatRequest) async throws -> ChatReply
+        if let reconnecting {
+            send = { try await reconnecting.chat($0) }
+        } else if let session {
+            send = { try await session.chat($0) }
+        } else {
+            return false
+        }
         for _ in 0..<count {
             let text = "\(name)#\(nextIndex)"
             nextIndex += 1
+            let resumedBefore = resumptions.count
             do {
-                let reply = try await session.chat(.say(room: room, text: text))
+                let reply = try await send(.say(room: room, text: text))
                 guard let sequence = reply.sequence else {
                     throw ChatNodeError(description: "say reply without a sequence for \(text)")
                 }
@@ -71,7 +136,10 @@ actor ChatLoadMember {
                 // The session ended (closed, reset, timed out) with the message in flight.
                 lastSessionError = error
                 uncertain.insert(text)
-                return false
+                guard reconnecting != nil else { return false }
+                // The reconnecting session resumes by itself (or ends).
+                await waitForResumption(beyond: resumedBefore)
+                if ended { return false }
             }
         }
         return true
@@ -85,5 +153,8 @@ actor ChatLoadMember {
         return true
     }
 
-    func close() async { await session?.close() }
+    func close() async {
+        await session?.close()
+        await reconnecting?.close()
+    }
 }

@@ -12,7 +12,7 @@ extension MultiNodeChatTests {
     static let presenceBound: Duration = .seconds(25)
 
     @Test(
-        "kill -9 of one node mid-stream: its members resume on the others with no gap; it drops out of presence with one left each"
+        "kill -9 of one node mid-stream: its members (one on the shipped ReconnectingChatSession) resume on the others with no gap; it drops out of presence with one left each"
     )
     func killOneNode() async throws {
         try await withPostgresCluster { cluster in
@@ -26,7 +26,12 @@ extension MultiNodeChatTests {
             var joined: [ChatLoadMember] = []
             for index in 0..<6 {
                 let member = ChatLoadMember(name: "k\(index)", room: room)
-                try await member.join(on: nodes[index % 3])
+                if index == 4 {
+                    // The shipped client: it finds the victim gone and resumes on a survivor by itself.
+                    try await member.joinReconnecting(on: nodes[1], failover: survivors[0])
+                } else {
+                    try await member.join(on: nodes[index % 3])
+                }
                 joined.append(member)
             }
             let members = joined
@@ -38,6 +43,13 @@ extension MultiNodeChatTests {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for (index, member) in members.enumerated() {
                     group.addTask {
+                        if index == 4 {
+                            // It reconnects by itself: its sends go on after the resumption.
+                            let finished = try await member.sayUntilAcknowledged(perMember)
+                            let problems = await member.resumeProblems
+                            #expect(finished, "the reconnecting client ended: \(problems)")
+                            return
+                        }
                         while try await !member.sayUntilAcknowledged(perMember) {
                             // Its node died under it: resume on a survivor, after the last number seen.
                             let survivor = survivors[index % 2]
@@ -61,6 +73,16 @@ extension MultiNodeChatTests {
             for member in doomed {
                 #expect(await member.connectionIDs.count == 2, "\(member.name) did not have to reconnect")
             }
+            // The reconnecting client resumed once, on the survivor, and reported nothing lost;
+            // expectOneHistory below checks that it delivered every event once, gap-free, in order.
+            let shipped = members[4]
+            let resumptions = await shipped.resumptions
+            #expect(resumptions.count == 1 && resumptions.first?.rooms == [room], "\(resumptions)")
+            let survivorNode = await members[0].connectionIDs[0] >> 40
+            #expect(
+                resumptions.first.map { $0.connectionID >> 40 } == survivorNode, "k4 did not resume on the survivor")
+            let problems = await shipped.resumeProblems
+            #expect(problems.isEmpty, "\(problems)")
             try await expectOneHistory(members, room: room)
             for node in survivors {
                 // What a survivor logged about the room (events it says it lost, store errors).

@@ -60,6 +60,34 @@ final class RoomRecorder: Sendable {
         }
     }
 
+    /// Records the room's chat events from a `ReconnectingChatSession`'s updates until they end
+    /// (one session however often it reconnects); passes every update to `observe` too.
+    @discardableResult
+    func follow(
+        _ chat: ReconnectingChatSession, observe: @escaping @Sendable (ReconnectingChatSession.Update) async -> Void
+    ) -> Task<Void, Never> {
+        let room = self.room
+        return Task { [state] in
+            for await update in chat.updates {
+                switch update {
+                case .chat(let event) where event.room == room:
+                    state.withLockedValue {
+                        $0.events.append(event)
+                        $0.resumeSatisfied()
+                    }
+                case .disconnected, .ended:
+                    state.withLockedValue {
+                        $0.sessionsEnded += 1
+                        $0.resumeSatisfied()
+                    }
+                default:
+                    break
+                }
+                await observe(update)
+            }
+        }
+    }
+
     /// Every event so far, in arrival order.
     var events: [ChatEvent] { state.withLockedValue { $0.events } }
 
