@@ -168,8 +168,9 @@ actor ChatRoom: ChatRoomActor {
                 kind: kind, room: name, sequence: nil, from: session.connectionID, name: session.displayName,
                 oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000)))
         let event = ServiceEvent(service: serviceName, body: entry.body)
-        // The frame payload is the same for every member; only the sealing is per member.
-        let payload = ServerMessage.event(event).encoded()
+        // The frame payload is the same for every member; only the sealing is per member. (Sinks
+        // without an event loop, as in LaboratoryTesting, take the event itself.)
+        let payload = byLoop.isEmpty ? [] : ServerMessage.event(event).encoded()
         let recipients = members.count
         var tasks: [EventLoopFuture<[UInt64]>] = []
         tasks.reserveCapacity(byLoop.count)
@@ -183,7 +184,7 @@ actor ChatRoom: ChatRoomActor {
                 })
         }
         var gone: [UInt64] = []
-        for (id, sink) in unlooped where !sink.push(event, encoded: payload) { gone.append(id) }
+        for (id, sink) in unlooped where !sink.push(event) { gone.append(id) }
         for task in tasks {
             // A loop that is shutting down refuses the task; its sessions are ending anyway.
             gone += (try? await task.get()) ?? []
