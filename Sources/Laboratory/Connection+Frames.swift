@@ -184,6 +184,9 @@ extension Connection {
 
     /// The handle services keep to push events to this session.
     nonisolated var eventSink: EventSink {
-        EventSink(connectionID: id) { [outbound] event in outbound.send(.event(event)) }
+        EventSink(
+            connectionID: id, eventLoop: outbound.channel.eventLoop,
+            deliver: { [outbound] event in outbound.send(.event(event)) },
+            deliverEncoded: { [outbound] payload in outbound.send(encoded: payload) })
     }
 }

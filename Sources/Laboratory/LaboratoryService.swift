@@ -1,5 +1,6 @@
 import LaboratoryProtocol
 import Logging
+import NIOCore
 
 /// A service clients call once their session is accepted: the unit users write.
 ///
@@ -96,17 +97,45 @@ public struct EventSink: Sendable {
     /// The session this sink delivers to.
     public let connectionID: UInt64
     private let deliver: @Sendable (ServiceEvent) -> Bool
+    /// Queues an event already encoded as a frame payload (`ServerMessage.event(_:).encoded()`).
+    private let deliverEncoded: (@Sendable ([UInt8]) -> Bool)?
+    /// The event loop the session's frames are written on, if the sink knows it. A chat room
+    /// pushes each event to its members there, one task per event loop, so that every loop seals
+    /// for its own sessions in parallel and a member's frames of one loop tick go out in one write.
+    package let eventLoop: (any EventLoop)?
 
     /// Creates a sink. `deliver` returns `false` once the session cannot take more events.
     public init(connectionID: UInt64, deliver: @escaping @Sendable (ServiceEvent) -> Bool) {
         self.connectionID = connectionID
         self.deliver = deliver
+        self.deliverEncoded = nil
+        self.eventLoop = nil
+    }
+
+    /// A sink that can also take events encoded once for many sessions, and says which event loop
+    /// writes its session's frames.
+    package init(
+        connectionID: UInt64, eventLoop: any EventLoop, deliver: @escaping @Sendable (ServiceEvent) -> Bool,
+        deliverEncoded: @escaping @Sendable ([UInt8]) -> Bool
+    ) {
+        self.connectionID = connectionID
+        self.deliver = deliver
+        self.deliverEncoded = deliverEncoded
+        self.eventLoop = eventLoop
     }
 
     /// Queues `event` for the session. Returns `false` if the session has ended or was just
     /// disconnected as a slow consumer; the event was not queued.
     @discardableResult
     public func push(_ event: ServiceEvent) -> Bool { deliver(event) }
+
+    /// Queues `event`, whose frame payload `payload` (`ServerMessage.event(event).encoded()`) was
+    /// encoded once for every session it goes to. The same result as ``push(_:)``.
+    @discardableResult
+    package func push(_ event: ServiceEvent, encoded payload: [UInt8]) -> Bool {
+        if let deliverEncoded { return deliverEncoded(payload) }
+        return deliver(event)
+    }
 }
 
 /// An error a service throws to tell the client what went wrong, in its own words.

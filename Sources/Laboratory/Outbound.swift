@@ -106,12 +106,24 @@ final class Outbound: Sendable {
     /// session has failed or its queue is full; a full queue disconnects it as a slow consumer.
     @discardableResult
     func send(_ message: ServerMessage) -> Bool {
-        let payload = message.encoded()
-        return state.withLockedValue { state in
+        let closing: CloseReason? = if case .closing(let reason) = message { reason } else { nil }
+        return send(message.encoded(), closing: closing)
+    }
+
+    /// Seals and writes a message already encoded (an event encoded once for every member of a
+    /// room). The same result as ``send(_:)``.
+    @discardableResult
+    func send(encoded payload: [UInt8]) -> Bool {
+        send(payload, closing: nil)
+    }
+
+    /// `send(_:)` for an encoded message; `closing` is set when it is the closing message.
+    private func send(_ payload: [UInt8], closing: CloseReason?) -> Bool {
+        state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
                 let sent = enqueue(.frame(payload, allocator: channel.allocator), &state)
-                if sent, case .closing(let reason) = message { closingQueued(reason, &state) }
+                if sent, let closing { closingQueued(closing, &state) }
                 return sent
             }
             // Whether this message finds the queue empty: then it fits whatever its size, even
@@ -120,15 +132,15 @@ final class Outbound: Sendable {
             do {
                 // Renew first if due, so the renewal never follows a closing message, and only
                 // once the session is accepted (the protocol allows no key update before).
-                if state.renewsKeys, !message.isClosing,
+                if state.renewsKeys, closing == nil,
                     sealer.counter >= limits.rekeyAfterFrames || sealer.bytesSealed >= limits.rekeyAfterBytes
                         || state.keyStarted.duration(to: clock.now) >= limits.rekeyInterval
                 {
                     try updateKeys(requestingReply: true, &state)
                     guard state.failure == nil else { return false }
                 }
-                let sent = enqueue(try sealedFrame(payload, sealer), &state, fitsAlone: fitsAlone)
-                if sent, state.failure == nil, case .closing(let reason) = message { closingQueued(reason, &state) }
+                let sent = try enqueueSealed(payload, sealer, &state, fitsAlone: fitsAlone)
+                if sent, state.failure == nil, let closing { closingQueued(closing, &state) }
                 return sent
             } catch {
                 fail(CloseReason(.internalError, "the server could not seal a frame: \(error)"), &state)
@@ -137,21 +149,57 @@ final class Outbound: Sendable {
         }
     }
 
-    /// The frame for `payload` sealed with `sealer`: the length prefix, then the ciphertext and tag
-    /// written by the cipher straight into the buffer that goes to the channel (no intermediate
-    /// array, no copy).
-    private func sealedFrame(_ payload: [UInt8], _ sealer: RecordSealer) throws -> ByteBuffer {
+    /// Seals `payload` with `sealer` as one frame (the length prefix, then the ciphertext and tag
+    /// written by the cipher straight into the buffer that goes to the channel: no intermediate
+    /// array, no copy) and queues it, counted as ``enqueue(_:_:fitsAlone:)`` counts.
+    ///
+    /// On a socket, frames queued before the event loop writes them share buffers: the frame goes
+    /// at the end of the last pending buffer if it has room, so a member that gets many events
+    /// between two turns of its event loop gets them in a few buffers, written in one go. A new
+    /// buffer is twice the size of the last (up to 64 KiB), or the frame's size if nothing is
+    /// pending, so a lone response costs what it did. A gateway's writer takes one frame per
+    /// buffer.
+    private func enqueueSealed(
+        _ payload: [UInt8], _ sealer: RecordSealer, _ state: inout State, fitsAlone: Bool
+    ) throws -> Bool {
         let sealedCount = payload.count + AES256GCM.tagByteCount
-        var buffer = channel.allocator.buffer(capacity: Frame.headerByteCount + sealedCount)
-        buffer.writeInteger(UInt32(sealedCount))
-        try payload.withUnsafeBytes { plaintext in
-            _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
-                try sealer.seal(plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
-                return sealedCount
+        let size = Frame.headerByteCount + sealedCount
+        guard admit(size, &state, fitsAlone: fitsAlone) else { return false }
+        func seal(into buffer: inout ByteBuffer) throws {
+            let start = buffer.writerIndex
+            buffer.writeInteger(UInt32(sealedCount))
+            do {
+                try payload.withUnsafeBytes { plaintext in
+                    _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+                        try sealer.seal(
+                            plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
+                        return sealedCount
+                    }
+                }
+            } catch {
+                // No half frame in a buffer that other frames share.
+                buffer.moveWriterIndex(to: start)
+                throw error
             }
         }
-        return buffer
+        let last = state.pending.count - 1
+        if case .socket = transport, last >= 0, state.pending[last].writableBytes >= size {
+            try seal(into: &state.pending[last])
+        } else {
+            var capacity = size
+            if case .socket = transport, last >= 0 {
+                capacity = max(size, min(2 * state.pending[last].capacity, Self.largestSharedBuffer))
+            }
+            var buffer = channel.allocator.buffer(capacity: capacity)
+            try seal(into: &buffer)
+            state.pending.append(buffer)
+        }
+        queued(size, &state)
+        return true
     }
+
+    /// The largest buffer that frames share (see `enqueueSealed`).
+    private static let largestSharedBuffer = 64 * 1024
 
     /// Nothing may follow a closing message, not even an event pushed a moment later; once it is
     /// written, the socket's sending side is shut down.
@@ -214,19 +262,30 @@ final class Outbound: Sendable {
     private func updateKeys(requestingReply: Bool, _ state: inout State) throws {
         guard let sealer = state.sealer else { return }
         let update = try KeyUpdate.random(requestsUpdate: requestingReply)
-        guard enqueue(try sealedFrame(ServerMessage.keyUpdate(update).encoded(), sealer), &state) else { return }
+        guard try enqueueSealed(ServerMessage.keyUpdate(update).encoded(), sealer, &state, fitsAlone: false) else {
+            return
+        }
         try sealer.apply(update)
         state.keyStarted = clock.now
     }
 
     /// Hands one frame (length prefix included) to the channel, counting its bytes until they
     /// are written to the socket.
+    private func enqueue(_ frame: ByteBuffer, _ state: inout State, fitsAlone: Bool = false) -> Bool {
+        let size = frame.readableBytes
+        guard admit(size, &state, fitsAlone: fitsAlone) else { return false }
+        state.pending.append(frame)
+        queued(size, &state)
+        return true
+    }
+
+    /// Counts `size` more bytes as not taken by the peer, or fails the session as a slow consumer
+    /// (and counts nothing) if they do not fit.
     ///
     /// Only bytes count, and only until the socket takes them: how many frames are waiting says
     /// nothing about the peer (a burst of small frames waits for the event loop however fast the
     /// peer reads), while bytes the socket will not take are exactly what the peer has not read.
-    private func enqueue(_ frame: ByteBuffer, _ state: inout State, fitsAlone: Bool = false) -> Bool {
-        let size = frame.readableBytes
+    private func admit(_ size: Int, _ state: inout State, fitsAlone: Bool) -> Bool {
         let bytes = queuedBytes.add(size, ordering: .relaxed).newValue
         // A frame that finds nothing waiting always fits, however large (up to the frame limit),
         // so a maximum-size response can be sent; the limit bounds what piles up behind it.
@@ -239,16 +298,20 @@ final class Outbound: Sendable {
                 &state)
             return false
         }
+        return true
+    }
+
+    /// A frame of `size` bytes is pending: counts it as sent and makes sure the event loop will
+    /// write it.
+    private func queued(_ size: Int, _ state: inout State) {
         // One task on the event loop writes everything queued until it runs: a burst of frames
         // (a room's messages to a member, responses to pipelined requests) costs one hop to the
         // loop and one flush, not one of each per frame.
-        state.pending.append(frame)
         counters.didSend(size)
         if !state.drainScheduled {
             state.drainScheduled = true
             channel.eventLoop.execute { self.drain() }
         }
-        return true
     }
 
     /// On the event loop: writes the pending frames in order and flushes once. They stop counting
@@ -301,12 +364,5 @@ final class Outbound: Sendable {
         guard state.failure == nil else { return }
         state.failure = reason
         channel.close(promise: nil)
-    }
-}
-
-extension ServerMessage {
-    fileprivate var isClosing: Bool {
-        if case .closing = self { return true }
-        return false
     }
 }

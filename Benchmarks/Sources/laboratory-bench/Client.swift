@@ -20,6 +20,11 @@ protocol ConnectionDriver: AnyObject {
     func ready(_ connection: BenchConnection)
     /// A session message arrived (Laboratory).
     func received(_ connection: BenchConnection, message: ServerMessage)
+    /// Whether events go to `received(_:eventBody:)` instead of `received(_:message:)`.
+    var readsEventsInPlace: Bool { get }
+    /// An event's body, read where it lies in the opened frame (Laboratory), for drivers that
+    /// only count events (`readsEventsInPlace`).
+    func received(_ connection: BenchConnection, eventBody: UnsafeRawBufferPointer)
     /// A frame arrived (plaintext).
     func received(_ connection: BenchConnection, payload: ByteBuffer)
     /// The connection ended.
@@ -29,6 +34,8 @@ protocol ConnectionDriver: AnyObject {
 extension ConnectionDriver {
     func received(_ connection: BenchConnection, message: ServerMessage) {}
     func received(_ connection: BenchConnection, payload: ByteBuffer) {}
+    var readsEventsInPlace: Bool { false }
+    func received(_ connection: BenchConnection, eventBody: UnsafeRawBufferPointer) {}
     func closed(_ connection: BenchConnection) {}
 }
 
@@ -126,8 +133,16 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         do {
             if step == .ready {
                 // Opened where it lies in the inbound buffer, as the server does.
-                try receiveSession(
-                    try ServerMessage(decoding: try payload.withUnsafeReadableBytes { try opener!.open($0) }))
+                let opened = try payload.withUnsafeReadableBytes { try opener!.open($0) }
+                // An event (the fan-out's every delivery) is read in place; anything else is decoded.
+                let isEvent =
+                    driver.readsEventsInPlace
+                    && opened.withUnsafeBytes { bytes in
+                        guard let body = Self.eventBody(in: bytes) else { return false }
+                        driver.received(self, eventBody: body)
+                        return true
+                    }
+                if !isEvent { try receiveSession(try ServerMessage(decoding: opened)) }
             } else {
                 try receiveDuringHandshake(payload)
             }
@@ -135,6 +150,20 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
             readyPromise.fail(error)
             context.close(promise: nil)
         }
+    }
+
+    /// The body of an `event` message (0x11: service as u16-length string, body as u32-length bytes,
+    /// nothing after), without copying it; `nil` for any other message or a malformed event, which
+    /// `ServerMessage(decoding:)` then handles or rejects.
+    static func eventBody(in message: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer? {
+        guard message.count >= 7, message[0] == 0x11 else { return nil }
+        let serviceCount = Int(message[1]) << 8 | Int(message[2])
+        let lengthAt = 3 + serviceCount
+        guard message.count >= lengthAt + 4 else { return nil }
+        var bodyCount = 0
+        for index in lengthAt..<lengthAt + 4 { bodyCount = bodyCount << 8 | Int(message[index]) }
+        guard message.count == lengthAt + 4 + bodyCount else { return nil }
+        return UnsafeRawBufferPointer(rebasing: message[(lengthAt + 4)...])
     }
 
     /// Hands a handshake frame to the state machine (opened, once there are keys) and carries out

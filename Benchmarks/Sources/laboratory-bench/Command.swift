@@ -45,11 +45,21 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "Handshake concurrency levels.")
     var handshakeConcurrency = "1,16,64"
 
-    @Option(help: "Fan-out room members (the sender is one of them).")
+    @Option(help: "Fan-out room members (the senders are among them).")
     var fanoutMembers = 1000
 
-    @Option(help: "Fan-out: `say` requests the sender keeps outstanding.")
-    var fanoutWindow = 16
+    @Option(help: "Fan-out: members that also send (the first ones).")
+    var fanoutSenders = 8
+
+    @Option(
+        help: """
+            Fan-out: the deliveries per second each sender's messages may cause (its `say`s per second \
+            times the members); it stays under the server's per-session delivery rate (50,000 by default).
+            """)
+    var fanoutSenderRate = 45_000
+
+    @Option(help: "Fan-out: `say` requests each sender keeps outstanding at most.")
+    var fanoutWindow = 2
 
     @Option(help: "Chat store: PostgreSQL's programs (default: the newest /usr/lib/postgresql/N/bin).")
     var postgresBin: String?
@@ -133,7 +143,8 @@ struct LaboratoryBench: AsyncParsableCommand {
             configuration: [
                 "repetitions": "\(repetitions)", "warmupSeconds": "\(warmup)", "durationSeconds": "\(duration)",
                 "generatorThreads": "\(threads ?? System.coreCount)", "fileLimit": "\(fileLimit)",
-                "fanoutWindow": "\(fanoutWindow)", "laboratoryServer": laboratoryServer,
+                "fanoutWindow": "\(fanoutWindow)", "fanoutSenders": "\(fanoutSenders)",
+                "fanoutSenderRate": "\(fanoutSenderRate)", "laboratoryServer": laboratoryServer,
                 "serverLogLevel": "warning", "commit": commit,
             ],
             openssl: nil, cells: [], sessions: nil, targets: [])
@@ -256,7 +267,8 @@ struct LaboratoryBench: AsyncParsableCommand {
             servers.append(server)
             let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
             let runs = try await scenarios.fanout(
-                target, members: fanoutMembers, window: fanoutWindow, repetitions: repetitions)
+                target, members: fanoutMembers, senders: fanoutSenders, senderRate: fanoutSenderRate,
+                window: fanoutWindow, repetitions: repetitions)
             report.cells.append(
                 Cell(
                     scenario: "fanout", target: "laboratory", level: fanoutMembers, repetitions: runs,

@@ -93,6 +93,9 @@ final class FanoutCounters: Sendable {
     let joined = Atomic<Int>(0)
     let eventsSeen = Atomic<Int>(0)
     let saysSent = Atomic<Int>(0)
+    /// `say`s answered `ok`: each is delivered to every member.
+    let saysAccepted = Atomic<Int>(0)
+    /// `say`s refused (a rate limit, an error): errors, delivered to no one.
     let saysFailed = Atomic<Int>(0)
     let membersLost = Atomic<Int>(0)
     /// The latest delivery's time (monotonic ns), to end the window at the last delivery.
@@ -100,8 +103,10 @@ final class FanoutCounters: Sendable {
 }
 
 /// A chat room member. It joins on acceptance, counts every message event (the marker in the text
-/// carries the sender's monotonic send time, so latency needs no shared table), and member 0 is
-/// also the sender: it keeps `window` `say` requests outstanding while the run is measuring.
+/// carries the sender's monotonic send time, so latency needs no shared table), and the first few
+/// members also send: each keeps up to `window` `say` requests outstanding while the run is
+/// measuring, paced to `saysPerSecond` (say number k of a window goes no earlier than k / rate after
+/// the window's start), so that it stays within the server's delivery rate per session.
 final class MemberDriver: ConnectionDriver, @unchecked Sendable {
     // Safety: its vars are used only by its connection's handler, on that channel's event loop.
     static let room = "fanout"
@@ -110,28 +115,56 @@ final class MemberDriver: ConnectionDriver, @unchecked Sendable {
     private let counters: FanoutCounters
     private let name: String
     private let window: Int
+    /// Nanoseconds between two `say`s of this sender.
+    private let interval: UInt64
     private var joinID: UInt64 = 0
     private var saysOutstanding = 0
+    /// When the next `say` may go (monotonic ns).
+    private var nextSayAt: UInt64 = 0
+    private var timerScheduled = false
 
-    init(index: Int, control: RunControl, stats: LoopStats, counters: FanoutCounters, window: Int) {
+    init(
+        index: Int, control: RunControl, stats: LoopStats, counters: FanoutCounters, window: Int,
+        saysPerSecond: Double
+    ) {
         self.control = control
         self.stats = stats
         self.counters = counters
         self.name = "m\(index)"
         self.window = window
+        self.interval = UInt64(1e9 / max(saysPerSecond, 0.001))
     }
 
     func ready(_ connection: BenchConnection) {
         joinID = connection.request(service: "chat", body: Array(#"{"op":"join","room":"\#(Self.room)"}"#.utf8))
     }
 
-    /// Sender only: fills the window of outstanding `say`s (on the connection's event loop).
+    /// Sender only: starts a window of `say`s (on the connection's event loop).
     func startSaying(_ connection: BenchConnection) {
-        while saysOutstanding < window { say(connection) }
+        nextSayAt = monotonicNanoseconds()
+        sayWhileAllowed(connection)
+    }
+
+    /// Sends `say`s while the window has room and the pace allows; otherwise waits for an answer
+    /// or for the time of the next one.
+    private func sayWhileAllowed(_ connection: BenchConnection) {
+        while control.phase == .measuring, saysOutstanding < window {
+            let now = monotonicNanoseconds()
+            guard now >= nextSayAt else {
+                guard !timerScheduled else { return }
+                timerScheduled = true
+                connection.eventLoop.scheduleTask(in: .nanoseconds(Int64(nextSayAt - now))) {
+                    self.timerScheduled = false
+                    self.sayWhileAllowed(connection)
+                }
+                return
+            }
+            nextSayAt += interval
+            say(connection)
+        }
     }
 
     private func say(_ connection: BenchConnection) {
-        guard control.phase == .measuring else { return }
         saysOutstanding += 1
         control.inFlight.add(1, ordering: .relaxed)
         counters.saysSent.add(1, ordering: .relaxed)
@@ -140,15 +173,22 @@ final class MemberDriver: ConnectionDriver, @unchecked Sendable {
             service: "chat", body: Array(#"{"op":"say","room":"\#(Self.room)","text":"\#(text)"}"#.utf8))
     }
 
+    var readsEventsInPlace: Bool { true }
+
+    /// A chat event, read where it lies in the opened frame (no `ServerMessage`, no copies).
+    func received(_ connection: BenchConnection, eventBody body: UnsafeRawBufferPointer) {
+        counters.eventsSeen.add(1, ordering: .relaxed)
+        guard let sentAt = Self.marker(in: body) else { return }
+        let now = monotonicNanoseconds()
+        stats.record(nanoseconds: now &- sentAt)
+        stats.deliveriesTotal += 1
+        _ = counters.lastDelivery.max(now, ordering: .relaxed)
+    }
+
     func received(_ connection: BenchConnection, message: ServerMessage) {
         switch message {
         case .event(let event):
-            counters.eventsSeen.add(1, ordering: .relaxed)
-            guard let sentAt = Self.marker(in: event.body) else { return }
-            let now = monotonicNanoseconds()
-            stats.record(nanoseconds: now &- sentAt)
-            stats.deliveriesTotal += 1
-            _ = counters.lastDelivery.max(now, ordering: .relaxed)
+            event.body.withUnsafeBytes { received(connection, eventBody: $0) }
         case .response(let response) where response.requestID == joinID:
             if response.status == .ok {
                 counters.joined.add(1, ordering: .relaxed)
@@ -158,8 +198,12 @@ final class MemberDriver: ConnectionDriver, @unchecked Sendable {
         case .response(let response):
             saysOutstanding -= 1
             control.inFlight.subtract(1, ordering: .relaxed)
-            if response.status != .ok { counters.saysFailed.add(1, ordering: .relaxed) }
-            say(connection)
+            if response.status == .ok {
+                counters.saysAccepted.add(1, ordering: .relaxed)
+            } else {
+                counters.saysFailed.add(1, ordering: .relaxed)
+            }
+            sayWhileAllowed(connection)
         default:
             break
         }
@@ -175,6 +219,11 @@ final class MemberDriver: ConnectionDriver, @unchecked Sendable {
 
     /// The number after `:"T` in a chat event's JSON (the `text` field this generator wrote).
     static func marker(in body: [UInt8]) -> UInt64? {
+        body.withUnsafeBytes { marker(in: $0) }
+    }
+
+    /// The number after `:"T` in a chat event's JSON (the `text` field this generator wrote).
+    static func marker(in body: UnsafeRawBufferPointer) -> UInt64? {
         let count = body.count
         var index = 0
         while index + 3 < count {

@@ -356,7 +356,8 @@ extension Report {
 
         if let fan = cells.first(where: { $0.scenario == "fanout" }) {
             let m = fan.median
-            out += "\n#### Fan-out (one room, \(fan.level) members, one sender)\n\n"
+            let senders = configuration["fanoutSenders"] ?? "several"
+            out += "\n#### Fan-out (one room, \(fan.level) members, \(senders) of them sending)\n\n"
             out +=
                 "| Deliveries/s | Deliveries counted | Lost | p50 ms | p99 ms | p99.9 ms | Server CPU µs/delivery (kernel) |\n"
             out += "|--:|--:|--:|--:|--:|--:|--:|\n"

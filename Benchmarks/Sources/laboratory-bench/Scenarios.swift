@@ -119,19 +119,30 @@ struct Scenarios {
 
     // MARK: Fan-out
 
-    /// One room of `members` members (member 0 is also the sender); `repetitions` windows in which
-    /// the sender keeps `window` `say` requests outstanding. Every delivery is counted; a window
-    /// ends when the last delivery of the last message sent in it has arrived.
-    func fanout(_ target: Target, members: Int, window: Int, repetitions: Int) async throws -> [Measurement] {
+    /// One room of `members` members, the first `senders` of which also send; `repetitions`
+    /// windows in which each sender keeps up to `window` `say` requests outstanding and paces its
+    /// `say`s so that they cause at most `senderRate` deliveries a second (under the server's
+    /// per-session delivery rate, which would refuse the rest). Every delivery is counted; a window
+    /// ends when the last delivery of the last message accepted in it has arrived. A refused `say`
+    /// is an error and is expected to deliver nothing; the wait for deliveries ends early if a
+    /// member's connection ends (what it would have received can never arrive).
+    func fanout(
+        _ target: Target, members: Int, senders: Int, senderRate: Int, window: Int, repetitions: Int
+    ) async throws -> [Measurement] {
         let control = RunControl()
         let counters = FanoutCounters()
         let board = self.board
         control.set(.stopping)
-        log("  fan-out: \(members) members joining")
+        let senders = max(1, min(senders, members))
+        let saysPerSecond = Double(senderRate) / Double(members)
+        log(
+            "  fan-out: \(members) members joining; \(senders) senders, "
+                + String(format: "%.1f", saysPerSecond) + " says/s each, window \(window)")
         let joinStart = ContinuousClock.now
         let connections = try await connector(target).connect(count: members, parallel: 32) { index, loop in
             MemberDriver(
-                index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window)
+                index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window,
+                saysPerSecond: saysPerSecond)
         }
         // Every join is announced to everyone already in the room: N(N+1)/2 events in all.
         let joinEvents = members * (members + 1) / 2
@@ -142,26 +153,35 @@ struct Scenarios {
         log(
             "  fan-out: joined in \(String(format: "%.1f", (ContinuousClock.now - joinStart).seconds)) s"
                 + (settled ? "" : " (not all join events arrived)"))
-        let sender = connections[0]
-        let senderDriver = sender.driver as! MemberDriver
         var results: [Measurement] = []
         for repetition in 1...repetitions {
             try await board.reset()
             let sent0 = counters.saysSent.load(ordering: .relaxed)
+            let accepted0 = counters.saysAccepted.load(ordering: .relaxed)
+            let refused0 = counters.saysFailed.load(ordering: .relaxed)
+            let lost0 = counters.membersLost.load(ordering: .relaxed)
             hook(hooks.start)
             let serverCPU0 = target.server.cpuTimes()
             let ownCPU0 = ownCPUSeconds()
             let start = monotonicNanoseconds()
             control.set(.measuring)
-            sender.eventLoop.execute { senderDriver.startSaying(sender) }
+            for sender in connections.prefix(senders) {
+                let driver = sender.driver as! MemberDriver
+                sender.eventLoop.execute { driver.startSaying(sender) }
+            }
             try await Task.sleep(for: duration)
             control.set(.stopping)
             _ = await control.drain(timeout: .seconds(30))
             let says = counters.saysSent.load(ordering: .relaxed) - sent0
-            let expected = says * members
+            let accepted = counters.saysAccepted.load(ordering: .relaxed) - accepted0
+            let refused = counters.saysFailed.load(ordering: .relaxed) - refused0
+            // Only accepted messages are delivered; a refused one never will be.
+            let expected = accepted * members
             var collected = try await board.collect()
             let deadline = ContinuousClock.now + .seconds(30)
-            while collected.deliveriesTotal < expected && ContinuousClock.now < deadline {
+            while collected.deliveriesTotal < expected && ContinuousClock.now < deadline
+                && counters.membersLost.load(ordering: .relaxed) == lost0
+            {
                 try await Task.sleep(for: .milliseconds(20))
                 collected = try await board.collect()
             }
@@ -174,11 +194,12 @@ struct Scenarios {
             var measurement = Measurement(
                 operations: collected.deliveriesTotal, seconds: Double(end &- start) / 1e9, bytes: 0,
                 latencies: collected.latencies, serverCPU: serverCPU, generatorCPU: ownCPU,
-                errors: control.errors.load(ordering: .relaxed) + counters.saysFailed.load(ordering: .relaxed)
-                    + counters.membersLost.load(ordering: .relaxed), lost: lost)
+                errors: control.errors.load(ordering: .relaxed) + refused
+                    + counters.membersLost.load(ordering: .relaxed) - lost0, lost: lost)
             measurement.serverSystemCPUSeconds = serverCPU1.system - serverCPU0.system
             log(
-                "  fan-out #\(repetition): \(says) messages, \(collected.deliveriesTotal)/\(expected) deliveries, "
+                "  fan-out #\(repetition): \(says) messages (\(refused) refused), "
+                    + "\(collected.deliveriesTotal)/\(expected) deliveries, "
                     + "\(Int(measurement.operationsPerSecond))/s, p99 \(Int(measurement.p99Microseconds)) µs")
             results.append(measurement)
         }

@@ -1,13 +1,26 @@
 import Foundation
-import LaboratoryProtocol
+@_spi(Benchmarks) import LaboratoryProtocol
+import NIOCore
 
 /// One chat room on this server: its members and their sinks. Its numbering, history and presence
-/// are its ``InMemoryChatBackplane/RoomLog``'s; every event is numbered there and pushed to every
-/// member from inside the actor, so all members see the same order.
+/// are its ``InMemoryChatBackplane/RoomLog``'s; every event is numbered there and handed to every
+/// member's event loop from inside the actor, in order, so all members see the same order.
+///
+/// An event is encoded once, then each event loop that writes for members gets one task that seals
+/// it for each of its members (each has its own keys) into that member's pending output: the loops
+/// seal in parallel, and a member's events that arrive between two turns of its loop go out in one
+/// write. The actor waits for those tasks before the event's request is answered, so the sender's
+/// own event precedes its reply and a member dropped as a slow consumer is announced at once.
 actor ChatRoom: ChatRoomActor {
     struct Member {
         var name: String
         let sink: EventSink
+    }
+
+    /// The members whose sessions one event loop writes for.
+    private struct LoopMembers {
+        let loop: any EventLoop
+        var sinks: [UInt64: EventSink] = [:]
     }
 
     let name: String
@@ -18,6 +31,10 @@ actor ChatRoom: ChatRoomActor {
     private var members: [UInt64: Member] = [:]
     /// The members' ids in ascending order, for listing a page without sorting them all.
     private var order: [UInt64] = []
+    /// The members by the event loop that writes their frames.
+    private var byLoop: [ObjectIdentifier: LoopMembers] = [:]
+    /// Members whose sinks name no event loop (test back ends): pushed to from the actor.
+    private var unlooped: [UInt64: EventSink] = [:]
     /// Numbers, keeps and records what happens here (the backplane's side of the room).
     private let log: InMemoryChatBackplane.RoomLog
     /// Counts the messages delivered to members.
@@ -39,12 +56,24 @@ actor ChatRoom: ChatRoomActor {
 
     private func add(_ id: UInt64, _ member: Member) {
         members[id] = member
+        if let loop = member.sink.eventLoop {
+            byLoop[ObjectIdentifier(loop), default: LoopMembers(loop: loop)].sinks[id] = member.sink
+        } else {
+            unlooped[id] = member.sink
+        }
         log.join(id, name: member.name)
         order.insert(id, at: index(notBelow: id))
     }
 
     private func remove(_ id: UInt64) -> Member? {
         guard let member = members.removeValue(forKey: id) else { return nil }
+        if let loop = member.sink.eventLoop {
+            let key = ObjectIdentifier(loop)
+            byLoop[key]?.sinks[id] = nil
+            if byLoop[key]?.sinks.isEmpty == true { byLoop[key] = nil }
+        } else {
+            unlooped[id] = nil
+        }
         log.leave(id)
         let index = index(notBelow: id)
         if index < order.count, order[index] == id { order.remove(at: index) }
@@ -74,7 +103,7 @@ actor ChatRoom: ChatRoomActor {
     func contains(_ id: UInt64) -> Bool { members[id] != nil }
 
     /// Adds a member, replays what it missed after `after`, then announces it. Returns the reply.
-    func join(_ session: SessionIdentity, sink: EventSink, after: UInt64?) -> ChatReply {
+    func join(_ session: SessionIdentity, sink: EventSink, after: UInt64?) async -> ChatReply {
         var reply = ChatReply()
         if members[session.connectionID] == nil {
             add(session.connectionID, Member(name: session.displayName, sink: sink))
@@ -89,7 +118,7 @@ actor ChatRoom: ChatRoomActor {
                     reply.missedTo = oldest - 1
                 }
             }
-            broadcast(kind: .joined, from: session)
+            await broadcast(kind: .joined, from: session)
         }
         (reply.members, reply.next) = memberPage(after: nil, limit: pageSize)
         reply.sequence = latestSequence
@@ -98,51 +127,74 @@ actor ChatRoom: ChatRoomActor {
 
     /// Removes a member and announces it. Returns whether it was a member.
     @discardableResult
-    func leave(_ session: SessionIdentity) -> Bool {
-        guard remove(session.connectionID) != nil else { return false }
-        broadcast(kind: .left, from: session)
+    func leave(_ session: SessionIdentity) async -> Bool {
+        guard let member = remove(session.connectionID) else { return false }
+        await broadcast(kind: .left, from: session)
+        // Events handed to the member's loop before it left reach it before the reply: its loop
+        // gets no task for the `left` itself if no other member is on it.
+        if let loop = member.sink.eventLoop { try? await loop.submit {}.get() }
         return true
     }
 
     /// Says `text` from a member; returns the message's sequence number.
-    func say(_ text: String, from session: SessionIdentity) throws -> UInt64 {
+    func say(_ text: String, from session: SessionIdentity) async throws -> UInt64 {
         guard members[session.connectionID] != nil else {
             throw ServiceError("you are not in room \"\(name)\"; join it first")
         }
-        return broadcast(kind: .message, from: session, text: text)
+        return await broadcast(kind: .message, from: session, text: text)
     }
 
     /// Records a member's new name and announces it.
-    func rename(_ session: SessionIdentity, from oldName: String) {
+    func rename(_ session: SessionIdentity, from oldName: String) async {
         guard members[session.connectionID] != nil else { return }
         members[session.connectionID]?.name = session.displayName
         log.join(session.connectionID, name: session.displayName)
-        broadcast(kind: .renamed, from: session, oldName: oldName)
+        await broadcast(kind: .renamed, from: session, oldName: oldName)
     }
 
     /// Numbers an event, keeps it in the history and pushes it to every member. Members whose
     /// sessions refuse it (ended, or disconnected as slow consumers) are removed and announced.
+    /// Returns once every member's session has the event sealed and queued.
+    ///
+    /// Everything up to the hand-over to the event loops runs without suspending, so events reach
+    /// each loop, and so each member, in sequence order even while an earlier event's tasks are
+    /// still being awaited.
     @discardableResult
     private func broadcast(
         kind: ChatEvent.Kind, from session: SessionIdentity, text: String? = nil, oldName: String? = nil
-    )
-        -> UInt64
-    {
+    ) async -> UInt64 {
         let entry = log.append(
             ChatEvent(
                 kind: kind, room: name, sequence: nil, from: session.connectionID, name: session.displayName,
                 oldName: oldName, text: text, time: Int64(Date().timeIntervalSince1970 * 1000)))
-        let serviceEvent = ServiceEvent(service: serviceName, body: entry.body)
-        var gone: [(UInt64, Member)] = []
-        for (id, member) in members where !member.sink.push(serviceEvent) {
-            gone.append((id, member))
+        let event = ServiceEvent(service: serviceName, body: entry.body)
+        // The frame payload is the same for every member; only the sealing is per member. (Sinks
+        // without an event loop, as in LaboratoryTesting, take the event itself.)
+        let payload = byLoop.isEmpty ? [] : ServerMessage.event(event).encoded()
+        let recipients = members.count
+        var tasks: [EventLoopFuture<[UInt64]>] = []
+        tasks.reserveCapacity(byLoop.count)
+        for group in byLoop.values {
+            let sinks = group.sinks
+            tasks.append(
+                group.loop.submit {
+                    var refused: [UInt64] = []
+                    for (id, sink) in sinks where !sink.push(event, encoded: payload) { refused.append(id) }
+                    return refused
+                })
         }
-        if kind == .message { metrics.chatDeliveries.increment(by: members.count - gone.count) }
-        let sequence = entry.sequence
-        for (id, member) in gone where remove(id) != nil {
-            broadcast(
+        var gone: [UInt64] = []
+        for (id, sink) in unlooped where !sink.push(event) { gone.append(id) }
+        for task in tasks {
+            // A loop that is shutting down refuses the task; its sessions are ending anyway.
+            gone += (try? await task.get()) ?? []
+        }
+        if kind == .message { metrics.chatDeliveries.increment(by: recipients - gone.count) }
+        for id in gone {
+            guard let member = remove(id) else { continue }
+            await broadcast(
                 kind: .left, from: SessionIdentity(connectionID: id, remoteAddress: nil, displayName: member.name))
         }
-        return sequence
+        return entry.sequence
     }
 }
