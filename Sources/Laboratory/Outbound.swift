@@ -106,11 +106,10 @@ final class Outbound: Sendable {
     /// session has failed or its queue is full; a full queue disconnects it as a slow consumer.
     @discardableResult
     func send(_ message: ServerMessage) -> Bool {
-        let payload = message.encoded()
-        return state.withLockedValue { state in
+        state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
-                let sent = enqueue(.frame(payload, allocator: channel.allocator), &state)
+                let sent = enqueue(.frame(message.encoded(), allocator: channel.allocator), &state)
                 if sent, case .closing(let reason) = message { closingQueued(reason, &state) }
                 return sent
             }
@@ -127,7 +126,7 @@ final class Outbound: Sendable {
                     try updateKeys(requestingReply: true, &state)
                     guard state.failure == nil else { return false }
                 }
-                let sent = enqueue(try sealedFrame(payload, sealer), &state, fitsAlone: fitsAlone)
+                let sent = enqueue(try sealedFrame(message, sealer), &state, fitsAlone: fitsAlone)
                 if sent, state.failure == nil, case .closing(let reason) = message { closingQueued(reason, &state) }
                 return sent
             } catch {
@@ -137,9 +136,25 @@ final class Outbound: Sendable {
         }
     }
 
-    /// The frame for `payload` sealed with `sealer`: the length prefix, then the ciphertext and tag
-    /// written by the cipher straight into the buffer that goes to the channel (no intermediate
-    /// array, no copy).
+    /// The frame for `message` sealed with `sealer`: the length prefix, then the ciphertext and tag.
+    /// A response or an event is encoded straight into the buffer that goes to the channel and
+    /// sealed where it lies (no payload array, no copy); other messages are encoded first.
+    private func sealedFrame(_ message: ServerMessage, _ sealer: RecordSealer) throws -> ByteBuffer {
+        guard let payloadCount = message.inPlaceByteCount else { return try sealedFrame(message.encoded(), sealer) }
+        let sealedCount = payloadCount + AES256GCM.tagByteCount
+        var buffer = channel.allocator.buffer(capacity: Frame.headerByteCount + sealedCount)
+        buffer.writeInteger(UInt32(sealedCount))
+        _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+            let frame = UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount))
+            message.encode(into: UnsafeMutableRawBufferPointer(rebasing: frame.prefix(payloadCount)))
+            try sealer.seal(inPlace: frame, plaintextCount: payloadCount)
+            return sealedCount
+        }
+        return buffer
+    }
+
+    /// The frame for an encoded `payload` sealed with `sealer`, the ciphertext and tag written by
+    /// the cipher straight into the buffer that goes to the channel.
     private func sealedFrame(_ payload: [UInt8], _ sealer: RecordSealer) throws -> ByteBuffer {
         let sealedCount = payload.count + AES256GCM.tagByteCount
         var buffer = channel.allocator.buffer(capacity: Frame.headerByteCount + sealedCount)
