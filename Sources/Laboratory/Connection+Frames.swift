@@ -167,11 +167,20 @@ extension Connection {
     /// kept: setting metadata makes StreamLogHandler re-render all of it, which per request cost
     /// about a tenth of a 64-byte echo round trip. Names come from the client, so only the first
     /// 64 are kept; later ones are built each time.
+    /// The last one used is kept apart: a session mostly calls one service, and comparing two
+    /// short names costs less than hashing one for the dictionary.
     private func serviceLogger(for service: String) -> Logger {
-        if let logger = serviceLoggers[service] { return logger }
-        var logger = self.logger
-        logger[metadataKey: "service"] = .client(service)
-        if serviceLoggers.count < 64 { serviceLoggers[service] = logger }
+        if let last = lastServiceLogger, last.service == service { return last.logger }
+        let logger: Logger
+        if let known = serviceLoggers[service] {
+            logger = known
+        } else {
+            var built = self.logger
+            built[metadataKey: "service"] = .client(service)
+            if serviceLoggers.count < 64 { serviceLoggers[service] = built }
+            logger = built
+        }
+        lastServiceLogger = (service, logger)
         return logger
     }
 
@@ -182,11 +191,16 @@ extension Connection {
         send(.response(Response(requestID: requestID, status: .ok)))
     }
 
-    /// The handle services keep to push events to this session.
-    nonisolated var eventSink: EventSink {
-        EventSink(
+    /// The handle services keep to push events to this session. Built at the first request and
+    /// kept (a new one per request cost a closure allocation each time); a session that never
+    /// sends a request never holds one.
+    var eventSink: EventSink {
+        if let builtEventSink { return builtEventSink }
+        let sink = EventSink(
             connectionID: id, eventLoop: outbound.channel.eventLoop,
             deliver: { [outbound] event in outbound.send(.event(event)) },
             deliverEncoded: { [outbound] payload in outbound.send(encoded: payload) })
+        builtEventSink = sink
+        return sink
     }
 }

@@ -107,22 +107,22 @@ final class Outbound: Sendable {
     @discardableResult
     func send(_ message: ServerMessage) -> Bool {
         let closing: CloseReason? = if case .closing(let reason) = message { reason } else { nil }
-        return send(message.encoded(), closing: closing)
+        return send(OutboundPayload(message), closing: closing)
     }
 
     /// Seals and writes a message already encoded (an event encoded once for every member of a
     /// room). The same result as ``send(_:)``.
     @discardableResult
     func send(encoded payload: [UInt8]) -> Bool {
-        send(payload, closing: nil)
+        send(.encoded(payload), closing: nil)
     }
 
-    /// `send(_:)` for an encoded message; `closing` is set when it is the closing message.
-    private func send(_ payload: [UInt8], closing: CloseReason?) -> Bool {
+    /// `send(_:)` for a payload; `closing` is set when it is the closing message.
+    private func send(_ payload: OutboundPayload, closing: CloseReason?) -> Bool {
         state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
-                let sent = enqueue(.frame(payload, allocator: channel.allocator), &state)
+                let sent = enqueue(payload.plaintextFrame(allocator: channel.allocator), &state)
                 if sent, let closing { closingQueued(closing, &state) }
                 return sent
             }
@@ -151,7 +151,8 @@ final class Outbound: Sendable {
 
     /// Seals `payload` with `sealer` as one frame (the length prefix, then the ciphertext and tag
     /// written by the cipher straight into the buffer that goes to the channel: no intermediate
-    /// array, no copy) and queues it, counted as ``enqueue(_:_:fitsAlone:)`` counts.
+    /// array, no copy; a response or an event is encoded straight into that buffer and sealed where
+    /// it lies) and queues it, counted as ``enqueue(_:_:fitsAlone:)`` counts.
     ///
     /// On a socket, frames queued before the event loop writes them share buffers: the frame goes
     /// at the end of the last pending buffer if it has room, so a member that gets many events
@@ -160,21 +161,20 @@ final class Outbound: Sendable {
     /// pending, so a lone response costs what it did. A gateway's writer takes one frame per
     /// buffer.
     private func enqueueSealed(
-        _ payload: [UInt8], _ sealer: RecordSealer, _ state: inout State, fitsAlone: Bool
+        _ payload: OutboundPayload, _ sealer: RecordSealer, _ state: inout State, fitsAlone: Bool
     ) throws -> Bool {
-        let sealedCount = payload.count + AES256GCM.tagByteCount
+        let payloadCount = payload.byteCount
+        let sealedCount = payloadCount + AES256GCM.tagByteCount
         let size = Frame.headerByteCount + sealedCount
         guard admit(size, &state, fitsAlone: fitsAlone) else { return false }
         func seal(into buffer: inout ByteBuffer) throws {
             let start = buffer.writerIndex
             buffer.writeInteger(UInt32(sealedCount))
             do {
-                try payload.withUnsafeBytes { plaintext in
-                    _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
-                        try sealer.seal(
-                            plaintext, into: UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount)))
-                        return sealedCount
-                    }
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+                    let frame = UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount))
+                    try payload.seal(into: frame, sealer)
+                    return sealedCount
                 }
             } catch {
                 // No half frame in a buffer that other frames share.
@@ -262,7 +262,7 @@ final class Outbound: Sendable {
     private func updateKeys(requestingReply: Bool, _ state: inout State) throws {
         guard let sealer = state.sealer else { return }
         let update = try KeyUpdate.random(requestsUpdate: requestingReply)
-        guard try enqueueSealed(ServerMessage.keyUpdate(update).encoded(), sealer, &state, fitsAlone: false) else {
+        guard try enqueueSealed(.encoded(ServerMessage.keyUpdate(update).encoded()), sealer, &state, fitsAlone: false) else {
             return
         }
         try sealer.apply(update)
@@ -364,5 +364,48 @@ final class Outbound: Sendable {
         guard state.failure == nil else { return }
         state.failure = reason
         channel.close(promise: nil)
+    }
+}
+
+/// What a sealed frame carries: a message encoded already, or a response or event encoded
+/// straight into the frame's buffer and sealed where it lies.
+enum OutboundPayload {
+    case encoded([UInt8])
+    case inPlace(ServerMessage, byteCount: Int)
+
+    /// `message` in place when its encoding allows it, else encoded now.
+    init(_ message: ServerMessage) {
+        if let count = message.inPlaceByteCount {
+            self = .inPlace(message, byteCount: count)
+        } else {
+            self = .encoded(message.encoded())
+        }
+    }
+
+    /// The plaintext's size.
+    var byteCount: Int {
+        switch self {
+        case .encoded(let bytes): bytes.count
+        case .inPlace(_, let count): count
+        }
+    }
+
+    /// Writes the sealed record (ciphertext and tag) into `frame`, which holds exactly that.
+    func seal(into frame: UnsafeMutableRawBufferPointer, _ sealer: RecordSealer) throws {
+        switch self {
+        case .encoded(let bytes):
+            try bytes.withUnsafeBytes { try sealer.seal($0, into: frame) }
+        case .inPlace(let message, let count):
+            message.encode(into: UnsafeMutableRawBufferPointer(rebasing: frame.prefix(count)))
+            try sealer.seal(inPlace: frame, plaintextCount: count)
+        }
+    }
+
+    /// The frame for a session without encryption.
+    func plaintextFrame(allocator: ByteBufferAllocator) -> ByteBuffer {
+        switch self {
+        case .encoded(let bytes): .frame(bytes, allocator: allocator)
+        case .inPlace(let message, _): .frame(message.encoded(), allocator: allocator)
+        }
     }
 }

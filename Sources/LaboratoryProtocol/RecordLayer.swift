@@ -78,6 +78,16 @@ struct RecordDirection {
         }
         state.advance(payloadBytes: plaintext.count)
     }
+
+    /// Seals the first `plaintextCount` bytes of `buffer` where they lie and writes the tag after
+    /// them: `buffer` must be exactly `plaintextCount + 16` bytes. For a payload encoded straight
+    /// into the buffer the frame is sent in. Throws once 2^64 − 1 frames have been sealed.
+    public func seal(inPlace buffer: UnsafeMutableRawBufferPointer, plaintextCount: Int) throws {
+        precondition(buffer.count == plaintextCount + AES256GCM.tagByteCount, "buffer must be plaintext + 16 bytes")
+        // The cipher reads each block before it writes it: sealing in place is what OpenSSL
+        // documents for an input and output that are the same memory.
+        try seal(UnsafeRawBufferPointer(rebasing: buffer.prefix(plaintextCount)), into: buffer)
+    }
 }
 
 /// Opens the frames of one direction; the counterpart of ``RecordSealer``. A frame that fails to

@@ -81,6 +81,46 @@
         return writer.bytes
     }
 
+    /// The size of ``encoded()`` for the messages that ``encode(into:)`` can write straight into
+    /// the frame buffer (responses and events, the per-request and per-delivery messages), or
+    /// `nil` for the others, which go through ``encoded()``. Also `nil` for a string longer than a
+    /// u16 length, which ``encoded()`` cuts at a character boundary.
+    package var inPlaceByteCount: Int? {
+        switch self {
+        case .response(let response):
+            let message = response.errorMessage.utf8.count
+            guard message <= Int(UInt16.max) else { return nil }
+            return 1 + 8 + 2 + 2 + message + 4 + response.body.count
+        case .event(let event):
+            let service = event.service.utf8.count
+            guard service <= Int(UInt16.max) else { return nil }
+            return 1 + 2 + service + 4 + event.body.count
+        default:
+            return nil
+        }
+    }
+
+    /// Writes the same bytes as ``encoded()`` into `output`, which must be exactly
+    /// ``inPlaceByteCount`` bytes (and that must not be `nil`): no array, no copy afterwards.
+    package func encode(into output: UnsafeMutableRawBufferPointer) {
+        var writer = ByteSpanWriter(output)
+        switch self {
+        case .response(let response):
+            writer.write(UInt8(0x10))
+            writer.write(response.requestID)
+            writer.write(response.status.rawValue)
+            writer.write(string: response.errorMessage)
+            writer.write(byteString: response.body)
+        case .event(let event):
+            writer.write(UInt8(0x11))
+            writer.write(string: event.service)
+            writer.write(byteString: event.body)
+        default:
+            preconditionFailure("encode(into:) is only for responses and events")
+        }
+        precondition(writer.count == output.count, "encode(into:) needs exactly inPlaceByteCount bytes")
+    }
+
     /// Decodes a frame payload (after opening).
     public init(decoding payload: [UInt8]) throws {
         var reader = ByteReader(payload)
