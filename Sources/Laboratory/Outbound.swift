@@ -106,12 +106,25 @@ final class Outbound: Sendable {
     /// session has failed or its queue is full; a full queue disconnects it as a slow consumer.
     @discardableResult
     func send(_ message: ServerMessage) -> Bool {
-        let payload = message.encoded()
-        return state.withLockedValue { state in
+        var closing: CloseReason?
+        if case .closing(let reason) = message { closing = reason }
+        return send(.message(message.encoded()), closing: closing)
+    }
+
+    /// Seals and writes a response whose body stays where the service left it (see
+    /// ``OutboundPayload/response(_:body:)``). Returns `false` as ``send(_:)`` does.
+    @discardableResult
+    func send(_ head: ResponseHead, body: ServiceBody) -> Bool {
+        send(.response(head, body: body), closing: nil)
+    }
+
+    /// Seals (once keys exist) and writes `payload`; `closing` is set if it is the closing message.
+    private func send(_ payload: OutboundPayload, closing: CloseReason?) -> Bool {
+        state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
-                let sent = enqueue(.frame(payload, allocator: channel.allocator), &state)
-                if sent, case .closing(let reason) = message { closingQueued(reason, &state) }
+                let sent = enqueue(payload.plaintextFrame(allocator: channel.allocator), &state)
+                if sent, let closing { closingQueued(closing, &state) }
                 return sent
             }
             // Whether this message finds the queue empty: then it fits whatever its size, even
@@ -120,7 +133,7 @@ final class Outbound: Sendable {
             do {
                 // Renew first if due, so the renewal never follows a closing message, and only
                 // once the session is accepted (the protocol allows no key update before).
-                if state.renewsKeys, !message.isClosing,
+                if state.renewsKeys, closing == nil,
                     sealer.counter >= limits.rekeyAfterFrames || sealer.bytesSealed >= limits.rekeyAfterBytes
                         || state.keyStarted.duration(to: clock.now) >= limits.rekeyInterval
                 {
@@ -128,7 +141,7 @@ final class Outbound: Sendable {
                     guard state.failure == nil else { return false }
                 }
                 let sent = enqueue(try sealedFrame(payload, sealer), &state, fitsAlone: fitsAlone)
-                if sent, state.failure == nil, case .closing(let reason) = message { closingQueued(reason, &state) }
+                if sent, state.failure == nil, let closing { closingQueued(closing, &state) }
                 return sent
             } catch {
                 fail(CloseReason(.internalError, "the server could not seal a frame: \(error)"), &state)
@@ -140,6 +153,13 @@ final class Outbound: Sendable {
     /// The frame for `payload` sealed with `sealer`: the length prefix, then the ciphertext and tag
     /// written by the cipher straight into the buffer that goes to the channel (no intermediate
     /// array, no copy).
+    private func sealedFrame(_ payload: OutboundPayload, _ sealer: RecordSealer) throws -> ByteBuffer {
+        switch payload {
+        case .message(let bytes): try sealedFrame(bytes, sealer)
+        case .response(let head, let body): try sealer.frame(head, body: body, allocator: channel.allocator)
+        }
+    }
+
     private func sealedFrame(_ payload: [UInt8], _ sealer: RecordSealer) throws -> ByteBuffer {
         let sealedCount = payload.count + AES256GCM.tagByteCount
         var buffer = channel.allocator.buffer(capacity: Frame.headerByteCount + sealedCount)
@@ -304,9 +324,17 @@ final class Outbound: Sendable {
     }
 }
 
-extension ServerMessage {
-    fileprivate var isClosing: Bool {
-        if case .closing = self { return true }
-        return false
+/// What a frame carries: an encoded message, or a response's head with its body where the service
+/// left it (sealed from there, not copied next to its head first).
+enum OutboundPayload {
+    case message([UInt8])
+    case response(ResponseHead, body: ServiceBody)
+
+    /// The frame for a session without encryption.
+    func plaintextFrame(allocator: ByteBufferAllocator) -> ByteBuffer {
+        switch self {
+        case .message(let bytes): .frame(bytes, allocator: allocator)
+        case .response(let head, let body): head.plaintextFrame(body: body, allocator: allocator)
+        }
     }
 }
