@@ -6,7 +6,7 @@ import NIOCore
 extension Connection {
     /// What an inbound frame asks the reader to do.
     enum Inbound {
-        case request(Request)
+        case request(ServiceRequest)
         case rename(requestID: UInt64, oldName: String)
         case close(CloseReason)
     }
@@ -24,22 +24,22 @@ extension Connection {
         if handshake.expectsKeyExchange {
             return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
         }
-        let message = try ClientMessage(decoding: try open(frame))
+        let plaintext = try open(frame)
+        // A request's body stays in the buffer the frame was opened into: the service gets a
+        // slice of it, not a copy.
+        if identity != nil, let request = try plaintext.withUnsafeReadableBytes({ try RequestHead.decode($0) }) {
+            let body = plaintext.getSlice(
+                at: plaintext.readerIndex + request.body.lowerBound, length: request.body.count)!
+            return admit(ServiceRequest(head: request.head, body: body))
+        }
+        let message = try ClientMessage(decoding: Array(plaintext.readableBytesView))
         guard identity != nil else { return perform(try handshake.receive(message)) }
         switch message {
         case .request(let request):
-            guard outstandingRequests < environment.maximumOutstandingRequests else {
-                let limit = environment.maximumOutstandingRequests
-                environment.metrics.requestAnswered(service: request.service, status: .rejected, after: .zero)
-                send(
-                    .response(
-                        Response(
-                            requestID: request.id, status: .rejected,
-                            errorMessage: "too many outstanding requests (the limit is \(limit))")))
-                return nil
-            }
-            outstandingRequests += 1
-            return .request(request)
+            // Not reached: a request is recognised from its first byte before this decode.
+            return admit(
+                ServiceRequest(
+                    head: RequestHead(id: request.id, service: request.service), body: ByteBuffer(bytes: request.body)))
         case .rename(let requestID, let name):
             return try rename(requestID: requestID, to: name)
         case .keyUpdate(let update):
@@ -60,12 +60,30 @@ extension Connection {
         return nil
     }
 
+    /// Counts a request against the session's limit of outstanding requests: returns it to be
+    /// served, or answers `rejected` at once.
+    private func admit(_ request: ServiceRequest) -> Inbound? {
+        guard outstandingRequests < environment.maximumOutstandingRequests else {
+            let limit = environment.maximumOutstandingRequests
+            environment.metrics.requestAnswered(service: request.service, status: .rejected, after: .zero)
+            send(
+                .response(
+                    Response(
+                        requestID: request.id, status: .rejected,
+                        errorMessage: "too many outstanding requests (the limit is \(limit))")))
+            return nil
+        }
+        outstandingRequests += 1
+        return .request(request)
+    }
+
     /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
     /// a client that ignores the request past twice the limit is disconnected.
-    private func open(_ frame: ByteBuffer) throws -> [UInt8] {
-        guard let opener else { return Array(frame.readableBytesView) }
-        // Opened where it lies in the inbound buffer: no copy of the frame into an array first.
-        let plaintext = try frame.withUnsafeReadableBytes { try opener.open($0) }
+    private func open(_ frame: ByteBuffer) throws -> ByteBuffer {
+        guard let opener else { return frame }
+        // Read where it lies in the inbound buffer and opened into a buffer of its own, which a
+        // request's body then stays in.
+        let plaintext = try opener.open(frame, allocator: channel.allocator)
         let limits = environment.outbound
         if !hasRequestedClientRekey
             && (opener.counter >= limits.rekeyAfterFrames || opener.bytesOpened >= limits.rekeyAfterBytes)
@@ -148,8 +166,8 @@ extension Connection {
         outbound.send(message)
     }
 
-    /// Serves one request and sends its response.
-    func serve(_ request: Request) async {
+    /// Serves one request and sends its response, sealed from the body where the service left it.
+    func serve(_ request: ServiceRequest) async {
         defer { outstandingRequests -= 1 }
         guard let identity else { return }
         let started = ContinuousClock.now
@@ -157,10 +175,10 @@ extension Connection {
             session: identity, logger: serviceLogger(for: request.service), serviceName: request.service,
             events: eventSink)
         context.metrics = environment.metrics
-        let response = await environment.registry.respond(to: request, context: context)
-        environment.metrics.requestAnswered(
-            service: request.service, status: response.status, after: .now - started)
-        send(.response(response))
+        let (head, body) = await environment.registry.respond(
+            to: request.head, body: .buffer(request.body), context: context)
+        environment.metrics.requestAnswered(service: request.service, status: head.status, after: .now - started)
+        outbound.send(head, body: body)
     }
 
     /// The connection's logger with the service name attached. Built once per service name and

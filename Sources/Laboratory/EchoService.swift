@@ -1,5 +1,10 @@
+import NIOCore
+
 /// Returns every request body unchanged.
-public struct EchoService: LaboratoryService {
+///
+/// A ``LaboratoryByteBufferService``: the body it returns is the request's, still in the buffer
+/// its frame was opened into, so the server seals it from there without a copy.
+public struct EchoService: LaboratoryByteBufferService {
     /// The name ``ServiceRegistry/standard`` registers it under.
     public static let defaultName = "echo"
 
@@ -9,6 +14,13 @@ public struct EchoService: LaboratoryService {
     /// Returns `body`.
     public nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws
         -> [UInt8]
+    {
+        body
+    }
+
+    /// Returns `body`.
+    public nonisolated(nonsending) func handle(_ body: ByteBuffer, context: LaboratoryServiceContext) async throws
+        -> ByteBuffer
     {
         body
     }

@@ -5,7 +5,7 @@ import NIOCore
 /// While a wrong password waits out its delay the connection reads no frames, but whatever the
 /// channel has already read stays buffered in its inbound stream until the connection ends; and
 /// once a socket is readable, NIO reads up to `maxMessagesPerRead` times the receive buffer before
-/// the stream's backpressure can stop it. With the session's settings (4 reads of up to 64 KiB)
+/// the stream's backpressure can stop it. With the session's settings (4 reads of up to 64 KiB then)
 /// an unauthenticated client that pipelines legal 4 KiB frames after a wrong password made the
 /// server hold about 300 KiB per connection. Until acceptance a connection therefore reads once
 /// per readable event, at most 4 KiB: what it buffers is then bounded by the stream's high
@@ -16,9 +16,10 @@ enum InboundReads {
     /// Reads per readable event until acceptance.
     static let handshakeMessagesPerRead: UInt = 1
     /// Receive buffers for a session. Starting at 512 bytes instead of NIO's 2 KiB saves 1.5 KiB
-    /// per idle session; the buffer still doubles as reads fill it, up to 64 KiB, for sessions that
-    /// move data.
-    static let sessionAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 65536)
+    /// per idle session; the buffer still doubles as reads fill it, up to 128 KiB, for sessions
+    /// that move data: a frame with a 64 KiB body (65,5xx bytes with its head and tag) then fits
+    /// one read instead of spanning two, whose joining copied the whole frame.
+    static let sessionAllocator = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 131_072)
     /// Reads per readable event for a session (NIO's default).
     static let sessionMessagesPerRead: UInt = 4
 

@@ -8,7 +8,8 @@ import NIOCore
 /// protocol for long-running tasks is called `Service`) needs no module prefix.
 ///
 /// A service receives each request's body with a ``LaboratoryServiceContext`` and returns the response
-/// body. Shared mutable state belongs in an actor the service holds; the service itself is a
+/// body. Bodies are arrays here; a service that moves much data conforms to
+/// ``LaboratoryByteBufferService`` instead, whose bodies are `ByteBuffer`s and are not copied. Shared mutable state belongs in an actor the service holds; the service itself is a
 /// `Sendable` value. Throw a ``ServiceError`` to send the client a message of your choosing; any
 /// other error is logged and the client gets a generic "internal error".
 public protocol LaboratoryService: Sendable {
@@ -35,6 +36,52 @@ extension LaboratoryService {
     public func sessionDidEnd(_ session: SessionIdentity) async {}
     /// Does nothing.
     public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {}
+}
+
+/// A service that takes and returns its bodies as `ByteBuffer`s, so that a body need not be
+/// copied on its way in or out.
+///
+/// The server opens each request frame into a buffer and hands the body to
+/// `handle(_:context:)` as a slice of it; the buffer returned is sealed straight
+/// into the response frame. A service that answers with its request's body, or a slice of it, or
+/// writes its answer into a new buffer, touches each byte once, where a ``LaboratoryService``'s
+/// array body is copied out of the frame and its answer read again to seal it. Implement only the
+/// buffer form; the array form, for callers that hold arrays, copies into and out of it.
+///
+/// ```swift
+/// import Laboratory
+/// import NIOCore
+///
+/// struct ReverseService: LaboratoryByteBufferService {
+///     func handle(_ body: ByteBuffer, context: LaboratoryServiceContext) async throws -> ByteBuffer {
+///         var reply = ByteBuffer()
+///         reply.reserveCapacity(body.readableBytes)
+///         reply.writeBytes(body.readableBytesView.reversed())
+///         return reply
+///     }
+/// }
+/// ```
+///
+/// The body may be kept after `handle` returns (it is a value: the bytes stay valid as long as a
+/// copy of the buffer does), and holding it keeps the whole opened frame in memory.
+public protocol LaboratoryByteBufferService: LaboratoryService {
+    /// Handles one request and returns the response body.
+    ///
+    /// `body` is a slice of the buffer its frame was opened into: its readable bytes are the
+    /// request body. The returned buffer's readable bytes are the response body.
+    nonisolated(nonsending) func handle(_ body: ByteBuffer, context: LaboratoryServiceContext) async throws
+        -> ByteBuffer
+}
+
+extension LaboratoryByteBufferService {
+    /// Calls the buffer form with a copy of `body` and returns a copy of its answer. The server
+    /// never calls it; it serves callers that hold arrays.
+    public nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws
+        -> [UInt8]
+    {
+        let response = try await handle(ByteBuffer(bytes: body), context: context)
+        return Array(response.readableBytesView)
+    }
 }
 
 /// Who is calling: the accepted session's identity.

@@ -117,6 +117,13 @@ final class Outbound: Sendable {
         send(.encoded(payload), closing: nil)
     }
 
+    /// Seals and writes a response whose body stays where the service left it (see
+    /// ``OutboundPayload/response(_:body:)``). Returns `false` as ``send(_:)`` does.
+    @discardableResult
+    func send(_ head: ResponseHead, body: ServiceBody) -> Bool {
+        send(.response(head, body: body), closing: nil)
+    }
+
     /// `send(_:)` for a payload; `closing` is set when it is the closing message.
     private func send(_ payload: OutboundPayload, closing: CloseReason?) -> Bool {
         state.withLockedValue { state in
@@ -367,11 +374,14 @@ final class Outbound: Sendable {
     }
 }
 
-/// What a sealed frame carries: a message encoded already, or a response or event encoded
-/// straight into the frame's buffer and sealed where it lies.
+/// What a sealed frame carries: a message encoded already; a response or event encoded straight
+/// into the frame's buffer and sealed where it lies; or a service's response, its head encoded
+/// into the frame's buffer and its body sealed from where the service left it (not copied next to
+/// its head first).
 enum OutboundPayload {
     case encoded([UInt8])
     case inPlace(ServerMessage, byteCount: Int)
+    case response(ResponseHead, body: ServiceBody)
 
     /// `message` in place when its encoding allows it, else encoded now.
     init(_ message: ServerMessage) {
@@ -387,6 +397,7 @@ enum OutboundPayload {
         switch self {
         case .encoded(let bytes): bytes.count
         case .inPlace(_, let count): count
+        case .response(let head, let body): head.encodedByteCount + body.count
         }
     }
 
@@ -398,6 +409,13 @@ enum OutboundPayload {
         case .inPlace(let message, let count):
             message.encode(into: UnsafeMutableRawBufferPointer(rebasing: frame.prefix(count)))
             try sealer.seal(inPlace: frame, plaintextCount: count)
+        case .response(let head, let body):
+            let headCount = head.encodedByteCount
+            let plainHead = UnsafeMutableRawBufferPointer(rebasing: frame.prefix(headCount))
+            try body.withUnsafeBytes { body in
+                head.encode(bodyCount: body.count, into: plainHead)
+                try sealer.seal(head: UnsafeRawBufferPointer(plainHead), body: body, into: frame)
+            }
         }
     }
 
@@ -406,6 +424,7 @@ enum OutboundPayload {
         switch self {
         case .encoded(let bytes): .frame(bytes, allocator: allocator)
         case .inPlace(let message, _): .frame(message.encoded(), allocator: allocator)
+        case .response(let head, let body): head.plaintextFrame(body: body, allocator: allocator)
         }
     }
 }

@@ -4,7 +4,21 @@ import Logging
 /// The services a server offers, by name. Built completely before the server starts, then
 /// shared read-only by every connection.
 public struct ServiceRegistry: Sendable {
-    private var services: [String: any LaboratoryService] = [:]
+    /// How a registered service is called: with arrays, or with buffers (decided once, at
+    /// registration, so a request costs no dynamic cast).
+    private enum Handler: Sendable {
+        case bytes(any LaboratoryService)
+        case buffer(any LaboratoryByteBufferService)
+
+        var service: any LaboratoryService {
+            switch self {
+            case .bytes(let service): service
+            case .buffer(let service): service
+            }
+        }
+    }
+
+    private var services: [String: Handler] = [:]
     /// The registered names, in registration order.
     public private(set) var names: [String] = []
 
@@ -28,12 +42,16 @@ public struct ServiceRegistry: Sendable {
         precondition(Self.isValidName(name), "service name \"\(name)\" must be 1-64 characters of a-z 0-9 - _ .")
         precondition(services[name] == nil, "a service is already registered as \"\(name)\"")
         precondition(names.count < 1000, "a registry holds at most 1000 services")
-        services[name] = service
+        if let buffered = service as? any LaboratoryByteBufferService {
+            services[name] = .buffer(buffered)
+        } else {
+            services[name] = .bytes(service)
+        }
         names.append(name)
     }
 
     /// The service registered under `name`.
-    public func service(named name: String) -> (any LaboratoryService)? { services[name] }
+    public func service(named name: String) -> (any LaboratoryService)? { services[name]?.service }
 
     /// Calls the service a request names and turns the outcome into a response. Never throws: an
     /// unknown service or a failing service becomes an error response. Runs on the caller's
@@ -41,41 +59,69 @@ public struct ServiceRegistry: Sendable {
     @_spi(Benchmarks) public nonisolated(nonsending) func respond(
         to request: Request, context: LaboratoryServiceContext
     ) async -> Response {
-        guard let service = services[request.service] else {
-            return Response(
-                requestID: request.id, status: .unknownService,
-                errorMessage:
-                    "no service named \"\(request.service.prefix(64))\"; this server offers: \(names.joined(separator: ", "))"
+        let (head, body) = await respond(
+            to: RequestHead(id: request.id, service: request.service), body: .bytes(request.body), context: context)
+        return Response(
+            requestID: head.requestID, status: head.status, errorMessage: head.errorMessage, body: body.array)
+    }
+
+    /// Calls the service a request names with `body`: a ``LaboratoryByteBufferService`` with a
+    /// buffer body gets it as it is, anything else the array form (an array service's body is
+    /// copied out of a buffer; an array body goes to a buffer service's array form), and
+    /// returns the response's head and its body as the service returned it, for the server to
+    /// seal from where it lies. Never throws: an unknown service or a failing service becomes an
+    /// error response. Runs on the caller's executor.
+    package nonisolated(nonsending) func respond(
+        to request: RequestHead, body: ServiceBody, context: LaboratoryServiceContext
+    ) async -> (head: ResponseHead, body: ServiceBody) {
+        guard let handler = services[request.service] else {
+            return (
+                ResponseHead(
+                    requestID: request.id, status: .unknownService,
+                    errorMessage:
+                        "no service named \"\(request.service.prefix(64))\"; this server offers: \(names.joined(separator: ", "))"
+                ), .empty
             )
         }
         do {
-            let body = try await service.handle(request.body, context: context)
-            return Response(requestID: request.id, status: .ok, body: body)
+            let answer: ServiceBody
+            switch (handler, body) {
+            case (.buffer(let service), .buffer(let buffer)):
+                answer = .buffer(try await service.handle(buffer, context: context))
+            default:
+                // An array service, or an array body (a test's): the array form, which a buffer
+                // service provides by bridging unless it has its own.
+                answer = .bytes(try await handler.service.handle(body.array, context: context))
+            }
+            return (ResponseHead(requestID: request.id, status: .ok), answer)
         } catch let error as ServiceError {
             if let retryAfter = error.retryAfter {
                 // A rate limit: `rejected`, with the delay in milliseconds as a u32 body (§12).
                 let milliseconds = retryAfter.retryMilliseconds
-                return Response(
-                    requestID: request.id, status: .rejected, errorMessage: error.message,
-                    body: withUnsafeBytes(of: milliseconds.bigEndian, Array.init))
+                return (
+                    ResponseHead(requestID: request.id, status: .rejected, errorMessage: error.message),
+                    .bytes(withUnsafeBytes(of: milliseconds.bigEndian, Array.init))
+                )
             }
-            return Response(requestID: request.id, status: .serviceError, errorMessage: error.message)
+            return (ResponseHead(requestID: request.id, status: .serviceError, errorMessage: error.message), .empty)
         } catch {
             context.logger.error("service failed", metadata: ["error": .client(describing: error)])
-            return Response(
-                requestID: request.id, status: .internalError,
-                errorMessage: "the service failed; the server's log has the details")
+            return (
+                ResponseHead(
+                    requestID: request.id, status: .internalError,
+                    errorMessage: "the service failed; the server's log has the details"), .empty
+            )
         }
     }
 
     /// Tells every service that a session changed its name.
     public func sessionDidRename(_ session: SessionIdentity, from oldName: String) async {
-        for name in names { await services[name]?.sessionDidRename(session, from: oldName) }
+        for name in names { await services[name]?.service.sessionDidRename(session, from: oldName) }
     }
 
     /// Tells every service that a session ended.
     public func sessionDidEnd(_ session: SessionIdentity) async {
-        for name in names { await services[name]?.sessionDidEnd(session) }
+        for name in names { await services[name]?.service.sessionDidEnd(session) }
     }
 
     static func isValidName(_ name: String) -> Bool {

@@ -198,3 +198,81 @@ import CLaboratorySSL
         }
     }
 }
+
+// Forms for bodies that stay where they lie (Docs/PERFORMANCE.md, "Bulk"): sealed from two parts,
+// opened into memory the caller owns.
+extension AES256GCM {
+    /// Encrypts `head` then `body` as one message (their concatenation) into `output`, which must
+    /// be exactly `head.count + body.count + 16` bytes: the ciphertext, then the tag. Each part may
+    /// lie exactly where its ciphertext goes (sealed in place, as a head written as plaintext into
+    /// the frame buffer) or apart from `output`, never partly over it. So a response whose body
+    /// stays in the buffer a service returned is sealed without being copied next to its head.
+    package func seal(
+        head: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        into output: UnsafeMutableRawBufferPointer
+    ) throws {
+        let operation = "AES-256-GCM seal"
+        precondition(direction == .seal, "seal called on an opening context")
+        precondition(
+            output.count == head.count + body.count + Self.tagByteCount, "output must be head + body + 16 bytes")
+        try checkNonce(nonce.count, operation)
+        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        guard EVP_EncryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self)) == 1
+        else { throw CryptoError.openSSL(operation) }
+        func encrypt(_ part: UnsafeRawBufferPointer, at offset: Int) throws {
+            guard part.count > 0 else { return }
+            var written: Int32 = 0
+            guard
+                EVP_EncryptUpdate(
+                    context, out + offset, &written, part.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    Int32(part.count)) == 1
+            else { throw CryptoError.openSSL(operation) }
+        }
+        try encrypt(head, at: 0)
+        try encrypt(body, at: head.count)
+        let end = out + head.count + body.count
+        var final: Int32 = 0
+        guard EVP_EncryptFinal_ex(context, end, &final) == 1,
+            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagByteCount), end) == 1
+        else { throw CryptoError.openSSL(operation) }
+    }
+
+    /// Verifies and decrypts `sealed` (ciphertext followed by the tag) into `output`, which must be
+    /// exactly `sealed.count - 16` bytes (for example the writable part of a buffer from the
+    /// channel's allocator): no array, no zero-filling first. On failure `output` is wiped before
+    /// this throws, so no unauthenticated plaintext is left behind.
+    ///
+    /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
+    package func open(
+        _ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+    ) throws {
+        let operation = "AES-256-GCM open"
+        precondition(direction == .open, "open called on a sealing context")
+        try checkNonce(nonce.count, operation)
+        guard sealed.count >= Self.tagByteCount else {
+            throw CryptoError.invalidArgument(operation, "sealed message is shorter than its 16-byte tag")
+        }
+        let ciphertextCount = sealed.count - Self.tagByteCount
+        precondition(output.count == ciphertextCount, "output must be the sealed message's size less 16 bytes")
+        let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
+        let out = output.baseAddress?.assumingMemoryBound(to: UInt8.self)
+        guard EVP_DecryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self)) == 1
+        else { throw CryptoError.openSSL(operation) }
+        var written: Int32 = 0
+        if ciphertextCount > 0 {
+            guard EVP_DecryptUpdate(context, out, &written, input, Int32(ciphertextCount)) == 1 else {
+                throw CryptoError.openSSL(operation)
+            }
+        }
+        // OpenSSL only reads the tag; the C signature is not const.
+        let tag = UnsafeMutableRawPointer(mutating: input + ciphertextCount)
+        guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagByteCount), tag) == 1 else {
+            throw CryptoError.openSSL(operation)
+        }
+        var final: Int32 = 0
+        guard EVP_DecryptFinal_ex(context, out.map { $0 + ciphertextCount }, &final) == 1 else {
+            if ciphertextCount > 0 { OPENSSL_cleanse(output.baseAddress, output.count) }
+            throw CryptoError.authentication(operation)
+        }
+    }
+}

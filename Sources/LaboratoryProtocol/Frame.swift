@@ -28,6 +28,21 @@ package enum Frame {
         return length
     }
 
+    /// Checks a length prefix, read as a big-endian 32-bit integer, against `maximum` before
+    /// anything is allocated for it; the form of ``payloadLength(header:maximum:)`` for a prefix
+    /// read in place.
+    ///
+    /// - Throws: ``ProtocolError`` with ``CloseReason/Code/frameTooLarge`` when the length exceeds
+    ///   `maximum`.
+    package static func payloadLength(_ prefix: UInt32, maximum: Int) throws -> Int {
+        let length = Int(prefix)
+        guard length <= maximum else {
+            throw ProtocolError(
+                CloseReason(.frameTooLarge, "frame of \(length) bytes exceeds the maximum of \(maximum) bytes"))
+        }
+        return length
+    }
+
     /// The four-byte length prefix for a payload of `length` bytes.
     package static func header(payloadLength length: Int) -> [UInt8] {
         precondition(length >= 0 && length <= Int(UInt32.max), "frame payload length out of range")

@@ -50,18 +50,21 @@ actor InMemorySession {
         }
     }
 
-    func request(_ service: String, _ body: [UInt8]) async throws -> [UInt8] {
+    /// Calls the service as the server does: a ``LaboratoryByteBufferService`` gets a buffer (no
+    /// copy if `body` is one), a ``LaboratoryService`` an array.
+    func request(_ service: String, _ body: ServiceBody) async throws -> ServiceBody {
         guard isOpen.value.load(ordering: .relaxed) else {
             throw ServiceTestError(status: .rejected, message: "the session has been disconnected")
         }
         var logger = self.logger
         logger[metadataKey: "service"] = .client(service)
         let context = LaboratoryServiceContext(session: identity, logger: logger, serviceName: service, events: sink)
-        let response = await registry.respond(to: Request(id: 0, service: service, body: body), context: context)
-        guard response.status == .ok else {
-            throw ServiceTestError(status: response.status, message: response.errorMessage)
+        let (head, answer) = await registry.respond(
+            to: RequestHead(id: 0, service: service), body: body, context: context)
+        guard head.status == .ok else {
+            throw ServiceTestError(status: head.status, message: head.errorMessage)
         }
-        return response.body
+        return answer
     }
 
     func rename(to name: String) async throws {

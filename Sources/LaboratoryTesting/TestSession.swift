@@ -1,5 +1,6 @@
 import Laboratory
 import LaboratoryClient
+import NIOCore
 
 /// One client session in a service test, in memory or live: send requests, collect pushed
 /// events, rename, disconnect.
@@ -25,7 +26,7 @@ public final class TestSession: Sendable {
     public func request(_ service: String, _ body: [UInt8]) async throws -> [UInt8] {
         switch backend {
         case .inMemory(let session):
-            return try await session.request(service, body)
+            return try await session.request(service, .bytes(body)).array
         case .live(let session):
             do {
                 return try await session.request(service: service, body: body)
@@ -33,6 +34,19 @@ public final class TestSession: Sendable {
                 let message = error.message.split(separator: ": ", maxSplits: 1).last.map(String.init) ?? error.message
                 throw ServiceTestError(status: error.responseStatus ?? .internalError, message: message)
             }
+        }
+    }
+
+    /// Calls a service with a buffer body; returns its body as a buffer or throws
+    /// ``ServiceTestError``. For testing a ``LaboratoryByteBufferService`` with the buffers it
+    /// handles: in memory it gets `body` itself and its answer comes back as it returned it (no
+    /// copy either way); live, the body travels as the bytes of a real request.
+    public func request(_ service: String, _ body: ByteBuffer) async throws -> ByteBuffer {
+        switch backend {
+        case .inMemory(let session):
+            return try await session.request(service, .buffer(body)).buffer
+        case .live:
+            return ByteBuffer(bytes: try await request(service, Array(body.readableBytesView)))
         }
     }
 

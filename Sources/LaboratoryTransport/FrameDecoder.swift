@@ -7,6 +7,10 @@ import Synchronization
 /// The length prefix is checked against the maximum as soon as its four bytes arrive, before any
 /// buffer is sized for the payload: an oversized prefix throws a ``ProtocolError`` with
 /// ``CloseReason/Code/frameTooLarge`` and decoding stops.
+///
+/// A frame that spans several reads is gathered in one buffer sized for it once its valid prefix
+/// is known (never for a length over the limit, 4 KiB before acceptance), so each read is appended
+/// once instead of the buffer being reallocated and copied as the frame grows.
 package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     package typealias InboundOut = ByteBuffer
 
@@ -23,9 +27,16 @@ package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
     }
 
     package mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
-        guard let header = buffer.getBytes(at: buffer.readerIndex, length: Frame.headerByteCount) else { return nil }
-        let length = try Frame.payloadLength(header: header, maximum: limit.current)
-        guard buffer.readableBytes >= Frame.headerByteCount + length else { return nil }
+        // Read in place: no array for the four bytes.
+        guard let prefix = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        let length = try Frame.payloadLength(prefix, maximum: limit.current)
+        let frameCount = Frame.headerByteCount + length
+        guard buffer.readableBytes >= frameCount else {
+            // The rest is still to come: room for the whole frame at once (its length is within
+            // the limit), so later reads are appended without the buffer growing again.
+            buffer.reserveCapacity(minimumWritableBytes: frameCount - buffer.readableBytes)
+            return nil
+        }
         buffer.moveReaderIndex(forwardBy: Frame.headerByteCount)
         return buffer.readSlice(length: length)
     }

@@ -25,6 +25,9 @@ protocol ConnectionDriver: AnyObject {
     /// An event's body, read where it lies in the opened frame (Laboratory), for drivers that
     /// only count events (`readsEventsInPlace`).
     func received(_ connection: BenchConnection, eventBody: UnsafeRawBufferPointer)
+    /// A response arrived (Laboratory): its head, and its body where it was opened (valid only
+    /// during the call).
+    func received(_ connection: BenchConnection, response: ResponseHead, body: UnsafeRawBufferPointer)
     /// A frame arrived (plaintext).
     func received(_ connection: BenchConnection, payload: ByteBuffer)
     /// The connection ended.
@@ -37,6 +40,16 @@ extension ConnectionDriver {
     var readsEventsInPlace: Bool { false }
     func received(_ connection: BenchConnection, eventBody: UnsafeRawBufferPointer) {}
     func closed(_ connection: BenchConnection) {}
+
+    /// By default a response is handed on as a message, its body copied into an array.
+    func received(_ connection: BenchConnection, response: ResponseHead, body: UnsafeRawBufferPointer) {
+        received(
+            connection,
+            message: .response(
+                Response(
+                    requestID: response.requestID, status: response.status, errorMessage: response.errorMessage,
+                    body: Array(body))))
+    }
 }
 
 /// Transport keys whose certificate this generator has already checked, by certificate. A real
@@ -90,6 +103,9 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
     private var sealer: RecordSealer?
     private var opener: RecordOpener?
     private var nextRequestID: UInt64 = 1
+    /// Where session frames are opened: kept for the connection's life and grown to the largest
+    /// frame, as a lean client would, so opening a frame allocates nothing.
+    private var opened: [UInt8] = []
 
     init(wire: Wire, driver: any ConnectionDriver, eventLoop: any EventLoop) {
         self.wire = wire
@@ -132,17 +148,7 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         }
         do {
             if step == .ready {
-                // Opened where it lies in the inbound buffer, as the server does.
-                let opened = try payload.withUnsafeReadableBytes { try opener!.open($0) }
-                // An event (the fan-out's every delivery) is read in place; anything else is decoded.
-                let isEvent =
-                    driver.readsEventsInPlace
-                    && opened.withUnsafeBytes { bytes in
-                        guard let body = Self.eventBody(in: bytes) else { return false }
-                        driver.received(self, eventBody: body)
-                        return true
-                    }
-                if !isEvent { try receiveSession(try ServerMessage(decoding: opened)) }
+                try receiveSession(payload)
             } else {
                 try receiveDuringHandshake(payload)
             }
@@ -225,6 +231,32 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
+    /// Opens a session frame where it lies into `opened` and hands a response on with its body
+    /// where it was opened; any other message is decoded whole.
+    private func receiveSession(_ payload: ByteBuffer) throws {
+        guard let opener else { throw ConnectionFailed(description: "no keys") }
+        let count = payload.readableBytes - AES256GCM.tagByteCount
+        guard count >= 0 else { throw ConnectionFailed(description: "a frame shorter than its tag") }
+        if opened.count < count { opened = [UInt8](repeating: 0, count: count) }
+        let message: ServerMessage? = try opened.withUnsafeMutableBytes { scratch in
+            let output = UnsafeMutableRawBufferPointer(rebasing: scratch.prefix(count))
+            try payload.withUnsafeReadableBytes { try opener.open($0, into: output) }
+            let plaintext = UnsafeRawBufferPointer(output)
+            // An event (the fan-out's every delivery) is read in place by drivers that only count.
+            if driver.readsEventsInPlace, let body = Self.eventBody(in: plaintext) {
+                driver.received(self, eventBody: body)
+                return nil
+            }
+            if let response = try ResponseHead.decode(plaintext) {
+                driver.received(
+                    self, response: response.head, body: UnsafeRawBufferPointer(rebasing: plaintext[response.body]))
+                return nil
+            }
+            return try ServerMessage(decoding: Array(plaintext))
+        }
+        if let message { try receiveSession(message) }
+    }
+
     /// Handles a message of the accepted session.
     private func receiveSession(_ message: ServerMessage) throws {
         switch message {
@@ -265,12 +297,34 @@ final class BenchConnection: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    /// Sends a request to `service`; returns its id.
+    /// Sends a request to `service`; returns its id. Its head is written into the frame's buffer
+    /// and sealed there, its body sealed from where it is: no encoding of the body into an array
+    /// first.
     @discardableResult
     func request(service: String, body: [UInt8]) -> UInt64 {
         let id = nextRequestID
         nextRequestID += 1
-        send(.request(Request(id: id, service: service, body: body)))
+        guard let channel, let sealer else { return id }
+        let head = RequestHead(id: id, service: service)
+        let headCount = head.encodedByteCount
+        let sealedCount = headCount + body.count + AES256GCM.tagByteCount
+        var buffer = channel.allocator.buffer(capacity: 4 + sealedCount)
+        buffer.writeInteger(UInt32(sealedCount))
+        do {
+            try body.withUnsafeBytes { body in
+                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
+                    let sealed = UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount))
+                    let plainHead = UnsafeMutableRawBufferPointer(rebasing: sealed.prefix(headCount))
+                    head.encode(bodyCount: body.count, into: plainHead)
+                    try sealer.seal(head: UnsafeRawBufferPointer(plainHead), body: body, into: sealed)
+                    return sealedCount
+                }
+            }
+        } catch {
+            channel.close(promise: nil)
+            return id
+        }
+        channel.writeAndFlush(buffer, promise: nil)
         return id
     }
 

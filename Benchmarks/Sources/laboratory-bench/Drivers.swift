@@ -41,9 +41,8 @@ final class EchoDriver: ConnectionDriver, @unchecked Sendable {
         complete(connection)
     }
 
-    func received(_ connection: BenchConnection, message: ServerMessage) {
-        guard case .response(let response) = message else { return }
-        if response.status != .ok || response.body.count != body.count { control.errors.add(1, ordering: .relaxed) }
+    func received(_ connection: BenchConnection, response: ResponseHead, body: UnsafeRawBufferPointer) {
+        if response.status != .ok || body.count != self.body.count { control.errors.add(1, ordering: .relaxed) }
         complete(connection)
     }
 
