@@ -1,10 +1,16 @@
 import CLaboratorySSL
+import Synchronization
 
 /// An RSA private key: generation, PKCS#8 PEM, and RSA-OAEP-SHA256 decryption.
 public final class RSAPrivateKey: @unchecked Sendable {
-    // Safety: as for RSAPublicKey, the EVP_PKEY is read-only after init and every operation makes
-    // its own EVP_PKEY_CTX.
+    // Safety: as for RSAPublicKey, the EVP_PKEY is read-only after init and every operation uses
+    // its own EVP_PKEY_CTX (the OAEP template is only duplicated, under its lock).
     let key: OpaquePointer
+
+    /// The OAEP decryption context, prepared once (the provider's fetches, the padding and the
+    /// digests) and duplicated for each implicit-rejection decryption: preparing a context costs
+    /// about 4 µs in OpenSSL 3, duplicating one about 0.1 µs. Never used to decrypt itself.
+    private let oaepTemplate = Mutex<OpaquePointer?>(nil)
 
     /// The public half.
     public let publicKey: RSAPublicKey
@@ -60,7 +66,26 @@ public final class RSAPrivateKey: @unchecked Sendable {
         self.key = key
     }
 
-    deinit { EVP_PKEY_free(key) }
+    deinit {
+        oaepTemplate.withLock { template in
+            if let template { EVP_PKEY_CTX_free(template) }
+        }
+        EVP_PKEY_free(key)
+    }
+
+    /// A fresh OAEP decryption context, duplicated from the prepared one; `nil` if OpenSSL fails.
+    private func oaepDecryptionContext() -> OpaquePointer? {
+        oaepTemplate.withLock { template in
+            if template == nil, let context = EVP_PKEY_CTX_new(key, nil) {
+                if EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) {
+                    template = context
+                } else {
+                    EVP_PKEY_CTX_free(context)
+                }
+            }
+            return template.flatMap { EVP_PKEY_CTX_dup($0) }
+        }
+    }
 
     /// The modulus size in bits.
     public var bitCount: Int { publicKey.bitCount }
@@ -114,13 +139,11 @@ public final class RSAPrivateKey: @unchecked Sendable {
         precondition(fallback.count <= output.count, "the fallback is longer than any OAEP plaintext")
         var length = 0
         var status: Int32 = 0
-        if ciphertext.count == output.count, let context = EVP_PKEY_CTX_new(key, nil) {
-            if EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) {
-                length = output.count
-                status = output.withUnsafeMutableBufferPointer { out in
-                    ciphertext.withUnsafeBufferPointer {
-                        EVP_PKEY_decrypt(context, out.baseAddress, &length, $0.baseAddress, $0.count)
-                    }
+        if ciphertext.count == output.count, let context = oaepDecryptionContext() {
+            length = output.count
+            status = output.withUnsafeMutableBufferPointer { out in
+                ciphertext.withUnsafeBufferPointer {
+                    EVP_PKEY_decrypt(context, out.baseAddress, &length, $0.baseAddress, $0.count)
                 }
             }
             EVP_PKEY_CTX_free(context)

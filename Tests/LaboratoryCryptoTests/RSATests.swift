@@ -50,6 +50,35 @@ struct RSATests {
         }
     }
 
+    @Test(
+        "Implicit rejection from many tasks at once on one key: each gets its own secret or the fallback",
+        .timeLimit(.minutes(1)))
+    func oaepWithFallbackConcurrently() async throws {
+        // The key prepares one OAEP context and duplicates it for every decryption: decryptions
+        // racing on it, wrong ones among them, must neither corrupt it nor mix up results.
+        let key = try RSAPrivateKey(bitCount: 2048)
+        let results = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for index in 0..<64 {
+                group.addTask {
+                    let secret = try SecureRandom.bytes(count: 32)
+                    let fallback = try SecureRandom.bytes(count: 32)
+                    var ciphertext = try key.publicKey.encryptOAEP(secret)
+                    if index % 3 == 0 { ciphertext[40] ^= 0x80 }
+                    let expected = index % 3 == 0 ? fallback : secret
+                    return key.decryptOAEP(ciphertext, orFallback: fallback) == expected
+                }
+            }
+            return try await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(results.count == 64)
+        #expect(results.allSatisfy { $0 })
+        // And the key still decrypts afterwards.
+        let secret = try SecureRandom.bytes(count: 32)
+        #expect(
+            key.decryptOAEP(try key.publicKey.encryptOAEP(secret), orFallback: [UInt8](repeating: 0, count: 32))
+                == secret)
+    }
+
     @Test("A plaintext longer than OAEP allows is refused")
     func oaepPlaintextTooLong() throws {
         let tooLong = [UInt8](repeating: 1, count: 256 - 66 + 1)

@@ -24,8 +24,8 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "The NIOAsyncChannel baseline executable (nio-echo-async).")
     var async: String?
 
-    @Option(help: "Comma-separated scenarios: handshake, echo, bulk, fanout, sessions, chatstore.")
-    var scenarios = "handshake,echo,bulk,fanout,sessions,chatstore"
+    @Option(help: "Comma-separated scenarios: handshake, echo, bulk, fanout, sessions, chatstore, redis.")
+    var scenarios = "handshake,echo,bulk,fanout,sessions,chatstore,redis"
 
     @Option(help: "Repetitions of every measurement; medians are reported.")
     var repetitions = 3
@@ -125,6 +125,9 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "Where servers keep state and logs (default: a new temporary directory).")
     var workDirectory: String?
 
+    @OptionGroup(title: "Redis reference (scenario redis)")
+    var redis: RedisOptions
+
     mutating func run() async throws {
         let fileLimit = raiseFileLimit()
         let log: @Sendable (String) -> Void = { line in
@@ -213,6 +216,12 @@ struct LaboratoryBench: AsyncParsableCommand {
 
         func levels(_ text: String) -> [Int] { text.split(separator: ",").compactMap { Int($0) } }
 
+        // The Redis reference line: its repetitions interleave with echo's at one level.
+        let redisLine =
+            chosen.contains("redis")
+            ? await startRedis(&report, duration: duration, work: work, group: group, log: log) : nil
+        defer { redisLine?.stop() }
+
         if chosen.contains("handshake") {
             for level in levels(handshakeConcurrency) {
                 var runs: [Measurement] = []
@@ -249,6 +258,7 @@ struct LaboratoryBench: AsyncParsableCommand {
                                 m.p50Microseconds, m.p99Microseconds, m.serverCPUMicrosecondsPerOperation, m.errors))
                         runs[target.name, default: []].append(m)
                     }
+                    if scenario == "echo", level == redis.redisBesideEcho { redisLine?.runRepetition() }
                 }
                 for target in targets {
                     let measured = runs[target.name] ?? []
@@ -259,6 +269,8 @@ struct LaboratoryBench: AsyncParsableCommand {
                 }
             }
         }
+
+        if let redisLine { finishRedis(redisLine, &report) }
 
         if chosen.contains("fanout") {
             // A fresh server, so that earlier scenarios leave no state in the chat service (an

@@ -334,6 +334,7 @@ extension Report {
                     out += "\(m.errors) |\n"
                 }
             }
+            if scenario == "echo" { out += redisReferenceRows() }
         }
 
         let handshakes = cells.filter { $0.scenario == "handshake" }.sorted { $0.level < $1.level }
