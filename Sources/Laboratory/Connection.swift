@@ -209,10 +209,10 @@ actor Connection {
     /// frame exists only while the session is busy.
     @inline(never)
     private func serveRequests<Frames: InboundFrameSource>(
-        startingWith first: Request, _ frames: Frames
+        startingWith first: ServiceRequest, _ frames: Frames
     ) async throws -> CloseReason? {
         try await withThrowingDiscardingTaskGroup(returning: CloseReason?.self) { group in
-            var next: Request? = first
+            var next: ServiceRequest? = first
             while true {
                 if let request = next {
                     next = nil
