@@ -269,7 +269,8 @@ final class Outbound: Sendable {
     private func updateKeys(requestingReply: Bool, _ state: inout State) throws {
         guard let sealer = state.sealer else { return }
         let update = try KeyUpdate.random(requestsUpdate: requestingReply)
-        guard try enqueueSealed(.encoded(ServerMessage.keyUpdate(update).encoded()), sealer, &state, fitsAlone: false) else {
+        guard try enqueueSealed(.encoded(ServerMessage.keyUpdate(update).encoded()), sealer, &state, fitsAlone: false)
+        else {
             return
         }
         try sealer.apply(update)

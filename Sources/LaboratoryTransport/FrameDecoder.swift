@@ -26,6 +26,13 @@ package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         self.limit = limit
     }
 
+    /// The most a decoder reserves for a frame's bytes still to come: a frame with a 64 KiB body
+    /// fits; beyond it, the buffer grows as the bytes arrive.
+    package static let largestReservation = 128 * 1024
+
+    /// Frames up to this size are gathered as their bytes arrive, with no room reserved ahead.
+    package static let smallestReservedFrame = 16 * 1024
+
     package mutating func decode(buffer: inout ByteBuffer) throws -> ByteBuffer? {
         // Read in place: no array for the four bytes.
         guard let prefix = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
@@ -33,8 +40,16 @@ package struct FrameDecoder: NIOSingleStepByteToMessageDecoder {
         let frameCount = Frame.headerByteCount + length
         guard buffer.readableBytes >= frameCount else {
             // The rest is still to come: room for the whole frame at once (its length is within
-            // the limit), so later reads are appended without the buffer growing again.
-            buffer.reserveCapacity(minimumWritableBytes: frameCount - buffer.readableBytes)
+            // the limit), so later reads are appended without the buffer growing again; at most
+            // `largestReservation` ahead of the bytes that have arrived, so that a peer declaring
+            // large frames cannot make the server hold their full size before sending them.
+            // Small frames (every frame before acceptance among them) reserve nothing: the
+            // buffer may still hold frames already read, and growing it ahead for each small frame
+            // kept those too (250 unauthenticated connections held 20 MiB more).
+            if frameCount > Self.smallestReservedFrame {
+                buffer.reserveCapacity(
+                    minimumWritableBytes: min(frameCount - buffer.readableBytes, Self.largestReservation))
+            }
             return nil
         }
         buffer.moveReaderIndex(forwardBy: Frame.headerByteCount)

@@ -93,6 +93,24 @@ struct ByteBufferServiceLiveTests {
         #expect(try decoder.decode(buffer: &first).map { Array($0.readableBytesView) } == payload)
     }
 
+    @Test("a declared 1 MiB frame reserves at most 128 KiB ahead of the bytes that arrived")
+    func reservationIsBounded() throws {
+        var decoder = FrameDecoder(maximumPayloadByteCount: 1 << 20)
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt32(1 << 20))
+        buffer.writeBytes([1, 2, 3])
+        #expect(try decoder.decode(buffer: &buffer) == nil)
+        // Four bytes of prefix must not make the server hold the whole megabyte: the room ahead is
+        // at most the reservation bound (rounded up to a power of two by NIO).
+        #expect(buffer.capacity <= 2 * FrameDecoder.largestReservation)
+        #expect(buffer.capacity < 1 << 20)
+        // The frame still arrives whole as its bytes come.
+        let rest = [UInt8](repeating: 7, count: (1 << 20) - 3)
+        buffer.writeBytes(rest)
+        let frame = try #require(try decoder.decode(buffer: &buffer))
+        #expect(frame.readableBytes == 1 << 20)
+    }
+
     @Test("a length prefix over the limit fails before anything is reserved for it")
     func oversizedPrefix() throws {
         let channel = EmbeddedChannel(handler: ByteToMessageHandler(FrameDecoder(maximumPayloadByteCount: 4096)))
@@ -110,10 +128,11 @@ struct ByteBufferServiceLiveTests {
         let capacity = buffer.capacity
         #expect(throws: ProtocolError.self) { try decoder.decode(buffer: &buffer) }
         #expect(buffer.capacity == capacity, "nothing reserved for a frame over the limit")
-        // At the limit, the room is the limit's.
+        // A frame at the handshake limit (4 KiB) is small: nothing is reserved ahead of its bytes.
         var atLimit = ByteBuffer()
         atLimit.writeInteger(UInt32(4096))
+        let smallCapacity = atLimit.capacity
         #expect(try decoder.decode(buffer: &atLimit) == nil)
-        #expect(atLimit.capacity >= 4100 && atLimit.capacity <= 8192)
+        #expect(atLimit.capacity == smallCapacity)
     }
 }
