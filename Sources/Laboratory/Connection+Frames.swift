@@ -80,7 +80,10 @@ extension Connection {
     /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
     /// a client that ignores the request past twice the limit is disconnected.
     private func open(_ frame: ByteBuffer) throws -> ByteBuffer {
-        guard let opener else { return frame }
+        // Without encryption the frame is a slice of the receive buffer: copied into a buffer of
+        // its own, so that a request body a service holds keeps only its frame alive, not the
+        // whole receive buffer (up to 128 KiB).
+        guard let opener else { return channel.allocator.buffer(buffer: frame) }
         // Read where it lies in the inbound buffer and opened into a buffer of its own, which a
         // request's body then stays in.
         let plaintext = try opener.open(frame, allocator: channel.allocator)

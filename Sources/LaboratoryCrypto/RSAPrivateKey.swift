@@ -73,7 +73,8 @@ public final class RSAPrivateKey: @unchecked Sendable {
         EVP_PKEY_free(key)
     }
 
-    /// A fresh OAEP decryption context, duplicated from the prepared one; `nil` if OpenSSL fails.
+    /// A fresh OAEP decryption context, duplicated from the prepared one (or built anew if it
+    /// cannot be); `nil` if OpenSSL fails.
     private func oaepDecryptionContext() -> OpaquePointer? {
         oaepTemplate.withLock { template in
             if template == nil, let context = EVP_PKEY_CTX_new(key, nil) {
@@ -83,7 +84,13 @@ public final class RSAPrivateKey: @unchecked Sendable {
                     EVP_PKEY_CTX_free(context)
                 }
             }
-            return template.flatMap { EVP_PKEY_CTX_dup($0) }
+            if let template, let copy = EVP_PKEY_CTX_dup(template) { return copy }
+            // No template, or a provider that cannot copy one: a context of its own, as before
+            // templates existed, rather than failing every decryption.
+            guard let context = EVP_PKEY_CTX_new(key, nil) else { return nil }
+            if EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) { return context }
+            EVP_PKEY_CTX_free(context)
+            return nil
         }
     }
 

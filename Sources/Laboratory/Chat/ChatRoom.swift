@@ -105,6 +105,10 @@ actor ChatRoom: ChatRoomActor {
     /// Adds a member, replays what it missed after `after`, then announces it. Returns the reply.
     func join(_ session: SessionIdentity, sink: EventSink, after: UInt64?) async -> ChatReply {
         var reply = ChatReply()
+        // The joiner's own `joined` (PROTOCOL.md: the reply's `sequence`); read from the room only
+        // when the join added nothing, since another member's `say` can run while this join
+        // waits for the event loops and take the next number.
+        var joinedSequence: UInt64?
         if members[session.connectionID] == nil {
             add(session.connectionID, Member(name: session.displayName, sink: sink))
             if let after {
@@ -118,10 +122,10 @@ actor ChatRoom: ChatRoomActor {
                     reply.missedTo = oldest - 1
                 }
             }
-            await broadcast(kind: .joined, from: session)
+            joinedSequence = await broadcast(kind: .joined, from: session)
         }
         (reply.members, reply.next) = memberPage(after: nil, limit: pageSize)
-        reply.sequence = latestSequence
+        reply.sequence = joinedSequence ?? latestSequence
         return reply
     }
 
