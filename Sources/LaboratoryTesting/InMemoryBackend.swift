@@ -50,7 +50,7 @@ actor InMemorySession {
         }
     }
 
-    /// Calls the service as the server does: a ``LaboratoryByteBufferService`` gets a buffer (no
+    /// Calls the service as the server does: a `LaboratoryByteBufferService` gets a buffer (no
     /// copy if `body` is one), a ``LaboratoryService`` an array.
     func request(_ service: String, _ body: ServiceBody) async throws -> ServiceBody {
         guard isOpen.value.load(ordering: .relaxed) else {

@@ -38,7 +38,7 @@ public final class TestSession: Sendable {
     }
 
     /// Calls a service with a buffer body; returns its body as a buffer or throws
-    /// ``ServiceTestError``. For testing a ``LaboratoryByteBufferService`` with the buffers it
+    /// ``ServiceTestError``. For testing a `LaboratoryByteBufferService` with the buffers it
     /// handles: in memory it gets `body` itself and its answer comes back as it returned it (no
     /// copy either way); live, the body travels as the bytes of a real request.
     public func request(_ service: String, _ body: ByteBuffer) async throws -> ByteBuffer {
