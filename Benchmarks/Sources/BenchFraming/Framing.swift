@@ -66,6 +66,12 @@ public func baselineArguments() -> (host: String, port: Int) {
     return (host, port)
 }
 
+/// Whether `--handshake-shaped` was given: the baseline plays the handshake's message exchange in
+/// plaintext (``HandshakeShape``) instead of echoing.
+public func baselineHandshakeShaped() -> Bool {
+    CommandLine.arguments.dropFirst().contains("--handshake-shaped")
+}
+
 /// Prints a line to standard output and flushes at once, so a parent reading a pipe sees it.
 public func announce(_ line: String) {
     print(line)

@@ -77,8 +77,15 @@ struct LaboratoryBench: AsyncParsableCommand {
     @Option(help: "Event-loop threads of the generator (default: the number of cores).")
     var threads: Int?
 
-    @Option(help: "The openssl executable, for the RSA and AES-GCM ceilings; 'none' skips them.")
+    @Option(
+        help: """
+            The openssl executable, for the RSA and AES-GCM ceilings; 'none' skips them and the \
+            in-process cipher cost.
+            """)
     var openssl = "openssl"
+
+    @Option(help: "Seconds of thread CPU time for each part of the in-process cipher cost (seal, open).")
+    var cipherSeconds = 0.5
 
     @Option(help: "Write the full results as JSON here.")
     var json: String?
@@ -150,7 +157,7 @@ struct LaboratoryBench: AsyncParsableCommand {
                 "fanoutSenderRate": "\(fanoutSenderRate)", "laboratoryServer": laboratoryServer,
                 "serverLogLevel": "warning", "commit": commit,
             ],
-            openssl: nil, cells: [], sessions: nil, targets: [])
+            openssl: nil, cipher: nil, bounds: nil, cells: [], sessions: nil, targets: [])
 
         // Ceilings first, while nothing else runs.
         if openssl != "none", let path = openssl.hasPrefix("/") ? openssl : which(openssl) {
@@ -158,6 +165,23 @@ struct LaboratoryBench: AsyncParsableCommand {
             log(
                 "openssl: rsa2048 \(report.openssl?.rsa2048SignPerSecond ?? 0)/s, two processes "
                     + "\(report.openssl?.rsa2048SignPerSecondTwoProcesses ?? 0)/s")
+        }
+        // The cipher's cost per record at echo's and bulk's sizes, for their bounds (skipped with
+        // the other ceilings by `--openssl none`).
+        if openssl != "none" {
+            var costs: [String: CipherCost] = [:]
+            for (scenario, size) in [("echo", 64), ("bulk", 65536)] where chosen.contains(scenario) {
+                let cost = try CipherCost.measure(bodyBytes: size, seconds: cipherSeconds)
+                log(
+                    String(
+                        format:
+                            "cipher %@: seal %.2f + open %.2f µs (request, %d B), seal %.2f + open %.2f µs (response, %d B): %.2f µs per round trip",
+                        scenario, cost.sealRequestMicroseconds, cost.openRequestMicroseconds, cost.requestBytes,
+                        cost.sealResponseMicroseconds, cost.openResponseMicroseconds, cost.responseBytes,
+                        cost.roundTripMicroseconds))
+                costs[scenario] = cost
+            }
+            if !costs.isEmpty { report.cipher = costs }
         }
 
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads ?? System.coreCount)
@@ -223,22 +247,49 @@ struct LaboratoryBench: AsyncParsableCommand {
         defer { redisLine?.stop() }
 
         if chosen.contains("handshake") {
-            for level in levels(handshakeConcurrency) {
-                var runs: [Measurement] = []
-                for repetition in 1...repetitions {
-                    let m = try await scenarios.handshakes(laboratoryTarget, concurrency: level)
-                    log(
-                        String(
-                            format: "handshake c=%d #%d: %.0f/s p50 %.2f ms p99 %.2f ms, server %.0f µs CPU each",
-                            level, repetition, m.operationsPerSecond, m.p50Microseconds / 1000,
-                            m.p99Microseconds / 1000,
-                            m.serverCPUMicrosecondsPerOperation))
-                    runs.append(m)
+            // The baselines play the handshake's exchange in plaintext (`--handshake-shaped`): what
+            // a handshake costs apart from its cryptography. An attached baseline must have been
+            // started that way (scripts/profile does).
+            var shaped: [ServerProcess] = []
+            defer { for server in shaped { server.stop() } }
+            var handshakeTargets: [Target] = []
+            for (name, executable, attach) in [
+                ("nio-classic", classic, attachClassic), ("nio-async", self.async, attachAsync),
+            ] {
+                if let attach {
+                    handshakeTargets.append(Target(name: name, server: try attached(name, attach), wire: .plain))
+                } else if let executable {
+                    let server = try ServerProcess.start(
+                        name: "\(name)-handshake-shaped", executable: executable,
+                        arguments: ["--port", "0", "--handshake-shaped"], logDirectory: work)
+                    shaped.append(server)
+                    handshakeTargets.append(Target(name: name, server: server, wire: .plain))
                 }
-                report.cells.append(
-                    Cell(
-                        scenario: "handshake", target: "laboratory", level: level, repetitions: runs,
-                        median: .median(runs)))
+            }
+            if !skipLaboratory { handshakeTargets.append(laboratoryTarget) }
+            for level in levels(handshakeConcurrency) {
+                var runs: [String: [Measurement]] = [:]
+                for repetition in 1...repetitions {
+                    // Interleaved, as echo's, so that drift on a shared machine hits every server alike.
+                    for target in handshakeTargets {
+                        let m = try await scenarios.handshakes(target, concurrency: level)
+                        log(
+                            String(
+                                format:
+                                    "handshake %@ c=%d #%d: %.0f/s p50 %.2f ms p99 %.2f ms, server %.0f µs CPU each, generator %.0f µs, errors %d",
+                                target.name, level, repetition, m.operationsPerSecond, m.p50Microseconds / 1000,
+                                m.p99Microseconds / 1000, m.serverCPUMicrosecondsPerOperation,
+                                m.generatorCPUMicrosecondsPerOperation, m.errors))
+                        runs[target.name, default: []].append(m)
+                    }
+                }
+                for target in handshakeTargets {
+                    let measured = runs[target.name] ?? []
+                    report.cells.append(
+                        Cell(
+                            scenario: "handshake", target: target.name, level: level, repetitions: measured,
+                            median: .median(measured)))
+                }
             }
         }
 

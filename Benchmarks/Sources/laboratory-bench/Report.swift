@@ -73,6 +73,11 @@ struct Measurement: Codable {
 
     var operationsDouble: Double { Double(operations) }
 
+    /// The load generator's own CPU time per operation (this process, all its threads).
+    var generatorCPUMicrosecondsPerOperation: Double {
+        operations > 0 ? generatorCPUSeconds / Double(operations) * 1e6 : 0
+    }
+
     /// Server CPU per operation with the kernel's part, e.g. "54.8 (21.0 sys)".
     var cpuPerOperationText: String {
         let kernel = operations > 0 ? serverSystemCPUSeconds / Double(operations) * 1e6 : 0
@@ -116,7 +121,11 @@ struct OpenSSLFigures: Codable {
     var rsa2048SignPerSecond: Double?
     /// `openssl speed -multi 2 -seconds 3 rsa2048`: the total over two processes.
     var rsa2048SignPerSecondTwoProcesses: Double?
-    /// `openssl speed -evp aes-256-gcm`: bytes per second by block size.
+    /// `openssl speed -seconds 3 rsa2048`: public-key (verify) operations per second, one core;
+    /// a client's RSA-OAEP encryption of the secret costs one.
+    var rsa2048VerifyPerSecond: Double?
+    /// `openssl speed -evp aes-256-gcm`: bytes per second by block size (also 65536, from a
+    /// second run with `-bytes 65536`, bulk's record size).
     var aes256gcmBytesPerSecond: [String: Double]
 }
 
@@ -126,6 +135,9 @@ struct TargetCheck: Codable {
     var measured: String
     /// nil when the figure is missing.
     var met: Bool?
+    /// What physical costs measured in the same run allow at best (Docs/PERFORMANCE.md,
+    /// "Bounds"); nil where none is computed.
+    var bound: String? = nil
 }
 
 struct Report: Codable {
@@ -133,6 +145,10 @@ struct Report: Codable {
     var machine: Machine
     var configuration: [String: String]
     var openssl: OpenSSLFigures?
+    /// AES-256-GCM per record at echo's and bulk's sizes, in this process (`CipherCost`), by scenario.
+    var cipher: [String: CipherCost]?
+    /// What the physical costs above allow at best (filled in by `checkTargets`).
+    var bounds: Bounds?
     var cells: [Cell]
     var sessions: SessionsResult?
     var targets: [TargetCheck]
@@ -144,25 +160,35 @@ enum OpenSSLSpeed {
     static func measure(openssl: String, log: (String) -> Void) -> OpenSSLFigures {
         let version = (try? runCommand(openssl, ["version"]))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? "?"
         log("openssl speed -seconds 3 rsa2048")
-        let single = (try? runCommand(openssl, ["speed", "-seconds", "3", "rsa2048"])).flatMap(rsaSignRate)
+        let singleOutput = try? runCommand(openssl, ["speed", "-seconds", "3", "rsa2048"])
+        let single = singleOutput.flatMap(rsaSignRate)
+        let verify = singleOutput.flatMap { rsaRate($0, column: "verify/s") }
         log("openssl speed -multi 2 -seconds 3 rsa2048")
         let multi = (try? runCommand(openssl, ["speed", "-multi", "2", "-seconds", "3", "rsa2048"])).flatMap(
             rsaSignRate)
         log("openssl speed -evp aes-256-gcm")
-        let aes = (try? runCommand(openssl, ["speed", "-evp", "aes-256-gcm"])).map(aesRates) ?? [:]
+        var aes = (try? runCommand(openssl, ["speed", "-evp", "aes-256-gcm"])).map(aesRates) ?? [:]
+        log("openssl speed -evp aes-256-gcm -bytes 65536 -seconds 3")
+        let large =
+            (try? runCommand(openssl, ["speed", "-evp", "aes-256-gcm", "-bytes", "65536", "-seconds", "3"]))
+            .map(aesRates) ?? [:]
+        aes.merge(large) { $1 }
         return OpenSSLFigures(
             version: version, rsa2048SignPerSecond: single, rsa2048SignPerSecondTwoProcesses: multi,
-            aes256gcmBytesPerSecond: aes)
+            rsa2048VerifyPerSecond: verify, aes256gcmBytesPerSecond: aes)
     }
 
     /// The `sign/s` column of the `rsa 2048 bits` line.
-    static func rsaSignRate(_ output: String) -> Double? {
+    static func rsaSignRate(_ output: String) -> Double? { rsaRate(output, column: "sign/s") }
+
+    /// The column `column` (`sign/s`, `verify/s`) of the `rsa 2048 bits` line.
+    static func rsaRate(_ output: String, column name: String) -> Double? {
         let lines = output.split(separator: "\n")
-        guard let header = lines.last(where: { $0.contains("sign/s") }),
+        guard let header = lines.last(where: { $0.contains(name) }),
             let line = lines.last(where: { $0.hasPrefix("rsa 2048 bits") || $0.hasPrefix("rsa  2048 bits") })
         else { return nil }
         let columns = header.split(separator: " ")
-        guard let column = columns.firstIndex(of: "sign/s") else { return nil }
+        guard let column = columns.firstIndex(where: { $0 == name }) else { return nil }
         let values = line.split(separator: " ").dropFirst(3)  // "rsa", "2048", "bits"
         let numbers = values.map { Double($0.trimmingCharacters(in: CharacterSet(charactersIn: "s"))) }
         guard column < numbers.count else { return nil }
@@ -201,11 +227,15 @@ extension Report {
             return a / b
         }
         func add(
-            _ name: String, _ goal: String, _ value: Double?, _ format: (Double) -> String, _ met: (Double) -> Bool
+            _ name: String, _ goal: String, _ value: Double?, _ format: (Double) -> String, _ met: (Double) -> Bool,
+            bound: String? = nil
         ) {
             checks.append(
-                TargetCheck(name: name, goal: goal, measured: value.map(format) ?? "n/a", met: value.map(met)))
+                TargetCheck(
+                    name: name, goal: goal, measured: value.map(format) ?? "n/a", met: value.map(met), bound: bound))
         }
+        let bounds = computeBounds()
+        self.bounds = bounds
         let x = { (v: Double) in String(format: "%.2f×", v) }
 
         // Handshake.
@@ -215,12 +245,13 @@ extension Report {
             "Handshake server CPU per handshake (c=16)", "≤ 1.3 × one RSA-2048 private op",
             ratio(perHandshake, rsaMicroseconds),
             { v in String(format: "%.2f× (%.0f µs vs %.0f µs)", v, perHandshake ?? 0, rsaMicroseconds ?? 0) },
-            { $0 <= 1.3 })
+            { $0 <= 1.3 }, bound: bounds.handshakeCPU)
         let rate16 = cell("handshake", "laboratory", 16)?.operationsPerSecond
         let multi = openssl?.rsa2048SignPerSecondTwoProcesses
         add(
             "Handshakes/s at concurrency 16", "≥ 0.5 × two-core RSA-2048 private ops/s", ratio(rate16, multi),
-            { v in String(format: "%.2f× (%.0f/s vs %.0f/s)", v, rate16 ?? 0, multi ?? 0) }, { $0 >= 0.5 })
+            { v in String(format: "%.2f× (%.0f/s vs %.0f/s)", v, rate16 ?? 0, multi ?? 0) }, { $0 >= 0.5 },
+            bound: bounds.handshakeRate)
 
         // Echo at 100 connections.
         let lab100 = cell("echo", "laboratory", 100)
@@ -228,10 +259,12 @@ extension Report {
         let classic100 = cell("echo", "nio-classic", 100)
         add(
             "Echo 64 B, 100 connections: round trips/s", "≥ 0.8 × NIOAsyncChannel baseline",
-            ratio(lab100?.operationsPerSecond, async100?.operationsPerSecond), x, { $0 >= 0.8 })
+            ratio(lab100?.operationsPerSecond, async100?.operationsPerSecond), x, { $0 >= 0.8 },
+            bound: bounds.cipher(scenario: "echo", baseline: "nio-async", level: 100, cost: cipher?["echo"]))
         add(
             "Echo 64 B, 100 connections: round trips/s", "≥ 0.6 × classic-handler baseline",
-            ratio(lab100?.operationsPerSecond, classic100?.operationsPerSecond), x, { $0 >= 0.6 })
+            ratio(lab100?.operationsPerSecond, classic100?.operationsPerSecond), x, { $0 >= 0.6 },
+            bound: bounds.cipher(scenario: "echo", baseline: "nio-classic", level: 100, cost: cipher?["echo"]))
         add(
             "Echo 64 B, 100 connections: p99 latency", "≤ 1.5 × NIOAsyncChannel baseline",
             ratio(lab100?.p99Microseconds, async100?.p99Microseconds), x, { $0 <= 1.5 })
@@ -247,13 +280,19 @@ extension Report {
         // Bulk, against the better plaintext baseline at each level.
         for level in [1, 10] {
             let lab = cell("bulk", "laboratory", level)?.megabytesPerSecond
-            let best = [cell("bulk", "nio-classic", level), cell("bulk", "nio-async", level)]
-                .compactMap { $0?.megabytesPerSecond }.max()
+            let baselines = ["nio-classic", "nio-async"].compactMap { name in
+                cell("bulk", name, level).map { (name, $0.megabytesPerSecond) }
+            }
+            let fastest = baselines.max { $0.1 < $1.1 }
+            let best = fastest?.1
             add(
                 "Bulk 64 KiB, \(level) connection\(level == 1 ? "" : "s")",
                 "≥ 0.6 × plaintext baseline (the faster one)",
                 ratio(lab, best), { v in String(format: "%.2f× (%.0f vs %.0f MB/s)", v, lab ?? 0, best ?? 0) },
-                { $0 >= 0.6 })
+                { $0 >= 0.6 },
+                bound: fastest.flatMap {
+                    bounds.cipher(scenario: "bulk", baseline: $0.0, level: level, cost: cipher?["bulk"])
+                })
         }
 
         // Sessions.
@@ -303,10 +342,12 @@ extension Report {
             "Load average before/after the run: \(configuration["loadAverageBefore"] ?? "?") / \(configuration["loadAverageAfter"] ?? "?"). "
         out += "Raw figures: [`performance/latest.json`](performance/latest.json).\n\n"
 
-        out += "#### Targets\n\n| Target | Goal | Measured | Met |\n|---|---|---|---|\n"
+        out += "#### Targets\n\n"
+        out += "Bound: the best that the physical costs measured in this run allow (Method, \"Bounds\").\n\n"
+        out += "| Target | Goal | Measured | Met | Bound (same run) |\n|---|---|---|---|---|\n"
         for check in targets {
             let met = check.met.map { $0 ? "yes" : "**no**" } ?? "n/a"
-            out += "| \(check.name) | \(check.goal) | \(check.measured) | \(met) |\n"
+            out += "| \(check.name) | \(check.goal) | \(check.measured) | \(met) | \(check.bound ?? "—") |\n"
         }
 
         out += "\n#### Request/response (non-pipelined)\n\n"
@@ -337,21 +378,32 @@ extension Report {
             if scenario == "echo" { out += redisReferenceRows() }
         }
 
-        let handshakes = cells.filter { $0.scenario == "handshake" }.sorted { $0.level < $1.level }
-        if !handshakes.isEmpty {
+        let handshakeLevels = Set(cells.filter { $0.scenario == "handshake" }.map(\.level)).sorted()
+        if !handshakeLevels.isEmpty {
             out += "\n#### Handshakes (connect, key exchange, password, name, accepted; then bye and close)\n\n"
             out +=
-                "| Concurrency | Handshakes/s | p50 ms | p99 ms | Server CPU µs/handshake (kernel) | × RSA private op | Errors |\n"
-            out += "|--:|--:|--:|--:|--:|--:|--:|\n"
+                "The baselines play the same exchange in plaintext (`--handshake-shaped`: the same frames and sizes, no cryptography). "
+            out +=
+                "CPU-bound rate: \(machine.cores) cores ÷ (server + generator CPU per handshake), what the rate would be with both cores busy.\n\n"
+            out +=
+                "| Server | Concurrency | Handshakes/s | p50 ms | p99 ms | Server CPU µs/handshake (kernel) | × RSA private op | Generator CPU µs/handshake | CPU-bound rate /s | Errors |\n"
+            out += "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|\n"
             let rsa = openssl?.rsa2048SignPerSecond.map { 1e6 / $0 }
-            for cell in handshakes {
-                let m = cell.median
-                out += "| \(cell.level) | \(Self.number(m.operationsPerSecond)) | "
-                out +=
-                    String(format: "%.2f | %.2f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000)
-                    + m.cpuPerOperationText + " | "
-                out +=
-                    "\(rsa.map { String(format: "%.2f", m.serverCPUMicrosecondsPerOperation / $0) } ?? "n/a") | \(m.errors) |\n"
+            for level in handshakeLevels {
+                for target in ["nio-classic", "nio-async", "laboratory"] {
+                    guard let m = cell("handshake", target, level) else { continue }
+                    let name =
+                        target == "laboratory" ? "Laboratory" : "\(Self.targetNames[target] ?? target), plaintext"
+                    out += "| \(name) | \(level) | \(Self.number(m.operationsPerSecond)) | "
+                    out +=
+                        String(format: "%.2f | %.2f | ", m.p50Microseconds / 1000, m.p99Microseconds / 1000)
+                        + m.cpuPerOperationText + " | "
+                    out +=
+                        "\(rsa.map { String(format: "%.2f", m.serverCPUMicrosecondsPerOperation / $0) } ?? "n/a") | "
+                    let both = m.serverCPUMicrosecondsPerOperation + m.generatorCPUMicrosecondsPerOperation
+                    out += String(format: "%.1f | ", m.generatorCPUMicrosecondsPerOperation)
+                    out += "\(both > 0 ? Self.number(Double(machine.cores) * 1e6 / both) : "n/a") | \(m.errors) |\n"
+                }
             }
         }
 
@@ -406,8 +458,10 @@ extension Report {
                 s.probeBefore.echoP99Microseconds, s.probeWith.echoP99Microseconds)
         }
 
+        if openssl != nil || cipher != nil {
+            out += "\n#### Ceilings (\(openssl?.version ?? "OpenSSL"))\n\n| Measure | Value |\n|---|--:|\n"
+        }
         if let o = openssl {
-            out += "\n#### Ceilings (\(o.version))\n\n| Measure | Value |\n|---|--:|\n"
             if let v = o.rsa2048SignPerSecond {
                 out +=
                     "| `openssl speed -seconds 3 rsa2048`: private ops/s, one core | \(Self.number(v)) (\(String(format: "%.0f", 1e6 / v)) µs each) |\n"
@@ -416,12 +470,28 @@ extension Report {
                 out +=
                     "| `openssl speed -multi 2 -seconds 3 rsa2048`: private ops/s, two processes | \(Self.number(v)) |\n"
             }
+            if let v = o.rsa2048VerifyPerSecond {
+                out +=
+                    "| `openssl speed -seconds 3 rsa2048`: public ops/s (a client's OAEP encryption), one core | \(Self.number(v)) (\(String(format: "%.0f", 1e6 / v)) µs each) |\n"
+            }
             for size in ["64", "1024", "16384"] {
                 if let v = o.aes256gcmBytesPerSecond[size] {
                     out +=
                         "| `openssl speed -evp aes-256-gcm`, \(size)-byte blocks | \(String(format: "%.0f MB/s", v / 1e6)) |\n"
                 }
             }
+            if let v = o.aes256gcmBytesPerSecond["65536"] {
+                out +=
+                    "| `openssl speed -evp aes-256-gcm -bytes 65536 -seconds 3` (bulk's record size) | \(String(format: "%.0f MB/s", v / 1e6)) (\(String(format: "%.1f", 65536 / v * 1e6)) µs per 64 KiB) |\n"
+            }
+        }
+        for (scenario, title) in [("echo", "echo 64 B"), ("bulk", "bulk 64 KiB")] {
+            guard let c = cipher?[scenario] else { continue }
+            out += String(
+                format:
+                    "| AES-256-GCM in process (`RecordSealer`/`RecordOpener`, thread CPU), %@: seal + open request (%d B), seal + open response (%d B) | %.2f + %.2f + %.2f + %.2f = %.2f µs per round trip |\n",
+                title, c.requestBytes, c.responseBytes, c.sealRequestMicroseconds, c.openRequestMicroseconds,
+                c.sealResponseMicroseconds, c.openResponseMicroseconds, c.roundTripMicroseconds)
         }
         return out
     }
@@ -472,7 +542,8 @@ extension Report {
         }
         for check in targets {
             out +=
-                "target: \(check.met.map { $0 ? "MET   " : "MISSED" } ?? "n/a   ") \(check.name): \(check.measured) (goal \(check.goal))\n"
+                "target: \(check.met.map { $0 ? "MET   " : "MISSED" } ?? "n/a   ") \(check.name): \(check.measured) (goal \(check.goal))"
+                + (check.bound.map { "; bound \($0)" } ?? "") + "\n"
         }
         return out
     }

@@ -86,7 +86,8 @@ struct Scenarios {
     // MARK: Handshake
 
     /// Full handshakes at `concurrency`: each slot connects, is accepted, says bye, waits for the
-    /// server to close, and starts again.
+    /// server to close, and starts again. Against a plaintext baseline (started with
+    /// `--handshake-shaped`) the same exchange without cryptography (``PlainHandshakeDriver``).
     func handshakes(_ target: Target, concurrency: Int) async throws -> Measurement {
         let control = RunControl()
         let board = self.board
@@ -99,8 +100,15 @@ struct Scenarios {
                     while control.phase != .stopping {
                         let startedAt = monotonicNanoseconds()
                         do {
-                            let connection = try await connector.connect { loop in
-                                HandshakeDriver(control: control, stats: board.stats(for: loop), startedAt: startedAt)
+                            let connection = try await connector.connect { loop -> any ConnectionDriver in
+                                switch target.wire {
+                                case .laboratory:
+                                    HandshakeDriver(
+                                        control: control, stats: board.stats(for: loop), startedAt: startedAt)
+                                case .plain:
+                                    PlainHandshakeDriver(
+                                        control: control, stats: board.stats(for: loop), startedAt: startedAt)
+                                }
                             }
                             try await connection.channel?.closeFuture.get()
                         } catch {

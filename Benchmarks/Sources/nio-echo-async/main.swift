@@ -1,6 +1,8 @@
 // Baseline: a plaintext echo server on NIOAsyncChannel with async/await, structured like
 // Laboratory's server (a discarding task group with one child task per connection, each iterating
-// its inbound stream) but with no encryption, actor or routing. Same 4-byte framing.
+// its inbound stream) but with no encryption, actor or routing. Same 4-byte framing. With
+// `--handshake-shaped` each connection's task plays the handshake's message exchange in plaintext
+// instead (serveHandshakeShaped).
 // It prints `Listening on HOST:PORT` once bound and runs until killed.
 //
 // The main thread only waits: the server runs in a detached task on the global executor, as it
@@ -25,6 +27,7 @@ finished.wait()
 enum AsyncEchoServer {
     static func run() async throws {
         let (host, port) = baselineArguments()
+        let handshakeShaped = baselineHandshakeShaped()
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(.backlog, value: 256)
@@ -41,7 +44,11 @@ enum AsyncEchoServer {
         try await withThrowingDiscardingTaskGroup { group in
             try await server.executeThenClose { inbound in
                 for try await connection in inbound {
-                    group.addTask { await serve(connection) }
+                    if handshakeShaped {
+                        group.addTask { await serveHandshakeShaped(connection) }
+                    } else {
+                        group.addTask { await serve(connection) }
+                    }
                 }
             }
         }

@@ -1,6 +1,7 @@
 // Baseline: a plaintext echo server with classic ChannelHandlers and the same 4-byte framing as
 // Laboratory. Every frame received is written back as one frame; flushes are batched per read.
-// It prints `Listening on HOST:PORT` once bound and runs until killed.
+// With `--handshake-shaped` it plays the handshake's message exchange in plaintext instead
+// (HandshakeShapedHandler). It prints `Listening on HOST:PORT` once bound and runs until killed.
 import BenchFraming
 import NIOCore
 import NIOPosix
@@ -32,6 +33,7 @@ final class EchoHandler: ChannelInboundHandler {
 }
 
 let (host, port) = baselineArguments()
+let handshakeShaped = baselineHandshakeShaped()
 let group = MultiThreadedEventLoopGroup.singleton
 let channel = try ServerBootstrap(group: group)
     .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -40,7 +42,11 @@ let channel = try ServerBootstrap(group: group)
     .childChannelInitializer { channel in
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LengthPrefixedFrameDecoder()))
-            try channel.pipeline.syncOperations.addHandler(EchoHandler())
+            if handshakeShaped {
+                try channel.pipeline.syncOperations.addHandler(HandshakeShapedHandler())
+            } else {
+                try channel.pipeline.syncOperations.addHandler(EchoHandler())
+            }
         }
     }
     .bind(host: host, port: port)
