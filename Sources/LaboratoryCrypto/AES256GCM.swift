@@ -70,33 +70,9 @@ import CLaboratorySSL
         authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into output: UnsafeMutableRawBufferPointer
     ) throws {
-        let operation = "AES-256-GCM seal"
-        precondition(direction == .seal, "seal called on an opening context")
-        precondition(output.count == plaintext.count + Self.tagByteCount, "output must be plaintext + 16 bytes")
-        try checkNonce(nonce.count, operation)
-        let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var written: Int32 = 0
-        guard EVP_EncryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self)) == 1
-        else { throw CryptoError.openSSL(operation) }
-        if aad.count > 0 {
-            guard
-                EVP_EncryptUpdate(
-                    context, nil, &written, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
-                    == 1
-            else { throw CryptoError.openSSL(operation) }
-        }
-        if plaintext.count > 0 {
-            guard
-                EVP_EncryptUpdate(
-                    context, out, &written, plaintext.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                    Int32(plaintext.count)) == 1
-            else { throw CryptoError.openSSL(operation) }
-        }
-        var final: Int32 = 0
-        guard EVP_EncryptFinal_ex(context, out + plaintext.count, &final) == 1,
-            withTagParameter(UnsafeMutableRawPointer(out + plaintext.count), { EVP_CIPHER_CTX_get_params(context, $0) })
-                == 1
-        else { throw CryptoError.openSSL(operation) }
+        try seal(
+            head: plaintext, body: UnsafeRawBufferPointer(start: nil, count: 0), nonce: nonce, authenticating: aad,
+            into: output)
     }
 
     /// Verifies and decrypts `sealed` (ciphertext followed by the tag) and returns the plaintext.
@@ -118,56 +94,16 @@ import CLaboratorySSL
         _ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
         authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0)
     ) throws -> [UInt8] {
-        let operation = "AES-256-GCM open"
-        precondition(direction == .open, "open called on a sealing context")
-        try checkNonce(nonce.count, operation)
         guard sealed.count >= Self.tagByteCount else {
-            throw CryptoError.invalidArgument(operation, "sealed message is shorter than its 16-byte tag")
+            throw CryptoError.invalidArgument("AES-256-GCM open", "sealed message is shorter than its 16-byte tag")
         }
-        let ciphertextCount = sealed.count - Self.tagByteCount
-        let input = sealed.baseAddress!.assumingMemoryBound(to: UInt8.self)
-        var output = [UInt8](repeating: 0, count: ciphertextCount)
-        var setupOK = true
-        let verified = output.withUnsafeMutableBufferPointer { out -> Bool in
-            var written: Int32 = 0
-            guard
-                EVP_DecryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self))
-                    == 1
-            else {
-                setupOK = false
-                return false
-            }
-            if aad.count > 0 {
-                guard
-                    EVP_DecryptUpdate(
-                        context, nil, &written, aad.baseAddress?.assumingMemoryBound(to: UInt8.self),
-                        Int32(aad.count)) == 1
-                else {
-                    setupOK = false
-                    return false
-                }
-            }
-            if ciphertextCount > 0 {
-                guard EVP_DecryptUpdate(context, out.baseAddress, &written, input, Int32(ciphertextCount)) == 1 else {
-                    setupOK = false
-                    return false
-                }
-            }
-            // OpenSSL only reads the tag; the C signature is not const.
-            let tag = UnsafeMutableRawPointer(mutating: input + ciphertextCount)
-            guard withTagParameter(tag, { EVP_CIPHER_CTX_set_params(context, $0) }) == 1 else {
-                setupOK = false
-                return false
-            }
-            var final: Int32 = 0
-            return EVP_DecryptFinal_ex(context, out.baseAddress.map { $0 + ciphertextCount }, &final) == 1
+        return try [UInt8](unsafeUninitializedCapacity: sealed.count - Self.tagByteCount) { output, initialized in
+            // Zeroed first: `open(into:)` writes every byte, but an early throw must not leave the
+            // uninitialized memory to the array's deinitialization.
+            output.initialize(repeating: 0)
+            initialized = output.count
+            try open(sealed, nonce: nonce, authenticating: aad, into: UnsafeMutableRawBufferPointer(output))
         }
-        guard setupOK else { throw CryptoError.openSSL(operation) }
-        guard verified else {
-            output.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
-            throw CryptoError.authentication(operation)
-        }
-        return output
     }
 
     /// Calls `body` with a one-entry parameter list naming the 16-byte tag at `tag`. Reading or
@@ -209,6 +145,7 @@ extension AES256GCM {
     /// stays in the buffer a service returned is sealed without being copied next to its head.
     package func seal(
         head: UnsafeRawBufferPointer, body: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
         into output: UnsafeMutableRawBufferPointer
     ) throws {
         let operation = "AES-256-GCM seal"
@@ -219,21 +156,23 @@ extension AES256GCM {
         let out = output.baseAddress!.assumingMemoryBound(to: UInt8.self)
         guard EVP_EncryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self)) == 1
         else { throw CryptoError.openSSL(operation) }
-        func encrypt(_ part: UnsafeRawBufferPointer, at offset: Int) throws {
+        /// Encrypts `part` to `offset` in `output`, or only authenticates it (`offset` `nil`).
+        func encrypt(_ part: UnsafeRawBufferPointer, at offset: Int?) throws {
             guard part.count > 0 else { return }
             var written: Int32 = 0
             guard
                 EVP_EncryptUpdate(
-                    context, out + offset, &written, part.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                    context, offset.map { out + $0 }, &written, part.baseAddress?.assumingMemoryBound(to: UInt8.self),
                     Int32(part.count)) == 1
             else { throw CryptoError.openSSL(operation) }
         }
+        try encrypt(aad, at: nil)
         try encrypt(head, at: 0)
         try encrypt(body, at: head.count)
         let end = out + head.count + body.count
         var final: Int32 = 0
         guard EVP_EncryptFinal_ex(context, end, &final) == 1,
-            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagByteCount), end) == 1
+            withTagParameter(UnsafeMutableRawPointer(end), { EVP_CIPHER_CTX_get_params(context, $0) }) == 1
         else { throw CryptoError.openSSL(operation) }
     }
 
@@ -244,7 +183,9 @@ extension AES256GCM {
     ///
     /// - Throws: ``CryptoError/authenticationFailure`` when the tag does not verify.
     package func open(
-        _ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer
+        _ sealed: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer,
+        authenticating aad: UnsafeRawBufferPointer = UnsafeRawBufferPointer(start: nil, count: 0),
+        into output: UnsafeMutableRawBufferPointer
     ) throws {
         let operation = "AES-256-GCM open"
         precondition(direction == .open, "open called on a sealing context")
@@ -259,6 +200,13 @@ extension AES256GCM {
         guard EVP_DecryptInit_ex(context, nil, nil, nil, nonce.baseAddress?.assumingMemoryBound(to: UInt8.self)) == 1
         else { throw CryptoError.openSSL(operation) }
         var written: Int32 = 0
+        if aad.count > 0 {
+            guard
+                EVP_DecryptUpdate(
+                    context, nil, &written, aad.baseAddress?.assumingMemoryBound(to: UInt8.self), Int32(aad.count))
+                    == 1
+            else { throw CryptoError.openSSL(operation) }
+        }
         if ciphertextCount > 0 {
             guard EVP_DecryptUpdate(context, out, &written, input, Int32(ciphertextCount)) == 1 else {
                 throw CryptoError.openSSL(operation)
@@ -266,7 +214,7 @@ extension AES256GCM {
         }
         // OpenSSL only reads the tag; the C signature is not const.
         let tag = UnsafeMutableRawPointer(mutating: input + ciphertextCount)
-        guard EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagByteCount), tag) == 1 else {
+        guard withTagParameter(tag, { EVP_CIPHER_CTX_set_params(context, $0) }) == 1 else {
             throw CryptoError.openSSL(operation)
         }
         var final: Int32 = 0

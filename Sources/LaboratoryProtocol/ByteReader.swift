@@ -1,17 +1,21 @@
-/// Reads the protocol's primitive fields from a byte array: big-endian integers, length-prefixed
-/// UTF-8 strings (u16 length) and byte strings (u32 length). Every read is bounds-checked.
-package struct ByteReader {
-    private let bytes: [UInt8]
+/// Reads the protocol's primitive fields from bytes: big-endian integers, length-prefixed UTF-8
+/// strings (u16 length) and byte strings (u32 length). Every read is bounds-checked.
+///
+/// Generic over where the bytes lie: a decoded message's array (`[UInt8]`), or an opened frame
+/// read in place (`UnsafeRawBufferPointer`, as ``RequestHead`` and ``ResponseHead`` read it).
+/// Specialized for each, so neither pays for the other.
+package struct ByteReader<Bytes: RandomAccessCollection<UInt8>> where Bytes.Index == Int {
+    private let bytes: Bytes
     private var index: Int
 
     /// Starts reading at the beginning of `bytes`.
-    package init(_ bytes: [UInt8]) {
+    package init(_ bytes: Bytes) {
         self.bytes = bytes
-        self.index = 0
+        self.index = bytes.startIndex
     }
 
     /// How many bytes remain unread.
-    package var remaining: Int { bytes.count - index }
+    package var remaining: Int { bytes.endIndex - index }
 
     /// Reads one byte.
     package mutating func readUInt8(_ field: String) throws -> UInt8 {
@@ -46,11 +50,13 @@ package struct ByteReader {
         // Validates straight from the payload, without copying the bytes into an array first. ASCII
         // (service names, most text) is valid UTF-8 as it stands and takes the direct path;
         // `String(validating:as:)` is generic and cost about 1,100 instructions for "echo".
-        let text = bytes.withUnsafeBufferPointer { buffer -> String? in
-            let field = UnsafeBufferPointer(rebasing: buffer[range])
-            if field.allSatisfy({ $0 < 0x80 }) { return String(decoding: field, as: UTF8.self) }
-            return String(validating: field, as: UTF8.self)
-        }
+        let text =
+            bytes.withContiguousStorageIfAvailable { buffer -> String? in
+                let start = range.lowerBound - bytes.startIndex
+                let field = UnsafeBufferPointer(rebasing: buffer[start..<start + range.count])
+                if field.allSatisfy({ $0 < 0x80 }) { return String(decoding: field, as: UTF8.self) }
+                return String(validating: field, as: UTF8.self)
+            } ?? String(validating: bytes[range], as: UTF8.self)
         guard let text else {
             throw ProtocolError.malformed("\(field) is not valid UTF-8")
         }
@@ -61,6 +67,13 @@ package struct ByteReader {
     package mutating func readByteString(_ field: String) throws -> [UInt8] {
         let length = Int(try readInteger(byteCount: 4, "\(field) length"))
         return try readBytes(count: length, field)
+    }
+
+    /// Reads a u32 length and claims that many bytes without copying them; returns where they lie
+    /// in the bytes read (for a body that stays where it lies).
+    package mutating func readByteStringRange(_ field: String) throws -> Range<Int> {
+        let length = Int(try readInteger(byteCount: 4, "\(field) length"))
+        return try take(length, field)
     }
 
     /// Throws unless every byte has been read. The message is only formatted when it throws.
@@ -89,8 +102,26 @@ package struct ByteReader {
     }
 }
 
+/// What a message's encoding writes, whichever writer it goes to: ``ByteWriter`` (an array) or
+/// ``ByteSpanWriter`` (memory the caller sized, a frame's buffer). A message whose layout is
+/// written once, generically, writes the same bytes to both (each specialized, neither slower).
+package protocol FieldWriter {
+    /// Writes one byte.
+    mutating func write(_ value: UInt8)
+    /// Writes a big-endian 16-bit integer.
+    mutating func write(_ value: UInt16)
+    /// Writes a big-endian 32-bit integer.
+    mutating func write(_ value: UInt32)
+    /// Writes a big-endian 64-bit integer.
+    mutating func write(_ value: UInt64)
+    /// Writes a u16 length and the string's UTF-8.
+    mutating func write(string: String)
+    /// Writes a u32 length and the bytes.
+    mutating func write(byteString: [UInt8])
+}
+
 /// Writes the protocol's primitive fields; the counterpart of ``ByteReader``.
-package struct ByteWriter {
+package struct ByteWriter: FieldWriter {
     /// The bytes written so far.
     package private(set) var bytes: [UInt8]
 

@@ -1,7 +1,7 @@
 /// Writes the protocol's primitive fields into memory the caller owns (for example the buffer a
 /// frame is sent in), byte for byte as ``ByteWriter`` appends them: no array to grow, no copy
 /// afterwards. The caller sizes the memory first; writing past its end is a programming error.
-package struct ByteSpanWriter {
+package struct ByteSpanWriter: FieldWriter {
     private let output: UnsafeMutableRawBufferPointer
     /// How many bytes have been written.
     package private(set) var count = 0
@@ -39,6 +39,12 @@ package struct ByteSpanWriter {
         precondition(byteString.count <= Int(UInt32.max), "byte string longer than 4 GiB")
         write(UInt32(byteString.count))
         byteString.withUnsafeBytes { writeRaw($0) }
+    }
+
+    /// Writes `bytes` with no length (a string already cut to fit its length field).
+    package mutating func write(bytes: some Collection<UInt8>) {
+        if bytes.withContiguousStorageIfAvailable({ writeRaw(UnsafeRawBufferPointer($0)) }) != nil { return }
+        for byte in bytes { store(byte) }
     }
 
     private mutating func writeRaw(_ bytes: UnsafeRawBufferPointer) {

@@ -31,7 +31,7 @@
         KeyUpdate(secret: try SecureRandom.bytes(count: SessionKeys.secretByteCount), requestsUpdate: requestsUpdate)
     }
 
-    init(reading reader: inout ByteReader) throws {
+    init(reading reader: inout ByteReader<[UInt8]>) throws {
         secret = try reader.readBytes(count: SessionKeys.secretByteCount, "key update secret")
         switch try reader.readUInt8("key update flag") {
         case 0: requestsUpdate = false

@@ -17,7 +17,7 @@
     /// `payload`. Returns `nil` if the payload is another message (its first byte is not 0x90).
     /// Checks the layout exactly as ``ClientMessage/init(decoding:)`` does, trailing bytes included.
     public static func decode(_ payload: UnsafeRawBufferPointer) throws -> (head: RequestHead, body: Range<Int>)? {
-        var reader = RawByteReader(payload)
+        var reader = ByteReader(payload)
         guard try reader.readUInt8("message type") == 0x90 else { return nil }
         let id = try reader.readUInt64("request id")
         let service = try reader.readString("service")
@@ -34,7 +34,7 @@
     /// are at most 64).
     public func encode(bodyCount: Int, into output: UnsafeMutableRawBufferPointer) {
         precondition(output.count == encodedByteCount, "output must be the head's size")
-        var writer = RawByteWriter(output)
+        var writer = ByteSpanWriter(output)
         writer.write(UInt8(0x90))
         writer.write(id)
         writer.write(string: service)
@@ -78,7 +78,7 @@
     public func encode(bodyCount: Int, into output: UnsafeMutableRawBufferPointer) {
         precondition(output.count == encodedByteCount, "output must be the head's size")
         precondition(bodyCount <= Int(UInt32.max), "byte string longer than 4 GiB")
-        var writer = RawByteWriter(output)
+        var writer = ByteSpanWriter(output)
         writer.write(UInt8(0x10))
         writer.write(requestID)
         writer.write(status.rawValue)
@@ -91,7 +91,7 @@
     /// Reads a response from a whole opened frame payload: its head, and where its body lies in
     /// `payload`. Returns `nil` if the payload is another message (its first byte is not 0x10).
     public static func decode(_ payload: UnsafeRawBufferPointer) throws -> (head: ResponseHead, body: Range<Int>)? {
-        var reader = RawByteReader(payload)
+        var reader = ByteReader(payload)
         guard try reader.readUInt8("message type") == 0x10 else { return nil }
         let id = try reader.readUInt64("request id")
         let status = ResponseStatus(rawValue: try reader.readUInt16("status"))
@@ -99,102 +99,5 @@
         let body = try reader.readByteStringRange("body")
         try reader.expectEnd("server message 0x10")
         return (ResponseHead(requestID: id, status: status, errorMessage: message), body)
-    }
-}
-
-/// ``ByteReader`` over memory the caller holds (an opened frame in a buffer), for the heads above.
-struct RawByteReader {
-    private let bytes: UnsafeRawBufferPointer
-    private var index = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    var remaining: Int { bytes.count - index }
-
-    mutating func readUInt8(_ field: @autoclosure () -> String) throws -> UInt8 {
-        UInt8(try readInteger(byteCount: 1, field()))
-    }
-
-    mutating func readUInt16(_ field: @autoclosure () -> String) throws -> UInt16 {
-        UInt16(try readInteger(byteCount: 2, field()))
-    }
-
-    mutating func readUInt64(_ field: @autoclosure () -> String) throws -> UInt64 {
-        try readInteger(byteCount: 8, field())
-    }
-
-    /// Reads a u16 length and that many bytes of UTF-8, which must be valid.
-    mutating func readString(_ field: @autoclosure () -> String) throws -> String {
-        let length = Int(try readInteger(byteCount: 2, "\(field()) length"))
-        let range = try take(length, field())
-        guard let text = String(validating: bytes[range], as: UTF8.self) else {
-            throw ProtocolError.malformed("\(field()) is not valid UTF-8")
-        }
-        return text
-    }
-
-    /// Reads a u32 length and claims that many bytes; returns where they lie.
-    mutating func readByteStringRange(_ field: @autoclosure () -> String) throws -> Range<Int> {
-        let length = Int(try readInteger(byteCount: 4, "\(field()) length"))
-        return try take(length, field())
-    }
-
-    func expectEnd(_ message: String) throws {
-        guard remaining == 0 else {
-            throw ProtocolError.malformed("\(message) has \(remaining) unexpected trailing bytes")
-        }
-    }
-
-    private mutating func take(_ count: Int, _ field: @autoclosure () -> String) throws -> Range<Int> {
-        guard count >= 0, remaining >= count else {
-            throw ProtocolError.malformed("\(field()) needs \(count) bytes but only \(remaining) remain")
-        }
-        defer { index += count }
-        return index..<index + count
-    }
-
-    private mutating func readInteger(byteCount: Int, _ field: @autoclosure () -> String) throws -> UInt64 {
-        let range = try take(byteCount, field())
-        var value: UInt64 = 0
-        for position in range { value = value << 8 | UInt64(bytes[position]) }
-        return value
-    }
-}
-
-/// Writes big-endian fields into memory of exactly the right size, for the heads above.
-struct RawByteWriter {
-    private let output: UnsafeMutableRawBufferPointer
-    private var index = 0
-
-    init(_ output: UnsafeMutableRawBufferPointer) { self.output = output }
-
-    mutating func write(_ value: UInt8) {
-        output[index] = value
-        index += 1
-    }
-
-    mutating func write(_ value: UInt16) { writeInteger(UInt64(value), byteCount: 2) }
-    mutating func write(_ value: UInt32) { writeInteger(UInt64(value), byteCount: 4) }
-    mutating func write(_ value: UInt64) { writeInteger(value, byteCount: 8) }
-
-    /// A u16 length and the UTF-8 of a string of at most 65,535 bytes.
-    mutating func write(string: String) {
-        let utf8 = string.utf8
-        precondition(utf8.count <= Int(UInt16.max), "string longer than 65,535 bytes")
-        write(UInt16(utf8.count))
-        write(bytes: utf8)
-    }
-
-    mutating func write(bytes: some Collection<UInt8>) {
-        for byte in bytes {
-            output[index] = byte
-            index += 1
-        }
-    }
-
-    private mutating func writeInteger(_ value: UInt64, byteCount: Int) {
-        for shift in stride(from: (byteCount - 1) * 8, through: 0, by: -8) {
-            write(UInt8(truncatingIfNeeded: value >> UInt64(shift)))
-        }
     }
 }

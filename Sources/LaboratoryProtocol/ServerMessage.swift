@@ -48,16 +48,10 @@
             }
         case .response(let response):
             writer = ByteWriter(capacity: 32 + response.body.count)
-            writer.write(UInt8(0x10))
-            writer.write(response.requestID)
-            writer.write(response.status.rawValue)
-            writer.write(string: response.errorMessage)
-            writer.write(byteString: response.body)
+            Self.write(response, into: &writer)
         case .event(let event):
             writer = ByteWriter(capacity: 16 + event.service.utf8.count + event.body.count)
-            writer.write(UInt8(0x11))
-            writer.write(string: event.service)
-            writer.write(byteString: event.body)
+            Self.write(event, into: &writer)
         case .serverName(let name):
             writer.write(UInt8(0x12))
             writer.write(string: name)
@@ -105,20 +99,27 @@
     package func encode(into output: UnsafeMutableRawBufferPointer) {
         var writer = ByteSpanWriter(output)
         switch self {
-        case .response(let response):
-            writer.write(UInt8(0x10))
-            writer.write(response.requestID)
-            writer.write(response.status.rawValue)
-            writer.write(string: response.errorMessage)
-            writer.write(byteString: response.body)
-        case .event(let event):
-            writer.write(UInt8(0x11))
-            writer.write(string: event.service)
-            writer.write(byteString: event.body)
-        default:
-            preconditionFailure("encode(into:) is only for responses and events")
+        case .response(let response): Self.write(response, into: &writer)
+        case .event(let event): Self.write(event, into: &writer)
+        default: preconditionFailure("encode(into:) is only for responses and events")
         }
         precondition(writer.count == output.count, "encode(into:) needs exactly inPlaceByteCount bytes")
+    }
+
+    /// A response's layout (0x10), for ``encoded()`` and ``encode(into:)`` alike.
+    private static func write(_ response: Response, into writer: inout some FieldWriter) {
+        writer.write(UInt8(0x10))
+        writer.write(response.requestID)
+        writer.write(response.status.rawValue)
+        writer.write(string: response.errorMessage)
+        writer.write(byteString: response.body)
+    }
+
+    /// An event's layout (0x11), for ``encoded()`` and ``encode(into:)`` alike.
+    private static func write(_ event: ServiceEvent, into writer: inout some FieldWriter) {
+        writer.write(UInt8(0x11))
+        writer.write(string: event.service)
+        writer.write(byteString: event.body)
     }
 
     /// Decodes a frame payload (after opening).
