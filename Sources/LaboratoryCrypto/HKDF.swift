@@ -25,17 +25,18 @@ package enum HKDF {
             block.withUnsafeMutableBytes { OPENSSL_cleanse($0.baseAddress, $0.count) }
         }
         let saltKey = salt.isEmpty ? [UInt8](repeating: 0, count: hashLength) : salt
-        let extract = try HMACSHA256(key: saltKey, operation: operation)
-        try inputKeyMaterial.withUnsafeBytes { try extract.update($0) }
-        try pseudorandomKey.withUnsafeMutableBytes { try extract.finalize(into: $0) }
+        // One context for all the MACs: each `start` re-keys it without allocating.
+        let mac = try HMACSHA256(operation: operation)
+        try mac.start(key: saltKey)
+        try inputKeyMaterial.withUnsafeBytes { try mac.update($0) }
+        try pseudorandomKey.withUnsafeMutableBytes { try mac.finalize(into: $0) }
         // Expand (§2.3): T(i) = HMAC(PRK, T(i-1) | info | i), T(0) empty; the output is
-        // T(1) | T(2) | ... cut to its length. Each block continues from one keyed context.
-        let keyed = try HMACSHA256(key: pseudorandomKey, operation: operation)
+        // T(1) | T(2) | ... cut to its length.
         var output = [UInt8](repeating: 0, count: outputLength)
         var written = 0
         var counter: UInt8 = 1
         while written < outputLength {
-            let mac = try keyed.copy()
+            try mac.start(key: pseudorandomKey)
             if counter > 1 { try block.withUnsafeBytes { try mac.update($0) } }
             try info.withUnsafeBytes { try mac.update($0) }
             try withUnsafeBytes(of: counter) { try mac.update($0) }

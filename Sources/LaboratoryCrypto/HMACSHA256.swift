@@ -5,8 +5,9 @@ import Synchronization
 ///
 /// Every context is a duplicate of one prepared context (HMAC with SHA-256, keyed with zeros so
 /// that any OpenSSL 3 release can copy it): a duplicate carries the fetched digest, so keying it
-/// looks nothing up by name. Building a context by name instead (what OpenSSL's own HKDF does on
-/// every call) fetches the MAC and the digest each time.
+/// looks nothing up by name, and re-keying it for the next MAC allocates nothing. Building a
+/// context by name instead (what OpenSSL's own HKDF does on every call) fetches the MAC and the
+/// digest each time.
 struct HMACSHA256: ~Copyable {
     /// Size of the tag in bytes.
     static let byteCount = 32
@@ -15,30 +16,23 @@ struct HMACSHA256: ~Copyable {
     /// The operation named in errors (the caller's, such as `"HKDF-SHA256"`).
     private let operation: String
 
-    /// A context keyed with `key`, which must not be empty (HMAC pads a key with zeros to the
-    /// block size, so a caller with an empty key passes zeros instead).
-    init(key: [UInt8], operation: String) throws {
-        precondition(!key.isEmpty, "an HMAC key of zero bytes is passed as zeros")
+    /// A context with no key yet: call `start(key:)` before feeding it.
+    init(operation: String) throws {
         guard let context = Self.makeContext() else { throw CryptoError.openSSL(operation) }
-        guard key.withUnsafeBufferPointer({ EVP_MAC_init(context, $0.baseAddress, $0.count, nil) }) == 1 else {
-            EVP_MAC_CTX_free(context)
-            throw CryptoError.openSSL(operation)
-        }
-        self.context = context
-        self.operation = operation
-    }
-
-    private init(context: OpaquePointer, operation: String) {
         self.context = context
         self.operation = operation
     }
 
     deinit { EVP_MAC_CTX_free(context) }
 
-    /// An independent context in this one's state: keyed alike, with everything fed so far.
-    func copy() throws -> HMACSHA256 {
-        guard let copy = EVP_MAC_CTX_dup(context) else { throw CryptoError.openSSL(operation) }
-        return HMACSHA256(context: copy, operation: operation)
+    /// Starts a new MAC keyed with `key`, whatever the context computed before: one context serves
+    /// any number of MACs one after the other without allocating. `key` must not be empty (HMAC
+    /// pads a key with zeros to the block size, so a caller with an empty key passes zeros).
+    func start(key: [UInt8]) throws {
+        precondition(!key.isEmpty, "an HMAC key of zero bytes is passed as zeros")
+        guard key.withUnsafeBufferPointer({ EVP_MAC_init(context, $0.baseAddress, $0.count, nil) }) == 1 else {
+            throw CryptoError.openSSL(operation)
+        }
     }
 
     /// Feeds `bytes` to the MAC.
