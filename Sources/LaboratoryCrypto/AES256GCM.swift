@@ -31,10 +31,12 @@ import CLaboratorySSL
             throw CryptoError.invalidArgument(operation, "key must be 32 bytes, got \(key.count)")
         }
         guard let context = EVP_CIPHER_CTX_new() else { throw CryptoError.openSSL(operation) }
+        // The cipher fetched once per process: `EVP_aes_256_gcm()` is looked up on every init.
+        let cipher = FetchedAlgorithms.aes256GCM ?? EVP_aes_256_gcm()
         let status = key.withUnsafeBufferPointer { key in
             switch direction {
-            case .seal: EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress, nil)
-            case .open: EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, key.baseAddress, nil)
+            case .seal: EVP_EncryptInit_ex(context, cipher, nil, key.baseAddress, nil)
+            case .open: EVP_DecryptInit_ex(context, cipher, nil, key.baseAddress, nil)
             }
         }
         guard status == 1 else {

@@ -369,15 +369,20 @@ struct Connector: Sendable {
         self.wire = wire
     }
 
+    /// The next of the `sourceCount` loopback source addresses, in turn.
+    func nextSourceAddress() throws -> SocketAddress {
+        let source = Self.nextSource.wrappingAdd(1, ordering: .relaxed).oldValue % max(1, sourceCount)
+        return try SocketAddress(ipAddress: "127.0.\(source).1", port: 0)
+    }
+
     /// Connects and returns once the connection is ready (accepted, for Laboratory).
     func connect(_ makeDriver: @Sendable (any EventLoop) -> any ConnectionDriver) async throws -> BenchConnection {
         let loop = group.next()
         let driver = makeDriver(loop)
         let connection = BenchConnection(wire: wire, driver: driver, eventLoop: loop)
-        let source = Self.nextSource.wrappingAdd(1, ordering: .relaxed).oldValue % max(1, sourceCount)
         let channel = try await ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(to: try SocketAddress(ipAddress: "127.0.\(source).1", port: 0))
+            .bind(to: try nextSourceAddress())
             .connectTimeout(.seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {

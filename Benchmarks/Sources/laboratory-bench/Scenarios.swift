@@ -86,42 +86,32 @@ struct Scenarios {
     // MARK: Handshake
 
     /// Full handshakes at `concurrency`: each slot connects, is accepted, says bye, waits for the
-    /// server to close, and starts again. Against a plaintext baseline (started with
-    /// `--handshake-shaped`) the same exchange without cryptography (``PlainHandshakeDriver``).
+    /// server to close, and starts again, on the generator's event loops (see `HandshakeSlot`).
+    /// Against a plaintext baseline (started with `--handshake-shaped`) the same exchange without
+    /// cryptography (``PlainHandshakeDriver``), from the same kind of slot.
     func handshakes(_ target: Target, concurrency: Int) async throws -> Measurement {
         let control = RunControl()
         let board = self.board
         let connector = connector(target)
         try await board.reset()
         control.set(.warmup)
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<concurrency {
-                group.addTask {
-                    while control.phase != .stopping {
-                        let startedAt = monotonicNanoseconds()
-                        do {
-                            let connection = try await connector.connect { loop -> any ConnectionDriver in
-                                switch target.wire {
-                                case .laboratory:
-                                    HandshakeDriver(
-                                        control: control, stats: board.stats(for: loop), startedAt: startedAt)
-                                case .plain:
-                                    PlainHandshakeDriver(
-                                        control: control, stats: board.stats(for: loop), startedAt: startedAt)
-                                }
-                            }
-                            try await connection.channel?.closeFuture.get()
-                        } catch {
-                            control.errors.add(1, ordering: .relaxed)
-                            try? await Task.sleep(for: .milliseconds(10))
-                        }
-                    }
-                }
-            }
+        var slots: [HandshakeSlot] = []
+        for _ in 0..<concurrency {
+            let loop = group.next()
+            let slot = HandshakeSlot(
+                connector: connector, control: control, stats: board.stats(for: loop), loop: loop)
+            slots.append(slot)
+            slot.start()
+        }
+        do {
             try await Task.sleep(for: warmup)
             let result = try await measure(target, control) { try await Task.sleep(for: duration) }
-            try await group.waitForAll()
+            for slot in slots { try await slot.stopped.futureResult.get() }
             return result
+        } catch {
+            control.set(.stopping)
+            for slot in slots { try? await slot.stopped.futureResult.get() }
+            throw error
         }
     }
 
