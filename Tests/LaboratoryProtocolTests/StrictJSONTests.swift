@@ -65,6 +65,25 @@ struct StrictJSONTests {
         try StrictJSON.validateObject(Array(body.utf8))
     }
 
+    @Test("nesting counts arrays and objects alike; far too deep is refused at the limit, without recursing further")
+    func deepNesting() throws {
+        let depth = StrictJSON.maximumDepth
+        // 32 levels: the object, then 31 arrays and objects in turn.
+        let opening = (1..<depth).map { $0 % 2 == 1 ? "[" : "{\"a\":" }
+        let closing = opening.reversed().map { $0 == "[" ? "]" : "}" }
+        try StrictJSON.validateObject(Array(("{\"a\":" + opening.joined() + "1" + closing.joined() + "}").utf8))
+        for body in [
+            "{\"a\":" + opening.joined() + "[1]" + closing.joined() + "}",
+            "{\"a\":" + String(repeating: "[", count: 1_000_000),
+            "{\"a\":" + String(repeating: "{\"a\":", count: 100_000),
+            "{\"a\":" + String(repeating: "[", count: depth - 1) + "{}" + String(repeating: "]", count: depth - 1)
+                + "}",
+        ] {
+            let error = try #require(throws: StrictJSONError.self) { try StrictJSON.validateObject(Array(body.utf8)) }
+            #expect(error.reason == "nested deeper than 32", "\(error)")
+        }
+    }
+
     @Test("a chat request is checked before it is decoded, with the reason in the error")
     func chatRequestDecoding() throws {
         #expect(

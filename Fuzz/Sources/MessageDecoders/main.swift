@@ -2,7 +2,8 @@
 // client sends), `ServerMessage(decoding:)` and `ServerHello(decoding:)` with the transport key's
 // certificate check (the client parses what a server sends), the chat service's JSON
 // (`ChatRequest`, also through the strict JSON check the server makes, and `ChatReply`/`ChatEvent`
-// on the client), and display names.
+// on the client), and display names. The strict JSON check is compared with the allocating one
+// it replaced (ReferenceStrictJSON.swift), and requests it reads directly with JSONDecoder's.
 //
 // Input: byte 0 picks the decoder, the rest is the payload. Invariants: nothing but a
 // `ProtocolError` (or a `DecodingError` for JSON) is thrown; whatever decodes re-encodes to the
@@ -54,14 +55,38 @@ func decodeJSON<T: Codable & Equatable>(_ type: T.Type, _ payload: [UInt8]) {
 /// The server's path for a chat request: the strict JSON check, then decoding. Whatever the check
 /// accepts is RFC 8259 JSON (Foundation parses it); whatever decodes re-encodes to conforming JSON.
 func decodeStrictChatRequest(_ payload: [UInt8]) {
+    // The UTF-8 check agrees with the standard library's.
+    check(
+        (StrictJSON.firstInvalidUTF8(in: payload) == nil) == (String(validating: payload, as: UTF8.self) != nil),
+        "StrictJSON's UTF-8 check disagrees with String(validating:)")
+    // The check agrees with the allocating one it replaced: same verdict, same reason and byte.
+    let reference: ReferenceError?
+    do {
+        try ReferenceStrictJSON.validateObject(payload)
+        reference = nil
+    } catch {
+        reference = error
+    }
     do {
         try StrictJSON.validateObject(payload)
+        check(reference == nil, "StrictJSON accepted a body the reference refuses: \(reference!)")
     } catch {
+        guard let reference else { fatalError("StrictJSON refused a body the reference accepts: \(error)") }
+        check(error.reason == reference.reason, "StrictJSON refused for \(error), the reference for \(reference)")
+        check(
+            error.offset == reference.offset || error.reason == "not UTF-8",
+            "StrictJSON refused at \(error), the reference at \(reference)")
         return
     }
     check(
         (try? JSONSerialization.jsonObject(with: Data(payload))) is [String: Any],
         "StrictJSON accepted a body that is not one JSON object")
+    // A request read directly is the one JSONDecoder reads.
+    if let plain = ChatRequest.plainRequest(payload) {
+        check(
+            (try? JSONDecoder().decode(ChatRequest.self, from: Data(payload))) == plain,
+            "ChatRequest.plainRequest read \(plain), JSONDecoder something else")
+    }
     let request: ChatRequest
     do {
         request = try ChatRequest(strictJSON: payload)
@@ -109,6 +134,19 @@ public func fuzzMessageDecoders(_ data: UnsafePointer<UInt8>, _ size: Int) -> CI
         decodeStrictChatRequest(payload)
     case 4:
         decodeJSON(ChatReply.self, payload)
+        // The server writes its commonest replies directly: the same bytes as JSONEncoder's (whose
+        // key order varies, so bytes are compared for one field at most); every body decodes back.
+        if let reply = try? JSONDecoder().decode(ChatReply.self, from: Data(payload)) {
+            guard let body = try? reply.jsonBody() else { fatalError("ChatReply.jsonBody() threw for \(reply)") }
+            check(
+                (try? JSONDecoder().decode(ChatReply.self, from: Data(body))) == reply,
+                "ChatReply.jsonBody() does not decode to the reply")
+            if reply == ChatReply(sequence: reply.sequence) {
+                check(
+                    body == (try? Array(JSONEncoder().encode(reply))), "ChatReply.jsonBody() differs from JSONEncoder's"
+                )
+            }
+        }
     case 5:
         decodeJSON(ChatEvent.self, payload)
     default:
@@ -163,6 +201,10 @@ public func initialize(
             (4, #"{"members":[{"id":1,"name":"ada"}],"sequence":3,"missedFrom":1,"missedTo":2}"#),
             (4, #"{"rooms":[{"name":"lobby","members":2}]}"#),
             (5, #"{"kind":"message","room":"lobby","sequence":4,"from":1,"name":"ada","text":"hi","time":0}"#),
+            // Names compared in place (escaped and not), and past the in-place limit of eight.
+            (3, #"{"op":"say","room":"a","text":"é😀","x":{"b":1,"\u0062":[true,null]},"\u006f\u0070":"say"}"#),
+            (3, #"{"a":1,"b":2,"c":3,"d":4,"e":5,"f":6,"g":7,"h":8,"i":9,"\u0061":10,"op":"rooms"}"#),
+            (3, #"{"op":"join","room":"a","after":-1,"x":[[[{"\ud83d\ude00":"\ud83d\ude00"}]]]}"#),
         ]
         var seeds: [(name: String, bytes: [UInt8])] = []
         for (index, message) in client.enumerated() { seeds.append(("client-\(index)", [0] + message.encoded())) }

@@ -14,6 +14,8 @@ public struct ChatService: LaboratoryService {
     public static let defaultName = "chat"
 
     private let limits: ChatLimits
+    /// Encodes direct messages; a `JSONEncoder` whose options never change may be shared.
+    private static let encoder = JSONEncoder()
     private let directory: ChatDirectory
     private let order = ChatSessionOrder()
 
@@ -190,14 +192,14 @@ public struct ChatService: LaboratoryService {
             let event = ChatEvent(
                 kind: .direct, room: nil, sequence: nil, from: session.connectionID, name: session.displayName,
                 text: text, time: Int64(Date().timeIntervalSince1970 * 1000))
-            guard sink.push(ServiceEvent(service: context.serviceName, body: Array(try JSONEncoder().encode(event))))
+            guard sink.push(ServiceEvent(service: context.serviceName, body: Array(try Self.encoder.encode(event))))
             else {
                 throw ServiceError("connection \(recipient) has left")
             }
             context.metrics.chatDeliveries.increment()
             reply = ChatReply()
         }
-        return Array(try JSONEncoder().encode(reply))
+        return try reply.jsonBody()
     }
 
     public func sessionDidEnd(_ session: SessionIdentity) async {

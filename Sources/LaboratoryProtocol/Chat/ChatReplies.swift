@@ -111,3 +111,37 @@ public struct ChatEvent: Codable, Hashable, Sendable {
         self.time = time
     }
 }
+
+extension ChatReply {
+    /// One encoder for every reply that is not written directly: a `JSONEncoder` whose options
+    /// are never changed may be shared, and creating one per reply costs allocations.
+    private static let encoder = JSONEncoder()
+
+    /// The reply as the chat service sends it: the JSON `JSONEncoder` writes, byte for byte. The
+    /// replies of `say` (a sequence number alone), `leave` and `direct` (empty) are written
+    /// directly, in one allocation; the others are encoded.
+    package func jsonBody() throws -> [UInt8] {
+        guard members == nil, rooms == nil, next == nil, replayed == nil, missedFrom == nil, missedTo == nil else {
+            return Array(try Self.encoder.encode(self))
+        }
+        guard let sequence else { return [UInt8(ascii: "{"), UInt8(ascii: "}")] }
+        var digits = 1
+        var rest = sequence
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        let prefix: StaticString = #"{"sequence":"#
+        let length = prefix.utf8CodeUnitCount
+        var body = [UInt8](repeating: UInt8(ascii: "}"), count: length + digits + 1)
+        prefix.withUTF8Buffer { prefix in
+            for (offset, byte) in prefix.enumerated() { body[offset] = byte }
+        }
+        var value = sequence
+        for position in (length..<length + digits).reversed() {
+            body[position] = UInt8(ascii: "0") + UInt8(value % 10)
+            value /= 10
+        }
+        return body
+    }
+}

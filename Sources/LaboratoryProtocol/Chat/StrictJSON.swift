@@ -12,14 +12,21 @@ import Foundation
 ///   fraction, no exponent, and not `-0`;
 /// - no escaped lone surrogate (`\ud800` without its pair) in any string;
 /// - at most ``maximumDepth`` nested objects and arrays, the outer object included.
+///
+/// The check allocates nothing for a conforming body whose objects have at most
+/// `StrictJSON.NameList.capacity` members each (every chat request): UTF-8 is validated over the
+/// bytes, values are skipped in place, and member names are compared in place, by their
+/// unescaped value. A larger object falls back to a set of its unescaped names.
 package enum StrictJSON {
     /// The deepest nesting accepted. Requests defined by the protocol nest at most 2 deep.
     package static let maximumDepth = 32
 
     /// Throws unless `bytes` is one JSON object following the rules above.
     package static func validateObject(_ bytes: [UInt8]) throws(StrictJSONError) {
-        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { throw StrictJSONError("a byte-order mark is not allowed", at: 0) }
-        guard String(validating: bytes, as: UTF8.self) != nil else { throw StrictJSONError("not UTF-8", at: 0) }
+        if bytes.count >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF {
+            throw StrictJSONError("a byte-order mark is not allowed", at: 0)
+        }
+        if let offset = firstInvalidUTF8(in: bytes) { throw StrictJSONError("not UTF-8", at: offset) }
         var scanner = Scanner(bytes: bytes)
         scanner.skipWhitespace()
         guard scanner.peek == UInt8(ascii: "{") else { throw scanner.error("the body must be one JSON object") }
@@ -28,7 +35,8 @@ package enum StrictJSON {
         guard scanner.index == bytes.count else { throw scanner.error("bytes after the JSON object") }
     }
 
-    private struct Scanner {
+    /// Reads the body (known to be valid UTF-8) from left to right, keeping nothing but its place.
+    struct Scanner {
         let bytes: [UInt8]
         var index = 0
 
@@ -39,11 +47,16 @@ package enum StrictJSON {
         func error(_ reason: String) -> StrictJSONError { StrictJSONError(reason, at: index) }
 
         mutating func skipWhitespace() {
-            while let byte = peek, byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
-        mutating func expect(_ character: Character) throws(StrictJSONError) {
-            guard peek == character.asciiValue else { throw error("expected \"\(character)\"") }
+        mutating func expect(_ byte: UInt8) throws(StrictJSONError) {
+            guard peek == byte else { throw error("expected \"\(Character(Unicode.Scalar(byte)))\"") }
             index += 1
         }
 
@@ -53,7 +66,7 @@ package enum StrictJSON {
             switch byte {
             case UInt8(ascii: "{"): try object(depth: depth)
             case UInt8(ascii: "["): try array(depth: depth)
-            case UInt8(ascii: "\""): _ = try string()
+            case UInt8(ascii: "\""): try string()
             case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): try integer()
             case UInt8(ascii: "t"): try literal("true")
             case UInt8(ascii: "f"): try literal("false")
@@ -65,7 +78,7 @@ package enum StrictJSON {
         mutating func object(depth: Int) throws(StrictJSONError) {
             guard depth <= StrictJSON.maximumDepth else { throw error("nested deeper than \(StrictJSON.maximumDepth)") }
             index += 1
-            var names = Set<[UInt8]>()
+            var names = NameList()
             skipWhitespace()
             if peek == UInt8(ascii: "}") {
                 index += 1
@@ -75,20 +88,20 @@ package enum StrictJSON {
                 skipWhitespace()
                 let start = index
                 guard peek == UInt8(ascii: "\"") else { throw error("expected a member name") }
-                let name = try string()
-                guard names.insert(name).inserted else {
-                    throw StrictJSONError(
-                        "duplicate key \"\(String(decoding: name, as: UTF8.self).prefix(64))\"", at: start)
+                try string()
+                if names.insert(nameAt: start, in: bytes) {
+                    let name = String(decoding: StrictJSON.unescapedName(at: start, in: bytes), as: UTF8.self)
+                    throw StrictJSONError("duplicate key \"\(name.prefix(64))\"", at: start)
                 }
                 skipWhitespace()
-                try expect(":")
+                try expect(UInt8(ascii: ":"))
                 try value(depth: depth + 1)
                 skipWhitespace()
                 if peek == UInt8(ascii: ",") {
                     index += 1
                     continue
                 }
-                try expect("}")
+                try expect(UInt8(ascii: "}"))
                 return
             }
         }
@@ -108,55 +121,49 @@ package enum StrictJSON {
                     index += 1
                     continue
                 }
-                try expect("]")
+                try expect(UInt8(ascii: "]"))
                 return
             }
         }
 
-        /// Reads a string and returns its unescaped UTF-8 bytes.
-        mutating func string() throws(StrictJSONError) -> [UInt8] {
+        /// Checks a string (its control characters and escapes) and moves past it, copying nothing.
+        mutating func string() throws(StrictJSONError) {
             index += 1
-            var result: [UInt8] = []
             while true {
-                guard let byte = peek else { throw error("unterminated string") }
+                guard index < bytes.count else { throw error("unterminated string") }
+                let byte = bytes[index]
                 index += 1
                 switch byte {
                 case UInt8(ascii: "\""):
-                    return result
+                    return
                 case 0x00..<0x20:
                     throw StrictJSONError("unescaped control character in a string", at: index - 1)
                 case UInt8(ascii: "\\"):
-                    try escape(into: &result)
+                    try escape()
                 default:
-                    result.append(byte)
+                    continue
                 }
             }
         }
 
-        mutating func escape(into result: inout [UInt8]) throws(StrictJSONError) {
+        mutating func escape() throws(StrictJSONError) {
             guard let byte = peek else { throw error("unterminated string") }
             index += 1
             switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): result.append(byte)
-            case UInt8(ascii: "b"): result.append(0x08)
-            case UInt8(ascii: "f"): result.append(0x0C)
-            case UInt8(ascii: "n"): result.append(0x0A)
-            case UInt8(ascii: "r"): result.append(0x0D)
-            case UInt8(ascii: "t"): result.append(0x09)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+                UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+                return
             case UInt8(ascii: "u"):
-                var scalar = try hex4()
+                let scalar = try hex4()
                 if (0xD800..<0xDC00).contains(scalar) {
                     guard peek == UInt8(ascii: "\\"), index + 1 < bytes.count, bytes[index + 1] == UInt8(ascii: "u")
                     else { throw error("lone surrogate escape") }
                     index += 2
                     let low = try hex4()
                     guard (0xDC00..<0xE000).contains(low) else { throw error("lone surrogate escape") }
-                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                 } else if (0xDC00..<0xE000).contains(scalar) {
                     throw error("lone surrogate escape")
                 }
-                // Every value left is a valid scalar: surrogates were paired or refused above.
-                result += Array(String(Unicode.Scalar(scalar)!).utf8)
             default:
                 throw StrictJSONError("invalid escape", at: index - 1)
             }
@@ -165,14 +172,8 @@ package enum StrictJSON {
         mutating func hex4() throws(StrictJSONError) -> UInt32 {
             guard index + 4 <= bytes.count else { throw error("short \\u escape") }
             var value: UInt32 = 0
-            for byte in bytes[index..<index + 4] {
-                let digit: UInt8
-                switch byte {
-                case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-                case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-                case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-                default: throw error("bad \\u escape")
-                }
+            for offset in 0..<4 {
+                guard let digit = StrictJSON.hexDigit(bytes[index + offset]) else { throw error("bad \\u escape") }
                 value = value << 4 | UInt32(digit)
             }
             index += 4
@@ -199,10 +200,24 @@ package enum StrictJSON {
             }
         }
 
-        mutating func literal(_ word: String) throws(StrictJSONError) {
-            let expected = Array(word.utf8)
-            guard bytes[index...].starts(with: expected) else { throw error("not a JSON value") }
-            index += expected.count
+        mutating func literal(_ word: StaticString) throws(StrictJSONError) {
+            let matches = word.withUTF8Buffer { expected in
+                guard index + expected.count <= bytes.count else { return false }
+                for offset in 0..<expected.count where bytes[index + offset] != expected[offset] { return false }
+                return true
+            }
+            guard matches else { throw error("not a JSON value") }
+            index += word.utf8CodeUnitCount
+        }
+    }
+
+    /// The value of an ASCII hexadecimal digit, or `nil`.
+    static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
         }
     }
 }
@@ -220,13 +235,4 @@ package struct StrictJSONError: Error, Hashable, Sendable, CustomStringConvertib
     }
 
     package var description: String { "\(reason) (at byte \(offset))" }
-}
-
-extension ChatRequest {
-    /// Decodes a chat request body, first checking it against the strict JSON rules
-    /// (``StrictJSON``): this is how the server reads every chat request.
-    package init(strictJSON body: [UInt8]) throws {
-        try StrictJSON.validateObject(body)
-        self = try JSONDecoder().decode(ChatRequest.self, from: Data(body))
-    }
 }
