@@ -170,18 +170,19 @@ final class Outbound: Sendable {
     private func enqueueSealed(
         _ payload: OutboundPayload, _ sealer: RecordSealer, _ state: inout State, fitsAlone: Bool
     ) throws -> Bool {
-        let size = payload.sealedFrameByteCount
+        let payloadCount = payload.byteCount
+        let size = OutboundPayload.sealedFrameByteCount(payload: payloadCount)
         guard admit(size, &state, fitsAlone: fitsAlone) else { return false }
         let last = state.pending.count - 1
         if case .socket = transport, last >= 0, state.pending[last].writableBytes >= size {
-            try payload.writeSealedFrame(into: &state.pending[last], sealer)
+            try payload.writeSealedFrame(into: &state.pending[last], byteCount: payloadCount, sealer)
         } else {
             var capacity = size
             if case .socket = transport, last >= 0 {
                 capacity = max(size, min(2 * state.pending[last].capacity, Self.largestSharedBuffer))
             }
             var buffer = channel.allocator.buffer(capacity: capacity)
-            try payload.writeSealedFrame(into: &buffer, sealer)
+            try payload.writeSealedFrame(into: &buffer, byteCount: payloadCount, sealer)
             state.pending.append(buffer)
         }
         queued(size, &state)

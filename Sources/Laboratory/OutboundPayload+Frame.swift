@@ -3,13 +3,17 @@
 import NIOCore
 
 extension OutboundPayload {
-    /// The sealed frame's size: the length prefix, the ciphertext and the tag.
-    var sealedFrameByteCount: Int { Frame.headerByteCount + byteCount + AES256GCM.tagByteCount }
+    /// The sealed frame's size for a payload of `byteCount` bytes: the length prefix, the
+    /// ciphertext and the tag.
+    static func sealedFrameByteCount(payload byteCount: Int) -> Int {
+        Frame.headerByteCount + byteCount + AES256GCM.tagByteCount
+    }
 
-    /// Appends the payload to `buffer` as one sealed frame: the length prefix, then the ciphertext
-    /// and tag written by the cipher straight into the buffer (see ``seal(into:_:)``). If sealing
+    /// Appends the payload, of `byteCount` bytes (its ``byteCount``, which the caller has worked
+    /// out already), to `buffer` as one sealed frame: the length prefix, then the ciphertext and
+    /// tag written by the cipher straight into the buffer (see ``seal(into:_:)``). If sealing
     /// fails, `buffer` is left as it was: no half frame in a buffer that other frames share.
-    func writeSealedFrame(into buffer: inout ByteBuffer, _ sealer: RecordSealer) throws {
+    func writeSealedFrame(into buffer: inout ByteBuffer, byteCount: Int, _ sealer: RecordSealer) throws {
         let sealedCount = byteCount + AES256GCM.tagByteCount
         let start = buffer.writerIndex
         buffer.writeInteger(UInt32(sealedCount))
@@ -34,8 +38,9 @@ extension ResponseHead {
         body: ByteBuffer, sealer: RecordSealer, allocator: ByteBufferAllocator
     ) throws -> ByteBuffer {
         let payload = OutboundPayload.response(self, body: .buffer(body))
-        var buffer = allocator.buffer(capacity: payload.sealedFrameByteCount)
-        try payload.writeSealedFrame(into: &buffer, sealer)
+        let byteCount = payload.byteCount
+        var buffer = allocator.buffer(capacity: OutboundPayload.sealedFrameByteCount(payload: byteCount))
+        try payload.writeSealedFrame(into: &buffer, byteCount: byteCount, sealer)
         return buffer
     }
 }
