@@ -171,34 +171,18 @@ final class Outbound: Sendable {
         _ payload: OutboundPayload, _ sealer: RecordSealer, _ state: inout State, fitsAlone: Bool
     ) throws -> Bool {
         let payloadCount = payload.byteCount
-        let sealedCount = payloadCount + AES256GCM.tagByteCount
-        let size = Frame.headerByteCount + sealedCount
+        let size = OutboundPayload.sealedFrameByteCount(payload: payloadCount)
         guard admit(size, &state, fitsAlone: fitsAlone) else { return false }
-        func seal(into buffer: inout ByteBuffer) throws {
-            let start = buffer.writerIndex
-            buffer.writeInteger(UInt32(sealedCount))
-            do {
-                _ = try buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: sealedCount) { output in
-                    let frame = UnsafeMutableRawBufferPointer(rebasing: output.prefix(sealedCount))
-                    try payload.seal(into: frame, sealer)
-                    return sealedCount
-                }
-            } catch {
-                // No half frame in a buffer that other frames share.
-                buffer.moveWriterIndex(to: start)
-                throw error
-            }
-        }
         let last = state.pending.count - 1
         if case .socket = transport, last >= 0, state.pending[last].writableBytes >= size {
-            try seal(into: &state.pending[last])
+            try payload.writeSealedFrame(into: &state.pending[last], byteCount: payloadCount, sealer)
         } else {
             var capacity = size
             if case .socket = transport, last >= 0 {
                 capacity = max(size, min(2 * state.pending[last].capacity, Self.largestSharedBuffer))
             }
             var buffer = channel.allocator.buffer(capacity: capacity)
-            try seal(into: &buffer)
+            try payload.writeSealedFrame(into: &buffer, byteCount: payloadCount, sealer)
             state.pending.append(buffer)
         }
         queued(size, &state)

@@ -10,10 +10,9 @@ import Testing
 /// loops seal it in parallel: these attack the order that must survive that.
 @Suite("Chat fan-out across event loops, live", .timeLimit(.minutes(3)))
 struct ChatFanoutLiveTests {
-    @Test(
-        "while another member floods the room, each say is answered only after the speaker got its own message, and members on every event loop get every event once, gap-free"
-    )
-    func ownMessageBeforeReplyAcrossLoops() async throws {
+    /// Runs `body` on a live server while a member, "flooder", says up to 3,000 messages in room
+    /// "lobby", one after another; the flood stops when `body` returns or throws.
+    static func whileFlooding(_ body: @escaping @Sendable (LiveServer) async throws -> Void) async throws {
         try await LiveServer.with { live in
             let flooder = try await live.connect(name: "flooder")
             _ = try await flooder.chat(.join(room: "lobby", after: nil))
@@ -23,6 +22,24 @@ struct ChatFanoutLiveTests {
                     _ = try? await flooder.chat(.say(room: "lobby", text: "flood \(index)"))
                 }
             }
+            let failure: (any Error)?
+            do {
+                try await body(live)
+                failure = nil
+            } catch {
+                failure = error
+            }
+            flood.cancel()
+            await flooder.close()
+            if let failure { throw failure }
+        }
+    }
+
+    @Test(
+        "while another member floods the room, each say is answered only after the speaker got its own message, and members on every event loop get every event once, gap-free"
+    )
+    func ownMessageBeforeReplyAcrossLoops() async throws {
+        try await Self.whileFlooding { live in
             // The server hands connections to its event loops in turn: four speakers cover them all.
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<4 {
@@ -32,25 +49,15 @@ struct ChatFanoutLiveTests {
                         var previous: UInt64?
                         for id in UInt64(2)...31 {
                             let text = "raw\(index) says \(id)"
-                            let body = Array(#"{"op":"say","room":"lobby","text":"\#(text)"}"#.utf8)
-                            try await raw.send(.request(Request(id: id, service: "chat", body: body)))
                             var own: UInt64?
-                            var response: Response?
-                            while response == nil, let message = try await raw.receive() {
-                                switch message {
-                                case .event(let event):
-                                    guard let chat = ChatEvent(event), let sequence = chat.sequence else { break }
-                                    if let previous {
-                                        #expect(sequence == previous + 1, "raw\(index): \(sequence) after \(previous)")
-                                    }
-                                    previous = sequence
-                                    if chat.text == text { own = sequence }
-                                case .response(let answer) where answer.requestID == id: response = answer
-                                default: break
+                            let reply = try await raw.chatReply(.say(room: "lobby", text: text), id: id) { chat in
+                                guard let sequence = chat.sequence else { return }
+                                if let previous {
+                                    #expect(sequence == previous + 1, "raw\(index): \(sequence) after \(previous)")
                                 }
+                                previous = sequence
+                                if chat.text == text { own = sequence }
                             }
-                            #expect(response?.status == .ok)
-                            let reply = try JSONDecoder().decode(ChatReply.self, from: Data(response?.body ?? []))
                             #expect(
                                 own != nil && own == reply.sequence,
                                 "raw\(index), say \(id): own event \(String(describing: own))")
@@ -60,22 +67,12 @@ struct ChatFanoutLiveTests {
                 }
                 try await group.waitForAll()
             }
-            flood.cancel()
-            await flooder.close()
         }
     }
 
     @Test("while another member floods the room, a join's reply carries the sequence of the joiner's own joined event")
     func joinReplyIsOwnJoined() async throws {
-        try await LiveServer.with { live in
-            let flooder = try await live.connect(name: "flooder")
-            _ = try await flooder.chat(.join(room: "lobby", after: nil))
-            let flood = Task {
-                for index in 0..<3000 {
-                    if Task.isCancelled { break }
-                    _ = try? await flooder.chat(.say(room: "lobby", text: "flood \(index)"))
-                }
-            }
+        try await Self.whileFlooding { live in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for index in 0..<2 {
                     group.addTask {
@@ -84,43 +81,46 @@ struct ChatFanoutLiveTests {
                         var id: UInt64 = 0
                         for _ in 0..<20 {
                             id += 1
-                            let join = Array(#"{"op":"join","room":"lobby"}"#.utf8)
-                            try await raw.send(.request(Request(id: id, service: "chat", body: join)))
                             var own: UInt64?
-                            var response: Response?
-                            while response == nil, let message = try await raw.receive() {
-                                switch message {
-                                case .event(let event):
-                                    guard let chat = ChatEvent(event), chat.kind == .joined, chat.name == name else {
-                                        break
-                                    }
-                                    own = chat.sequence
-                                case .response(let answer) where answer.requestID == id: response = answer
-                                default: break
-                                }
+                            let reply = try await raw.chatReply(.join(room: "lobby", after: nil), id: id) { chat in
+                                if chat.kind == .joined, chat.name == name { own = chat.sequence }
                             }
-                            #expect(response?.status == .ok)
-                            let reply = try JSONDecoder().decode(ChatReply.self, from: Data(response?.body ?? []))
                             #expect(
                                 own != nil && own == reply.sequence,
                                 "\(name), join \(id): own joined \(String(describing: own)), reply \(String(describing: reply.sequence))"
                             )
                             id += 1
-                            let leave = Array(#"{"op":"leave","room":"lobby"}"#.utf8)
-                            try await raw.send(.request(Request(id: id, service: "chat", body: leave)))
-                            var left: Response?
-                            while left == nil, let message = try await raw.receive() {
-                                if case .response(let answer) = message, answer.requestID == id { left = answer }
-                            }
-                            #expect(left?.status == .ok)
+                            try await raw.chat(.leave(room: "lobby"), id: id)
                         }
                         await raw.close()
                     }
                 }
                 try await group.waitForAll()
             }
-            flood.cancel()
-            await flooder.close()
         }
+    }
+}
+
+extension RawClient {
+    /// Sends chat request `request` as request `id` and reads until its response, handing every
+    /// chat event before it to `event`; returns the reply (throws unless the response is `ok`).
+    fileprivate mutating func chatReply(
+        _ request: ChatRequest, id: UInt64, event: (ChatEvent) -> Void
+    ) async throws -> ChatReply {
+        try await send(.request(Request(id: id, service: "chat", body: Array(try JSONEncoder().encode(request)))))
+        while let message = try await receive() {
+            switch message {
+            case .event(let serviceEvent):
+                if let chat = ChatEvent(serviceEvent) { event(chat) }
+            case .response(let response) where response.requestID == id:
+                guard response.status == .ok else { throw RawClientError("chat request \(id) failed: \(response)") }
+                return try JSONDecoder().decode(ChatReply.self, from: Data(response.body))
+            case .closing(let reason):
+                throw RawClientError("closed: \(reason)")
+            default:
+                break
+            }
+        }
+        throw RawClientError("closed before the response to \(id)")
     }
 }

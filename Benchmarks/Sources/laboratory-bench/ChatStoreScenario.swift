@@ -1,6 +1,5 @@
 @_spi(Benchmarks) import LaboratoryProtocol
 import NIOCore
-import NIOPosix
 import Synchronization
 
 /// Shared counters of the chat-store scenario.
@@ -142,12 +141,4 @@ extension Scenarios {
             operations: collected.operations, seconds: elapsed.seconds, bytes: 0, latencies: collected.latencies,
             serverCPU: cpu, generatorCPU: ownCPU, errors: errors)
     }
-}
-
-/// A loopback port that was free a moment ago (the kernel's choice for port 0).
-func freeLoopbackPort(group: any EventLoopGroup) async throws -> Int {
-    let channel = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-    defer { channel.close(promise: nil) }
-    guard let port = channel.localAddress?.port else { throw ConnectionFailed(description: "no free port") }
-    return port
 }

@@ -388,8 +388,7 @@ struct LaboratoryBench: AsyncParsableCommand {
         binaries: String, work: String, password: String, scenarios: Scenarios,
         log: @escaping @Sendable (String) -> Void
     ) async throws -> [Cell] {
-        let cluster = try BenchPostgres.start(
-            binaries: binaries, work: work, port: try await freeLoopbackPort(group: scenarios.group), log: log)
+        let cluster = try BenchPostgres.start(binaries: binaries, work: work, log: log)
         defer { cluster.remove() }
         func node(_ name: String) throws -> ServerProcess {
             try ServerProcess.start(
