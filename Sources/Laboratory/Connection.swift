@@ -95,13 +95,8 @@ actor Connection {
         logger.record(event)
     }
 
-    /// Runs the connection until it ends, then sends the close reason if the peer can read it.
-    /// Returns whether the client was accepted.
-    func run(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) async -> Bool {
-        await run(InboundFrames(inbound))
-    }
-
-    /// Runs the connection over `frames` (a TCP channel's, or a gateway's).
+    /// Runs the connection over `frames` (a TCP channel's, or a gateway's) until it ends, then
+    /// sends the close reason if the peer can read it. Returns whether the client was accepted.
     func run<Frames: InboundFrameSource>(_ frames: Frames) async -> Bool {
         record(.connected)
         _ = perform(handshake.start())

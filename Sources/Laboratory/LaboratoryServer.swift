@@ -108,15 +108,14 @@ public actor LaboratoryServer: Service {
             try await withGracefulShutdownHandler {
                 try await withThrowingDiscardingTaskGroup { group in
                     try await serverChannel.executeThenClose { inbound in
-                        for try await (child, frameLimit) in inbound {
-                            let source = child.channel.remoteAddress?.ipAddress ?? "unknown"
+                        for try await accepted in inbound {
+                            let source = accepted.channel.remoteAddress?.ipAddress ?? "unknown"
                             switch environment.admission.admit(source: source) {
                             case .refused(let reason):
-                                group.addTask { await Self.refuse(child, reason) }
+                                group.addTask { await Self.refuse(accepted.channel, reason) }
                             case .admitted(let ticket):
                                 group.addTask {
-                                    await Self.serve(
-                                        child, ticket: ticket, frameLimit: frameLimit, environment: environment)
+                                    await Self.serve(accepted, ticket: ticket, environment: environment)
                                 }
                             }
                         }
@@ -215,21 +214,24 @@ public actor LaboratoryServer: Service {
             clock: configuration.clock)
     }
 
-    /// An accepted TCP channel, and the frame size limit its decoder checks (raised at acceptance).
+    /// An accepted TCP channel, the handler that hands its decoded frames to the connection, and
+    /// the frame size limit its decoder checks (raised at acceptance).
     ///
-    /// Its outbound side is `Never`: connections write through their own ``Outbound`` (and a
-    /// refusal through the channel). A channel accepted while the listener closes at shutdown may
-    /// never reach the accept loop, and an unfinished `NIOAsyncChannel` writer traps when it is
-    /// deallocated (swift-nio#2813): 2 of 8 SIGTERMs under a connect churn crashed the server
-    /// with SIGILL. A `Never` writer is finished when it is made.
-    typealias AcceptedChannel = (NIOAsyncChannel<ByteBuffer, Never>, FrameSizeLimit)
+    /// The channel is not wrapped in a `NIOAsyncChannel`: its frames reach the connection through
+    /// ``InboundFrames`` and its writes go through the connection's own ``Outbound`` (a refusal's
+    /// straight to the channel). So a channel accepted while the listener closes, which may never
+    /// reach the accept loop, leaves no async writer behind to trap when it is deallocated
+    /// (swift-nio#2813, which once crashed the server under a connect churn at SIGTERM).
+    typealias AcceptedChannel = (channel: any Channel, frames: InboundFrames, frameLimit: FrameSizeLimit)
 
     /// Sets up an accepted channel on its event loop, before anything is read: the frame decoder
-    /// with the handshake's frame limit, wrapped for the accept loop.
+    /// with the handshake's frame limit, then the handler that hands frames to the connection.
     static func wrapAccepted(_ channel: any Channel, handshakeFrameSize: Int) throws -> AcceptedChannel {
         let limit = FrameSizeLimit(handshakeFrameSize)
+        let frames = InboundFrames(channel: channel)
         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(limit: limit)))
-        return (try NIOAsyncChannel<ByteBuffer, Never>(wrappingChannelSynchronously: channel), limit)
+        try channel.pipeline.syncOperations.addHandler(frames)
+        return (channel, frames, limit)
     }
 
     private func bind() async throws -> NIOAsyncChannel<AcceptedChannel, Never> {
@@ -267,18 +269,20 @@ public actor LaboratoryServer: Service {
     /// Counts of open connections, for tests and monitoring.
     var connectionCounts: (total: Int, unauthenticated: Int, trackedSources: Int) { admission.counts }
 
-    /// Runs one connection to its end. Never throws: a failing connection ends alone.
+    /// Runs one connection to its end, then closes its channel and waits for the close. Never
+    /// throws: a failing connection ends alone.
     private static func serve(
-        _ channel: NIOAsyncChannel<ByteBuffer, Never>, ticket: AdmissionTicket, frameLimit: FrameSizeLimit,
-        environment: ConnectionEnvironment
+        _ accepted: AcceptedChannel, ticket: AdmissionTicket, environment: ConnectionEnvironment
     ) async {
         do {
             let connection = try makeConnection(
-                channel.channel, ticket: ticket, frameLimit: frameLimit, environment: environment)
-            try await channel.executeThenClose { inbound, _ in _ = await connection.run(inbound) }
+                accepted.channel, ticket: ticket, frameLimit: accepted.frameLimit, environment: environment)
+            _ = await connection.run(accepted.frames)
         } catch {
             environment.logger.debug("connection failed", metadata: ["error": .client(describing: error)])
         }
+        accepted.channel.close(promise: nil)
+        try? await accepted.channel.closeFuture.get()
         environment.admission.closed(ticket)
         environment.memoryReclaimer.connectionEnded()
     }
@@ -304,11 +308,11 @@ public actor LaboratoryServer: Service {
     }
 
     /// Tells a refused client why (instead of the hello) and closes.
-    private static func refuse(_ channel: NIOAsyncChannel<ByteBuffer, Never>, _ reason: CloseReason) async {
-        try? await channel.executeThenClose { _ in
-            let frame = ByteBuffer.frame(ServerMessage.closing(reason).encoded(), allocator: channel.channel.allocator)
-            try await channel.channel.writeAndFlush(frame).get()
-        }
+    private static func refuse(_ channel: any Channel, _ reason: CloseReason) async {
+        let frame = ByteBuffer.frame(ServerMessage.closing(reason).encoded(), allocator: channel.allocator)
+        try? await channel.writeAndFlush(frame).get()
+        channel.close(promise: nil)
+        try? await channel.closeFuture.get()
     }
 }
 
