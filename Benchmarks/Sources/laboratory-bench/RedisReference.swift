@@ -106,7 +106,7 @@ final class RedisReference {
                     version: version, clients: options.redisClients,
                     requests: max(10_000, Int(windowSeconds * 100_000)),
                     benchmark: benchmarkPath, server: child, port: port, log: log)
-                if await reference.waitUntilReady() { return reference }
+                if await reference.waitUntilReady(serverLog: serverLog) { return reference }
                 reference.stop()
                 let text = (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? ""
                 guard RandomLoopbackPort.saysPortTaken(text) else {
@@ -123,12 +123,17 @@ final class RedisReference {
         }
     }
 
-    /// Whether the server accepts a TCP connection within 10 s (it listens once it is ready).
-    /// A plain connect: redis-benchmark itself waits forever when its first connection is refused.
-    private func waitUntilReady() async -> Bool {
+    /// Whether the server is ready within 10 s: its log (`serverLog`) says it accepts connections
+    /// and its port does. The log comes first: a port another program listens on accepts too,
+    /// while redis-server is still starting and has not yet found it taken. A plain connect:
+    /// redis-benchmark itself waits forever when its first connection is refused.
+    private func waitUntilReady(serverLog: String) async -> Bool {
         for _ in 0..<200 {
             guard server.isRunning else { return false }
-            if Self.accepts(port: process.port), server.isRunning { return true }
+            let text = (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? ""
+            if text.contains("Ready to accept connections"), Self.accepts(port: process.port), server.isRunning {
+                return true
+            }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return false
