@@ -1,5 +1,4 @@
 import CLaboratorySSL
-import Synchronization
 
 /// An RSA private key: generation, PKCS#8 PEM, and RSA-OAEP-SHA256 decryption.
 public final class RSAPrivateKey: @unchecked Sendable {
@@ -7,10 +6,9 @@ public final class RSAPrivateKey: @unchecked Sendable {
     // its own EVP_PKEY_CTX (the OAEP template is only duplicated, under its lock).
     let key: OpaquePointer
 
-    /// The OAEP decryption context, prepared once (the provider's fetches, the padding and the
-    /// digests) and duplicated for each implicit-rejection decryption: preparing a context costs
-    /// about 4 µs in OpenSSL 3, duplicating one about 0.1 µs. Never used to decrypt itself.
-    private let oaepTemplate = Mutex<OpaquePointer?>(nil)
+    /// The OAEP decryption context, prepared once and duplicated for each implicit-rejection
+    /// decryption.
+    private let oaepDecryption: OAEPContextTemplate
 
     /// The public half.
     public let publicKey: RSAPublicKey
@@ -64,34 +62,11 @@ public final class RSAPrivateKey: @unchecked Sendable {
             throw error
         }
         self.key = key
+        self.oaepDecryption = OAEPContextTemplate(key: key, operation: .decrypt)
     }
 
     deinit {
-        oaepTemplate.withLock { template in
-            if let template { EVP_PKEY_CTX_free(template) }
-        }
         EVP_PKEY_free(key)
-    }
-
-    /// A fresh OAEP decryption context, duplicated from the prepared one (or built anew if it
-    /// cannot be); `nil` if OpenSSL fails.
-    private func oaepDecryptionContext() -> OpaquePointer? {
-        oaepTemplate.withLock { template in
-            if template == nil, let context = EVP_PKEY_CTX_new(key, nil) {
-                if EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) {
-                    template = context
-                } else {
-                    EVP_PKEY_CTX_free(context)
-                }
-            }
-            if let template, let copy = EVP_PKEY_CTX_dup(template) { return copy }
-            // No template, or a provider that cannot copy one: a context of its own, as before
-            // templates existed, rather than failing every decryption.
-            guard let context = EVP_PKEY_CTX_new(key, nil) else { return nil }
-            if EVP_PKEY_decrypt_init(context) == 1, configureOAEP(context) { return context }
-            EVP_PKEY_CTX_free(context)
-            return nil
-        }
     }
 
     /// The modulus size in bits.
@@ -146,7 +121,7 @@ public final class RSAPrivateKey: @unchecked Sendable {
         precondition(fallback.count <= output.count, "the fallback is longer than any OAEP plaintext")
         var length = 0
         var status: Int32 = 0
-        if ciphertext.count == output.count, let context = oaepDecryptionContext() {
+        if ciphertext.count == output.count, let context = oaepDecryption.context() {
             length = output.count
             status = output.withUnsafeMutableBufferPointer { out in
                 ciphertext.withUnsafeBufferPointer {

@@ -1,5 +1,4 @@
 import CLaboratorySSL
-import Synchronization
 
 /// An RSA public key: SPKI DER and PEM encodings, RSA-OAEP-SHA256 encryption, and a fingerprint.
 public final class RSAPublicKey: @unchecked Sendable {
@@ -10,14 +9,14 @@ public final class RSAPublicKey: @unchecked Sendable {
     /// The key's DER-encoded SubjectPublicKeyInfo.
     @_spi(Benchmarks) public let spkiDER: [UInt8]
 
-    /// The OAEP encryption context, prepared once (the provider's fetches, the padding and the
-    /// digests) and duplicated for each encryption, as ``RSAPrivateKey`` does for decryption: a
-    /// client that connects many times to one server encrypts to the same transport key each
-    /// time. Never used to encrypt itself.
-    private let oaepTemplate = Mutex<OpaquePointer?>(nil)
+    /// The OAEP encryption context, prepared once and duplicated for each encryption, as
+    /// ``RSAPrivateKey`` does for decryption: a client that connects many times to one server
+    /// encrypts to the same transport key each time.
+    private let oaepEncryption: OAEPContextTemplate
 
     init(taking key: OpaquePointer) throws {
         self.key = key
+        self.oaepEncryption = OAEPContextTemplate(key: key, operation: .encrypt)
         var pointer: UnsafeMutablePointer<UInt8>? = nil
         let length = i2d_PUBKEY(key, &pointer)
         guard length > 0, let pointer else {
@@ -51,9 +50,6 @@ public final class RSAPublicKey: @unchecked Sendable {
     }
 
     deinit {
-        oaepTemplate.withLock { template in
-            if let template { EVP_PKEY_CTX_free(template) }
-        }
         EVP_PKEY_free(key)
     }
 
@@ -82,28 +78,9 @@ public final class RSAPublicKey: @unchecked Sendable {
     /// Encrypts `plaintext` with RSA-OAEP, SHA-256 as both the hash and the MGF1 hash, empty label.
     @_spi(Benchmarks) public func encryptOAEP(_ plaintext: [UInt8]) throws -> [UInt8] {
         let operation = "RSA-OAEP encrypt"
-        guard let context = oaepEncryptionContext() else { throw CryptoError.openSSL(operation) }
+        guard let context = oaepEncryption.context() else { throw CryptoError.openSSL(operation) }
         defer { EVP_PKEY_CTX_free(context) }
         return try encrypt(plaintext, operation: operation, with: context)
-    }
-
-    /// A fresh OAEP encryption context, duplicated from the prepared one (or built anew if it
-    /// cannot be); `nil` if OpenSSL fails.
-    private func oaepEncryptionContext() -> OpaquePointer? {
-        oaepTemplate.withLock { template in
-            if template == nil, let context = EVP_PKEY_CTX_new(key, nil) {
-                if EVP_PKEY_encrypt_init(context) == 1, configureOAEP(context) {
-                    template = context
-                } else {
-                    EVP_PKEY_CTX_free(context)
-                }
-            }
-            if let template, let copy = EVP_PKEY_CTX_dup(template) { return copy }
-            guard let context = EVP_PKEY_CTX_new(key, nil) else { return nil }
-            if EVP_PKEY_encrypt_init(context) == 1, configureOAEP(context) { return context }
-            EVP_PKEY_CTX_free(context)
-            return nil
-        }
     }
 
     /// Encrypts with the padding `padding` sets on the context.

@@ -29,22 +29,23 @@ final class BenchPostgres: Sendable {
     }
 
     /// Creates and starts a cluster under `work` on a loopback port of its own. PostgreSQL cannot
-    /// take port 0 and report the port it got, so a port is drawn at random below the kernel's
-    /// ephemeral range (where the ports of servers that ask for port 0 come from), and if
-    /// PostgreSQL finds it taken when it binds, the cluster is started again on another, at most
-    /// `attempts` times; then the error names every port tried.
+    /// take port 0 and report the port it got, so the port is a ``RandomLoopbackPort``: drawn at
+    /// random below the kernel's ephemeral range, and if PostgreSQL finds it taken when it binds,
+    /// the cluster is started again on another, at most `attempts` times; then the error names
+    /// every port tried.
     static func start(
         binaries: String, work: String, attempts: Int = 8, log: (String) -> Void
-    ) throws -> BenchPostgres {
+    ) async throws -> BenchPostgres {
         let directory = "\(work)/postgres-\(getpid())"
         try? FileManager.default.removeItem(atPath: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         if getuid() == 0 { try check(spawnAndWait("/bin/chown", ["postgres:postgres", directory], output: nil)) }
-        var taken: [Int] = []
-        for attempt in 1...attempts {
-            let cluster = BenchPostgres(binaries: binaries, directory: directory, port: Int.random(in: portRange))
-            if attempt == 1 {
+        var initialized = false
+        return try await RandomLoopbackPort.start("postgres", attempts: attempts, log: log) { port in
+            let cluster = BenchPostgres(binaries: binaries, directory: directory, port: port)
+            if !initialized {
                 try cluster.run("initdb", ["-D", cluster.dataPath, "-A", "trust", "-U", "postgres", "-E", "UTF8"])
+                initialized = true
             }
             let serverLog = "\(directory)/server.log"
             try? FileManager.default.removeItem(atPath: serverLog)
@@ -58,22 +59,13 @@ final class BenchPostgres: Sendable {
                     ])
             } catch {
                 let text = (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? ""
-                guard text.contains("Address already in use") || text.contains("could not bind") else { throw error }
-                log("postgres: port \(cluster.port) is taken; trying another")
-                taken.append(cluster.port)
-                continue
+                guard RandomLoopbackPort.saysPortTaken(text) else { throw error }
+                return nil
             }
             log("postgres: \(binaries) on port \(cluster.port), data in \(directory)")
             return cluster
         }
-        throw SpawnError(
-            "PostgreSQL could not bind a loopback port: \(attempts) ports were taken "
-                + "(\(taken.map(String.init).joined(separator: ", ")))")
     }
-
-    /// Where ``start(binaries:work:attempts:log:)`` draws ports from: below Linux's default
-    /// ephemeral range (32768–60999), above the well-known and most registered services' ports.
-    private static let portRange = 20_000...32_767
 
     var dataPath: String { "\(directory)/data" }
 

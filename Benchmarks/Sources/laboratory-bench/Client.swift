@@ -378,11 +378,30 @@ struct Connector: Sendable {
     /// Connects and returns once the connection is ready (accepted, for Laboratory).
     func connect(_ makeDriver: @Sendable (any EventLoop) -> any ConnectionDriver) async throws -> BenchConnection {
         let loop = group.next()
-        let driver = makeDriver(loop)
+        let (connection, channel) = try await open(on: loop, driver: makeDriver(loop)).get()
+        do {
+            try await connection.readyPromise.futureResult.get()
+        } catch {
+            channel.close(promise: nil)
+            throw error
+        }
+        return connection
+    }
+
+    /// Opens one connection on `loop` to the server's address as given (no name resolution, no
+    /// happy eyeballs), from the next source address in turn; the future succeeds once it is
+    /// connected, and the connection's `readyPromise` tells when it is ready.
+    func open(on loop: any EventLoop, driver: any ConnectionDriver) -> EventLoopFuture<(BenchConnection, any Channel)> {
         let connection = BenchConnection(wire: wire, driver: driver, eventLoop: loop)
-        let channel = try await ClientBootstrap(group: loop)
+        let addresses: (source: SocketAddress, server: SocketAddress)
+        do {
+            addresses = (try nextSourceAddress(), try SocketAddress(ipAddress: host, port: port))
+        } catch {
+            return loop.makeFailedFuture(error)
+        }
+        return ClientBootstrap(group: loop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(to: try nextSourceAddress())
+            .bind(to: addresses.source)
             .connectTimeout(.seconds(30))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -391,14 +410,8 @@ struct Connector: Sendable {
                     try channel.pipeline.syncOperations.addHandler(connection)
                 }
             }
-            .connect(host: host, port: port).get()
-        do {
-            try await connection.readyPromise.futureResult.get()
-        } catch {
-            channel.close(promise: nil)
-            throw error
-        }
-        return connection
+            .connect(to: addresses.server)
+            .map { (connection, $0) }
     }
 
     /// Opens `count` ready connections, at most `parallel` handshakes at a time. Throws on the

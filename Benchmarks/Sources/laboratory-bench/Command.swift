@@ -243,7 +243,7 @@ struct LaboratoryBench: AsyncParsableCommand {
         // The Redis reference line: its repetitions interleave with echo's at one level.
         let redisLine =
             chosen.contains("redis")
-            ? await startRedis(&report, duration: duration, work: work, group: group, log: log) : nil
+            ? await startRedis(&report, duration: duration, work: work, log: log) : nil
         defer { redisLine?.stop() }
 
         if chosen.contains("handshake") {
@@ -388,7 +388,7 @@ struct LaboratoryBench: AsyncParsableCommand {
         binaries: String, work: String, password: String, scenarios: Scenarios,
         log: @escaping @Sendable (String) -> Void
     ) async throws -> [Cell] {
-        let cluster = try BenchPostgres.start(binaries: binaries, work: work, log: log)
+        let cluster = try await BenchPostgres.start(binaries: binaries, work: work, log: log)
         defer { cluster.remove() }
         func node(_ name: String) throws -> ServerProcess {
             try ServerProcess.start(

@@ -1,6 +1,4 @@
-import BenchFraming
 import NIOCore
-import NIOPosix
 
 /// One slot of the handshake scenario, run on one of the generator's event loops with no task and
 /// no hop off the loop: it connects, is accepted (`HandshakeDriver` says `bye`), waits for the
@@ -57,33 +55,5 @@ final class HandshakeSlot: @unchecked Sendable {
                 self.loop.scheduleTask(in: .milliseconds(10)) { self.connectNext() }
             }
         }
-    }
-}
-
-extension Connector {
-    /// Opens one connection on `loop` to the server's address as given (no name resolution, no
-    /// happy eyeballs), from the next source address in turn; the future succeeds once it is
-    /// connected, and the connection's `readyPromise` tells when it is ready.
-    func open(on loop: any EventLoop, driver: any ConnectionDriver) -> EventLoopFuture<(BenchConnection, any Channel)> {
-        let connection = BenchConnection(wire: wire, driver: driver, eventLoop: loop)
-        let addresses: (source: SocketAddress, server: SocketAddress)
-        do {
-            addresses = (try nextSourceAddress(), try SocketAddress(ipAddress: host, port: port))
-        } catch {
-            return loop.makeFailedFuture(error)
-        }
-        return ClientBootstrap(group: loop)
-            .channelOption(.socketOption(.tcp_nodelay), value: 1)
-            .bind(to: addresses.source)
-            .connectTimeout(.seconds(30))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(LengthPrefixedFrameDecoder(maximumPayloadByteCount: 2 << 20)))
-                    try channel.pipeline.syncOperations.addHandler(connection)
-                }
-            }
-            .connect(to: addresses.server)
-            .map { (connection, $0) }
     }
 }

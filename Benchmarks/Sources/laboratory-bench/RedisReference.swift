@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Histogram
-import NIOCore
-import NIOPosix
 
 #if canImport(Glibc)
     import Glibc
@@ -70,11 +68,12 @@ final class RedisReference {
         self.log = log
     }
 
-    /// Starts a throwaway `redis-server` on a free loopback port. Returns it, or why the line is
-    /// not measured ("not measured: …").
+    /// Starts a throwaway `redis-server` on a loopback port of its own. Returns it, or why the line
+    /// is not measured ("not measured: …"). Redis takes no port 0, so the port is a
+    /// ``RandomLoopbackPort``: drawn at random below the kernel's ephemeral range, and drawn again
+    /// when Redis finds it taken as it binds.
     static func start(
-        options: RedisOptions, windowSeconds: Double, work: String, group: any EventLoopGroup,
-        log: @escaping @Sendable (String) -> Void
+        options: RedisOptions, windowSeconds: Double, work: String, log: @escaping @Sendable (String) -> Void
     ) async -> Result<RedisReference, RedisNotMeasured> {
         guard options.redisServer != "none" else { return .failure(RedisNotMeasured("skipped (--redis-server none)")) }
         func find(_ name: String) -> String? {
@@ -89,48 +88,52 @@ final class RedisReference {
         let version =
             versionLine.split(separator: " ").first { $0.hasPrefix("v=") }.map { String($0.dropFirst(2)) } ?? "?"
         let directory = "\(work)/redis-\(getpid())"
+        let serverLog = "\(directory)/redis.log"
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            // Redis takes no port 0: a port that was free a moment ago, its probe socket closed
-            // before Redis binds it.
-            let port = try await freePort(group: group)
-            let child = try Child.spawn(
-                serverPath,
-                [
-                    "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize",
-                    "no", "--dir", directory, "--logfile", "",
-                ],
-                captureOutput: false, stderrPath: "\(directory)/redis.log")
-            let requests = max(10_000, Int(windowSeconds * 100_000))
-            let reference = RedisReference(
-                version: version, clients: options.redisClients, requests: requests, benchmark: benchmarkPath,
-                server: child, port: port, log: log)
-            guard await reference.waitUntilReady() else {
+            let reference = try await RandomLoopbackPort.start("redis", log: log) { port -> RedisReference? in
+                try? FileManager.default.removeItem(atPath: serverLog)
+                // `--logfile ""`: the log goes to standard output, here the log file, where a port
+                // that is taken shows.
+                let child = try Child.spawn(
+                    serverPath,
+                    [
+                        "--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize",
+                        "no", "--dir", directory, "--logfile", "",
+                    ],
+                    captureOutput: false, outputPath: serverLog)
+                let reference = RedisReference(
+                    version: version, clients: options.redisClients,
+                    requests: max(10_000, Int(windowSeconds * 100_000)),
+                    benchmark: benchmarkPath, server: child, port: port, log: log)
+                if await reference.waitUntilReady(serverLog: serverLog) { return reference }
                 reference.stop()
-                return .failure(RedisNotMeasured("redis-server \(version) did not answer on port \(port)"))
+                let text = (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? ""
+                guard RandomLoopbackPort.saysPortTaken(text) else {
+                    throw RedisNotMeasured("redis-server \(version) did not answer on port \(port)")
+                }
+                return nil
             }
-            log("redis: redis-server \(version) pid \(child.pid) port \(port)")
+            log("redis: redis-server \(version) pid \(reference.server.pid) port \(reference.process.port)")
             return .success(reference)
+        } catch let error as RedisNotMeasured {
+            return .failure(error)
         } catch {
             return .failure(RedisNotMeasured("redis-server could not start: \(error)"))
         }
     }
 
-    /// A loopback port the kernel chose for a socket that is closed by the time this returns.
-    private static func freePort(group: any EventLoopGroup) async throws -> Int {
-        let channel = try await ServerBootstrap(group: group).bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port
-        try await channel.close()
-        guard let port else { throw ConnectionFailed(description: "no free port") }
-        return port
-    }
-
-    /// Whether the server accepts a TCP connection within 10 s (it listens once it is ready).
-    /// A plain connect: redis-benchmark itself waits forever when its first connection is refused.
-    private func waitUntilReady() async -> Bool {
+    /// Whether the server is ready within 10 s: its log (`serverLog`) says it accepts connections
+    /// and its port does. The log comes first: a port another program listens on accepts too,
+    /// while redis-server is still starting and has not yet found it taken. A plain connect:
+    /// redis-benchmark itself waits forever when its first connection is refused.
+    private func waitUntilReady(serverLog: String) async -> Bool {
         for _ in 0..<200 {
             guard server.isRunning else { return false }
-            if Self.accepts(port: process.port), server.isRunning { return true }
+            let text = (try? String(contentsOfFile: serverLog, encoding: .utf8)) ?? ""
+            if text.contains("Ready to accept connections"), Self.accepts(port: process.port), server.isRunning {
+                return true
+            }
             try? await Task.sleep(for: .milliseconds(50))
         }
         return false
@@ -273,10 +276,9 @@ extension Report {
 extension LaboratoryBench {
     /// Starts the Redis reference server, or records in `report` why the line is not measured.
     func startRedis(
-        _ report: inout Report, duration: Double, work: String, group: any EventLoopGroup,
-        log: @escaping @Sendable (String) -> Void
+        _ report: inout Report, duration: Double, work: String, log: @escaping @Sendable (String) -> Void
     ) async -> RedisReference? {
-        switch await RedisReference.start(options: redis, windowSeconds: duration, work: work, group: group, log: log) {
+        switch await RedisReference.start(options: redis, windowSeconds: duration, work: work, log: log) {
         case .success(let line):
             report.configuration["redisVersion"] = line.version
             return line
