@@ -80,7 +80,6 @@ extension Report {
     /// The bounds this run's figures imply.
     func computeBounds() -> Bounds {
         var b = Bounds(cores: machine.cores)
-        let cores = Double(machine.cores)
         b.rsaPrivateMicroseconds = openssl?.rsa2048SignPerSecond.map { 1e6 / $0 }
         b.rsaPublicMicroseconds = openssl?.rsa2048VerifyPerSecond.map { 1e6 / $0 }
         let level = b.handshakeLevel
