@@ -41,6 +41,22 @@ struct Bounds: Codable {
     /// trip, by "scenario/baseline/level".
     var cipherRatioBounds: [String: Double] = [:]
 
+    /// The server's and the generator's CPU per fan-out delivery at the highest offered rate, µs.
+    var fanoutServerMicroseconds: Double?
+    var fanoutGeneratorMicroseconds: Double?
+    /// The deliveries per second the shared cores allow at those costs: `cores` / (server +
+    /// generator CPU per delivery). The generator reads and opens every delivery on the same cores.
+    var fanoutDeliveryBound: Double?
+
+    var fanout: String? {
+        guard let bound = fanoutDeliveryBound, let server = fanoutServerMicroseconds,
+            let generator = fanoutGeneratorMicroseconds
+        else { return nil }
+        return String(
+            format: "≤ %.0f/s (%d cores / (%.2f µs server + %.2f µs generator CPU per delivery))", bound, cores,
+            server, generator)
+    }
+
     /// The cipher bound for `scenario` against `baseline` at `level` connections, as a cell of the
     /// Targets table.
     func cipher(scenario: String, baseline: String, level: Int) -> String? {
@@ -108,6 +124,15 @@ extension Report {
             if let generator = b.handshakeGeneratorMicroseconds {
                 b.handshakeRateBoundThisGeneratorRatio = rsa / (server + generator)
             }
+        }
+        if let fan = cell("fanout", "laboratory", cells.first { $0.scenario == "fanout" }?.level ?? 0),
+            fan.operations > 0
+        {
+            let server = fan.serverCPUMicrosecondsPerOperation
+            let generator = fan.generatorCPUMicrosecondsPerOperation
+            b.fanoutServerMicroseconds = server
+            b.fanoutGeneratorMicroseconds = generator
+            if server + generator > 0 { b.fanoutDeliveryBound = Double(machine.cores) * 1e6 / (server + generator) }
         }
         for (scenario, cost) in cipher ?? [:] {
             var perRoundTrip = cost.roundTripMicroseconds

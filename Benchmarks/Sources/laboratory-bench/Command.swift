@@ -58,6 +58,14 @@ struct LaboratoryBench: AsyncParsableCommand {
             """)
     var fanoutSenderRate = 45_000
 
+    @Option(
+        help: """
+            Fan-out: the room's deliveries per second offered in a second set of windows (the senders \
+            share it), to measure latency at the goal's rate rather than above what the machine can \
+            do; 0 leaves them out.
+            """)
+    var fanoutGoalRate = 250_000
+
     @Option(help: "Fan-out: `say` requests each sender keeps outstanding at most.")
     var fanoutWindow = 2
 
@@ -154,7 +162,8 @@ struct LaboratoryBench: AsyncParsableCommand {
                 "repetitions": "\(repetitions)", "warmupSeconds": "\(warmup)", "durationSeconds": "\(duration)",
                 "generatorThreads": "\(threads ?? System.coreCount)", "fileLimit": "\(fileLimit)",
                 "fanoutWindow": "\(fanoutWindow)", "fanoutSenders": "\(fanoutSenders)",
-                "fanoutSenderRate": "\(fanoutSenderRate)", "laboratoryServer": laboratoryServer,
+                "fanoutSenderRate": "\(fanoutSenderRate)", "fanoutGoalRate": "\(fanoutGoalRate)",
+                "laboratoryServer": laboratoryServer,
                 "serverLogLevel": "warning", "commit": commit,
             ],
             openssl: nil, cipher: nil, bounds: nil, cells: [], sessions: nil, targets: [])
@@ -329,13 +338,20 @@ struct LaboratoryBench: AsyncParsableCommand {
             let server = attachLaboratory != nil ? laboratory : try startLaboratory("laboratory-fanout")
             servers.append(server)
             let target = Target(name: "laboratory", server: server, wire: laboratoryTarget.wire)
+            // The highest rate the senders may offer (above what two shared cores can deliver: the
+            // throughput), then, interleaved with it, the goal's rate (the latency at that rate).
+            let senders = max(1, min(fanoutSenders, fanoutMembers))
+            var rates = [fanoutSenderRate]
+            if fanoutGoalRate > 0 { rates.append(fanoutGoalRate / senders) }
             let runs = try await scenarios.fanout(
-                target, members: fanoutMembers, senders: fanoutSenders, senderRate: fanoutSenderRate,
+                target, members: fanoutMembers, senders: fanoutSenders, senderRates: rates,
                 window: fanoutWindow, repetitions: repetitions)
-            report.cells.append(
-                Cell(
-                    scenario: "fanout", target: "laboratory", level: fanoutMembers, repetitions: runs,
-                    median: .median(runs)))
+            for (scenario, measured) in zip(["fanout", "fanout-goal-rate"], runs) {
+                report.cells.append(
+                    Cell(
+                        scenario: scenario, target: "laboratory", level: fanoutMembers, repetitions: measured,
+                        median: .median(measured)))
+            }
             server.stop()
         }
 

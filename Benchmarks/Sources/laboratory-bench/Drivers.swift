@@ -114,32 +114,30 @@ final class MemberDriver: ConnectionDriver, @unchecked Sendable {
     private let counters: FanoutCounters
     private let name: String
     private let window: Int
-    /// Nanoseconds between two `say`s of this sender.
-    private let interval: UInt64
+    /// Nanoseconds between two `say`s of this sender (set by `startSaying`).
+    private var interval: UInt64 = 1_000_000_000
     private var joinID: UInt64 = 0
     private var saysOutstanding = 0
     /// When the next `say` may go (monotonic ns).
     private var nextSayAt: UInt64 = 0
     private var timerScheduled = false
 
-    init(
-        index: Int, control: RunControl, stats: LoopStats, counters: FanoutCounters, window: Int,
-        saysPerSecond: Double
-    ) {
+    init(index: Int, control: RunControl, stats: LoopStats, counters: FanoutCounters, window: Int) {
         self.control = control
         self.stats = stats
         self.counters = counters
         self.name = "m\(index)"
         self.window = window
-        self.interval = UInt64(1e9 / max(saysPerSecond, 0.001))
     }
 
     func ready(_ connection: BenchConnection) {
         joinID = connection.request(service: "chat", body: Array(#"{"op":"join","room":"\#(Self.room)"}"#.utf8))
     }
 
-    /// Sender only: starts a window of `say`s (on the connection's event loop).
-    func startSaying(_ connection: BenchConnection) {
+    /// Sender only: starts a window of `say`s, `saysPerSecond` of them at most (on the
+    /// connection's event loop).
+    func startSaying(_ connection: BenchConnection, saysPerSecond: Double) {
+        interval = UInt64(1e9 / max(saysPerSecond, 0.001))
         nextSayAt = monotonicNanoseconds()
         sayWhileAllowed(connection)
     }

@@ -117,30 +117,32 @@ struct Scenarios {
 
     // MARK: Fan-out
 
-    /// One room of `members` members, the first `senders` of which also send; `repetitions`
-    /// windows in which each sender keeps up to `window` `say` requests outstanding and paces its
-    /// `say`s so that they cause at most `senderRate` deliveries a second (under the server's
-    /// per-session delivery rate, which would refuse the rest). Every delivery is counted; a window
-    /// ends when the last delivery of the last message accepted in it has arrived. A refused `say`
-    /// is an error and is expected to deliver nothing; the wait for deliveries ends early if a
-    /// member's connection ends (what it would have received can never arrive).
+    /// One room of `members` members, the first `senders` of which also send; for each of
+    /// `senderRates`, `repetitions` windows (interleaved with the other rates' on the same room) in
+    /// which each sender keeps up to `window` `say` requests outstanding and paces its `say`s so
+    /// that they cause at most that many deliveries a second (under the server's per-session
+    /// delivery rate, which would refuse the rest). Every delivery is counted; a window ends when
+    /// the last delivery of the last message accepted in it has arrived. A refused `say` is an
+    /// error and is expected to deliver nothing; the wait for deliveries ends early if a member's
+    /// connection ends (what it would have received can never arrive). Returns the windows of each
+    /// rate, in the order of `senderRates`.
     func fanout(
-        _ target: Target, members: Int, senders: Int, senderRate: Int, window: Int, repetitions: Int
-    ) async throws -> [Measurement] {
+        _ target: Target, members: Int, senders: Int, senderRates: [Int], window: Int, repetitions: Int
+    ) async throws -> [[Measurement]] {
         let control = RunControl()
         let counters = FanoutCounters()
         let board = self.board
         control.set(.stopping)
         let senders = max(1, min(senders, members))
-        let saysPerSecond = Double(senderRate) / Double(members)
+        let saysPerSecond = senderRates.map { Double($0) / Double(members) }
         log(
             "  fan-out: \(members) members joining; \(senders) senders, "
-                + String(format: "%.1f", saysPerSecond) + " says/s each, window \(window)")
+                + saysPerSecond.map { String(format: "%.2f", $0) }.joined(separator: " or ")
+                + " says/s each, window \(window)")
         let joinStart = ContinuousClock.now
         let connections = try await connector(target).connect(count: members, parallel: 32) { index, loop in
             MemberDriver(
-                index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window,
-                saysPerSecond: saysPerSecond)
+                index: index, control: control, stats: board.stats(for: loop), counters: counters, window: window)
         }
         // Every join is announced to everyone already in the room: N(N+1)/2 events in all.
         let joinEvents = members * (members + 1) / 2
@@ -151,58 +153,73 @@ struct Scenarios {
         log(
             "  fan-out: joined in \(String(format: "%.1f", (ContinuousClock.now - joinStart).seconds)) s"
                 + (settled ? "" : " (not all join events arrived)"))
-        var results: [Measurement] = []
+        var results = [[Measurement]](repeating: [], count: senderRates.count)
         for repetition in 1...repetitions {
-            try await board.reset()
-            let sent0 = counters.saysSent.load(ordering: .relaxed)
-            let accepted0 = counters.saysAccepted.load(ordering: .relaxed)
-            let refused0 = counters.saysFailed.load(ordering: .relaxed)
-            let lost0 = counters.membersLost.load(ordering: .relaxed)
-            hook(hooks.start)
-            let serverCPU0 = target.server.cpuTimes()
-            let ownCPU0 = ownCPUSeconds()
-            let start = monotonicNanoseconds()
-            control.set(.measuring)
-            for sender in connections.prefix(senders) {
-                let driver = sender.driver as! MemberDriver
-                sender.eventLoop.execute { driver.startSaying(sender) }
+            for (rateIndex, pace) in saysPerSecond.enumerated() {
+                results[rateIndex].append(
+                    try await fanoutWindow(
+                        target, members: members, senders: senders, saysPerSecond: pace,
+                        connections: connections, control: control, counters: counters,
+                        label: "#\(repetition)"
+                            + (senderRates.count > 1 ? " at \(senderRates[rateIndex] * senders)/s offered" : "")))
             }
-            try await Task.sleep(for: duration)
-            control.set(.stopping)
-            _ = await control.drain(timeout: .seconds(30))
-            let says = counters.saysSent.load(ordering: .relaxed) - sent0
-            let accepted = counters.saysAccepted.load(ordering: .relaxed) - accepted0
-            let refused = counters.saysFailed.load(ordering: .relaxed) - refused0
-            // Only accepted messages are delivered; a refused one never will be.
-            let expected = accepted * members
-            var collected = try await board.collect()
-            let deadline = ContinuousClock.now + .seconds(30)
-            while collected.deliveriesTotal < expected && ContinuousClock.now < deadline
-                && counters.membersLost.load(ordering: .relaxed) == lost0
-            {
-                try await Task.sleep(for: .milliseconds(20))
-                collected = try await board.collect()
-            }
-            let end = counters.lastDelivery.load(ordering: .relaxed)
-            hook(hooks.end)
-            let serverCPU1 = target.server.cpuTimes()
-            let serverCPU = serverCPU1.user + serverCPU1.system - serverCPU0.user - serverCPU0.system
-            let ownCPU = ownCPUSeconds() - ownCPU0
-            let lost = max(0, expected - collected.deliveriesTotal)
-            var measurement = Measurement(
-                operations: collected.deliveriesTotal, seconds: Double(end &- start) / 1e9, bytes: 0,
-                latencies: collected.latencies, serverCPU: serverCPU, generatorCPU: ownCPU,
-                errors: control.errors.load(ordering: .relaxed) + refused
-                    + counters.membersLost.load(ordering: .relaxed) - lost0, lost: lost)
-            measurement.serverSystemCPUSeconds = serverCPU1.system - serverCPU0.system
-            log(
-                "  fan-out #\(repetition): \(says) messages (\(refused) refused), "
-                    + "\(collected.deliveriesTotal)/\(expected) deliveries, "
-                    + "\(Int(measurement.operationsPerSecond))/s, p99 \(Int(measurement.p99Microseconds)) µs")
-            results.append(measurement)
         }
         await closeAll(connections)
         return results
+    }
+
+    /// One measured window of the fan-out scenario, each sender pacing its `say`s at `saysPerSecond`.
+    private func fanoutWindow(
+        _ target: Target, members: Int, senders: Int, saysPerSecond: Double, connections: [BenchConnection],
+        control: RunControl, counters: FanoutCounters, label: String
+    ) async throws -> Measurement {
+        try await board.reset()
+        let sent0 = counters.saysSent.load(ordering: .relaxed)
+        let accepted0 = counters.saysAccepted.load(ordering: .relaxed)
+        let refused0 = counters.saysFailed.load(ordering: .relaxed)
+        let lost0 = counters.membersLost.load(ordering: .relaxed)
+        hook(hooks.start)
+        let serverCPU0 = target.server.cpuTimes()
+        let ownCPU0 = ownCPUSeconds()
+        let start = monotonicNanoseconds()
+        control.set(.measuring)
+        for sender in connections.prefix(senders) {
+            let driver = sender.driver as! MemberDriver
+            sender.eventLoop.execute { driver.startSaying(sender, saysPerSecond: saysPerSecond) }
+        }
+        try await Task.sleep(for: duration)
+        control.set(.stopping)
+        _ = await control.drain(timeout: .seconds(30))
+        let says = counters.saysSent.load(ordering: .relaxed) - sent0
+        let accepted = counters.saysAccepted.load(ordering: .relaxed) - accepted0
+        let refused = counters.saysFailed.load(ordering: .relaxed) - refused0
+        // Only accepted messages are delivered; a refused one never will be.
+        let expected = accepted * members
+        var collected = try await board.collect()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while collected.deliveriesTotal < expected && ContinuousClock.now < deadline
+            && counters.membersLost.load(ordering: .relaxed) == lost0
+        {
+            try await Task.sleep(for: .milliseconds(20))
+            collected = try await board.collect()
+        }
+        let end = counters.lastDelivery.load(ordering: .relaxed)
+        hook(hooks.end)
+        let serverCPU1 = target.server.cpuTimes()
+        let serverCPU = serverCPU1.user + serverCPU1.system - serverCPU0.user - serverCPU0.system
+        let ownCPU = ownCPUSeconds() - ownCPU0
+        let lost = max(0, expected - collected.deliveriesTotal)
+        var measurement = Measurement(
+            operations: collected.deliveriesTotal, seconds: Double(end &- start) / 1e9, bytes: 0,
+            latencies: collected.latencies, serverCPU: serverCPU, generatorCPU: ownCPU,
+            errors: control.errors.load(ordering: .relaxed) + refused
+                + counters.membersLost.load(ordering: .relaxed) - lost0, lost: lost)
+        measurement.serverSystemCPUSeconds = serverCPU1.system - serverCPU0.system
+        log(
+            "  fan-out \(label): \(says) messages (\(refused) refused), "
+                + "\(collected.deliveriesTotal)/\(expected) deliveries, "
+                + "\(Int(measurement.operationsPerSecond))/s, p99 \(Int(measurement.p99Microseconds)) µs")
+        return measurement
     }
 
     // MARK: Sessions
