@@ -150,7 +150,7 @@ extension Report {
                         // generator CPU, and an encrypted server adds c, so the rate can reach at
                         // most cpu / (cpu + c) of the baseline's (= 1 / (1 + R c / cores) when the
                         // baseline had the cores to itself; unlike R, not moved by other load).
-                        let cpu = (m.serverCPUSeconds + m.generatorCPUSeconds) / Double(max(m.operations, 1))
+                        let cpu = (m.serverCPUMicrosecondsPerOperation + m.generatorCPUMicrosecondsPerOperation) / 1e6
                         bound = cpu / (cpu + c)
                     } else {
                         // One step at a time: the four passes lengthen each round trip by c.

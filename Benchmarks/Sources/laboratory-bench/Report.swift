@@ -20,10 +20,19 @@ struct Measurement: Codable {
     var p999Microseconds: Double
     var serverCPUSeconds: Double
     /// The kernel's share of `serverCPUSeconds` (system time: sockets, epoll, TCP).
-    var serverSystemCPUSeconds: Double = 0
+    var serverSystemCPUSeconds: Double = 0 {
+        didSet {
+            serverSystemCPUMicrosecondsPerOperation =
+                operations > 0 ? serverSystemCPUSeconds / Double(operations) * 1e6 : 0
+        }
+    }
     var generatorCPUSeconds: Double
     /// Server CPU time per operation; independent of how the two cores are shared.
     var serverCPUMicrosecondsPerOperation: Double
+    /// The kernel's part of it.
+    var serverSystemCPUMicrosecondsPerOperation: Double = 0
+    /// The load generator's own CPU time per operation (this process, all its threads).
+    var generatorCPUMicrosecondsPerOperation: Double = 0
     var errors: Int
     /// Fan-out: deliveries expected but not received.
     var lost: Int = 0
@@ -42,11 +51,14 @@ struct Measurement: Codable {
         self.serverCPUSeconds = serverCPU
         self.generatorCPUSeconds = generatorCPU
         self.serverCPUMicrosecondsPerOperation = operations > 0 ? serverCPU / Double(operations) * 1e6 : 0
+        self.generatorCPUMicrosecondsPerOperation = operations > 0 ? generatorCPU / Double(operations) * 1e6 : 0
         self.errors = errors
         self.lost = lost
     }
 
     /// The median of each field over `runs` (an even count takes the mean of the middle two).
+    /// Figures per operation are the medians of each run's own figure, not one run's CPU time over
+    /// another run's count.
     static func median(_ runs: [Measurement]) -> Measurement {
         func med(_ path: KeyPath<Measurement, Double>) -> Double {
             let values = runs.map { $0[keyPath: path] }.sorted()
@@ -66,6 +78,8 @@ struct Measurement: Codable {
         result.serverSystemCPUSeconds = med(\.serverSystemCPUSeconds)
         result.generatorCPUSeconds = med(\.generatorCPUSeconds)
         result.serverCPUMicrosecondsPerOperation = med(\.serverCPUMicrosecondsPerOperation)
+        result.serverSystemCPUMicrosecondsPerOperation = med(\.serverSystemCPUMicrosecondsPerOperation)
+        result.generatorCPUMicrosecondsPerOperation = med(\.generatorCPUMicrosecondsPerOperation)
         result.errors = runs.map(\.errors).reduce(0, +)
         result.lost = runs.map(\.lost).reduce(0, +)
         return result
@@ -73,15 +87,9 @@ struct Measurement: Codable {
 
     var operationsDouble: Double { Double(operations) }
 
-    /// The load generator's own CPU time per operation (this process, all its threads).
-    var generatorCPUMicrosecondsPerOperation: Double {
-        operations > 0 ? generatorCPUSeconds / Double(operations) * 1e6 : 0
-    }
-
     /// Server CPU per operation with the kernel's part, e.g. "54.8 (21.0 sys)".
     var cpuPerOperationText: String {
-        let kernel = operations > 0 ? serverSystemCPUSeconds / Double(operations) * 1e6 : 0
-        return String(format: "%.1f (%.1f sys)", serverCPUMicrosecondsPerOperation, kernel)
+        String(format: "%.1f (%.1f sys)", serverCPUMicrosecondsPerOperation, serverSystemCPUMicrosecondsPerOperation)
     }
 }
 
