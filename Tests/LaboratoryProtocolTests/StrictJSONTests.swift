@@ -97,7 +97,7 @@ struct StrictJSONTests {
         }
     }
 
-    /// Strict JSON allows integers of any length; `after` and `to` must then fit a u64. A body
+    /// Strict JSON allows integers up to a double's range; `after` and `to` must then fit a u64. A body
     /// that breaks only that is valid JSON, and the error must say what is wrong with it.
     @Test(
         "after and to out of a u64's range: named in the error, not called invalid JSON",
@@ -114,6 +114,40 @@ struct StrictJSONTests {
         #expect(
             try ChatRequest(strictJSON: Array(#"{"op":"direct","to":18446744073709551615,"text":"x"}"#.utf8))
                 == .direct(to: .max, text: "x"))
+    }
+
+    /// An integer that rounds to infinity as a double (the first is 2^1024 − 2^970, 309 digits) is
+    /// refused, as Foundation's parsers refuse it, so that no parser reads it differently; one just
+    /// below is accepted. Found by the `MessageDecoders` fuzzer: a 310-digit member value passed the
+    /// check and `JSONSerialization` refused the body.
+    @Test("integers beyond a double's range are refused, in agreement with JSONSerialization")
+    func doubleRange() throws {
+        let threshold =
+            "17976931348623158079372897140530341507993413271003782693617377898044496829276475094664901797758720"
+            + "70963302864166928879109465555478519404026306574886715058206819089020007083836762738548458177115317"
+            + "64475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880"
+            + "177904174497792"
+        #expect(threshold.count == 309)
+        let belowThreshold = String(threshold.dropLast()) + "1"
+        let cases: [(digits: String, accepted: Bool)] = [
+            (String(repeating: "9", count: 308), true), (belowThreshold, true), ("-" + belowThreshold, true),
+            (threshold, false), ("-" + threshold, false), (String(repeating: "9", count: 309), false),
+            (String(repeating: "5", count: 310), false),
+        ]
+        for (digits, accepted) in cases {
+            for body in [#"{"a":\#(digits)}"#, #"{"op":"rooms","x":[1,{"y":\#(digits)}]}"#] {
+                let bytes = Array(body.utf8)
+                let serialization = (try? JSONSerialization.jsonObject(with: Data(bytes))) is [String: Any]
+                #expect(serialization == accepted, "JSONSerialization on \(digits.count) digits")
+                if accepted {
+                    #expect(throws: Never.self) { try StrictJSON.validateObject(bytes) }
+                } else {
+                    let error = try #require(throws: StrictJSONError.self) { try StrictJSON.validateObject(bytes) }
+                    #expect(error.reason == "integer beyond a double's range")
+                    #expect(error.offset == body.utf8.count - digits.utf8.count - (body.hasSuffix("}]}") ? 3 : 1))
+                }
+            }
+        }
     }
 
     @Test("the Swift client's encoder only produces conforming JSON, for every request")

@@ -203,6 +203,13 @@ enum ReferenceStrictJSON {
             if let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
                 throw ReferenceError("leading zero", at: start)
             }
+            // Within a double's range, as RFC 8259 §6 advises for interoperability: every integer
+            // of up to 308 digits is; a longer one only if it does not round to infinity (what
+            // Foundation's parsers refuse).
+            let digits = index - start - (bytes[start] == UInt8(ascii: "-") ? 1 : 0)
+            if digits >= 309, !(Double(String(decoding: bytes[start..<index], as: UTF8.self))?.isFinite ?? false) {
+                throw ReferenceError("integer beyond a double's range", at: start)
+            }
         }
 
         mutating func literal(_ word: String) throws(ReferenceError) {

@@ -9,7 +9,7 @@ import Foundation
 /// - no byte-order mark, and nothing but whitespace around the object;
 /// - no member name twice in any object (names compared after unescaping);
 /// - every number an integer: an optional `-`, then `0` or a digit 1–9 followed by digits; no
-///   fraction, no exponent, and not `-0`;
+///   fraction, no exponent, not `-0`, and within a double's range (not rounding to infinity);
 /// - no escaped lone surrogate (`\ud800` without its pair) in any string;
 /// - at most ``maximumDepth`` nested objects and arrays, the outer object included.
 ///
@@ -197,6 +197,13 @@ package enum StrictJSON {
             }
             if let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
                 throw StrictJSONError("leading zero", at: start)
+            }
+            // Within a double's range, as RFC 8259 §6 advises for interoperability: every integer
+            // of up to 308 digits is; a longer one only if it does not round to infinity (what
+            // Foundation's parsers refuse).
+            let digits = index - start - (bytes[start] == UInt8(ascii: "-") ? 1 : 0)
+            if digits >= 309, !(Double(String(decoding: bytes[start..<index], as: UTF8.self))?.isFinite ?? false) {
+                throw StrictJSONError("integer beyond a double's range", at: start)
             }
         }
 
