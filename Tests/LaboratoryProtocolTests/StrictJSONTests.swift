@@ -132,7 +132,7 @@ struct StrictJSONTests {
         let cases: [(digits: String, accepted: Bool)] = [
             (String(repeating: "9", count: 308), true), (belowThreshold, true), ("-" + belowThreshold, true),
             (threshold, false), ("-" + threshold, false), (String(repeating: "9", count: 309), false),
-            (String(repeating: "5", count: 310), false),
+            (String(repeating: "5", count: 310), false), ("-" + String(repeating: "1", count: 10_000), false),
         ]
         for (digits, accepted) in cases {
             for body in [#"{"a":\#(digits)}"#, #"{"op":"rooms","x":[1,{"y":\#(digits)}]}"#] {

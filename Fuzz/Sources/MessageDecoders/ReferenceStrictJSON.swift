@@ -203,11 +203,15 @@ enum ReferenceStrictJSON {
             if let byte = peek, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) {
                 throw ReferenceError("leading zero", at: start)
             }
-            // Within a double's range, as RFC 8259 §6 advises for interoperability: every integer
-            // of up to 308 digits is; a longer one only if it does not round to infinity (what
-            // Foundation's parsers refuse).
+            // Within a double's range, as RFC 8259 §6 advises for interoperability (Foundation's
+            // parsers refuse a number that rounds to infinity): every integer of up to 308 digits
+            // is, none of 310 or more is (10^309 is beyond it), and one of 309 digits is parsed to
+            // see, so a long run of digits costs no conversion.
             let digits = index - start - (bytes[start] == UInt8(ascii: "-") ? 1 : 0)
-            if digits >= 309, !(Double(String(decoding: bytes[start..<index], as: UTF8.self))?.isFinite ?? false) {
+            if digits > 309
+                || (digits == 309
+                    && !(Double(String(decoding: bytes[start..<index], as: UTF8.self))?.isFinite ?? false))
+            {
                 throw ReferenceError("integer beyond a double's range", at: start)
             }
         }
