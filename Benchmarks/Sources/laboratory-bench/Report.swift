@@ -225,11 +225,11 @@ extension Report {
 
     /// The fan-out's highest offered rate: every sender's deliveries per second together.
     var fanoutOfferedRate: Double? {
-        guard let senders = Double(configuration["fanoutSenders"] ?? ""),
-            let rate = Double(configuration["fanoutSenderRate"] ?? "")
+        guard let senders = Int(configuration["fanoutSenders"] ?? ""),
+            let rate = Int(configuration["fanoutSenderRate"] ?? ""),
+            let members = cells.first(where: { $0.scenario == "fanout" })?.level
         else { return nil }
-        let members = Double(cells.first { $0.scenario == "fanout" }?.level ?? 0)
-        return senders.rounded() == senders && members > 0 ? min(senders, members) * rate : nil
+        return Double(max(1, min(senders, members)) * rate)
     }
 
     func cell(_ scenario: String, _ target: String, _ level: Int) -> Measurement? {
