@@ -1,6 +1,8 @@
 #include "laboratory/json.hpp"
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <set>
 
 #include "laboratory/bytes.hpp"
@@ -21,8 +23,9 @@ public:
     }
 
 private:
-    [[noreturn]] void fail(const std::string& what) const {
-        throw Error(Error::Kind::protocol_violation, "invalid JSON at byte " + std::to_string(position_) + ": " + what);
+    [[noreturn]] void fail(const std::string& what) const { fail_at(position_, what); }
+    [[noreturn]] static void fail_at(std::size_t offset, const std::string& what) {
+        throw Error(Error::Kind::protocol_violation, "invalid JSON at byte " + std::to_string(offset) + ": " + what);
     }
     void skip_space() {
         while (position_ < text_.size() &&
@@ -109,6 +112,13 @@ private:
             value.type_ = Json::Type::integer;
             value.text_ = text_.substr(start, position_ - start);
             if (value.text_ == "-0") fail("-0");
+            // Within a double's range (RFC 8259 §6, as the server checks): every integer of up to
+            // 308 digits is, none of 310 or more is (10^309 is beyond it), and one of 309 digits is
+            // parsed to see, so a long run of digits costs no conversion.
+            std::size_t digits = position_ - start - (text_[start] == '-' ? 1 : 0);
+            if (digits > 309 || (digits == 309 && std::isinf(std::strtod(value.text_.c_str(), nullptr)))) {
+                fail_at(start, "integer beyond a double's range");
+            }
             return value;
         }
         fail("unexpected character");

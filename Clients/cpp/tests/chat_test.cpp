@@ -100,6 +100,41 @@ TEST(Chat, StrictJsonRefusesWhatTheServerNeverSends) {
     EXPECT_EQ(big.string_at("s"), "\xF0\x9F\x98\x80");
 }
 
+TEST(Chat, StrictJsonRefusesIntegersBeyondADoublesRange) {
+    // 2^1024 - 2^970: the first integer that rounds to infinity as a double.
+    const std::string threshold =
+        "17976931348623158079372897140530341507993413271003782693617377898044496829276475094664901797758720"
+        "70963302864166928879109465555478519404026306574886715058206819089020007083836762738548458177115317"
+        "64475730270069855571366959622842914819860834936475292719074168444365510704342711559699508093042880"
+        "177904174497792";
+    ASSERT_EQ(threshold.size(), 309u);
+    const std::string below = threshold.substr(0, 308) + "1";
+    const std::vector<std::pair<std::string, bool>> cases = {
+        {std::string(308, '9'), true}, {below, true}, {"-" + below, true},
+        {threshold, false}, {"-" + threshold, false}, {std::string(309, '9'), false},
+        {std::string(310, '5'), false}, {"-" + std::string(10000, '1'), false},
+    };
+    for (const auto& [digits, accepted] : cases) {
+        for (const std::string& body : {"{\"a\":" + digits + "}", "{\"op\":\"rooms\",\"x\":[1,{\"y\":" + digits + "}]}"}) {
+            std::string label = std::to_string(digits.size()) + " characters in " + body.substr(0, 8);
+            if (accepted) {
+                EXPECT_NO_THROW(Json::parse(body)) << label;
+                continue;
+            }
+            std::size_t offset = body.size() - digits.size() - (body.substr(body.size() - 3) == "}]}" ? 3 : 1);
+            try {
+                Json::parse(body);
+                ADD_FAILURE() << label << ": accepted";
+            } catch (const Error& error) {
+                EXPECT_EQ(error.kind(), Error::Kind::protocol_violation) << label;
+                EXPECT_EQ(std::string(error.what()),
+                          "invalid JSON at byte " + std::to_string(offset) + ": integer beyond a double's range")
+                    << label;
+            }
+        }
+    }
+}
+
 TEST(Chat, HistoryDropsDuplicatesPerRoomAndRemembersTheLastSequence) {
     chat::History history;
     EXPECT_TRUE(history.accept(message("a", 1)));

@@ -11,7 +11,7 @@ from conftest import new_browser
 CHECKS = [
     "handshake_table", "handshake_name_retry", "closing_retry_ms", "handshake_answers", "handshake_closing_in_every_step", "handshake_unopenable",
     "session_requests_and_renames", "session_rejects_handshake_messages", "session_closing_is_last",
-    "messages_sizes", "pin_store", "display_names", "display_text", "room_names", "backoff",
+    "messages_sizes", "pin_store", "display_names", "display_text", "room_names", "chat_json_double_range", "backoff",
 ]
 
 

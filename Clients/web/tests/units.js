@@ -1,9 +1,9 @@
 // Checks of the client's pure parts in the browser: the handshake machine's table (every message
 // in every state; only the expected one advances), the session machine, the pin store, display
-// names and text, backoff. `window.runUnits()` resolves to [{ name, ok, detail }].
-import { utf8 } from "../lib/bytes.js";
+// names and text, chat bodies' integer range, backoff. `window.runUnits()` resolves to [{ name, ok, detail }].
+import { ProtocolError, utf8 } from "../lib/bytes.js";
 import { backoffDelay, formatDuration, MAX_DELAY_MS, REFUSED_MIN_DELAY_MS } from "../lib/backoff.js";
-import { roomNameProblem } from "../lib/chat.js";
+import { parseChatEvent, parseChatJson, roomNameProblem } from "../lib/chat.js";
 import { closeCodeName, CloseCode, isRetryable } from "../lib/codes.js";
 import { ClientHandshake, HandshakeFailure } from "../lib/handshake.js";
 import { decodeServerMessage, encodeClientMessage } from "../lib/messages.js";
@@ -220,6 +220,49 @@ const checks = {
     expectEqual(roomNameProblem("lobby"), null, "lobby");
     expectEqual(roomNameProblem("Lobby"), 'room "Lobby": room names use only lowercase a-z, 0-9, - and _', "upper case");
     expectEqual(roomNameProblem(""), "room names are 1 to 32 characters", "empty");
+  },
+  chat_json_double_range: () => {
+    // PROTOCOL.md §17: an integer beyond a double's range (from 2^1024 − 2^970 on) is refused at
+    // its first byte, at any depth, as the server refuses it (Swift's StrictJSONTests.doubleRange).
+    const threshold = (2n ** 1024n - 2n ** 970n).toString();
+    expectEqual(threshold.length, 309, "the threshold's digits");
+    const below = (2n ** 1024n - 2n ** 970n - 1n).toString();
+    const cases = [
+      ["9".repeat(308), true], [below, true], [`-${below}`, true], [threshold, false], [`-${threshold}`, false],
+      ["9".repeat(309), false], ["5".repeat(310), false], [`-${"1".repeat(10_000)}`, false],
+    ];
+    for (const [digits, accepted] of cases) {
+      for (const body of [`{"a":${digits}}`, `{"op":"rooms","x":[1,{"y":${digits}}]}`]) {
+        const what = `${digits.length} characters in ${body.slice(0, 8)}`;
+        const event = utf8(`{"kind":"message","from":1,"name":"Ada","room":"r","sequence":1,"n":${body}}`);
+        if (accepted) {
+          const value = parseChatJson(utf8(body));
+          expectEqual(value.a ?? value.x[1].y, Number(digits), what);
+          expectEqual(parseChatEvent(event)?.kind, "message", `${what}, as an event`);
+          continue;
+        }
+        let refused = null;
+        try {
+          parseChatJson(utf8(body));
+        } catch (error) {
+          refused = error;
+        }
+        if (!(refused instanceof ProtocolError)) throw new Error(`${what}: not refused (${refused})`);
+        const offset = body.length - digits.length - (body.endsWith("}]}") ? 3 : 1);
+        expectEqual(refused.message, `an integer beyond a double's range at byte ${offset}`, what);
+        expectEqual(parseChatEvent(event), null, `${what}, as an event`);
+      }
+    }
+    // Digits inside strings (after escaped quotes too) are text, not numbers; offsets are bytes.
+    expectEqual(parseChatJson(utf8(`{"t":"\\\\\\"${"5".repeat(400)}"}`)).t, `\\"${"5".repeat(400)}`, "digits in a string");
+    expectEqual(parseChatJson(utf8(`{"t":"é","n":${below}}`)).n, Number(below), "after non-ASCII text");
+    let refused = null;
+    try {
+      parseChatJson(utf8(`{"t":"é","n":${threshold}}`));
+    } catch (error) {
+      refused = error;
+    }
+    expectEqual(refused?.message, "an integer beyond a double's range at byte 14", "a byte offset, not a character's");
   },
   backoff: () => {
     expectEqual([0, 1, 2, 3].map((n) => backoffDelay(n, { random: () => 0.999999 })), [1000, 2000, 4000, 8000], "doubling");

@@ -1,6 +1,7 @@
 // The small JSON subset the chat service speaks (PROTOCOL.md §17): objects, arrays, strings,
-// integers, booleans and null. Parsing is strict (no fractions or exponents, no duplicate names,
-// no lone surrogates, at most 32 levels); writing produces only conforming bodies.
+// integers, booleans and null. Parsing is strict (no fractions or exponents, no integer beyond a
+// double's range, no duplicate names, no lone surrogates, at most 32 levels); writing produces only
+// conforming bodies.
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,7 @@ from typing import Any
 
 from .errors import RequestError
 from .events import CHAT_SERVICE as SERVICE
-from .events import ChatEvent
+from .events import ChatEvent, chat_json
 from .session import Session
 
 __all__ = ["SERVICE", "ChatEvent", "ChatMember", "ChatReply", "ChatRoom", "Chat", "request_body"]
@@ -43,7 +43,7 @@ class ChatReply:
 
     @classmethod
     def parse(cls, body: bytes) -> "ChatReply":
-        data = json.loads(body.decode("utf-8")) if body else {}
+        data = chat_json(body) if body else {}
         if not isinstance(data, dict):
             raise ValueError("a chat reply is a JSON object")
         members = data.get("members")
@@ -62,10 +62,16 @@ class ChatReply:
 
 def request_body(op: str, **fields: Any) -> bytes:
     """The request as the protocol's strict JSON (PROTOCOL.md §17): numbers only as integers, so
-    a ``float`` or ``bool`` where an integer belongs is refused here rather than by the server."""
+    a ``float`` or ``bool`` where an integer belongs is refused here rather than by the server, as
+    is an integer beyond a double's range (``ValueError``)."""
     for key, value in fields.items():
         if isinstance(value, (bool, float)):
             raise TypeError(f"chat field {key!r} must be an integer or text, not {type(value).__name__}")
+        if isinstance(value, int):
+            try:
+                float(value)
+            except OverflowError:
+                raise ValueError(f"chat field {key!r}: integer beyond a double's range") from None
     payload = {"op": op, **{key: value for key, value in fields.items() if value is not None}}
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 

@@ -5,6 +5,7 @@ module builds on this one and the chat module on both; this one imports neither.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +13,22 @@ from .errors import SessionClosed
 
 CHAT_SERVICE = "chat"
 """The chat service's name."""
+
+
+def _integer(digits: str) -> int:
+    """An integer of a chat body, refused beyond a double's range as PROTOCOL.md §17 says (from
+    2^1024 − 2^970 on): every integer of up to 308 digits is within it, none of 310 or more is
+    (10^309 is beyond it), and one of 309 digits is parsed to see, so a long run of digits costs
+    no conversion."""
+    count = len(digits) - digits.startswith("-")
+    if count > 309 or (count == 309 and math.isinf(float(digits))):
+        raise ValueError("integer beyond a double's range")
+    return int(digits)
+
+
+def chat_json(body: bytes) -> Any:
+    """A chat reply's or event's JSON, with §17's integer range (``ValueError`` beyond it)."""
+    return json.loads(body.decode("utf-8"), parse_int=_integer)
 
 
 @dataclass(frozen=True)
@@ -31,7 +48,7 @@ class ChatEvent:
 
     @classmethod
     def parse(cls, body: bytes) -> "ChatEvent":
-        data = json.loads(body.decode("utf-8"))
+        data = chat_json(body)
         if not isinstance(data, dict):
             raise ValueError("a chat event is a JSON object")
         return cls(

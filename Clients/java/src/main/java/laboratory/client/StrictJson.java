@@ -16,13 +16,15 @@ import java.util.Map;
  *
  * <p>Parsing refuses, with the rule and the byte offset: a byte-order mark, invalid UTF-8,
  * anything but whitespace around the value, a member name twice in one object (after unescaping),
- * a number that is not an integer ({@code 0.0}, {@code 1e0}, {@code -0}, {@code 01}), an escaped
- * lone surrogate, more than 32 levels of nesting, and everything RFC 8259 refuses. Values become
+ * a number that is not an integer ({@code 0.0}, {@code 1e0}, {@code -0}, {@code 01}), an integer
+ * beyond a double's range (from 2^1024 - 2^970 on, at least 309 digits), an escaped lone
+ * surrogate, more than 32 levels of nesting, and everything RFC 8259 refuses. Values become
  * {@code Map<String, Object>} (in member order), {@code List<Object>}, {@code String},
  * {@code Long} (or {@code BigInteger} beyond a long), {@code Boolean} and {@code null}.
  *
- * <p>Writing accepts the same types (and {@code Integer}); it refuses floating-point numbers and
- * strings with lone surrogates, so what it writes always conforms.
+ * <p>Writing accepts the same types (and {@code Integer}); it refuses floating-point numbers,
+ * integers beyond a double's range and strings with lone surrogates, so what it writes always
+ * conforms.
  */
 public final class StrictJson {
     /** The deepest nesting of objects and arrays allowed, the outer value included. */
@@ -214,9 +216,19 @@ public final class StrictJson {
         if (offset < bytes.length && (bytes[offset] == '.' || bytes[offset] == 'e' || bytes[offset] == 'E')) {
             throw new JsonException("a number that is not an integer", start);
         }
+        // Within a double's range (RFC 8259 §6): every integer of up to 308 digits is, none of 310
+        // or more is (10^309 is beyond it), and one of 309 digits is parsed to see, so a long run
+        // of digits costs no conversion.
+        int count = offset - digits;
+        if (count > 309) {
+            throw new JsonException("an integer beyond a double's range", start);
+        }
         String text = new String(bytes, start, offset - start, StandardCharsets.US_ASCII);
         if (text.equals("-0")) {
             throw new JsonException("-0 (a number that is not an integer)", start);
+        }
+        if (count == 309 && Double.isInfinite(Double.parseDouble(text))) {
+            throw new JsonException("an integer beyond a double's range", start);
         }
         BigInteger value = new BigInteger(text);
         return value.bitLength() < 64 ? (Object) value.longValue() : value;
@@ -308,8 +320,12 @@ public final class StrictJson {
             text.append("null");
         } else if (value instanceof String string) {
             writeString(text, string);
-        } else if (value instanceof Boolean || value instanceof Long || value instanceof Integer
-                || value instanceof BigInteger) {
+        } else if (value instanceof BigInteger integer) {
+            if (Double.isInfinite(integer.doubleValue())) {
+                throw new IllegalArgumentException("strict JSON has no integer beyond a double's range");
+            }
+            text.append(integer);
+        } else if (value instanceof Boolean || value instanceof Long || value instanceof Integer) {
             text.append(value);
         } else if (value instanceof Map<?, ?> map) {
             requireDepth(depth);

@@ -55,6 +55,38 @@ class StrictJsonTest {
         refused("{\"a\":" + "[".repeat(32) + "]".repeat(32) + "}", "levels of nesting");
     }
 
+    /** An integer beyond a double's range is refused (from 2^1024 - 2^970 on), either side of the threshold. */
+    @Test
+    void doubleRange() throws Exception {
+        String threshold = BigInteger.TWO.pow(1024).subtract(BigInteger.TWO.pow(970)).toString();
+        assertEquals(309, threshold.length());
+        String belowThreshold = threshold.substring(0, 308) + "1";
+        Map<String, Boolean> cases = new LinkedHashMap<>();
+        cases.put("9".repeat(308), true);
+        cases.put(belowThreshold, true);
+        cases.put("-" + belowThreshold, true);
+        cases.put(threshold, false);
+        cases.put("-" + threshold, false);
+        cases.put("9".repeat(309), false);
+        cases.put("5".repeat(310), false);
+        cases.put("-" + "1".repeat(10_000), false);
+        for (Map.Entry<String, Boolean> entry : cases.entrySet()) {
+            String digits = entry.getKey();
+            for (String body : List.of("{\"a\":" + digits + "}", "{\"op\":\"rooms\",\"x\":[1,{\"y\":" + digits + "}]}")) {
+                String label = digits.length() + " characters in " + body.substring(0, 8);
+                if (entry.getValue()) {
+                    Map<String, Object> object = StrictJson.parseObject(utf8(body));
+                    assertArrayEquals(utf8(body), StrictJson.encode(object), label);
+                } else {
+                    StrictJson.JsonException failure = assertThrows(StrictJson.JsonException.class,
+                            () -> StrictJson.parse(utf8(body)), label);
+                    assertEquals("an integer beyond a double's range at byte " + failure.offset, failure.getMessage(), label);
+                    assertEquals(body.length() - digits.length() - (body.endsWith("}]}") ? 3 : 1), failure.offset, label);
+                }
+            }
+        }
+    }
+
     @Test
     void valuesAsParsed() throws Exception {
         Map<String, Object> object = StrictJson.parseObject(utf8(
@@ -78,6 +110,11 @@ class StrictJsonTest {
         assertEquals(body, StrictJson.parseObject(encoded));
         assertThrows(IllegalArgumentException.class, () -> StrictJson.encode(Map.of("after", 1.0)));
         assertThrows(IllegalArgumentException.class, () -> StrictJson.encode(Map.of("text", "\uD800")));
+        BigInteger threshold = BigInteger.TWO.pow(1024).subtract(BigInteger.TWO.pow(970));
+        assertEquals(threshold.subtract(BigInteger.ONE), StrictJson.parseObject(StrictJson.encode(
+                Map.of("a", threshold.subtract(BigInteger.ONE)))).get("a"));
+        assertThrows(IllegalArgumentException.class, () -> StrictJson.encode(Map.of("a", threshold)));
+        assertThrows(IllegalArgumentException.class, () -> StrictJson.encode(Map.of("a", threshold.negate())));
         Object deepest = StrictJson.parse(utf8("[".repeat(32) + "]".repeat(32)));
         assertThrows(IllegalArgumentException.class, () -> StrictJson.encode(List.of(deepest)), "33 levels");
     }
