@@ -18,22 +18,15 @@ package protocol TimerClock: Clock, Sendable where Duration == Swift.Duration {
 }
 
 extension ContinuousClock: TimerClock {
-    /// On the event loop's own timer, so that a pending deadline costs no suspended task. The
-    /// event loop keeps its own monotonic time: a timer that fires before this clock has reached
-    /// the deadline waits again for the rest, so the body never runs early by this clock.
+    /// On the event loop's own timer, through the loop's ``LoopTimerQueue``: a pending deadline
+    /// costs no suspended task, and cancelling one costs O(log n) in the loop's timers (NIO's own
+    /// cancellation searches them all). The event loop keeps its own monotonic time: a timer whose
+    /// task runs before this clock has reached the deadline waits for another, so the body never
+    /// runs early by this clock.
     package func schedule(
         at deadline: Instant, on eventLoop: any EventLoop, _ body: @escaping @Sendable () -> Void
     ) -> ScheduledTimer {
-        let pending = PendingTimer()
-        @Sendable func wait() {
-            let delay = now.duration(to: deadline)
-            pending.replace(
-                eventLoop.scheduleTask(in: .nanoseconds(delay.clampedNanoseconds)) {
-                    if now < deadline { wait() } else { body() }
-                })
-        }
-        wait()
-        return ScheduledTimer { pending.cancel() }
+        LoopTimerQueue.schedule(at: deadline, on: eventLoop, body)
     }
 }
 

@@ -48,3 +48,132 @@ struct TimerClockTests {
         #expect(clock.now >= start)
     }
 }
+
+/// The per-loop queue behind the continuous clock's timers (``LoopTimerQueue``): its heap of
+/// deadlines, cancellation anywhere in it, and its leaving once empty or once its loop has ended.
+@Suite("Event loop timer queue", .timeLimit(.minutes(1)))
+struct LoopTimerQueueTests {
+    /// A loop of its own, so that no other test's timers are on it.
+    private static func withLoop(_ body: (any EventLoop) async throws -> Void) async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        do {
+            try await body(group.next())
+        } catch {
+            try? await group.shutdownGracefully()
+            throw error
+        }
+        try await group.shutdownGracefully()
+    }
+
+    @Test("timers cancelled anywhere in the heap never run; the others run once each, in deadline order")
+    func cancelAnywhere() async throws {
+        try await Self.withLoop { loop in
+            let clock = ContinuousClock()
+            let start = clock.now.advanced(by: .milliseconds(40))
+            var generator = SystemRandomNumberGenerator()
+            // Deadlines in shuffled order, some equal, over 60 ms.
+            let offsets = (0..<300).map { _ in Int.random(in: 0..<60, using: &generator) }
+            let fired = Mutex<[Int]>([])
+            let timers = offsets.enumerated().map { index, offset in
+                clock.schedule(at: start.advanced(by: .milliseconds(offset)), on: loop) {
+                    #expect(loop.inEventLoop)
+                    fired.withLock { $0.append(index) }
+                }
+            }
+            let cancelled = Set((0..<300).filter { _ in Bool.random(using: &generator) })
+            for index in cancelled.shuffled(using: &generator) { timers[index].cancel() }
+            // Cancelling twice, or after the fact, is harmless.
+            for index in cancelled.prefix(10) { timers[index].cancel() }
+            #expect(LoopTimerQueue.pendingCount(on: loop) == 300 - cancelled.count)
+            // A timer after all of them: once it has run, every other one has.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                _ = clock.schedule(at: start.advanced(by: .milliseconds(100)), on: loop) { done.resume() }
+            }
+            let order = fired.withLock { $0 }
+            #expect(Set(order) == Set(0..<300).subtracting(cancelled))
+            #expect(order.count == 300 - cancelled.count)
+            let deadlines = order.map { offsets[$0] }
+            #expect(deadlines == deadlines.sorted())
+            for index in 0..<300 where !cancelled.contains(index) { timers[index].cancel() }
+            #expect(LoopTimerQueue.pendingCount(on: loop) == 0)
+        }
+    }
+
+    @Test("cancelling the earliest deadline leaves the later ones on time")
+    func cancelEarliest() async throws {
+        try await Self.withLoop { loop in
+            let clock = ContinuousClock()
+            let ranEarly = Atomic<Bool>(false)
+            let early = clock.schedule(at: clock.now.advanced(by: .milliseconds(20)), on: loop) {
+                ranEarly.store(true, ordering: .relaxed)
+            }
+            let deadline = clock.now.advanced(by: .milliseconds(40))
+            early.cancel()
+            let notEarly = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+                _ = clock.schedule(at: deadline, on: loop) { done.resume(returning: clock.now >= deadline) }
+            }
+            let didRunEarly = ranEarly.load(ordering: .relaxed)
+            #expect(notEarly)
+            #expect(!didRunEarly)
+        }
+    }
+
+    @Test("a deadline already past runs on the loop (the caller is not on it), not on the caller's stack")
+    func pastDeadline() async throws {
+        try await Self.withLoop { loop in
+            let clock = ContinuousClock()
+            let onLoop = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
+                _ = clock.schedule(at: clock.now.advanced(by: .milliseconds(-5)), on: loop) {
+                    done.resume(returning: loop.inEventLoop)
+                }
+            }
+            #expect(onLoop)
+        }
+    }
+
+    @Test("the queue leaves once its timers have run or been cancelled, so it keeps no loop alive")
+    func leavesWhenEmpty() async throws {
+        try await Self.withLoop { loop in
+            let clock = ContinuousClock()
+            let far = clock.schedule(at: clock.now.advanced(by: .seconds(3600)), on: loop) {}
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                _ = clock.schedule(at: clock.now.advanced(by: .milliseconds(5)), on: loop) { done.resume() }
+            }
+            #expect(LoopTimerQueue.hasQueue(on: loop))
+            far.cancel()
+            // The task armed for the 5 ms timer has run; the hour's timer armed none of its own
+            // (it was later), so nothing is armed and the empty queue leaves when the next task runs.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                _ = clock.schedule(at: clock.now.advanced(by: .milliseconds(5)), on: loop) { done.resume() }
+            }
+            // The task that ran the last body retires the queue right after it.
+            try await loop.submit {}.get()
+            #expect(!LoopTimerQueue.hasQueue(on: loop))
+        }
+    }
+
+    @Test("when the loop shuts down, its pending timers are dropped with what they hold")
+    func loopShutDown() async throws {
+        final class Held: Sendable {}
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let clock = ContinuousClock()
+        weak var weakHeld: Held?
+        let ran = Atomic<Bool>(false)
+        do {
+            let held = Held()
+            weakHeld = held
+            _ = clock.schedule(at: clock.now.advanced(by: .seconds(3600)), on: loop) {
+                withExtendedLifetime(held) { ran.store(true, ordering: .relaxed) }
+            }
+        }
+        #expect(weakHeld != nil)
+        try await group.shutdownGracefully()
+        // The failed task's callback retires the queue (on the loop, as it shuts down).
+        for _ in 0..<100 where LoopTimerQueue.hasQueue(on: loop) { try await Task.sleep(for: .milliseconds(10)) }
+        #expect(!LoopTimerQueue.hasQueue(on: loop))
+        let didRun = ran.load(ordering: .relaxed)
+        #expect(weakHeld == nil)
+        #expect(!didRun)
+    }
+}
