@@ -2,17 +2,21 @@ import NIOCore
 import Synchronization
 
 /// The continuous clock's timers on one event loop (``TimerClock/schedule(at:on:_:)``), in a heap
-/// of their own, with one event loop task armed at a time for the earliest of them.
+/// of their own, with an event loop callback armed for the earliest of them.
 ///
 /// NIO cancels a scheduled task by searching its loop's whole queue of them. A server keeps one
 /// timer per idle session (keepalive and the idle timeout), so each cancelled deadline, several per
-/// handshake and one per closed session, was a pass over every session on the loop: with 16,000
-/// idle sessions a new client's handshake took 3.6 times as long. Here cancelling removes the
-/// timer's entry from the heap in O(log n), and the loop's own queue holds a task only for the
-/// earliest deadline: a cancelled earliest deadline leaves that task to run and find nothing due.
+/// handshake and one per closed session, was a pass over every session on the loop. Here
+/// cancelling removes the timer's entry from the heap in O(log n), and the loop's own queue holds
+/// only the callbacks armed here: one for the earliest deadline, and any armed earlier for a
+/// deadline since cancelled, which run and find nothing due. A callback is armed only when none is
+/// pending at or before the deadline that needs it.
 ///
-/// One queue per event loop, kept in ``queues`` while it has timers or a task armed; it leaves
-/// once a task finds it empty (or the loop has shut down), so no loop is kept alive by it.
+/// One queue per event loop, kept in ``queues`` while it has timers or a callback pending; it
+/// leaves once a callback finds it empty with no other pending, or when the loop shuts down (NIO
+/// then cancels the pending callbacks, and the queue drops its timers with what they hold). A
+/// timer armed on a loop that has already shut down never runs, as NIO's own tasks never do there
+/// (NIO prints an error), and stays with its queue.
 package final class LoopTimerQueue: Sendable {
     /// One armed timer. Its fields are guarded by the queue's lock.
     final class Entry: @unchecked Sendable {
@@ -38,11 +42,39 @@ package final class LoopTimerQueue: Sendable {
     private struct State {
         var heap: [Entry] = []
         var nextSequence: UInt64 = 0
-        /// When the earliest event loop task armed and not yet run wakes, if there is one. Tasks
-        /// armed for later times may also be pending: they run, find nothing due and arm nothing.
-        var armedAt: ContinuousClock.Instant?
+        /// The event loop callbacks armed and not yet run: their numbers and when they wake.
+        var armed: [(number: UInt64, at: ContinuousClock.Instant)] = []
+        var nextArmNumber: UInt64 = 0
         /// Set when the queue leaves ``LoopTimerQueue/queues``: arming goes to a new queue then.
         var isRetired = false
+
+        /// Whether a callback is pending that wakes at or before `deadline`.
+        func isCovered(_ deadline: ContinuousClock.Instant) -> Bool {
+            armed.contains { $0.at <= deadline }
+        }
+
+        /// Records a callback to arm for `deadline`, and returns its number.
+        mutating func recordArm(at deadline: ContinuousClock.Instant) -> UInt64 {
+            let number = nextArmNumber
+            nextArmNumber &+= 1
+            armed.append((number, deadline))
+            return number
+        }
+    }
+
+    /// The event loop callback that runs what is due.
+    private struct Callback: NIOScheduledCallbackHandler, Sendable {
+        let queue: LoopTimerQueue
+        let number: UInt64
+
+        func handleScheduledCallback(eventLoop: some EventLoop) {
+            queue.fire(number)
+        }
+
+        /// Only the loop's shutdown cancels one (nothing here does): its timers will never run.
+        func didCancelScheduledCallback(eventLoop: some EventLoop) {
+            queue.retire(dropping: true)
+        }
     }
 
     private let eventLoop: any EventLoop
@@ -84,7 +116,14 @@ package final class LoopTimerQueue: Sendable {
         return queue?.state.withLock { $0.heap.count } ?? 0
     }
 
-    /// Whether `eventLoop` has a queue (for tests: it leaves once it is empty and its task has run).
+    /// The event loop callbacks armed on `eventLoop` and not yet run (for tests).
+    package static func armedCallbackCount(on eventLoop: any EventLoop) -> Int {
+        let queue = queues.withLock { $0[ObjectIdentifier(eventLoop)] }
+        return queue?.state.withLock { $0.armed.count } ?? 0
+    }
+
+    /// Whether `eventLoop` has a queue (for tests: it leaves once it is empty with no callback
+    /// pending).
     package static func hasQueue(on eventLoop: any EventLoop) -> Bool {
         queues.withLock { $0[ObjectIdentifier(eventLoop)] != nil }
     }
@@ -92,17 +131,16 @@ package final class LoopTimerQueue: Sendable {
     // MARK: Arming and cancelling (any thread)
 
     private func insert(_ deadline: ContinuousClock.Instant, _ body: @escaping @Sendable () -> Void) -> Entry? {
-        let (entry, arm) = state.withLock { state -> (Entry?, Bool) in
-            guard !state.isRetired else { return (nil, false) }
+        let (entry, arm) = state.withLock { state -> (Entry?, UInt64?) in
+            guard !state.isRetired else { return (nil, nil) }
             let entry = Entry(deadline: deadline, sequence: state.nextSequence, index: state.heap.count, body: body)
             state.nextSequence &+= 1
             state.heap.append(entry)
             Self.siftUp(&state.heap, from: entry.index)
-            guard state.armedAt.map({ deadline < $0 }) ?? true else { return (entry, false) }
-            state.armedAt = deadline
-            return (entry, true)
+            guard !state.isCovered(deadline) else { return (entry, nil) }
+            return (entry, state.recordArm(at: deadline))
         }
-        if arm { self.arm(at: deadline) }
+        if let arm { self.arm(arm, at: deadline) }
         return entry
     }
 
@@ -117,48 +155,48 @@ package final class LoopTimerQueue: Sendable {
         withExtendedLifetime(body) {}
     }
 
-    /// Arms an event loop task for `deadline`.
-    private func arm(at deadline: ContinuousClock.Instant) {
+    /// Arms event loop callback `number` for `deadline`.
+    private func arm(_ number: UInt64, at deadline: ContinuousClock.Instant) {
         let delay = ContinuousClock.now.duration(to: deadline)
-        let task = eventLoop.scheduleTask(in: .nanoseconds(max(0, delay.clampedNanoseconds))) { [self] in
-            fire(armedAt: deadline)
+        do {
+            try eventLoop.scheduleCallback(
+                in: .nanoseconds(max(0, delay.clampedNanoseconds)), handler: Callback(queue: self, number: number))
+        } catch {
+            // The loop cannot take it: as at its shutdown, its timers will never run.
+            retire(dropping: true)
         }
-        // The loop has shut down (or the task was cancelled, which nothing here does): its timers
-        // will never run, and the queue must not keep them or the loop.
-        task.futureResult.whenFailure { [self] _ in retire(dropping: true) }
     }
 
     // MARK: On the event loop
 
-    /// An armed task has run: runs what is due, in deadline order, and arms the next task if none
-    /// is armed early enough. The loop's clock may run a little ahead of the continuous clock: a
-    /// timer not yet due by it waits for another task.
-    private func fire(armedAt: ContinuousClock.Instant) {
+    /// Callback `number` has run: runs what is due, in deadline order, and arms another callback if
+    /// none is pending for the earliest deadline left. The loop's clock may run a little ahead of
+    /// the continuous clock: a timer not yet due by it waits for another callback.
+    private func fire(_ number: UInt64) {
         let now = ContinuousClock.now
         var due: [@Sendable () -> Void] = []
-        let (next, retire) = state.withLock { state -> (ContinuousClock.Instant?, Bool) in
-            if state.armedAt == armedAt { state.armedAt = nil }
+        let (arm, retire) = state.withLock { state -> ((UInt64, ContinuousClock.Instant)?, Bool) in
+            state.armed.removeAll { $0.number == number }
             while let first = state.heap.first, first.deadline <= now {
                 Self.remove(&state.heap, at: 0)
                 if let body = first.body { due.append(body) }
                 first.body = nil
             }
-            guard let first = state.heap.first else { return (nil, state.armedAt == nil) }
-            guard state.armedAt.map({ first.deadline < $0 }) ?? true else { return (nil, false) }
-            state.armedAt = first.deadline
-            return (first.deadline, false)
+            guard let first = state.heap.first else { return (nil, state.armed.isEmpty) }
+            guard !state.isCovered(first.deadline) else { return (nil, false) }
+            return ((state.recordArm(at: first.deadline), first.deadline), false)
         }
-        if let next { arm(at: next) }
+        if let (next, deadline) = arm { self.arm(next, at: deadline) }
         for body in due { body() }
         if retire { self.retire(dropping: false) }
     }
 
-    /// Leaves ``queues`` if the queue is empty with nothing armed (`dropping` false), or at once,
-    /// forgetting its timers (`dropping` true: the loop has shut down).
+    /// Leaves ``queues`` if the queue is empty with no callback pending (`dropping` false), or at
+    /// once, forgetting its timers (`dropping` true: the loop has shut down).
     private func retire(dropping: Bool) {
         let dropped = Self.queues.withLock { queues -> [(@Sendable () -> Void)?] in
             state.withLock { state -> [(@Sendable () -> Void)?] in
-                guard dropping || (state.heap.isEmpty && state.armedAt == nil) else { return [] }
+                guard dropping || (state.heap.isEmpty && state.armed.isEmpty) else { return [] }
                 state.isRetired = true
                 if queues[key] === self { queues[key] = nil }
                 defer { state.heap = [] }

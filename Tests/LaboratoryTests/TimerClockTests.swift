@@ -69,7 +69,9 @@ struct LoopTimerQueueTests {
     func cancelAnywhere() async throws {
         try await Self.withLoop { loop in
             let clock = ContinuousClock()
-            let start = clock.now.advanced(by: .milliseconds(40))
+            // Far enough ahead that the cancellations below are done before any deadline, even on a
+            // loaded machine.
+            let start = clock.now.advanced(by: .milliseconds(300))
             var generator = SystemRandomNumberGenerator()
             // Deadlines in shuffled order, some equal, over 60 ms.
             let offsets = (0..<300).map { _ in Int.random(in: 0..<60, using: &generator) }
@@ -104,10 +106,10 @@ struct LoopTimerQueueTests {
         try await Self.withLoop { loop in
             let clock = ContinuousClock()
             let ranEarly = Atomic<Bool>(false)
-            let early = clock.schedule(at: clock.now.advanced(by: .milliseconds(20)), on: loop) {
+            let early = clock.schedule(at: clock.now.advanced(by: .milliseconds(200)), on: loop) {
                 ranEarly.store(true, ordering: .relaxed)
             }
-            let deadline = clock.now.advanced(by: .milliseconds(40))
+            let deadline = clock.now.advanced(by: .milliseconds(300))
             early.cancel()
             let notEarly = await withCheckedContinuation { (done: CheckedContinuation<Bool, Never>) in
                 _ = clock.schedule(at: deadline, on: loop) { done.resume(returning: clock.now >= deadline) }
@@ -131,24 +133,51 @@ struct LoopTimerQueueTests {
         }
     }
 
-    @Test("the queue leaves once its timers have run or been cancelled, so it keeps no loop alive")
+    @Test("the queue leaves once its timers have run or been cancelled and no callback is pending")
     func leavesWhenEmpty() async throws {
         try await Self.withLoop { loop in
             let clock = ContinuousClock()
-            let far = clock.schedule(at: clock.now.advanced(by: .seconds(3600)), on: loop) {}
+            let cancelled = clock.schedule(at: clock.now.advanced(by: .milliseconds(300)), on: loop) {}
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
                 _ = clock.schedule(at: clock.now.advanced(by: .milliseconds(5)), on: loop) { done.resume() }
             }
+            cancelled.cancel()
+            // Nothing is waiting, but the callback armed for the cancelled timer is: the queue stays.
+            #expect(LoopTimerQueue.pendingCount(on: loop) == 0)
+            #expect(LoopTimerQueue.armedCallbackCount(on: loop) == 1)
             #expect(LoopTimerQueue.hasQueue(on: loop))
-            far.cancel()
-            // The task armed for the 5 ms timer has run; the hour's timer armed none of its own
-            // (it was later), so nothing is armed and the empty queue leaves when the next task runs.
+            // A timer after it: that callback runs and finds nothing due, one for this timer runs
+            // it, and the queue, empty with nothing pending, leaves right after its body.
             await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-                _ = clock.schedule(at: clock.now.advanced(by: .milliseconds(5)), on: loop) { done.resume() }
+                _ = clock.schedule(at: clock.now.advanced(by: .milliseconds(400)), on: loop) { done.resume() }
             }
-            // The task that ran the last body retires the queue right after it.
             try await loop.submit {}.get()
             #expect(!LoopTimerQueue.hasQueue(on: loop))
+        }
+    }
+
+    @Test("a callback is armed only when none is pending at or before the deadline that needs it")
+    func noRedundantCallbacks() async throws {
+        try await Self.withLoop { loop in
+            let clock = ContinuousClock()
+            let start = clock.now
+            // A far timer arms a callback; a nearer one arms another; cancelling the nearer one
+            // leaves its callback to run and find nothing due.
+            let far = clock.schedule(at: start.advanced(by: .seconds(60)), on: loop) {}
+            let near = clock.schedule(at: start.advanced(by: .milliseconds(200)), on: loop) {}
+            #expect(LoopTimerQueue.armedCallbackCount(on: loop) == 2)
+            near.cancel()
+            // Covered by the near timer's callback: arms none of its own.
+            await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                _ = clock.schedule(at: start.advanced(by: .milliseconds(400)), on: loop) { done.resume() }
+                #expect(LoopTimerQueue.armedCallbackCount(on: loop) == 2)
+            }
+            // The near callback ran, armed one for 400 ms, which ran the body; the far timer's own
+            // callback is still pending, so none was armed again for it.
+            try await loop.submit {}.get()
+            #expect(LoopTimerQueue.armedCallbackCount(on: loop) == 1)
+            #expect(LoopTimerQueue.pendingCount(on: loop) == 1)
+            far.cancel()
         }
     }
 
