@@ -219,12 +219,10 @@ package final class LoopTimerQueue: Sendable {
         while index > 0 {
             let parent = (index - 1) / 2
             guard entry.isEarlier(than: heap[parent]) else { break }
-            heap[index] = heap[parent]
-            heap[index].index = index
+            place(heap[parent], at: index, in: &heap)
             index = parent
         }
-        heap[index] = entry
-        entry.index = index
+        place(entry, at: index, in: &heap)
     }
 
     private static func siftDown(_ heap: inout [Entry], from start: Int) {
@@ -236,10 +234,14 @@ package final class LoopTimerQueue: Sendable {
             guard child < count else { break }
             if child + 1 < count, heap[child + 1].isEarlier(than: heap[child]) { child += 1 }
             guard heap[child].isEarlier(than: entry) else { break }
-            heap[index] = heap[child]
-            heap[index].index = index
+            place(heap[child], at: index, in: &heap)
             index = child
         }
+        place(entry, at: index, in: &heap)
+    }
+
+    /// Puts `entry` at `index` and tells it where it is.
+    private static func place(_ entry: Entry, at index: Int, in heap: inout [Entry]) {
         heap[index] = entry
         entry.index = index
     }
@@ -250,8 +252,7 @@ package final class LoopTimerQueue: Sendable {
         removed.index = -1
         let last = heap.removeLast()
         guard index < heap.count else { return }
-        heap[index] = last
-        last.index = index
+        place(last, at: index, in: &heap)
         if index > 0, last.isEarlier(than: heap[(index - 1) / 2]) {
             siftUp(&heap, from: index)
         } else {
