@@ -232,7 +232,8 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
             while !pending.isEmpty, !Task.isCancelled {
                 for room in pending {
                     do {
-                        let entries = try await client.withConnection { connection in
+                        let entries = try await call("read the new events of room \(room.room)") {
+                            [self] connection in
                             try await ChatBackplaneStatements.entries(
                                 ofRoom: room.roomID, after: room.after, limit: configuration.catchUpBatchSize,
                                 on: connection, logger: logger)
@@ -262,7 +263,7 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
     private func heartbeats() async {
         while !Task.isCancelled {
             do {
-                try await client.withConnection { connection in
+                try await call("heartbeat of chat node \(node)") { [self] connection in
                     try await ChatBackplaneNodes.heartbeat(node, on: connection, logger: logger)
                     try await ChatBackplaneNodes.reapDead(
                         timeout: configuration.nodeTimeout, on: connection, logger: logger)
@@ -298,29 +299,24 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
     // MARK: - Errors
 
     /// Runs `body` on a pooled connection; any failure but our own becomes a ``ChatStoreError``
-    /// naming `operation`.
-    private func call<T: Sendable>(
+    /// naming `operation`. It ends within ``ChatStoreConfiguration/callTimeout`` whatever the
+    /// connection does (``AbandonableCall``), and at once when the calling task is cancelled.
+    package func call<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let timeout = configuration.callTimeout
         return try await Self.unavailable(operation) {
-            try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask { try await self.client.withConnection(body) }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let outcome = try await group.next(), let result = outcome else {
-                    throw ChatStoreError(
-                        .unavailable(
-                            operation: operation,
-                            detail:
-                                "no answer from \(self.configuration.host):\(self.configuration.port) within \(timeout)"
-                        ))
-                }
-                return result
+            let outcome = try await AbandonableCall.run(timeout: timeout) {
+                try await self.client.withConnection(body)
             }
+            guard let outcome else {
+                throw ChatStoreError(
+                    .unavailable(
+                        operation: operation,
+                        detail: "no answer from \(self.configuration.host):\(self.configuration.port) within \(timeout)"
+                    ))
+            }
+            return outcome
         }
     }
 

@@ -492,6 +492,35 @@ struct PostgresChatBackplaneTests {
         }
     }
 
+    @Test(
+        "A call whose connection the server ends under it fails within the call timeout (postgres-nio drops a query written after the channel closed), and the node goes on working"
+    )
+    func callOnDeadConnection() async throws {
+        try await withPostgresCluster { cluster in
+            var configuration = cluster.backplaneConfiguration()
+            configuration.callTimeout = .seconds(2)
+            try await withChatNodes(1, configuration) { nodes in
+                let backplane = nodes[0].backplane
+                let logger = logger
+                let started = ContinuousClock.now
+                await #expect {
+                    _ = try await backplane.call("a query on a closed connection") { connection in
+                        // The server ends this connection's backend; once the channel has closed,
+                        // the next query is written nowhere and its answer never comes.
+                        _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger)
+                        try? await connection.closeFuture.get()
+                        return try await connection.query("SELECT 1", logger: logger).collect().count
+                    }
+                } throws: { error in
+                    (error as? ChatStoreError)?.isUnavailable == true
+                }
+                #expect(ContinuousClock.now - started < configuration.callTimeout + .seconds(3))
+                let sequence = try await appendRetrying(backplane, "after")
+                #expect(sequence == 1)
+            }
+        }
+    }
+
     @Test("postgres:// URLs: user, password, host, port, database; the password redacted for display")
     func urls() throws {
         let full = try ChatStoreConfiguration(url: "postgres://lab:s%40cret@db.example:6543/chat")
