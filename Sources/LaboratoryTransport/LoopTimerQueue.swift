@@ -86,7 +86,7 @@ package final class LoopTimerQueue: Sendable {
         self.key = ObjectIdentifier(eventLoop)
     }
 
-    /// Every event loop's queue that has timers, or a task armed, by the loop.
+    /// Every event loop's queue that has timers, or a callback pending, by the loop.
     private static let queues = Mutex<[ObjectIdentifier: LoopTimerQueue]>([:])
 
     /// Runs `body` on `eventLoop` once the continuous clock has reached `deadline`, unless the
