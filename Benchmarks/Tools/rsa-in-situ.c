@@ -5,9 +5,8 @@
 //
 // The running totals live in a file, $LABORATORY_RSA_IN_SITU/rsa.PID (/tmp without the variable):
 // three little-endian uint64, operations, CPU nanoseconds and wall nanoseconds, mapped shared so
-// that a reader sees
-// them current at any moment. Only a process named laboratory-server counts; any other that
-// loads the library (the load generator, openssl) passes straight through.
+// that a reader sees them current at any moment. Only a process named laboratory-server counts;
+// any other that loads the library (the load generator, openssl) passes straight through.
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <fcntl.h>
