@@ -1,6 +1,7 @@
 import Laboratory
 import LaboratoryProtocol
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import PostgresNIO
@@ -301,15 +302,27 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
     /// Runs `body` on a pooled connection; any failure but our own becomes a ``ChatStoreError``
     /// naming `operation`. It ends within ``ChatStoreConfiguration/callTimeout`` whatever the
     /// connection does (``AbandonableCall``), and at once when the calling task is cancelled.
+    ///
+    /// A call that times out closes the connection it was given: the pool has no lease timeout,
+    /// and a statement that is merely slow (a lock wait, a peer gone without a FIN) would hold its
+    /// pooled connection until it ended, so a few of them would leave the node no connection for
+    /// any call. Closed, the connection leaves the pool at once and its statement fails.
     package func call<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
         let timeout = configuration.callTimeout
         return try await Self.unavailable(operation) {
+            let leased = NIOLockedValueBox<PostgresConnection?>(nil)
             let outcome = try await AbandonableCall.run(timeout: timeout) {
-                try await self.client.withConnection(body)
+                try await self.client.withConnection { connection in
+                    leased.withLockedValue { $0 = connection }
+                    return try await body(connection)
+                }
             }
             guard let outcome else {
+                if let connection = leased.withLockedValue({ $0 }) {
+                    let _: EventLoopFuture<Void> = connection.close()
+                }
                 throw ChatStoreError(
                     .unavailable(
                         operation: operation,

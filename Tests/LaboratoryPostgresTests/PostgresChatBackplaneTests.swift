@@ -521,6 +521,35 @@ struct PostgresChatBackplaneTests {
         }
     }
 
+    @Test("a call that times out on a live connection gives its pooled connection back: the next call runs at once")
+    func timedOutCallFreesItsConnection() async throws {
+        try await withPostgresCluster { cluster in
+            var configuration = cluster.backplaneConfiguration()
+            configuration.callTimeout = .seconds(2)
+            // One connection in the pool: a call still holding it would leave none for the next.
+            configuration.maximumConnections = 1
+            try await withChatNodes(1, configuration) { nodes in
+                let backplane = nodes[0].backplane
+                let logger = logger
+                let started = ContinuousClock.now
+                await #expect {
+                    _ = try await backplane.call("a statement slower than the timeout") { connection in
+                        try await connection.query("SELECT pg_sleep(60)", logger: logger).collect().count
+                    }
+                } throws: { error in
+                    (error as? ChatStoreError)?.isUnavailable == true
+                }
+                #expect(ContinuousClock.now - started < configuration.callTimeout + .seconds(3))
+                // Without the close, the pool's only connection stays leased until the sleep ends
+                // (60 s), and this append times out waiting for it.
+                let appended = ContinuousClock.now
+                let sequence = try await backplane.append(message("after"), to: "lobby").sequence
+                #expect(sequence == 1)
+                #expect(ContinuousClock.now - appended < configuration.callTimeout)
+            }
+        }
+    }
+
     @Test("postgres:// URLs: user, password, host, port, database; the password redacted for display")
     func urls() throws {
         let full = try ChatStoreConfiguration(url: "postgres://lab:s%40cret@db.example:6543/chat")
