@@ -45,7 +45,11 @@ struct RecordDirection {
 /// Seals the frames of one direction: AES-256-GCM, nonce = IV XOR the 64-bit frame counter
 /// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
 @_spi(Benchmarks) public final class RecordSealer {
-    private var state: RecordDirection
+    /// Not checked for exclusive access at run time: each record reads and advances it several
+    /// times, and the run-time check cost about 70 instructions each (Docs/PERFORMANCE.md,
+    /// "Changes made for these figures"). A sealer is used by one caller at a time, as OpenSSL's
+    /// context in it requires: ``Outbound`` holds it under its lock.
+    @exclusivity(unchecked) private var state: RecordDirection
     /// The counter the next sealed frame will use; back to 0 after each key update.
     public var counter: UInt64 { state.counter }
     /// Payload bytes sealed with the current key.
@@ -93,7 +97,9 @@ struct RecordDirection {
 /// Opens the frames of one direction; the counterpart of ``RecordSealer``. A frame that fails to
 /// open (tampered, replayed, reordered, reflected, wrong key) throws and the session must end.
 @_spi(Benchmarks) public final class RecordOpener {
-    private var state: RecordDirection
+    /// Not checked for exclusive access at run time, as ``RecordSealer``'s: an opener is used by
+    /// its connection's reader alone.
+    @exclusivity(unchecked) private var state: RecordDirection
     /// The counter the next frame must have been sealed with; back to 0 after each key update.
     public var counter: UInt64 { state.counter }
     /// Payload bytes opened with the current key.
