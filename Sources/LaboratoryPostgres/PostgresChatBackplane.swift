@@ -306,7 +306,8 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
     /// A call that times out closes the connection it was given: the pool has no lease timeout,
     /// and a statement that is merely slow (a lock wait, a peer gone without a FIN) would hold its
     /// pooled connection until it ended, so a few of them would leave the node no connection for
-    /// any call. Closed, the connection leaves the pool at once and its statement fails.
+    /// any call. Closed, the connection leaves the pool before the call returns, and its statement
+    /// fails.
     package func call<T: Sendable>(
         _ operation: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T
     ) async throws -> T {
@@ -321,7 +322,10 @@ package final class PostgresChatBackplane: ChatBackplane, Service {
             }
             guard let outcome else {
                 if let connection = leased.withLockedValue({ $0 }) {
-                    let _: EventLoopFuture<Void> = connection.close()
+                    // Waited for (briefly), so that the pool has let the connection go before
+                    // this caller's next call asks it for one: the pool opens a connection for
+                    // a waiting request only when a request arrives, not when one closes.
+                    _ = try? await AbandonableCall.run(timeout: .seconds(1)) { try await connection.close() }
                 }
                 throw ChatStoreError(
                     .unavailable(
