@@ -128,9 +128,9 @@ import CLaboratorySSL
     /// lookup on every call. The GCM provider's "restore the whole IV" form of
     /// `OSSL_CIPHER_PARAM_AEAD_TLS1_IV_FIXED` (the length `SIZE_MAX`, which is what
     /// `EVP_CTRL_GCM_SET_IV_FIXED` with -1 passes, and has meant since OpenSSL 1.0.1) sets the same
-    /// 12 bytes, in the same state, for about 340:
-    /// the next update starts a fresh message under that nonce. A provider that does not know it
-    /// gets the initialization call instead.
+    /// 12 bytes, in the same state, for about 340: the next update starts a fresh message under
+    /// that nonce (the same ciphertext and tag, byte for byte; Docs/PERFORMANCE.md, round 2f). A
+    /// provider that does not know it gets the initialization call instead.
     private func setNonce(_ nonce: UnsafeRawBufferPointer) -> Bool {
         let bytes = UnsafeMutableRawPointer(mutating: nonce.baseAddress!)
         let set = withUnsafeTemporaryAllocation(of: OSSL_PARAM.self, capacity: 2) { parameters in

@@ -46,9 +46,9 @@ struct RecordDirection {
 /// (big-endian, in the last eight bytes), as in TLS 1.3. The counter starts at 0 and never wraps.
 @_spi(Benchmarks) public final class RecordSealer {
     /// Not checked for exclusive access at run time: each record reads and advances it several
-    /// times, and the run-time check cost about 70 instructions each (Docs/PERFORMANCE.md,
-    /// "Changes made for these figures"). A sealer is used by one caller at a time, as OpenSSL's
-    /// context in it requires: ``Outbound`` holds it under its lock.
+    /// times, and the run-time check cost about 70 instructions each (Docs/PERFORMANCE.md, round
+    /// 2f). A sealer is used by one caller at a time, as the OpenSSL context in it requires (the
+    /// server's `Outbound` holds it under its lock), and the class is not `Sendable`.
     @exclusivity(unchecked) private var state: RecordDirection
     /// The counter the next sealed frame will use; back to 0 after each key update.
     public var counter: UInt64 { state.counter }
