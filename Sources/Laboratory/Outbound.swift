@@ -1,6 +1,7 @@
 @_spi(Benchmarks) import LaboratoryCrypto
 @_spi(Benchmarks) import LaboratoryProtocol
 import LaboratoryTransport
+import NIOConcurrencyHelpers
 import NIOCore
 import Synchronization
 
@@ -58,7 +59,7 @@ final class Outbound: Sendable {
         var closingPending = false
     }
 
-    private let state: Mutex<State>
+    private let state: NIOLockedValueBox<State>
     /// Bytes sealed for this session and not yet written to its socket: those waiting for the
     /// event loop and those the channel holds because the socket would not take them.
     private let queuedBytes = Atomic<Int>(0)
@@ -82,15 +83,15 @@ final class Outbound: Sendable {
         self.limits = limits
         self.clock = clock
         self.metrics = metrics
-        self.state = Mutex(State(keyStarted: clock.now))
+        self.state = NIOLockedValueBox(State(keyStarted: clock.now))
     }
 
     /// Why the outbound side gave up (slow consumer, sealing failure), if it did.
-    var failure: CloseReason? { state.withLock { $0.failure } }
+    var failure: CloseReason? { state.withLockedValue { $0.failure } }
 
     /// From now on every frame is sealed with this key and IV.
     func installKey(_ key: [UInt8], iv: [UInt8]) throws {
-        try state.withLock { state in
+        try state.withLockedValue { state in
             state.sealer = try RecordSealer(key: key, iv: iv)
             state.keyStarted = clock.now
         }
@@ -98,7 +99,7 @@ final class Outbound: Sendable {
 
     /// Writes an unsealed frame (the hello, or a close reason before keys exist).
     func sendPlaintext(_ payload: [UInt8]) {
-        state.withLock { _ = enqueue(.frame(payload, allocator: channel.allocator), &$0) }
+        state.withLockedValue { _ = enqueue(.frame(payload, allocator: channel.allocator), &$0) }
     }
 
     /// Seals (once keys exist) and writes `message`. Returns `false`, without sending, if the
@@ -125,7 +126,7 @@ final class Outbound: Sendable {
 
     /// `send(_:)` for a payload; `closing` is set when it is the closing message.
     private func send(_ payload: OutboundPayload, closing: CloseReason?) -> Bool {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.failure == nil else { return false }
             guard let sealer = state.sealer else {
                 let sent = enqueue(payload.plaintextFrame(allocator: channel.allocator), &state)
@@ -200,7 +201,7 @@ final class Outbound: Sendable {
 
     /// The session is accepted: from now on the sending key is renewed automatically.
     func startRenewingKeys() {
-        state.withLock { $0.renewsKeys = true }
+        state.withLockedValue { $0.renewsKeys = true }
     }
 
     /// Ends the session from any thread (a timer, a shutdown): sends `reason` as the closing
@@ -232,14 +233,14 @@ final class Outbound: Sendable {
 
     /// Marks the session as ended: later sends (event pushes from services) are refused.
     func finish(_ reason: CloseReason) {
-        state.withLock { state in
+        state.withLockedValue { state in
             if state.failure == nil { state.failure = reason }
         }
     }
 
     /// Sends a key update for the sending direction and switches to the new key.
     func updateKeys(requestingReply: Bool) {
-        state.withLock { state in
+        state.withLockedValue { state in
             guard state.failure == nil, state.sealer != nil else { return }
             do {
                 try updateKeys(requestingReply: requestingReply, &state)
@@ -311,7 +312,7 @@ final class Outbound: Sendable {
     /// takes everything completes them within the flush; one whose peer does not read keeps
     /// them counted until it does.
     private func drain() {
-        let (frames, endsWithClosing) = state.withLock { state in
+        let (frames, endsWithClosing) = state.withLockedValue { state in
             state.drainScheduled = false
             var frames: [ByteBuffer] = []
             swap(&frames, &state.pending)
