@@ -502,19 +502,13 @@ struct PostgresChatBackplaneTests {
             try await withChatNodes(1, configuration) { nodes in
                 let backplane = nodes[0].backplane
                 let logger = logger
-                let started = ContinuousClock.now
-                await #expect {
-                    _ = try await backplane.call("a query on a closed connection") { connection in
-                        // The server ends this connection's backend; once the channel has closed,
-                        // the next query is written nowhere and its answer never comes.
-                        _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger)
-                        try? await connection.closeFuture.get()
-                        return try await connection.query("SELECT 1", logger: logger).collect().count
-                    }
-                } throws: { error in
-                    (error as? ChatStoreError)?.isUnavailable == true
+                await expectUnavailableWithinTimeout(backplane, configuration) { connection in
+                    // The server ends this connection's backend; once the channel has closed,
+                    // the next query is written nowhere and its answer never comes.
+                    _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: logger)
+                    try? await connection.closeFuture.get()
+                    _ = try await connection.query("SELECT 1", logger: logger).collect()
                 }
-                #expect(ContinuousClock.now - started < configuration.callTimeout + .seconds(3))
                 let sequence = try await appendRetrying(backplane, "after")
                 #expect(sequence == 1)
             }
@@ -531,15 +525,9 @@ struct PostgresChatBackplaneTests {
             try await withChatNodes(1, configuration) { nodes in
                 let backplane = nodes[0].backplane
                 let logger = logger
-                let started = ContinuousClock.now
-                await #expect {
-                    _ = try await backplane.call("a statement slower than the timeout") { connection in
-                        try await connection.query("SELECT pg_sleep(60)", logger: logger).collect().count
-                    }
-                } throws: { error in
-                    (error as? ChatStoreError)?.isUnavailable == true
+                await expectUnavailableWithinTimeout(backplane, configuration) { connection in
+                    _ = try await connection.query("SELECT pg_sleep(60)", logger: logger).collect()
                 }
-                #expect(ContinuousClock.now - started < configuration.callTimeout + .seconds(3))
                 // Without the close, the pool's only connection stays leased until the sleep ends
                 // (60 s), and this append times out waiting for it.
                 let appended = ContinuousClock.now
@@ -567,6 +555,21 @@ struct PostgresChatBackplaneTests {
     }
 
     // MARK: - Helpers
+
+    /// Expects a store call running `body` to fail as unavailable, and within the call timeout
+    /// (plus 3 s for a loaded machine).
+    private func expectUnavailableWithinTimeout(
+        _ backplane: PostgresChatBackplane, _ configuration: ChatStoreConfiguration,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Void
+    ) async {
+        let started = ContinuousClock.now
+        await #expect {
+            try await backplane.call("a call that gets no answer", body)
+        } throws: { error in
+            (error as? ChatStoreError)?.isUnavailable == true
+        }
+        #expect(ContinuousClock.now - started < configuration.callTimeout + .seconds(3))
+    }
 
     private func message(_ text: String, from: UInt64 = 1 << 40 | 7) -> ChatEvent {
         ChatEvent(
