@@ -15,16 +15,21 @@ extension Connection {
     /// Not inlined into the readers: its locals stay off their async frames, which an idle session
     /// keeps.
     @inline(never)
-    func receive(_ frame: ByteBuffer) throws -> Inbound? {
+    func receive(_ frame: InboundFrame) throws -> Inbound? {
         // A timer has ended the session (the channel is closing): nothing more is processed.
         if let failure = outbound.failure { return .close(failure) }
-        timers.frameReceived()
-        outbound.counters.didReceive(Frame.headerByteCount + frame.readableBytes)
-        environment.metrics.receivedBytes.increment(by: frame.readableBytes + Frame.headerByteCount)
-        if handshake.expectsKeyExchange {
-            return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
+        let plaintext: ByteBuffer
+        switch frame {
+        case .opened(let opened):
+            // Counted and opened by the event loop already.
+            plaintext = opened
+        case .sealed(let frame):
+            receiver.count(frame)
+            if handshake.expectsKeyExchange {
+                return perform(try handshake.receiveKeyExchange(Array(frame.readableBytesView)))
+            }
+            plaintext = try receiver.open(frame, allocator: channel.allocator)
         }
-        let plaintext = try open(frame)
         // A request's body stays in the buffer the frame was opened into: the service gets a
         // slice of it, not a copy.
         if identity != nil, let request = try plaintext.withUnsafeReadableBytes({ try RequestHead.decode($0) }) {
@@ -43,8 +48,8 @@ extension Connection {
         case .rename(let requestID, let name):
             return try rename(requestID: requestID, to: name)
         case .keyUpdate(let update):
-            try opener?.apply(update)
-            hasRequestedClientRekey = false
+            try receiver.opener?.apply(update)
+            receiver.hasRequestedClientRekey = false
             if update.requestsUpdate { outbound.updateKeys(requestingReply: false) }
         case .serverNameQuery:
             send(.serverName(environment.handshake.serverName))
@@ -77,30 +82,6 @@ extension Connection {
         return .request(request)
     }
 
-    /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
-    /// a client that ignores the request past twice the limit is disconnected.
-    private func open(_ frame: ByteBuffer) throws -> ByteBuffer {
-        // Without encryption the frame is a slice of the receive buffer: copied into a buffer of
-        // its own, so that a request body a service holds keeps only its frame alive, not the
-        // whole receive buffer (up to 128 KiB).
-        guard let opener else { return channel.allocator.buffer(buffer: frame) }
-        // Read where it lies in the inbound buffer and opened into a buffer of its own, which a
-        // request's body then stays in.
-        let plaintext = try opener.open(frame, allocator: channel.allocator)
-        let limits = environment.outbound
-        if !hasRequestedClientRekey
-            && (opener.counter >= limits.rekeyAfterFrames || opener.bytesOpened >= limits.rekeyAfterBytes)
-        {
-            hasRequestedClientRekey = true
-            outbound.updateKeys(requestingReply: true)
-        }
-        if opener.counter > 2 * limits.rekeyAfterFrames || opener.bytesOpened > 2 * limits.rekeyAfterBytes {
-            throw ProtocolError(
-                CloseReason(.keyExhausted, "the client kept its key past the limit without answering a key update"))
-        }
-        return plaintext
-    }
-
     /// Validates and applies a new display name; the reader then tells the services.
     private func rename(requestID: UInt64, to name: String) throws -> Inbound? {
         guard let oldName = identity?.displayName else { return nil }
@@ -112,6 +93,7 @@ extension Connection {
             return nil
         }
         identity?.displayName = newName
+        receiver.identity = identity
         environment.sessions.rename(id, to: newName)
         record(.renamed(from: oldName, to: newName))
         return .rename(requestID: requestID, oldName: oldName)
@@ -127,7 +109,7 @@ extension Connection {
             case .installKeys(let keys):
                 do {
                     try outbound.installKey(keys.serverToClientKey, iv: keys.serverToClientIV)
-                    opener = try RecordOpener(key: keys.clientToServerKey, iv: keys.clientToServerIV)
+                    receiver.opener = try RecordOpener(key: keys.clientToServerKey, iv: keys.clientToServerIV)
                 } catch {
                     logger.error("could not set up the session cipher", metadata: ["error": .client(describing: error)])
                     return .close(CloseReason(.internalError, "the server could not set up encryption"))
@@ -147,6 +129,7 @@ extension Connection {
                 frameLimit.raise(to: environment.maximumFrameSize)
                 InboundReads.useSessionReads(on: channel)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
+                receiver.identity = identity
                 environment.admission.authenticated(ticket)
                 environment.sessions.add(
                     id: id, displayName: displayName, remoteAddress: remoteAddress, counters: outbound.counters
@@ -196,8 +179,7 @@ extension Connection {
         if let known = serviceLoggers[service] {
             logger = known
         } else {
-            var built = self.logger
-            built[metadataKey: "service"] = .client(service)
+            let built = Logger.service(service, of: self.logger)
             if serviceLoggers.count < 64 { serviceLoggers[service] = built }
             logger = built
         }
@@ -217,10 +199,7 @@ extension Connection {
     /// sends a request never holds one.
     var eventSink: EventSink {
         if let builtEventSink { return builtEventSink }
-        let sink = EventSink(
-            connectionID: id, eventLoop: outbound.channel.eventLoop,
-            deliver: { [outbound] event in outbound.send(.event(event)) },
-            deliverEncoded: { [outbound] payload in outbound.send(encoded: payload) })
+        let sink = EventSink.sending(to: outbound, connectionID: id)
         builtEventSink = sink
         return sink
     }

@@ -31,7 +31,9 @@ actor Connection {
     var handshake: ServerHandshake<AnyTimerClock>
     /// Seals and writes; shared with the event sinks services hold.
     let outbound: Outbound
-    var opener: RecordOpener?
+    /// Opens inbound frames; once the session is accepted, also answers immediate requests on the
+    /// channel's event loop while the reader waits with nothing in flight.
+    nonisolated let receiver: SessionReceiver
     /// Wakes the handshake watcher when a deadline passes, at acceptance, an eviction or a shutdown.
     let handshakeWakeup: Wakeup
     /// The inbound frame size limit: the handshake's until acceptance, then the session's.
@@ -41,8 +43,6 @@ actor Connection {
     /// Set when the handshake accepts the client.
     var identity: SessionIdentity?
     var outstandingRequests = 0
-    /// Whether the server has asked the client to renew its key since the client last did.
-    var hasRequestedClientRekey = false
     /// The connection's logger with each requested service's name attached, built once per service
     /// (see `serviceLogger(for:)`).
     var serviceLoggers: [String: Logger] = [:]
@@ -72,6 +72,7 @@ actor Connection {
             outbound: outbound, clock: environment.clock, keepaliveInterval: environment.keepaliveInterval,
             idleTimeout: environment.idleTimeout, shutdownGracePeriod: environment.shutdownGracePeriod,
             handshakeDeadlinePassed: { handshakeWakeup.ring() })
+        self.receiver = SessionReceiver(outbound: outbound, timers: timers, environment: environment)
         self.handshake = ServerHandshake(
             configuration: environment.currentHandshake, transportKey: environment.transportKeys.offer(),
             connectionID: id,
@@ -82,10 +83,7 @@ actor Connection {
     /// when something is logged rather than kept: its metadata (a dictionary, the log handler's
     /// box and its rendered text) cost every idle session about half a KiB.
     var logger: Logger {
-        var logger = environment.logger
-        logger[metadataKey: "connection"] = "\(id)"
-        if let remoteAddress { logger[metadataKey: "peer"] = "\(remoteAddress)" }
-        return logger
+        .connection(id, remoteAddress: remoteAddress, of: environment.logger)
     }
 
     /// Logs `event` through ``logger`` if the server's log level lets it through (the logger is
@@ -175,7 +173,10 @@ actor Connection {
     @inline(never)
     private func readSession<Frames: InboundFrameSource>(_ frames: Frames) async -> CloseReason {
         do {
-            while let frame = try await frames.next() {
+            // With an immediate service registered, the channel's event loop answers requests for
+            // it while this reader waits here with nothing in flight (see `SessionReceiver`).
+            let servesImmediately = environment.registry.servesImmediately
+            while let frame = try await servesImmediately ? frames.next(servingImmediately: receiver) : frames.next() {
                 switch try receive(frame) {
                 case nil:
                     continue

@@ -2,9 +2,10 @@ import NIOCore
 
 /// Returns every request body unchanged.
 ///
-/// A ``LaboratoryByteBufferService``: the body it returns is the request's, still in the buffer
-/// its frame was opened into, so the server seals it from there without a copy.
-public struct EchoService: LaboratoryByteBufferService {
+/// A ``LaboratoryImmediateService``: answered on the event loop that read the request when the
+/// session has nothing else in flight, and the body it returns is the request's, still in the
+/// buffer its frame was opened into, so the server seals it from there without a copy.
+public struct EchoService: LaboratoryImmediateService {
     /// The name ``ServiceRegistry/standard`` registers it under.
     public static let defaultName = "echo"
 
@@ -22,6 +23,11 @@ public struct EchoService: LaboratoryByteBufferService {
     public nonisolated(nonsending) func handle(_ body: ByteBuffer, context: LaboratoryServiceContext) async throws
         -> ByteBuffer
     {
+        body
+    }
+
+    /// Returns `body`.
+    public func handleImmediately(_ body: ByteBuffer, context: LaboratoryServiceContext) throws -> ByteBuffer {
         body
     }
 }

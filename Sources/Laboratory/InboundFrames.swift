@@ -10,7 +10,11 @@ import Synchronization
 protocol InboundFrameSource: AnyObject, Sendable {
     /// The next frame; `nil` once the channel is closed (or the gateway's peer has closed), or when
     /// the waiting task is cancelled.
-    func next() async throws -> ByteBuffer?
+    func next() async throws -> InboundFrame?
+    /// ``next()``, letting `receiver` answer requests for immediate services as they are read
+    /// meanwhile (see ``SessionReceiver/serveImmediately(_:)``). Call it only with no request in
+    /// flight. A source that cannot answer on its own thread (a gateway's) is ``next()``.
+    func next(servingImmediately receiver: SessionReceiver) async throws -> InboundFrame?
     /// Whether the frames come through a gateway: their end is then the peer's close (the
     /// gateway's underlying connection closes only after the connection has ended).
     static var isGateway: Bool { get }
@@ -30,6 +34,11 @@ protocol InboundFrameSource: AnyObject, Sendable {
 /// before it. Cancelling the waiting task ends that wait with `nil`; the source stays usable, so the
 /// close path can still read and drop what the peer sends until it closes.
 ///
+/// While the reader waits in `next(servingImmediately:)`, a frame read is first offered to the
+/// session's ``SessionReceiver`` on the event loop, which answers a request for an immediate
+/// service there and hands the reader anything else (opened), so that such a request and its
+/// response never leave the loop. The reader's wait goes on until a frame is handed to it.
+///
 /// This replaces `NIOAsyncChannel`'s inbound stream, whose generic async-sequence machinery cost
 /// about 18 k instructions per frame and 75 k per connection to set up (callgrind, issue 18).
 final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
@@ -43,9 +52,10 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
     static let lowWatermark = 2
 
     private struct State {
-        var frames: Deque<ByteBuffer> = []
-        /// The reader's suspended `next()`, with the token of that call.
-        var waiter: (token: UInt64, continuation: UnsafeContinuation<ByteBuffer?, any Error>)?
+        var frames: Deque<InboundFrame> = []
+        /// The reader's suspended `next()`, with the token of that call, and the receiver that
+        /// answers immediate requests meanwhile, if it waits in `next(servingImmediately:)`.
+        var waiter: Waiter?
         /// How the channel ended, once it has; delivered after the buffered frames.
         var end: (any Error)??
         /// A `read` the channel asked for and this handler held back (too many frames waiting).
@@ -55,9 +65,15 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
         var cancelledToken: UInt64?
     }
 
+    private struct Waiter {
+        var token: UInt64
+        var continuation: UnsafeContinuation<InboundFrame?, any Error>
+        var receiver: SessionReceiver?
+    }
+
     /// What a reader takes from the state.
     private enum Take {
-        case frame(ByteBuffer, resumeReads: Bool)
+        case frame(InboundFrame, resumeReads: Bool)
         case end((any Error)?)
         case wait
     }
@@ -81,7 +97,15 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
     /// The next frame; `nil` once the channel is closed, or if the waiting task is cancelled.
     /// Throws the error that ended the channel's input (a decoder error) once, after the frames
     /// read before it.
-    func next() async throws -> ByteBuffer? {
+    func next() async throws -> InboundFrame? {
+        try await next(receiver: nil)
+    }
+
+    func next(servingImmediately receiver: SessionReceiver) async throws -> InboundFrame? {
+        try await next(receiver: receiver)
+    }
+
+    private func next(receiver: SessionReceiver?) async throws -> InboundFrame? {
         switch state.withLock({ Self.take(&$0) }) {
         case .frame(let frame, let resumeReads):
             if resumeReads { channel.read() }
@@ -90,18 +114,18 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
             if let error { throw error }
             return nil
         case .wait:
-            return try await wait()
+            return try await wait(receiver: receiver)
         }
     }
 
     @inline(never)
-    private func wait() async throws -> ByteBuffer? {
+    private func wait(receiver: SessionReceiver?) async throws -> InboundFrame? {
         let token = state.withLock {
             $0.lastToken &+= 1
             return $0.lastToken
         }
         return try await withTaskCancellationHandler {
-            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<ByteBuffer?, any Error>) in
+            try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<InboundFrame?, any Error>) in
                 let take = state.withLock { state -> Take? in
                     if state.cancelledToken == token {
                         state.cancelledToken = nil
@@ -109,7 +133,7 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
                     }
                     switch Self.take(&state) {
                     case .wait:
-                        state.waiter = (token, continuation)
+                        state.waiter = Waiter(token: token, continuation: continuation, receiver: receiver)
                         return nil
                     case let taken:
                         return taken
@@ -128,7 +152,7 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
                 }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> UnsafeContinuation<ByteBuffer?, any Error>? in
+            let waiter = state.withLock { state -> UnsafeContinuation<InboundFrame?, any Error>? in
                 if let waiter = state.waiter, waiter.token == token {
                     state.waiter = nil
                     return waiter.continuation
@@ -157,7 +181,34 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
-        let waiter = state.withLock { state -> UnsafeContinuation<ByteBuffer?, any Error>? in
+        let taken = state.withLock { state -> Waiter? in
+            guard let waiter = state.waiter else {
+                state.frames.append(.sealed(frame))
+                return nil
+            }
+            // A reader that lets the loop answer keeps waiting while it does.
+            if waiter.receiver == nil { state.waiter = nil }
+            return waiter
+        }
+        guard let taken else { return }
+        guard let receiver = taken.receiver else {
+            taken.continuation.resume(returning: .sealed(frame))
+            return
+        }
+        switch receiver.serveImmediately(frame) {
+        case .served:
+            break
+        case .deliver(let frame):
+            deliver(frame)
+        case .failed(let error):
+            finish(error)
+        }
+    }
+
+    /// Hands a frame the receiver did not answer to the waiting reader, or buffers it if the
+    /// reader's wait has ended meanwhile (cancelled: it then only drains the channel).
+    private func deliver(_ frame: InboundFrame) {
+        let waiter = state.withLock { state -> UnsafeContinuation<InboundFrame?, any Error>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter.continuation
@@ -195,7 +246,7 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
     /// The input has ended (`error` nil: closed): wakes a waiting reader with it; a later reader
     /// gets it after the buffered frames. The first end counts.
     private func finish(_ error: (any Error)?) {
-        let waiter = state.withLock { state -> UnsafeContinuation<ByteBuffer?, any Error>? in
+        let waiter = state.withLock { state -> UnsafeContinuation<InboundFrame?, any Error>? in
             guard state.end == nil else { return nil }
             // A waiting reader means no frame is buffered: it gets the end now, once.
             if let waiter = state.waiter {
@@ -221,7 +272,12 @@ final class GatewayInboundFrames: InboundFrameSource {
 
     static var isGateway: Bool { true }
 
-    func next() async throws -> ByteBuffer? {
-        try await source.next()
+    func next() async throws -> InboundFrame? {
+        try await source.next().map { .sealed($0) }
+    }
+
+    /// The gateway's frames come from its own connection's task: nothing is answered on the way.
+    func next(servingImmediately receiver: SessionReceiver) async throws -> InboundFrame? {
+        try await next()
     }
 }

@@ -5,21 +5,26 @@ import NIOCore
 /// The services a server offers, by name. Built completely before the server starts, then
 /// shared read-only by every connection.
 public struct ServiceRegistry: Sendable {
-    /// How a registered service is called: with arrays, or with buffers (decided once, at
-    /// registration, so a request costs no dynamic cast).
+    /// How a registered service is called: with arrays, with buffers, or with buffers and at once
+    /// (decided once, at registration, so a request costs no dynamic cast).
     private enum Handler: Sendable {
         case bytes(any LaboratoryService)
         case buffer(any LaboratoryByteBufferService)
+        case immediate(any LaboratoryImmediateService)
 
         var service: any LaboratoryService {
             switch self {
             case .bytes(let service): service
             case .buffer(let service): service
+            case .immediate(let service): service
             }
         }
     }
 
     private var services: [String: Handler] = [:]
+    /// Whether any registered service is a ``LaboratoryImmediateService``: only then do sessions
+    /// let their event loop answer requests.
+    package private(set) var servesImmediately = false
     /// The registered names, in registration order.
     public private(set) var names: [String] = []
 
@@ -43,7 +48,10 @@ public struct ServiceRegistry: Sendable {
         precondition(Self.isValidName(name), "service name \"\(name)\" must be 1-64 characters of a-z 0-9 - _ .")
         precondition(services[name] == nil, "a service is already registered as \"\(name)\"")
         precondition(names.count < 1000, "a registry holds at most 1000 services")
-        if let buffered = service as? any LaboratoryByteBufferService {
+        if let immediate = service as? any LaboratoryImmediateService {
+            services[name] = .immediate(immediate)
+            servesImmediately = true
+        } else if let buffered = service as? any LaboratoryByteBufferService {
             services[name] = .buffer(buffered)
         } else {
             services[name] = .bytes(service)
@@ -93,12 +101,33 @@ public struct ServiceRegistry: Sendable {
             switch (handler, body) {
             case (.buffer(let service), .buffer(let buffer)):
                 answer = .buffer(try await service.handle(buffer, context: context))
+            case (.immediate(let service), .buffer(let buffer)):
+                answer = .buffer(try service.handleImmediately(buffer, context: context))
             default:
                 // An array service, or an array body (a test's): the array form, which a buffer
                 // service provides by bridging unless it has its own.
                 answer = .bytes(try await handler.service.handle(body.array, context: context))
             }
             return (ResponseHead(requestID: request.id, status: .ok), answer)
+        } catch {
+            return Self.failed(request, error, logger: context.logger)
+        }
+    }
+
+    /// Answers a request at once if the service it names is a ``LaboratoryImmediateService`` (or
+    /// is not registered: the `unknown service` response needs no service either); returns `nil`,
+    /// calling nothing, for any other service. Never throws. Runs on the caller's thread, an event
+    /// loop's when a session answers on it.
+    package func respondImmediately(
+        to request: RequestHead, body: ByteBuffer, context: LaboratoryServiceContext
+    ) -> (head: ResponseHead, body: ServiceBody)? {
+        guard let handler = services[request.service] else { return unknownService(request) }
+        guard case .immediate(let service) = handler else { return nil }
+        do {
+            return (
+                ResponseHead(requestID: request.id, status: .ok),
+                .buffer(try service.handleImmediately(body, context: context))
+            )
         } catch {
             return Self.failed(request, error, logger: context.logger)
         }

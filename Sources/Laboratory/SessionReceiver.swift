@@ -1,0 +1,155 @@
+@_spi(Benchmarks) import LaboratoryProtocol
+import Logging
+import NIOCore
+
+/// A frame as the connection's reader gets it: as read (sealed, once keys exist), or already opened
+/// by the event loop, which then found nothing in it to answer at once (see
+/// ``SessionReceiver/serveImmediately(_:)``).
+enum InboundFrame {
+    case sealed(ByteBuffer)
+    case opened(ByteBuffer)
+
+    /// The frame's bytes, as read or as opened.
+    var buffer: ByteBuffer {
+        switch self {
+        case .sealed(let buffer), .opened(let buffer): buffer
+        }
+    }
+}
+
+/// The receiving half of a connection: opens its frames (and asks the client to renew its key in
+/// time), and, once the session is accepted, answers requests for immediate services on the
+/// channel's event loop (``LaboratoryImmediateService``).
+///
+/// Its state is used by one thread at a time, handed over through ``InboundFrames``' lock: by the
+/// connection's reader, except while that reader waits for a frame with no request in flight
+/// (`next(servingImmediately:)`); then by the event loop, for the frames it reads until it hands
+/// one to the reader. The reader takes a frame only from the event loop, so frames are opened
+/// in order, and the reader has applied a frame (a key update, a rename) before the loop opens the
+/// next. Not `Sendable` by its members: `@unchecked` on that protocol.
+final class SessionReceiver: @unchecked Sendable {
+    /// The client-to-server direction's record state, once keys exist.
+    var opener: RecordOpener?
+    /// Whether the server has asked the client to renew its key since the client last did.
+    var hasRequestedClientRekey = false
+    /// Set when the handshake accepts the client, and on a rename.
+    var identity: SessionIdentity?
+
+    private let outbound: Outbound
+    private let timers: ConnectionTimers
+    private let environment: ConnectionEnvironment
+    /// The context's handle for events, built at the first immediate request.
+    private var eventSink: EventSink?
+    /// The logger with the last immediately served service's name attached, and that name.
+    private var lastServiceLogger: (service: String, logger: Logger)?
+
+    init(outbound: Outbound, timers: ConnectionTimers, environment: ConnectionEnvironment) {
+        self.outbound = outbound
+        self.timers = timers
+        self.environment = environment
+    }
+
+    /// Counts a frame as received: keepalive, the session's byte counts and the metrics.
+    func count(_ frame: ByteBuffer) {
+        timers.frameReceived()
+        outbound.counters.didReceive(Frame.headerByteCount + frame.readableBytes)
+        environment.metrics.receivedBytes.increment(by: frame.readableBytes + Frame.headerByteCount)
+    }
+
+    /// Opens a sealed frame and asks the client to renew its key when it has used it long enough;
+    /// a client that ignores the request past twice the limit is disconnected.
+    func open(_ frame: ByteBuffer, allocator: ByteBufferAllocator) throws -> ByteBuffer {
+        // Without encryption the frame is a slice of the receive buffer: copied into a buffer of
+        // its own, so that a request body a service holds keeps only its frame alive, not the
+        // whole receive buffer (up to 128 KiB).
+        guard let opener else { return allocator.buffer(buffer: frame) }
+        // Read where it lies in the inbound buffer and opened into a buffer of its own, which a
+        // request's body then stays in.
+        let plaintext = try opener.open(frame, allocator: allocator)
+        let limits = environment.outbound
+        if !hasRequestedClientRekey
+            && (opener.counter >= limits.rekeyAfterFrames || opener.bytesOpened >= limits.rekeyAfterBytes)
+        {
+            hasRequestedClientRekey = true
+            outbound.updateKeys(requestingReply: true)
+        }
+        if opener.counter > 2 * limits.rekeyAfterFrames || opener.bytesOpened > 2 * limits.rekeyAfterBytes {
+            throw ProtocolError(
+                CloseReason(.keyExhausted, "the client kept its key past the limit without answering a key update"))
+        }
+        return plaintext
+    }
+
+    /// What the event loop did with a frame it read while the reader waited.
+    enum ImmediateOutcome {
+        /// Answered: the response is queued; the reader goes on waiting.
+        case served
+        /// For the reader: everything but a request for an immediate service (or an unknown one).
+        case deliver(InboundFrame)
+        /// The frame ends the connection (it did not open, or did not decode): the reader gets
+        /// the error, as if it had opened the frame itself.
+        case failed(any Error)
+    }
+
+    /// On the event loop, while the accepted session's reader waits with no request in flight:
+    /// opens `frame` and, if it is a request for an immediate service, answers it here, as the
+    /// reader would have (the same response, metrics and byte counts); otherwise hands it on,
+    /// opened. A session that is ending gets the frame as read, for the reader to end it.
+    func serveImmediately(_ frame: ByteBuffer) -> ImmediateOutcome {
+        guard let identity, outbound.failure == nil else { return .deliver(.sealed(frame)) }
+        count(frame)
+        do {
+            let plaintext = try open(frame, allocator: outbound.channel.allocator)
+            guard let request = try plaintext.withUnsafeReadableBytes({ try RequestHead.decode($0) }) else {
+                return .deliver(.opened(plaintext))
+            }
+            let started = ContinuousClock.now
+            let body = plaintext.getSlice(
+                at: plaintext.readerIndex + request.body.lowerBound, length: request.body.count)!
+            var context = LaboratoryServiceContext(
+                session: identity, logger: serviceLogger(for: request.head.service, identity),
+                serviceName: request.head.service, events: events(identity))
+            context.metrics = environment.metrics
+            guard
+                let (head, answer) = environment.registry.respondImmediately(
+                    to: request.head, body: body, context: context)
+            else {
+                return .deliver(.opened(plaintext))
+            }
+            environment.metrics.requestAnswered(
+                service: request.head.service, status: head.status, after: .now - started)
+            outbound.send(head, body: answer)
+            return .served
+        } catch {
+            return .failed(error)
+        }
+    }
+
+    /// The connection's logger with `service` attached; the last one is kept (a session mostly
+    /// calls one service).
+    private func serviceLogger(for service: String, _ identity: SessionIdentity) -> Logger {
+        if let last = lastServiceLogger, last.service == service { return last.logger }
+        let logger = Logger.service(
+            service,
+            of: .connection(identity.connectionID, remoteAddress: identity.remoteAddress, of: environment.logger))
+        lastServiceLogger = (service, logger)
+        return logger
+    }
+
+    private func events(_ identity: SessionIdentity) -> EventSink {
+        if let eventSink { return eventSink }
+        let sink = EventSink.sending(to: outbound, connectionID: identity.connectionID)
+        eventSink = sink
+        return sink
+    }
+}
+
+extension EventSink {
+    /// The sink that queues events on `outbound`, a session's sending half.
+    static func sending(to outbound: Outbound, connectionID: UInt64) -> EventSink {
+        EventSink(
+            connectionID: connectionID, eventLoop: outbound.channel.eventLoop,
+            deliver: { [outbound] event in outbound.send(.event(event)) },
+            deliverEncoded: { [outbound] payload in outbound.send(encoded: payload) })
+    }
+}
