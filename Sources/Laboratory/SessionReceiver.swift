@@ -40,6 +40,8 @@ final class SessionReceiver: @unchecked Sendable {
     private let environment: ConnectionEnvironment
     /// The context's handle for events, built at the first immediate request.
     private var eventSink: EventSink?
+    /// Whether requests were answered during the current read (see ``readComplete()``).
+    private var hasUnwrittenResponses = false
     /// The logger with the last immediately served service's name attached, and that name.
     private var lastServiceLogger: (service: String, logger: Logger)?
 
@@ -119,10 +121,19 @@ final class SessionReceiver: @unchecked Sendable {
             environment.metrics.requestAnswered(
                 service: request.head.service, status: head.status, after: .now - started)
             outbound.send(head, body: answer)
+            hasUnwrittenResponses = true
             return .served
         } catch {
             return .failed(error)
         }
+    }
+
+    /// On the event loop, at the end of a read in which requests were answered: writes their
+    /// responses now, in one flush.
+    func readComplete() {
+        guard hasUnwrittenResponses else { return }
+        hasUnwrittenResponses = false
+        outbound.drainOnLoop()
     }
 
     /// The connection's logger with `service` attached; the last one is kept (a session mostly
