@@ -93,7 +93,6 @@ extension Connection {
             return nil
         }
         identity?.displayName = newName
-        receiver.identity = identity
         environment.sessions.rename(id, to: newName)
         record(.renamed(from: oldName, to: newName))
         return .rename(requestID: requestID, oldName: oldName)
@@ -129,7 +128,6 @@ extension Connection {
                 frameLimit.raise(to: environment.maximumFrameSize)
                 InboundReads.useSessionReads(on: channel)
                 identity = SessionIdentity(connectionID: id, remoteAddress: remoteAddress, displayName: displayName)
-                receiver.identity = identity
                 environment.admission.authenticated(ticket)
                 environment.sessions.add(
                     id: id, displayName: displayName, remoteAddress: remoteAddress, counters: outbound.counters

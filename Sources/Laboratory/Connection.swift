@@ -40,8 +40,12 @@ actor Connection {
     let frameLimit: FrameSizeLimit
     /// The handshake's deadlines; keepalive, the idle timeout and the shutdown grace period.
     let timers: ConnectionTimers
-    /// Set when the handshake accepts the client.
-    var identity: SessionIdentity?
+    /// Set when the handshake accepts the client. Kept in ``receiver``, which the event loop reads
+    /// it from while it answers immediate requests.
+    var identity: SessionIdentity? {
+        get { receiver.identity }
+        set { receiver.identity = newValue }
+    }
     var outstandingRequests = 0
     /// The connection's logger with each requested service's name attached, built once per service
     /// (see `serviceLogger(for:)`).

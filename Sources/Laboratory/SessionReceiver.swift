@@ -32,18 +32,18 @@ final class SessionReceiver: @unchecked Sendable {
     var opener: RecordOpener?
     /// Whether the server has asked the client to renew its key since the client last did.
     var hasRequestedClientRekey = false
-    /// Set when the handshake accepts the client, and on a rename.
+    /// Set when the handshake accepts the client, and on a rename (the connection's own
+    /// `identity`). Written only by the reader; the event loop reads it while it answers.
     var identity: SessionIdentity?
 
     private let outbound: Outbound
     private let timers: ConnectionTimers
     private let environment: ConnectionEnvironment
-    /// The context's handle for events, built at the first immediate request.
-    private var eventSink: EventSink?
+    /// What immediate requests' contexts reuse, built at the first one: a session that never
+    /// makes one (an idle session) keeps a pointer, not the sink and logger.
+    private var served: ServedContext?
     /// Whether requests were answered during the current read (see ``readComplete()``).
     private var hasUnwrittenResponses = false
-    /// The logger with the last immediately served service's name attached, and that name.
-    private var lastServiceLogger: (service: String, logger: Logger)?
 
     init(outbound: Outbound, timers: ConnectionTimers, environment: ConnectionEnvironment) {
         self.outbound = outbound
@@ -108,9 +108,11 @@ final class SessionReceiver: @unchecked Sendable {
             let started = ContinuousClock.now
             let body = plaintext.getSlice(
                 at: plaintext.readerIndex + request.body.lowerBound, length: request.body.count)!
+            let served = self.served ?? ServedContext(identity: identity, outbound: outbound)
+            self.served = served
             var context = LaboratoryServiceContext(
-                session: identity, logger: serviceLogger(for: request.head.service, identity),
-                serviceName: request.head.service, events: events(identity))
+                session: identity, logger: served.logger(for: request.head.service, of: environment.logger),
+                serviceName: request.head.service, events: served.events)
             context.metrics = environment.metrics
             guard
                 let (head, answer) = environment.registry.respondImmediately(
@@ -135,23 +137,29 @@ final class SessionReceiver: @unchecked Sendable {
         hasUnwrittenResponses = false
         outbound.drainOnLoop()
     }
+}
+
+/// The event sink and service logger that a session's immediate requests reuse.
+private final class ServedContext {
+    let events: EventSink
+    let connectionID: UInt64
+    let remoteAddress: String?
+    /// The logger with the last service's name attached, and that name.
+    private var lastServiceLogger: (service: String, logger: Logger)?
+
+    init(identity: SessionIdentity, outbound: Outbound) {
+        events = .sending(to: outbound, connectionID: identity.connectionID)
+        connectionID = identity.connectionID
+        remoteAddress = identity.remoteAddress
+    }
 
     /// The connection's logger with `service` attached; the last one is kept (a session mostly
     /// calls one service).
-    private func serviceLogger(for service: String, _ identity: SessionIdentity) -> Logger {
+    func logger(for service: String, of server: Logger) -> Logger {
         if let last = lastServiceLogger, last.service == service { return last.logger }
-        let logger = Logger.service(
-            service,
-            of: .connection(identity.connectionID, remoteAddress: identity.remoteAddress, of: environment.logger))
+        let logger = Logger.service(service, of: .connection(connectionID, remoteAddress: remoteAddress, of: server))
         lastServiceLogger = (service, logger)
         return logger
-    }
-
-    private func events(_ identity: SessionIdentity) -> EventSink {
-        if let eventSink { return eventSink }
-        let sink = EventSink.sending(to: outbound, connectionID: identity.connectionID)
-        eventSink = sink
-        return sink
     }
 }
 
