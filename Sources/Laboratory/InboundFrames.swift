@@ -79,8 +79,6 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
     }
 
     private let state = Mutex(State())
-    /// The receiver that answered requests during the current read; the event loop's alone.
-    nonisolated(unsafe) private var servedDuringRead: SessionReceiver?
     /// The channel, to ask for reads again from the reader's thread (`Channel.read()` hops to the
     /// event loop, and passes through `read(context:)` below).
     private let channel: any Channel
@@ -199,7 +197,7 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
         }
         switch receiver.serveImmediately(frame) {
         case .served:
-            servedDuringRead = receiver
+            break
         case .deliver(let frame):
             deliver(frame)
         case .failed(let error):
@@ -219,15 +217,6 @@ final class InboundFrames: ChannelDuplexHandler, InboundFrameSource, Sendable {
             return nil
         }
         waiter?.resume(returning: frame)
-    }
-
-    /// The read is over: the responses answered during it go out now.
-    func channelReadComplete(context: ChannelHandlerContext) {
-        if let receiver = servedDuringRead {
-            servedDuringRead = nil
-            receiver.readComplete()
-        }
-        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {

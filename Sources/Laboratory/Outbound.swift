@@ -306,14 +306,6 @@ final class Outbound: Sendable {
         }
     }
 
-    /// On the event loop, at the end of a read that answered requests there: writes what is
-    /// pending now instead of in the task ``queued(_:_:)`` scheduled, which the loop would run only
-    /// after its other channels' events. The task then finds nothing left, or what was queued since.
-    func drainOnLoop() {
-        channel.eventLoop.assertInEventLoop()
-        drain()
-    }
-
     /// On the event loop: writes the pending frames in order and flushes once. They stop counting
     /// against the limit when the last one has been written to the socket (or has failed, as
     /// every write does once the channel is closed); writes complete in order. A socket that

@@ -42,9 +42,6 @@ final class SessionReceiver: @unchecked Sendable {
     /// What immediate requests' contexts reuse, built at the first one: a session that never
     /// makes one (an idle session) keeps a pointer, not the sink and logger.
     private var served: ServedContext?
-    /// Whether requests were answered during the current read (see ``readComplete()``).
-    private var hasUnwrittenResponses = false
-
     init(outbound: Outbound, timers: ConnectionTimers, environment: ConnectionEnvironment) {
         self.outbound = outbound
         self.timers = timers
@@ -123,19 +120,10 @@ final class SessionReceiver: @unchecked Sendable {
             environment.metrics.requestAnswered(
                 service: request.head.service, status: head.status, after: .now - started)
             outbound.send(head, body: answer)
-            hasUnwrittenResponses = true
             return .served
         } catch {
             return .failed(error)
         }
-    }
-
-    /// On the event loop, at the end of a read in which requests were answered: writes their
-    /// responses now, in one flush.
-    func readComplete() {
-        guard hasUnwrittenResponses else { return }
-        hasUnwrittenResponses = false
-        outbound.drainOnLoop()
     }
 }
 
