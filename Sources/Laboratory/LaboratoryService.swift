@@ -16,9 +16,11 @@ public protocol LaboratoryService: Sendable {
     /// Handles one request and returns the response body.
     ///
     /// Declared `nonisolated(nonsending)`: an implementation that is too (the default in modules
-    /// built with the `NonisolatedNonsendingByDefault` feature) runs on the connection's event
-    /// loop, which is fastest for quick work; a plain `async` implementation runs on the
-    /// cooperative pool, which suits work that takes long between suspensions.
+    /// built with the `NonisolatedNonsendingByDefault` feature) runs on the connection's own
+    /// executor without a task switch, which is fastest for quick work; a plain `async`
+    /// implementation runs as a task of its own on the cooperative pool. Both run on the pool, not
+    /// on an event loop; a service that answers at once without suspending can conform to
+    /// ``LaboratoryImmediateService`` to be answered on the event loop that read the request.
     nonisolated(nonsending) func handle(_ body: [UInt8], context: LaboratoryServiceContext) async throws -> [UInt8]
 
     /// Called once when an accepted session ends, for cleanup such as leaving chat rooms. The
