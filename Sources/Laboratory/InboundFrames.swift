@@ -2,6 +2,21 @@ import DequeModule
 import NIOCore
 import Synchronization
 
+/// A frame as the connection's reader gets it: as read (sealed, once keys exist), or already opened
+/// by the event loop, which then found nothing in it to answer at once (see
+/// ``SessionReceiver/serveImmediately(_:)``).
+enum InboundFrame {
+    case sealed(ByteBuffer)
+    case opened(ByteBuffer)
+
+    /// The frame's bytes, as read or as opened.
+    var buffer: ByteBuffer {
+        switch self {
+        case .sealed(let buffer), .opened(let buffer): buffer
+        }
+    }
+}
+
 /// Where a connection's inbound frames come from: a TCP channel's decoded frames
 /// (``InboundFrames``) or a gateway's messages (``GatewayInboundFrames``). `Connection` reads
 /// through it generically, so the TCP path is specialized to ``InboundFrames`` and costs what it

@@ -2,21 +2,6 @@
 import Logging
 import NIOCore
 
-/// A frame as the connection's reader gets it: as read (sealed, once keys exist), or already opened
-/// by the event loop, which then found nothing in it to answer at once (see
-/// ``SessionReceiver/serveImmediately(_:)``).
-enum InboundFrame {
-    case sealed(ByteBuffer)
-    case opened(ByteBuffer)
-
-    /// The frame's bytes, as read or as opened.
-    var buffer: ByteBuffer {
-        switch self {
-        case .sealed(let buffer), .opened(let buffer): buffer
-        }
-    }
-}
-
 /// The receiving half of a connection: opens its frames (and asks the client to renew its key in
 /// time), and, once the session is accepted, answers requests for immediate services on the
 /// channel's event loop (``LaboratoryImmediateService``).
@@ -148,15 +133,5 @@ private final class ServedContext {
         let logger = Logger.service(service, of: .connection(connectionID, remoteAddress: remoteAddress, of: server))
         lastServiceLogger = (service, logger)
         return logger
-    }
-}
-
-extension EventSink {
-    /// The sink that queues events on `outbound`, a session's sending half.
-    static func sending(to outbound: Outbound, connectionID: UInt64) -> EventSink {
-        EventSink(
-            connectionID: connectionID, eventLoop: outbound.channel.eventLoop,
-            deliver: { [outbound] event in outbound.send(.event(event)) },
-            deliverEncoded: { [outbound] payload in outbound.send(encoded: payload) })
     }
 }
