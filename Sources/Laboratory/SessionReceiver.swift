@@ -11,7 +11,10 @@ import NIOCore
 /// (`next(servingImmediately:)`); then by the event loop, for the frames it reads until it hands
 /// one to the reader. The reader takes a frame only from the event loop, so frames are opened
 /// in order, and the reader has applied a frame (a key update, a rename) before the loop opens the
-/// next. Not `Sendable` by its members: `@unchecked` on that protocol.
+/// next. A reader whose wait is cancelled (its connection ending) may run on while the loop
+/// finishes answering a frame it took before the cancellation: from then on the reader only
+/// reads `identity` and closes, and touches neither the opener nor the renewal flag. Not
+/// `Sendable` by its members: `@unchecked` on that protocol.
 final class SessionReceiver: @unchecked Sendable {
     /// The client-to-server direction's record state, once keys exist.
     var opener: RecordOpener?
@@ -27,6 +30,7 @@ final class SessionReceiver: @unchecked Sendable {
     /// What immediate requests' contexts reuse, built at the first one: a session that never
     /// makes one (an idle session) keeps a pointer, not the sink and logger.
     private var served: ServedContext?
+
     init(outbound: Outbound, timers: ConnectionTimers, environment: ConnectionEnvironment) {
         self.outbound = outbound
         self.timers = timers
