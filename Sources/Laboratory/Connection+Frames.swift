@@ -155,34 +155,11 @@ extension Connection {
         defer { outstandingRequests -= 1 }
         guard let identity else { return }
         let started = ContinuousClock.now
-        var context = LaboratoryServiceContext(
-            session: identity, logger: serviceLogger(for: request.service), serviceName: request.service,
-            events: eventSink)
-        context.metrics = environment.metrics
+        let context = receiver.requestContexts(for: identity).context(for: request.service, session: identity)
         let (head, body) = await environment.registry.respond(
             to: request.head, body: .buffer(request.body), context: context)
         environment.metrics.requestAnswered(service: request.service, status: head.status, after: .now - started)
         outbound.send(head, body: body)
-    }
-
-    /// The connection's logger with the service name attached. Built once per service name and
-    /// kept: setting metadata makes StreamLogHandler re-render all of it, which per request cost
-    /// about a tenth of a 64-byte echo round trip. Names come from the client, so only the first
-    /// 64 are kept; later ones are built each time.
-    /// The last one used is kept apart: a session mostly calls one service, and comparing two
-    /// short names costs less than hashing one for the dictionary.
-    private func serviceLogger(for service: String) -> Logger {
-        if let last = lastServiceLogger, last.service == service { return last.logger }
-        let logger: Logger
-        if let known = serviceLoggers[service] {
-            logger = known
-        } else {
-            let built = Logger.service(service, of: self.logger)
-            if serviceLoggers.count < 64 { serviceLoggers[service] = built }
-            logger = built
-        }
-        lastServiceLogger = (service, logger)
-        return logger
     }
 
     /// Tells the services about a rename, then confirms it to the client.
@@ -190,15 +167,5 @@ extension Connection {
         guard let identity else { return }
         await environment.registry.sessionDidRename(identity, from: oldName)
         send(.response(Response(requestID: requestID, status: .ok)))
-    }
-
-    /// The handle services keep to push events to this session. Built at the first request and
-    /// kept (a new one per request cost a closure allocation each time); a session that never
-    /// sends a request never holds one.
-    var eventSink: EventSink {
-        if let builtEventSink { return builtEventSink }
-        let sink = EventSink.sending(to: outbound, connectionID: id)
-        builtEventSink = sink
-        return sink
     }
 }

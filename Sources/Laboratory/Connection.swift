@@ -47,14 +47,6 @@ actor Connection {
         set { receiver.identity = newValue }
     }
     var outstandingRequests = 0
-    /// The connection's logger with each requested service's name attached, built once per service
-    /// (see `serviceLogger(for:)`).
-    var serviceLoggers: [String: Logger] = [:]
-    /// The service logger used last, with its service's name.
-    var lastServiceLogger: (service: String, logger: Logger)?
-    /// The handle services keep to push events to this session, built at the first request (see
-    /// `eventSink`).
-    var builtEventSink: EventSink?
 
     init(
         channel: any Channel, transport: FrameTransport = .socket, ticket: AdmissionTicket,

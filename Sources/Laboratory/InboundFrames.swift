@@ -8,13 +8,6 @@ import Synchronization
 enum InboundFrame {
     case sealed(ByteBuffer)
     case opened(ByteBuffer)
-
-    /// The frame's bytes, as read or as opened.
-    var buffer: ByteBuffer {
-        switch self {
-        case .sealed(let buffer), .opened(let buffer): buffer
-        }
-    }
 }
 
 /// Where a connection's inbound frames come from: a TCP channel's decoded frames

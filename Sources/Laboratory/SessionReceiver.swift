@@ -27,9 +27,9 @@ final class SessionReceiver: @unchecked Sendable {
     private let outbound: Outbound
     private let timers: ConnectionTimers
     private let environment: ConnectionEnvironment
-    /// What immediate requests' contexts reuse, built at the first one: a session that never
-    /// makes one (an idle session) keeps a pointer, not the sink and logger.
-    private var served: ServedContext?
+    /// What every request's context reuses, built at the session's first request: a session that
+    /// never makes one (an idle session) keeps a pointer, not the sink and loggers.
+    private var builtRequestContexts: RequestContexts?
 
     init(outbound: Outbound, timers: ConnectionTimers, environment: ConnectionEnvironment) {
         self.outbound = outbound
@@ -94,12 +94,7 @@ final class SessionReceiver: @unchecked Sendable {
             let started = ContinuousClock.now
             let body = plaintext.getSlice(
                 at: plaintext.readerIndex + request.body.lowerBound, length: request.body.count)!
-            let served = self.served ?? ServedContext(identity: identity, outbound: outbound)
-            self.served = served
-            var context = LaboratoryServiceContext(
-                session: identity, logger: served.logger(for: request.head.service, of: environment.logger),
-                serviceName: request.head.service, events: served.events)
-            context.metrics = environment.metrics
+            let context = requestContexts(for: identity).context(for: request.head.service, session: identity)
             guard
                 let (head, answer) = environment.registry.respondImmediately(
                     to: request.head, body: body, context: context)
@@ -114,28 +109,14 @@ final class SessionReceiver: @unchecked Sendable {
             return .failed(error)
         }
     }
-}
 
-/// The event sink and service logger that a session's immediate requests reuse.
-private final class ServedContext {
-    let events: EventSink
-    let connectionID: UInt64
-    let remoteAddress: String?
-    /// The logger with the last service's name attached, and that name.
-    private var lastServiceLogger: (service: String, logger: Logger)?
-
-    init(identity: SessionIdentity, outbound: Outbound) {
-        events = .sending(to: outbound, connectionID: identity.connectionID)
-        connectionID = identity.connectionID
-        remoteAddress = identity.remoteAddress
-    }
-
-    /// The connection's logger with `service` attached; the last one is kept (a session mostly
-    /// calls one service).
-    func logger(for service: String, of server: Logger) -> Logger {
-        if let last = lastServiceLogger, last.service == service { return last.logger }
-        let logger = Logger.service(service, of: .connection(connectionID, remoteAddress: remoteAddress, of: server))
-        lastServiceLogger = (service, logger)
-        return logger
+    /// The contexts of this session's requests, whoever serves them: the event loop here, or the
+    /// connection's request tasks, which run only while the reader is in its request group and so
+    /// never while the loop answers (see the type's note on who uses its state when).
+    func requestContexts(for identity: SessionIdentity) -> RequestContexts {
+        if let builtRequestContexts { return builtRequestContexts }
+        let built = RequestContexts(identity: identity, outbound: outbound, environment: environment)
+        builtRequestContexts = built
+        return built
     }
 }

@@ -96,3 +96,12 @@ struct InboundFramesTests {
         try await listener.close()
     }
 }
+
+extension InboundFrame {
+    /// The frame's bytes, as read or as opened.
+    fileprivate var buffer: ByteBuffer {
+        switch self {
+        case .sealed(let buffer), .opened(let buffer): buffer
+        }
+    }
+}
