@@ -111,8 +111,9 @@ final class SessionReceiver: @unchecked Sendable {
     }
 
     /// The contexts of this session's requests, whoever serves them: the event loop here, or the
-    /// connection's request tasks, which run only while the reader is in its request group and so
-    /// never while the loop answers (see the type's note on who uses its state when).
+    /// connection's request tasks. A request task counts as in flight until it has sent its
+    /// response, and the loop answers only while none is, so the two never use this at once (see
+    /// the type's note on who uses its state when).
     func requestContexts(for identity: SessionIdentity) -> RequestContexts {
         if let builtRequestContexts { return builtRequestContexts }
         let built = RequestContexts(identity: identity, outbound: outbound, environment: environment)

@@ -89,6 +89,55 @@ struct ImmediateServiceLiveTests {
         }
     }
 
+    @Test("a request pipelined behind the name goes to the task; the loop answers the next ones, with no quiet pause")
+    func backToTheLoopAfterAcceptance() async throws {
+        let whoAmI = WhoAmIService()
+        try await LiveServer.with(services: Self.registry(whoAmI: whoAmI)) { live in
+            var raw = try await RawClient.connect(port: live.port)
+            try await raw.exchangeKeys()
+            #expect(try await raw.receive() == .passwordPrompt)
+            try await raw.send(.password(LiveServer.password))
+            #expect(try await raw.receive() == .namePrompt)
+            // The request is read before the session's reader waits: the reader serves it.
+            try await Self.sendTogether(raw, [.name("ada"), Self.request(1, "whoami")])
+            guard case .accepted? = try await raw.receive() else {
+                Issue.record("not accepted")
+                return
+            }
+            #expect(try await raw.receive() == .response(Response(requestID: 1, status: .ok, body: Array("ada".utf8))))
+            // Requests keep coming, no ping: the loop answers them again.
+            for id: UInt64 in 2...3 {
+                try await raw.send(Self.request(id, "whoami"))
+                #expect(
+                    try await raw.receive() == .response(Response(requestID: id, status: .ok, body: Array("ada".utf8))))
+            }
+            #expect(whoAmI.threads.onEventLoop.withLock { $0 } == [false, true, true])
+            await raw.close()
+        }
+    }
+
+    @Test("once the requests in flight have ended the loop answers again, without the session going quiet")
+    func backToTheLoopAfterAnAsyncRequest() async throws {
+        let whoAmI = WhoAmIService()
+        try await LiveServer.with(services: Self.registry(whoAmI: whoAmI)) { live in
+            var raw = try await live.acceptedRawClient(name: "ada")
+            try await raw.send(Self.request(1, "whoami"))
+            #expect(try await raw.receive() == .response(Response(requestID: 1, status: .ok, body: Array("ada".utf8))))
+            try await Self.sendTogether(raw, [Self.request(2, "slow", [9]), Self.request(3, "whoami")])
+            #expect(try await raw.receive() == .response(Response(requestID: 3, status: .ok, body: Array("ada".utf8))))
+            #expect(try await raw.receive() == .response(Response(requestID: 2, status: .ok, body: [9])))
+            // The reader was already waiting for the next frame when the slow request ended, so it
+            // serves request 4 itself; with nothing in flight after it, the loop serves 5 and 6.
+            for id: UInt64 in 4...6 {
+                try await raw.send(Self.request(id, "whoami"))
+                #expect(
+                    try await raw.receive() == .response(Response(requestID: id, status: .ok, body: Array("ada".utf8))))
+            }
+            #expect(whoAmI.threads.onEventLoop.withLock { $0 } == [true, false, false, true, true])
+            await raw.close()
+        }
+    }
+
     @Test("a rename pipelined before a request takes effect for it, whoever serves either")
     func renameThenRequest() async throws {
         try await LiveServer.with(services: Self.registry()) { live in
