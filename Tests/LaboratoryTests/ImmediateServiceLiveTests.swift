@@ -69,22 +69,32 @@ struct ImmediateServiceLiveTests {
         .request(Request(id: id, service: service, body: body))
     }
 
+    /// Asks `whoami` as request `id` and expects the name "ada" back.
+    static func expectAda(_ raw: inout RawClient, id: UInt64) async throws {
+        try await raw.send(request(id, "whoami"))
+        #expect(try await raw.receive() == .response(Response(requestID: id, status: .ok, body: Array("ada".utf8))))
+    }
+
+    /// Request 1 with nothing in flight (the loop serves it), then request 3 while the slow
+    /// request 2 is in flight (the reader serves it, on the pool); both answered.
+    static func whoAmIBesideASlowRequest(_ raw: inout RawClient) async throws {
+        try await expectAda(&raw, id: 1)
+        try await sendTogether(raw, [request(2, "slow", [9]), request(3, "whoami")])
+        #expect(try await raw.receive() == .response(Response(requestID: 3, status: .ok, body: Array("ada".utf8))))
+        #expect(try await raw.receive() == .response(Response(requestID: 2, status: .ok, body: [9])))
+    }
+
     @Test("an immediate service runs on the event loop when nothing is in flight, and on the task when something is")
     func runsOnTheEventLoop() async throws {
         let whoAmI = WhoAmIService()
         try await LiveServer.with(services: Self.registry(whoAmI: whoAmI)) { live in
             var raw = try await live.acceptedRawClient(name: "ada")
-            try await raw.send(Self.request(1, "whoami"))
-            #expect(try await raw.receive() == .response(Response(requestID: 1, status: .ok, body: Array("ada".utf8))))
             // With a slow request in flight the reader serves requests itself, on the pool.
-            try await Self.sendTogether(raw, [Self.request(2, "slow", [9]), Self.request(3, "whoami")])
-            #expect(try await raw.receive() == .response(Response(requestID: 3, status: .ok, body: Array("ada".utf8))))
-            #expect(try await raw.receive() == .response(Response(requestID: 2, status: .ok, body: [9])))
+            try await Self.whoAmIBesideASlowRequest(&raw)
             // The session goes quiet (a ping with nothing in flight): the loop answers again.
             try await raw.send(.ping(7))
             #expect(try await raw.receive() == .pong(7))
-            try await raw.send(Self.request(4, "whoami"))
-            #expect(try await raw.receive() == .response(Response(requestID: 4, status: .ok, body: Array("ada".utf8))))
+            try await Self.expectAda(&raw, id: 4)
             #expect(whoAmI.threads.onEventLoop.withLock { $0 } == [true, false, true])
         }
     }
@@ -106,11 +116,7 @@ struct ImmediateServiceLiveTests {
             }
             #expect(try await raw.receive() == .response(Response(requestID: 1, status: .ok, body: Array("ada".utf8))))
             // Requests keep coming, no ping: the loop answers them again.
-            for id: UInt64 in 2...3 {
-                try await raw.send(Self.request(id, "whoami"))
-                #expect(
-                    try await raw.receive() == .response(Response(requestID: id, status: .ok, body: Array("ada".utf8))))
-            }
+            for id: UInt64 in 2...3 { try await Self.expectAda(&raw, id: id) }
             #expect(whoAmI.threads.onEventLoop.withLock { $0 } == [false, true, true])
             await raw.close()
         }
@@ -121,18 +127,10 @@ struct ImmediateServiceLiveTests {
         let whoAmI = WhoAmIService()
         try await LiveServer.with(services: Self.registry(whoAmI: whoAmI)) { live in
             var raw = try await live.acceptedRawClient(name: "ada")
-            try await raw.send(Self.request(1, "whoami"))
-            #expect(try await raw.receive() == .response(Response(requestID: 1, status: .ok, body: Array("ada".utf8))))
-            try await Self.sendTogether(raw, [Self.request(2, "slow", [9]), Self.request(3, "whoami")])
-            #expect(try await raw.receive() == .response(Response(requestID: 3, status: .ok, body: Array("ada".utf8))))
-            #expect(try await raw.receive() == .response(Response(requestID: 2, status: .ok, body: [9])))
+            try await Self.whoAmIBesideASlowRequest(&raw)
             // The reader was already waiting for the next frame when the slow request ended, so it
             // serves request 4 itself; with nothing in flight after it, the loop serves 5 and 6.
-            for id: UInt64 in 4...6 {
-                try await raw.send(Self.request(id, "whoami"))
-                #expect(
-                    try await raw.receive() == .response(Response(requestID: id, status: .ok, body: Array("ada".utf8))))
-            }
+            for id: UInt64 in 4...6 { try await Self.expectAda(&raw, id: id) }
             #expect(whoAmI.threads.onEventLoop.withLock { $0 } == [true, false, false, true, true])
             await raw.close()
         }
